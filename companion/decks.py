@@ -1,0 +1,290 @@
+"""Decks are Markdown files; this module turns them into cards, or into
+`file:line: message` errors. Nothing in a deck is executed (decks/README.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+CARD_HEADING = re.compile(r"^##(?!#)\s*(.*?)\s*$")
+FIELD_RE = re.compile(r"^(Q|A|Cloze|Extra|Source|Tags|Lab):(?:\s|$)(.*)$")
+FENCE_RE = re.compile(r"^\s*(```|~~~)")
+CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class DeckError:
+    path: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class CardDef:
+    id: str  # "<deck>/<note>" or "<deck>/<note>.c<N>" for a cloze gap
+    deck_id: str
+    note_id: str
+    kind: str  # "basic" or "cloze"
+    ord: int  # cloze gap number, 0 for basic cards
+    front: str
+    back: str
+    extra: str
+    source: str
+    tags: list[str]
+    lab: str
+    lab_params: dict[str, str]
+    line: int
+    position: int
+
+
+@dataclass
+class Deck:
+    id: str
+    name: str
+    description: str
+    path: Path
+    cards: list[CardDef] = field(default_factory=list)
+
+
+@dataclass
+class _Note:
+    note_id: str
+    line: int
+    fields: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+def cloze_sides(text: str, gap: int) -> tuple[str, str]:
+    """Front and back of gap `gap`: the gap hidden as [...] (or [hint]) on the
+    front and shown in bold on the back; the other gaps read as plain text."""
+
+    def front(m: re.Match[str]) -> str:
+        if int(m.group(1)) == gap:
+            return f"**[{m.group(3) or '...'}]**"
+        return m.group(2)
+
+    def back(m: re.Match[str]) -> str:
+        return f"**{m.group(2)}**" if int(m.group(1)) == gap else m.group(2)
+
+    return CLOZE_RE.sub(front, text), CLOZE_RE.sub(back, text)
+
+
+def _front_matter(lines: list[str], path: Path, errors: list[DeckError]) -> tuple[dict, int]:
+    """Parse the YAML between the leading `---` lines; returns (data, first body line index)."""
+    if not lines or lines[0].strip() != "---":
+        errors.append(DeckError(path, 1, "missing front matter: the file must start with ---"))
+        return {}, 0
+    for end in range(1, len(lines)):
+        if lines[end].strip() == "---":
+            break
+    else:
+        errors.append(DeckError(path, 1, "front matter is not closed by a --- line"))
+        return {}, len(lines)
+    import yaml
+
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = (mark.line + 2) if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        errors.append(DeckError(path, line, f"bad front matter: {problem}"))
+        return {}, end + 1
+    if not isinstance(data, dict):
+        errors.append(DeckError(path, 2, "bad front matter: expected key: value lines"))
+        return {}, end + 1
+    return data, end + 1
+
+
+def _split_notes(lines: list[str], start: int, path: Path, errors: list[DeckError]) -> list[_Note]:
+    notes: list[_Note] = []
+    current: _Note | None = None
+    field_name: str | None = None
+    in_fence = False
+    for index in range(start, len(lines)):
+        number = index + 1
+        line = lines[index]
+        if FENCE_RE.match(line):
+            in_fence = not in_fence
+        heading = None if in_fence else CARD_HEADING.match(line)
+        if heading:
+            current = _Note(heading.group(1), number)
+            notes.append(current)
+            field_name = None
+            continue
+        if current is None:
+            continue  # the deck's introduction
+        match = None if in_fence else FIELD_RE.match(line)
+        if match:
+            field_name = match.group(1)
+            if field_name in current.fields:
+                errors.append(DeckError(
+                    path, number,
+                    f"card {current.note_id!r}: second {field_name}: field "
+                    f"(the first is on line {current.fields[field_name][0]})"))
+                field_name = None
+                continue
+            current.fields[field_name] = (number, match.group(2))
+        elif field_name is not None:
+            first, text = current.fields[field_name]
+            current.fields[field_name] = (first, text + "\n" + line)
+        elif line.strip():
+            errors.append(DeckError(
+                path, number,
+                f"card {current.note_id!r}: text before the first field "
+                "(start it with Q:, A:, Cloze:, Extra:, Source:, Tags: or Lab:)"))
+    if in_fence:
+        errors.append(DeckError(path, len(lines), "a ``` code fence is never closed"))
+    return notes
+
+
+def _check_lab(value: str, where: tuple[Path, int], note: str,
+               errors: list[DeckError]) -> tuple[str, dict[str, str]] | None:
+    from labs.catalog import ParamError, get, parse_assignments
+
+    parts = value.split()
+    if not parts:
+        errors.append(DeckError(*where, f"card {note!r}: Lab: names no lab"))
+        return None
+    try:
+        spec = get(parts[0])
+        raw = parse_assignments(parts[1:])
+        spec.resolve(raw)
+    except ParamError as exc:
+        errors.append(DeckError(*where, f"card {note!r}: Lab: {exc}"))
+        return None
+    return spec.name, raw
+
+
+def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
+              errors: list[DeckError]) -> list[CardDef]:
+    f = {name: (line, text.strip()) for name, (line, text) in note.fields.items()}
+    at = (path, note.line)
+    name = note.note_id
+    if not ID_RE.match(name):
+        errors.append(DeckError(*at, f"card id {name!r} must be lowercase letters, digits and -"))
+        return []
+    if "Cloze" in f and ("Q" in f or "A" in f):
+        errors.append(DeckError(*at, f"card {name!r} has both Cloze: and Q:/A:; use one"))
+        return []
+    if "Cloze" not in f and "Q" not in f and "A" not in f:
+        errors.append(DeckError(*at, f"card {name!r} has no Q:/A: or Cloze: field"))
+        return []
+    ok = True
+    for side in ("Q", "A", "Cloze"):
+        if side in f and not f[side][1]:
+            errors.append(DeckError(path, f[side][0], f"card {name!r}: empty {side}: field"))
+            ok = False
+    if "Cloze" not in f:
+        for side, other in (("Q", "A"), ("A", "Q")):
+            if side in f and other not in f:
+                errors.append(DeckError(*at, f"card {name!r} has {side}: but no {other}:"))
+                ok = False
+    lab, lab_params = "", {}
+    if "Lab" in f:
+        checked = _check_lab(f["Lab"][1], (path, f["Lab"][0]), name, errors)
+        if checked is None:
+            ok = False
+        else:
+            lab, lab_params = checked
+    if not ok:
+        return []
+    common = dict(
+        deck_id=deck_id, note_id=name, extra=f.get("Extra", (0, ""))[1],
+        source=f.get("Source", (0, ""))[1], tags=f.get("Tags", (0, ""))[1].split(),
+        lab=lab, lab_params=lab_params, line=note.line,
+    )
+    if "Cloze" not in f:
+        return [CardDef(id=f"{deck_id}/{name}", kind="basic", ord=0, front=f["Q"][1],
+                        back=f["A"][1], position=position, **common)]
+    line, text = f["Cloze"]
+    stripped = CLOZE_RE.sub("", text)
+    if "{{" in stripped or "}}" in stripped:
+        errors.append(DeckError(path, line, f"card {name!r}: unclosed or malformed cloze "
+                                "(write {{c1::answer}} or {{c1::answer::hint}})"))
+        return []
+    gaps = sorted({int(m.group(1)) for m in CLOZE_RE.finditer(text)})
+    if not gaps:
+        errors.append(DeckError(path, line, f"card {name!r}: Cloze: has no {{{{c1::...}}}} gap"))
+        return []
+    for m in CLOZE_RE.finditer(text):
+        if not m.group(2).strip():
+            errors.append(DeckError(path, line, f"card {name!r}: cloze c{m.group(1)} is empty"))
+            return []
+    cards = []
+    for offset, gap in enumerate(gaps):
+        front, back = cloze_sides(text, gap)
+        cards.append(CardDef(id=f"{deck_id}/{name}.c{gap}", kind="cloze", ord=gap, front=front,
+                             back=back, position=position + offset, **common))
+    return cards
+
+
+def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
+    """One deck file -> (deck with its good cards, errors). A deck is None only
+    when its front matter is unusable; bad cards are skipped, good ones kept."""
+    errors: list[DeckError] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [DeckError(path, 1, f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
+    except OSError as exc:
+        return None, [DeckError(path, 0, f"cannot read: {exc.strerror or exc}")]
+    lines = text.splitlines()
+    meta, body = _front_matter(lines, path, errors)
+    deck_id, deck_name = meta.get("id"), meta.get("name")
+    for key in ("id", "name"):
+        if meta and not meta.get(key):
+            errors.append(DeckError(path, 2, f"front matter has no {key}:"))
+    unknown = set(meta) - {"id", "name", "description"}
+    if unknown:
+        errors.append(DeckError(path, 2, f"unknown front matter keys: {', '.join(sorted(map(str, unknown)))}"))
+    if deck_id is not None and not (isinstance(deck_id, str) and ID_RE.match(deck_id)):
+        errors.append(DeckError(path, 2, f"deck id {deck_id!r} must be lowercase letters, digits and -"))
+        deck_id = None
+    notes = _split_notes(lines, body, path, errors)
+    if not deck_id or not deck_name:
+        return None, errors
+    deck = Deck(deck_id, str(deck_name), str(meta.get("description") or ""), path)
+    seen: dict[str, int] = {}
+    position = 0
+    for note in notes:
+        if note.note_id in seen:
+            errors.append(DeckError(path, note.line, f"duplicate card id {note.note_id!r} "
+                                    f"(first on line {seen[note.note_id]})"))
+            continue
+        seen[note.note_id] = note.line
+        cards = _cards_of(note, deck_id, path, position, errors)
+        deck.cards.extend(cards)
+        position += max(1, len(cards))
+    return deck, errors
+
+
+def deck_files(dirs: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for folder in dirs:
+        if folder.is_dir():
+            files.extend(p for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md")
+    return files
+
+
+def load_decks(paths: list[Path]) -> tuple[list[Deck], list[DeckError]]:
+    """Every file on its own: one bad file never stops the good ones."""
+    decks: list[Deck] = []
+    errors: list[DeckError] = []
+    owners: dict[str, Path] = {}
+    for path in paths:
+        deck, errs = parse_deck(path)
+        errors.extend(errs)
+        if deck is None:
+            continue
+        if deck.id in owners:
+            errors.append(DeckError(path, 2, f"deck id {deck.id!r} is already used by {owners[deck.id]}"))
+            continue
+        owners[deck.id] = path
+        decks.append(deck)
+    return decks, errors

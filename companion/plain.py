@@ -1,0 +1,120 @@
+"""`companion review --plain`: a line-mode session for any terminal or a pipe.
+
+It reads commands from stdin, one per line: Enter reveals, 1-4 grades, `u`
+undoes the last answer, `q` quits. Each answer is committed before the next
+card is shown, and the line `saved: <card id> <rating>` says so.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from companion.render import math_to_unicode
+from companion.scheduler import RATING_NAMES, STATE_NAMES
+from companion.session import CardView, ReviewSession
+from companion.settings import Settings
+from companion.store import Store
+
+MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as a minute
+
+
+def _read(stream: TextIO, prompt: str, out: TextIO) -> str | None:
+    out.write(prompt)
+    out.flush()
+    line = stream.readline()
+    if not line:
+        return None
+    return line.strip().lower()
+
+
+def _show(out: TextIO, label: str, text: str) -> None:
+    body = math_to_unicode(text).strip()
+    out.write(f"{label}: {body}\n")
+
+
+def run_plain_review(store: Store, settings: Settings, deck_id: str | None = None,
+                     limit: int = 0, stdin: TextIO | None = None,
+                     stdout: TextIO | None = None) -> int:
+    inp = stdin or sys.stdin
+    out = stdout or sys.stdout
+    session = ReviewSession(store, settings, deck_id=deck_id)
+    answered = 0
+    started = time.monotonic()
+    again = 0
+    forced: CardView | None = None
+    while not limit or answered < limit:
+        card = forced or session.next_card()
+        forced = None
+        if card is None:
+            out.write("Nothing left to study today. Well done.\n")
+            break
+        counts = session.counts()
+        out.write(f"\n[{card.deck_id} · {STATE_NAMES[card.memory.state]}] "
+                  f"left today: {counts.new} new · {counts.learning} learning · "
+                  f"{counts.review} due\n")
+        _show(out, "Q", card.front)
+        shown = time.monotonic()
+        command = _read(inp, "(Enter: show answer, u: undo, q: quit) > ", out)
+        if command is None or command == "q":
+            break
+        if command == "u":
+            forced = _undo(session, out)
+            if forced is not None:
+                answered -= 1
+            continue
+        _show(out, "A", card.back)
+        if card.extra:
+            _show(out, "Extra", card.extra)
+        if card.source:
+            out.write(f"Source: {card.source}\n")
+        if card.lab:
+            params = " ".join(f"{k}={v}" for k, v in card.lab_params.items())
+            out.write(f"Lab: companion lab run {card.lab} {params}".rstrip() + "\n")
+        previews = session.previews(card)
+        buttons = "  ".join(f"{r} {RATING_NAMES[r]} ({previews[r]})" for r in (1, 2, 3, 4))
+        rating = None
+        while rating is None:
+            command = _read(inp, f"{buttons}  u undo  q quit > ", out)
+            if command is None or command == "q":
+                return _summary(out, answered, again, started)
+            if command == "u":
+                break
+            if command in ("1", "2", "3", "4"):
+                rating = int(command)
+            else:
+                out.write(f"'{command}'? Type 1, 2, 3 or 4 to grade, u to undo, q to quit.\n")
+        if rating is None:  # undo from the answer side: the previous card comes back
+            forced = _undo(session, out)
+            if forced is not None:
+                answered -= 1
+            else:
+                forced = card
+            continue
+        duration = min(MAX_ANSWER_MS, int((time.monotonic() - shown) * 1000))
+        result = session.answer(card.id, rating, duration)
+        answered += 1
+        again += rating == 1
+        out.write(f"saved: {card.id} {RATING_NAMES[rating]}\n")
+        if result.leech:
+            out.write(f"{card.id} has lapsed {result.memory.lapses} times: tagged leech"
+                      f"{' and suspended' if settings.leech_action == 'suspend' else ''}.\n")
+    return _summary(out, answered, again, started)
+
+
+def _undo(session: ReviewSession, out: TextIO) -> CardView | None:
+    card_id = session.undo()
+    if card_id is None:
+        out.write("Nothing to undo.\n")
+        return None
+    out.write(f"undone: {card_id}\n")
+    return session.card(card_id)
+
+
+def _summary(out: TextIO, answered: int, again: int, started: float) -> int:
+    minutes, seconds = divmod(int(time.monotonic() - started), 60)
+    passed = f", {answered - again} of {answered} remembered" if answered else ""
+    out.write(f"\nSession: {answered} card(s) in {minutes}:{seconds:02d}{passed}.\n")
+    out.flush()
+    return answered

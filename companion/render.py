@@ -1,0 +1,45 @@
+"""Card text for a terminal: Markdown with its `$...$` math turned into Unicode."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# $$display$$ or $inline$; a backslash-escaped \$ is a dollar sign, and a $
+# followed by a digit with no closing $ on the line stays money ("$5").
+MATH_RE = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$(?!\d)",
+                     re.DOTALL)
+CODE_RE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+
+
+@lru_cache(maxsize=1)
+def _converter():
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+
+
+def latex_to_unicode(latex: str) -> str:
+    try:
+        text = _converter().latex_to_text(latex)
+    except Exception:  # pylatexenc is lenient, but a learner's deck may be anything
+        return latex
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def math_to_unicode(text: str) -> str:
+    """Replace every math span outside code spans with its Unicode reading."""
+    out, last = [], 0
+    for code in CODE_RE.finditer(text):
+        out.append(_convert(text[last:code.start()]))
+        out.append(code.group(0))
+        last = code.end()
+    out.append(_convert(text[last:]))
+    return "".join(out)
+
+
+def _convert(chunk: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        return latex_to_unicode(m.group(1) if m.group(1) is not None else m.group(2))
+
+    return MATH_RE.sub(repl, chunk).replace(r"\$", "$")

@@ -1,0 +1,182 @@
+"""The learner's database: SQLite, WAL, schema version in PRAGMA user_version.
+
+The hot paths (the review queue, answering, `companion due`) use the plain
+sqlite3 connection; schema creation and bulk writes use sqlite-utils, which is
+imported only when they run (it pulls in numpy, too slow for every start).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA_VERSION = 1
+BACKUPS_KEPT = 5
+
+
+class StoreError(RuntimeError):
+    """A database that can't be used as it is; the message says which file and why."""
+
+
+def _migration_1(db: Any) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["decks"].create(
+        {"id": str, "name": str, "description": str, "path": str, "retired": int},
+        pk="id", defaults={"retired": 0}, not_null={"name"},
+    )
+    db["cards"].create(
+        {
+            "id": str, "deck_id": str, "note_id": str, "kind": str, "ord": int,
+            "front": str, "back": str, "extra": str, "source": str, "tags": str,
+            "lab": str, "lab_params": str, "position": int, "line": int,
+            "retired": int, "suspended": int, "buried_until": int, "added_at": int,
+            # The memory state below is a cache: replaying `reviews` rebuilds it.
+            "state": int, "step": int, "stability": float, "difficulty": float,
+            "due": int, "last_review": int, "reps": int, "lapses": int,
+        },
+        pk="id",
+        defaults={"retired": 0, "suspended": 0, "state": 0, "reps": 0, "lapses": 0},
+        not_null={"deck_id", "front", "back"},
+    )
+    db["cards"].create_index(["retired", "suspended", "state", "due"], index_name="cards_queue")
+    db["cards"].create_index(["deck_id"], index_name="cards_deck")
+    db["cards"].create_index(["note_id"], index_name="cards_note")
+    # The review log: append-only, the source of truth. `state_before` is a
+    # cache of the card's state when it was answered (replay rebuilds it).
+    db["reviews"].create(
+        {"id": str, "card_id": str, "reviewed_at": int, "rating": int,
+         "duration_ms": int, "state_before": int},
+        pk="id", not_null={"card_id", "reviewed_at", "rating"},
+    )
+    db["reviews"].create_index(["card_id", "reviewed_at"], index_name="reviews_card")
+    db["reviews"].create_index(["reviewed_at"], index_name="reviews_time")
+    db["lab_runs"].create(
+        {"id": int, "lab": str, "params": str, "device": str, "seed": int, "card_id": str,
+         "started_at": int, "ended_at": int, "status": str, "error": str, "summary": str},
+        pk="id",
+    )
+    db["lab_metrics"].create(
+        {"run_id": int, "chart": str, "series": str, "x": float, "y": float},
+        foreign_keys=[("run_id", "lab_runs", "id")],
+    )
+    db["lab_metrics"].create_index(["run_id"], index_name="lab_metrics_run")
+
+
+MIGRATIONS = {1: _migration_1}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.conn = self._connect()
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        existed = self.path.exists()
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if existed and version == 0 and self.path.stat().st_size > 0:
+                tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if tables:
+                    raise StoreError(f"{self.path}: not a companion database "
+                                     "(it has tables but no companion schema version)")
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: written by a newer companion (schema {version}, this one "
+                    f"knows up to {SCHEMA_VERSION}); upgrade companion, the file is untouched")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL still makes every commit survive a crash of the
+            # app (only a power cut can lose the last commits), at a fraction of
+            # FULL's fsync cost per answer.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open the database: {exc} "
+                             "(run `companion doctor` for backups)") from None
+        if not existed:
+            self.path.chmod(0o600)
+        return conn
+
+    @property
+    def version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        current = self.version
+        if current == SCHEMA_VERSION:
+            return
+        import sqlite_utils
+
+        if current > 0:
+            self.backup(reason=f"before-migration-{current}-to-{SCHEMA_VERSION}")
+        db = sqlite_utils.Database(self.conn)
+        for target in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                MIGRATIONS[target](db)
+                self.conn.execute(f"PRAGMA user_version = {target}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT: one writer at a time, all or nothing."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def sqlite_utils(self) -> Any:
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def backups_dir(self) -> Path:
+        return self.path.parent / "backups"
+
+    def backup(self, reason: str = "manual") -> Path:
+        """A consistent copy through SQLite's backup API; keeps the newest few."""
+        folder = self.backups_dir()
+        folder.mkdir(mode=0o700, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        target = folder / f"companion-{stamp}-{reason}.db"
+        dest = sqlite3.connect(target)
+        try:
+            self.conn.backup(dest)
+        finally:
+            dest.close()
+        target.chmod(0o600)
+        for old in sorted(folder.glob("companion-*.db"))[:-BACKUPS_KEPT]:
+            old.unlink()
+        return target
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_store(path: Path | None = None) -> Store:
+    if path is None:
+        from companion.paths import database_path
+
+        path = database_path()
+    return Store(path)

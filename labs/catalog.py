@@ -1,0 +1,219 @@
+"""The registry of labs: names, titles, explanations and typed parameters.
+
+This module never imports torch, so listing labs and checking a deck's
+`Lab:` line stay fast; the lab's code is imported only when it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ParamError(ValueError):
+    """A parameter that is unknown, of the wrong type or out of range."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # "int", "float", "bool", "choice", "int_list", "str"
+    default: Any
+    help: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def parse(self, raw: str) -> Any:
+        """Turn the text of `--param name=raw` into a checked value."""
+        text = raw.strip()
+        try:
+            if self.kind == "int":
+                value: Any = int(text)
+            elif self.kind == "float":
+                value = float(text)
+            elif self.kind == "bool":
+                low = text.lower()
+                if low not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                value = low in ("true", "1", "yes")
+            elif self.kind == "int_list":
+                value = [int(part) for part in text.split(",") if part.strip()]
+                if not value:
+                    raise ValueError
+            elif self.kind in ("choice", "str"):
+                value = text
+            else:  # pragma: no cover - a programming error in this file
+                raise AssertionError(self.kind)
+        except ValueError:
+            raise ParamError(f"{self.name}={raw!r}: expected {self.describe_kind()}") from None
+        self.check(value)
+        return value
+
+    def check(self, value: Any) -> None:
+        if self.kind == "str":
+            return
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ParamError(
+                    f"{self.name}={value!r}: expected one of {', '.join(self.choices)}"
+                )
+            return
+        items = value if self.kind == "int_list" else [value]
+        for item in items:
+            if self.min is not None and item < self.min:
+                raise ParamError(f"{self.name}={item!r}: must be at least {self.min:g}")
+            if self.max is not None and item > self.max:
+                raise ParamError(f"{self.name}={item!r}: must be at most {self.max:g}")
+
+    def describe_kind(self) -> str:
+        return {
+            "int": "a whole number",
+            "float": "a number",
+            "bool": "true or false",
+            "int_list": "whole numbers separated by commas",
+            "choice": "one of " + ", ".join(self.choices),
+            "str": "text",
+        }[self.kind]
+
+    def limits(self) -> str:
+        if self.kind == "choice":
+            return " | ".join(self.choices)
+        if self.kind == "str":
+            return ""
+        lo = "" if self.min is None else f"{self.min:g}"
+        hi = "" if self.max is None else f"{self.max:g}"
+        return f"{lo}..{hi}" if (lo or hi) else ""
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    name: str
+    title: str
+    explanation: str
+    module: str  # imported only when the lab runs
+    params: tuple[Param, ...] = field(default_factory=tuple)
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.params)
+        raise ParamError(f"{self.name} has no parameter {name!r} (it has: {known})")
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, raw: dict[str, str]) -> dict[str, Any]:
+        """Defaults overridden by `raw` (name -> text), every value checked."""
+        values = self.defaults()
+        for name, text in raw.items():
+            values[name] = self.param(name).parse(text)
+        return values
+
+
+LABS: dict[str, LabSpec] = {}
+
+
+def register(spec: LabSpec) -> LabSpec:
+    LABS[spec.name] = spec
+    return spec
+
+
+def get(name: str) -> LabSpec:
+    try:
+        return LABS[name]
+    except KeyError:
+        raise ParamError(f"unknown lab {name!r} (labs: {', '.join(sorted(LABS))})") from None
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """`["k=v", ...]` -> {k: v}; a malformed item is a ParamError."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ParamError(f"{item!r}: expected name=value")
+        out[name.strip()] = value
+    return out
+
+
+register(
+    LabSpec(
+        name="batch-size",
+        title="Batch size, SGD noise and the partial last batch",
+        explanation=(
+            "Trains the same small classifier on scikit-learn's digits (or CIFAR-10 "
+            "when you have its python tarball) at several batch sizes for the same "
+            "number of examples, shows the partial last batch and the loss-averaging "
+            "bug it invites, and measures the gradient noise scale B_simple = "
+            "tr(Σ)/|G|² of McCandlish et al. (2018), the batch size past which "
+            "bigger batches stop buying fewer steps."
+        ),
+        module="labs.batch_size",
+        params=(
+            Param("batch_sizes", "int_list", [1, 4, 16, 64, 256, 1257],
+                  "batch sizes to compare (1257 = the whole digits training set)", 1, 65536),
+            Param("examples", "int", 20000,
+                  "training examples seen per batch size (the same for all)", 100, 10_000_000),
+            Param("lr", "float", 0.05, "SGD learning rate", 1e-6, 10.0),
+            Param("hidden", "int", 64, "hidden units of the classifier", 1, 4096),
+            Param("dataset", "choice", "digits", "which data to train on",
+                  choices=("digits", "cifar10")),
+            Param("cifar_path", "str", "",
+                  "path to cifar-10-python.tar.gz (empty: <data dir>/cifar-10-python.tar.gz)"),
+            Param("target", "float", 0.9,
+                  "test accuracy whose steps and examples to reach are compared", 0.0, 1.0),
+            Param("noise_batches", "int_list", [32, 1024],
+                  "B_small,B_big of the two-batch gradient noise scale estimator", 1, 65536),
+            Param("noise_draws", "int", 32,
+                  "pairs of batches averaged per noise scale estimate", 1, 100_000),
+        ),
+    )
+)
+
+register(
+    LabSpec(
+        name="input-gradient",
+        title="Descending a gradient with respect to the input",
+        explanation=(
+            "Starts from a two-weight linear regression with mean squared error: "
+            "the loss surface over (w, b) with gradient-descent paths, then the same "
+            "loss as a function of the input x. Then a small digits classifier: "
+            "saliency maps, integrated gradients, activation maximisation and FGSM "
+            "adversarial examples, all from gradients taken with respect to the input "
+            "while the weights stay fixed."
+        ),
+        module="labs.input_gradient",
+        params=(
+            Param("epsilons", "int_list", [0, 5, 10, 20, 30],
+                  "FGSM step sizes in hundredths of the pixel range", 0, 100),
+            Param("ig_steps", "int", 50, "integration steps for integrated gradients", 2, 1000),
+            Param("epochs", "int", 30, "training epochs of the digits classifier", 1, 1000),
+        ),
+    )
+)
+
+register(
+    LabSpec(
+        name="transformer-trace",
+        title="A transformer forward pass, one step at a time",
+        explanation=(
+            "Token ids become embeddings scaled by √d_model, get sinusoidal positional "
+            "encodings added, pass through multi-head self-attention (Q, K, V, scores, "
+            "mask, softmax, weighted sum, output projection), a residual connection and "
+            "layer norm, a feed-forward block and another residual + layer norm, and end "
+            "as next-token probabilities. Small enough to read every number."
+        ),
+        module="labs.transformer_trace",
+        params=(
+            Param("d_model", "int", 8, "width of every token vector", 2, 512),
+            Param("heads", "int", 2, "attention heads (must divide d_model)", 1, 64),
+            Param("norm", "choice", "post", "post-norm (the paper) or pre-norm "
+                  "(the Annotated Transformer)", choices=("post", "pre")),
+            Param("causal", "bool", True, "mask attention to later tokens"),
+            Param("sentence", "str", "the cat sat on the mat",
+                  "the words to trace, from the lab's tiny vocabulary"),
+        ),
+    )
+)

@@ -1,0 +1,61 @@
+"""What a running lab gets: its device, its seed, and a way to emit events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from labs.events import Event, Progress
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+
+def resolve_device(requested: str) -> str:
+    """`auto` picks CUDA, then MPS, then CPU; an explicit device that is missing is an error."""
+    import torch
+
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is visible to PyTorch (try --device cpu)")
+    if requested == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise ValueError("--device mps: Apple's MPS backend is not available (try --device cpu)")
+    if requested not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"--device {requested}: expected auto, cpu, cuda or mps")
+    return requested
+
+
+@dataclass
+class LabContext:
+    device: str  # "cpu", "cuda" or "mps", already resolved
+    seed: int
+    emit: Callable[[Event], None]
+
+    @property
+    def torch_device(self) -> "torch.device":
+        import torch
+
+        return torch.device(self.device)
+
+    def seed_everything(self) -> None:
+        """Same seed on the same device gives the same numbers."""
+        import random
+
+        import numpy as np
+        import torch
+
+        random.seed(self.seed)
+        np.random.seed(self.seed % (2**32))
+        torch.manual_seed(self.seed)
+        if self.device == "cuda":
+            torch.cuda.manual_seed_all(self.seed)
+
+    def progress(self, done: float, total: float, label: str = "") -> None:
+        self.emit(Progress(done=done, total=total, label=label))

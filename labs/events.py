@@ -1,0 +1,126 @@
+"""The events a lab emits, as plain dataclasses (no torch here).
+
+A lab writes them as JSON lines (`python -m labs run NAME --json`); the app
+reads them back with `from_json`. Every event carries a `type` tag so the
+reader never guesses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class Started:
+    """First event of every run: what runs, where, with which parameters."""
+
+    lab: str
+    params: dict[str, Any]
+    device: str
+    seed: int
+    type: str = "started"
+
+
+@dataclass
+class Progress:
+    done: float
+    total: float
+    label: str = ""
+    type: str = "progress"
+
+
+@dataclass
+class Metric:
+    """One point of a curve: `chart` groups series drawn on the same axes."""
+
+    chart: str
+    series: str
+    x: float
+    y: float
+    x_label: str = "step"
+    y_label: str = ""
+    type: str = "metric"
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    type: str = "table"
+
+
+@dataclass
+class Text:
+    """Markdown explanation shown between the numbers."""
+
+    markdown: str
+    type: str = "text"
+
+
+@dataclass
+class Heatmap:
+    title: str
+    values: list[list[float]]
+    row_labels: list[str] = field(default_factory=list)
+    col_labels: list[str] = field(default_factory=list)
+    type: str = "heatmap"
+
+
+@dataclass
+class TraceStep:
+    """One step of a traced computation: what it does, shapes, and values."""
+
+    index: int
+    name: str
+    description: str
+    shapes: dict[str, list[int]]
+    values: dict[str, Any]
+    type: str = "trace"
+
+
+@dataclass
+class Result:
+    """The last event of a successful run: the summary that is stored."""
+
+    summary: dict[str, Any]
+    type: str = "result"
+
+
+@dataclass
+class Failed:
+    """The last event of a failed run. `kind` is exception, oom, timeout or cancelled."""
+
+    kind: str
+    message: str
+    type: str = "failed"
+
+
+EVENT_TYPES: dict[str, type] = {
+    cls.type: cls  # type: ignore[attr-defined]
+    for cls in (Started, Progress, Metric, Table, Text, Heatmap, TraceStep, Result, Failed)
+}
+
+Event = Started | Progress | Metric | Table | Text | Heatmap | TraceStep | Result | Failed
+
+
+def to_json(event: Event) -> str:
+    return json.dumps(asdict(event), separators=(",", ":"), allow_nan=True)
+
+
+def from_json(line: str) -> Event:
+    """Parse one JSON line; a ValueError says what is wrong with it."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not a JSON event: {exc}") from None
+    if not isinstance(data, dict) or data.get("type") not in EVENT_TYPES:
+        raise ValueError(f"unknown event type: {str(line)[:80]!r}")
+    cls = EVENT_TYPES[data["type"]]
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{data['type']} event has unknown fields: {sorted(unknown)}")
+    return cls(**data)

@@ -1,0 +1,130 @@
+"""The command line end to end: the installed `companion` on a temporary home."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import SMALL_DECK, write_deck
+
+EXE = shutil.which("companion") or ""
+
+
+def run(args, home, stdin="", env_extra=None):
+    env = {**os.environ, "COMPANION_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "100"}
+    env.update(env_extra or {})
+    cmd = [EXE, *args] if EXE else [sys.executable, "-m", "companion.cli", *args]
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env, timeout=60)
+
+
+@pytest.fixture
+def cli_home(tmp_path):
+    home = tmp_path / "home"
+    write_deck(home / "decks", "mine.md", SMALL_DECK, deck_id="mine", deck_name="My deck")
+    return home
+
+
+def test_version(cli_home):
+    from companion import __version__
+
+    result = run(["--version"], cli_home)
+    assert result.returncode == 0 and result.stdout.strip() == f"companion {__version__}"
+
+
+def test_plain_review_driven_by_a_pipe(cli_home):
+    # reveal + Good, reveal + Again, reveal + undo (takes back the Again), then quit
+    result = run(["review", "--plain", "--deck", "mine"], cli_home, stdin="\n3\n\n1\n\nu\nq\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Q: What is alpha?" in out and "A: The first letter." in out
+    assert "saved: mine/alpha Good" in out and "saved: mine/beta Again" in out
+    assert "undone: mine/beta" in out
+    assert "1 Again (1m)" in out and "3 Good (10m)" in out
+    db = sqlite3.connect(cli_home / "companion.db")
+    assert db.execute("SELECT card_id, rating FROM reviews").fetchall() == [("mine/alpha", 3)]
+
+
+def test_plain_review_renders_math_and_shows_the_lab(cli_home):
+    result = run(["review", "--plain", "--deck", "mine"], cli_home,
+                 stdin="\n4\n\n4\n\n4\n\n4\n\nq\n")
+    assert "Δ" in result.stdout
+    assert "Lab: companion lab run batch-size batch_sizes=16,256" in result.stdout
+
+
+def test_plain_review_ends_when_nothing_is_left(cli_home):
+    result = run(["review", "--plain", "--deck", "mine"], cli_home, stdin="\n4\n" * 5)
+    assert "Nothing left to study today" in result.stdout
+    # gamma's second gap is buried for the day once its sibling is answered
+    assert "Session: 4 card(s)" in result.stdout and "gamma.c2" not in result.stdout
+
+
+def test_due_counts_per_deck(cli_home):
+    run(["review", "--plain", "--deck", "mine", "--limit", "1"], cli_home, stdin="\n1\n")
+    result = run(["due"], cli_home)
+    assert result.returncode == 0
+    line = next(l for l in result.stdout.splitlines() if "My deck (mine)" in l)
+    assert [int(x) for x in line.replace("│", " ").split()[-3:]] == [4, 1, 0]
+
+
+def test_decks_check_reports_file_line_and_exit_2(cli_home, tmp_path):
+    bad = write_deck(tmp_path / "bad", "bad.md", "## x\nQ: \nA: b\n\n## y\nLab: nope\nQ: a\nA: b\n")
+    result = run(["decks", "check", str(bad)], cli_home)
+    assert result.returncode == 2
+    assert result.stdout.splitlines() == [f"{bad}:7: card 'x': empty Q: field",
+                                          f"{bad}:11: card 'y': Lab: unknown lab 'nope' "
+                                          "(labs: batch-size, input-gradient, transformer-trace)"]
+    good = run(["decks", "check", str(cli_home / "decks")], cli_home)
+    assert good.returncode == 0 and "5 card(s), 0 problem(s)" in good.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bogus"], "No such option: --bogus"),
+    (["review", "--limit", "x"], "Invalid value for '--limit'"),
+    (["review", "--deck", "nope"], "--deck nope: no such deck"),
+    (["decks", "check", "/no/such/file.md"], "/no/such/file.md: no such file or folder"),
+    (["nosuchcommand"], "No such command"),
+])
+def test_bad_input_is_one_line_and_exit_2(cli_home, args, message):
+    result = run(args, cli_home)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("companion: error:") and message in lines[0]
+
+
+def test_bad_settings_and_database_are_one_line(cli_home):
+    cli_home.mkdir(parents=True, exist_ok=True)
+    (cli_home / "settings.toml").write_text("desired_retention = 2\n")
+    result = run(["due"], cli_home)
+    assert result.returncode == 2 and "desired_retention" in result.stderr
+    (cli_home / "settings.toml").unlink()
+    (cli_home / "companion.db").write_bytes(b"garbage" * 200)
+    result = run(["due"], cli_home)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert (cli_home / "companion.db").read_bytes() == b"garbage" * 200
+
+
+def test_doctor_checks_and_rebuilds(cli_home):
+    run(["review", "--plain", "--deck", "mine"], cli_home, stdin="\n3\n\n4\n\n1\nq\n")
+    result = run(["doctor"], cli_home)
+    assert result.returncode == 0 and "integrity: ok" in result.stdout
+    assert "equal to a replay" in result.stdout
+    db = sqlite3.connect(cli_home / "companion.db")
+    db.execute("UPDATE cards SET stability = 99 WHERE reps > 0")
+    db.commit()
+    broken = run(["doctor"], cli_home)
+    assert broken.returncode == 1 and "differ from a replay: 3" in broken.stdout
+    fixed = run(["doctor", "--rebuild"], cli_home)
+    assert fixed.returncode == 0 and "rebuilt card states from 3 reviews" in fixed.stdout
+
+
+def test_every_command_has_help(cli_home):
+    for args in (["--help"], ["review", "--help"], ["due", "--help"], ["decks", "--help"],
+                 ["decks", "check", "--help"], ["decks", "list", "--help"],
+                 ["doctor", "--help"]):
+        result = run(args, cli_home)
+        assert result.returncode == 0 and "Usage" in result.stdout, args

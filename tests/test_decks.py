@@ -1,0 +1,122 @@
+"""The deck parser: good cards load, every problem is `file:line: message`."""
+
+from __future__ import annotations
+
+from companion.decks import cloze_sides, deck_files, load_decks, parse_deck
+from companion.library import deck_dirs
+
+from .conftest import SMALL_DECK, write_deck
+
+
+def test_small_deck_loads_every_card(deck_dir):
+    deck, errors = parse_deck(deck_dir / "test.md")
+    assert errors == []
+    assert deck.id == "test" and deck.name == "Test deck"
+    ids = [c.id for c in deck.cards]
+    assert ids == ["test/alpha", "test/beta", "test/gamma.c1", "test/gamma.c2", "test/delta"]
+    beta = deck.cards[1]
+    assert beta.lab == "batch-size" and beta.lab_params == {"batch_sizes": "16,256"}
+    assert deck.cards[0].tags == ["letters"] and deck.cards[0].source == "The alphabet"
+
+
+def test_cloze_siblings_hide_their_own_gap_only():
+    text = "{{c1::Gamma}} comes after {{c2::beta::a letter}}."
+    assert cloze_sides(text, 1) == ("**[...]** comes after beta.", "**Gamma** comes after beta.")
+    assert cloze_sides(text, 2) == ("Gamma comes after **[a letter]**.",
+                                    "Gamma comes after **beta**.")
+
+
+def test_multiline_fields_and_code_fences(tmp_path):
+    path = write_deck(tmp_path, "d.md", """
+        ## multi
+        Q: First line
+        second line
+        A: Answer with code:
+        ```
+        ## not a card
+        Q: not a field
+        ```
+        """)
+    deck, errors = parse_deck(path)
+    assert errors == []
+    assert deck.cards[0].front == "First line\nsecond line"
+    assert "## not a card" in deck.cards[0].back
+
+
+def check(tmp_path, body: str, header: str | None = None) -> list[str]:
+    path = tmp_path / "bad.md"
+    path.write_text(header if header is not None else "---\nid: bad\nname: Bad\n---\n" + body,
+                    encoding="utf-8")
+    _, errors = parse_deck(path)
+    return [str(e) for e in errors]
+
+
+def test_every_error_names_file_and_line(tmp_path):
+    cases = {
+        "## a\nQ: one\nA: two\n\n## a\nQ: three\nA: four\n":
+            ("bad.md:9:", "duplicate card id 'a' (first on line 5)"),
+        "## a\nQ: \nA: two\n": ("bad.md:6:", "empty Q: field"),
+        "## a\nQ: one\n": ("bad.md:5:", "has Q: but no A:"),
+        "## a\nQ: one\nA: two\nLab: no-such-lab\n": ("bad.md:8:", "unknown lab 'no-such-lab'"),
+        "## a\nQ: one\nA: two\nLab: batch-size lr=fast\n": ("bad.md:8:", "lr='fast'"),
+        "## a\nQ: one\nA: two\nLab: batch-size nope=1\n": ("bad.md:8:", "no parameter 'nope'"),
+        "## a\nCloze: {{c1::open gap\n": ("bad.md:6:", "unclosed or malformed cloze"),
+        "## a\nCloze: no gaps here\n": ("bad.md:6:", "has no {{c1::...}} gap"),
+        "## a\nCloze: {{c1::x}}\nQ: y\nA: z\n": ("bad.md:5:", "both Cloze: and Q:/A:"),
+        "## Bad Id\nQ: x\nA: y\n": ("bad.md:5:", "card id 'Bad Id' must be"),
+        "## a\nstray text\nQ: x\nA: y\n": ("bad.md:6:", "text before the first field"),
+        "## a\nQ: x\nA: y\nQ: again\n": ("bad.md:8:", "second Q: field"),
+        "## a\nQ: x\nA: y\n```\nnever closed\n": ("bad.md:", "code fence is never closed"),
+        "## a\nTags: x\n": ("bad.md:5:", "has no Q:/A: or Cloze: field"),
+    }
+    for body, (where, message) in cases.items():
+        errors = check(tmp_path, body)
+        assert len(errors) == 1, (body, errors)
+        assert errors[0].startswith(str(tmp_path / where)) and message in errors[0], (body, errors)
+
+
+def test_front_matter_errors(tmp_path):
+    assert "missing front matter" in check(tmp_path, "", header="## a\nQ: x\nA: y\n")[0]
+    assert "not closed" in check(tmp_path, "", header="---\nid: x\n## a\n")[0]
+    bad_yaml = check(tmp_path, "", header="---\nid: x\nname: [unclosed\n---\n")
+    assert ":3: bad front matter" in bad_yaml[0] or ":4: bad front matter" in bad_yaml[0]
+    assert "has no name:" in check(tmp_path, "", header="---\nid: x\n---\n")[0]
+    assert "deck id 'X Y'" in check(tmp_path, "", header="---\nid: X Y\nname: n\n---\n")[0]
+
+
+def test_one_bad_card_keeps_the_good_ones(tmp_path):
+    path = write_deck(tmp_path, "d.md", "## good\nQ: a\nA: b\n\n## bad\nQ: \nA: b\n")
+    deck, errors = parse_deck(path)
+    assert [c.id for c in deck.cards] == ["test/good"] and len(errors) == 1
+
+
+def test_one_bad_file_never_stops_the_good_ones(tmp_path):
+    good = write_deck(tmp_path, "good.md", SMALL_DECK)
+    bad = tmp_path / "bad.md"
+    bad.write_bytes(b"\xff\xfe not utf-8")
+    decks, errors = load_decks([bad, good])
+    assert [d.id for d in decks] == ["test"]
+    assert len(errors) == 1 and str(errors[0]).startswith(f"{bad}:1: not UTF-8")
+
+
+def test_two_files_with_one_deck_id(tmp_path):
+    a = write_deck(tmp_path, "a.md", "## x\nQ: a\nA: b\n")
+    b = write_deck(tmp_path, "b.md", "## y\nQ: a\nA: b\n")
+    decks, errors = load_decks([a, b])
+    assert len(decks) == 1 and "already used by" in str(errors[0])
+
+
+def test_shipped_deck_passes_check_and_covers_the_diary():
+    files = deck_files(deck_dirs()[:1])
+    decks, errors = load_decks(files)
+    assert errors == []
+    cards = [c for d in decks for c in d.cards]
+    assert len(cards) >= 80
+    assert all(c.source for c in cards), [c.id for c in cards if not c.source]
+    labs = {c.lab for c in cards}
+    assert {"batch-size", "input-gradient", "transformer-trace"} <= labs
+    text = " ".join(c.front + " " + c.back + " " + c.extra for c in cards).lower()
+    for concept in ("1986", "feature visualization", "n400", "surprisal", "stochastic",
+                    "50,000", "critical batch", "noise scale", "positional", "layer norm",
+                    "multi-head", "feed-forward", "trophy", "bias", "recall"):
+        assert concept in text, concept

@@ -1,0 +1,72 @@
+"""Loading decks into the store: idempotent, history-keeping, never deleting."""
+
+from __future__ import annotations
+
+from companion.library import sync_decks
+from companion.session import ReviewSession
+from companion.settings import Settings
+
+from .conftest import SMALL_DECK, TZ, write_deck
+
+
+def ids(store, retired=0):
+    return [r[0] for r in store.conn.execute(
+        "SELECT id FROM cards WHERE retired = ? ORDER BY id", (retired,))]
+
+
+def test_sync_is_idempotent_and_cheap_when_nothing_changed(store, deck_dir):
+    first = sync_decks(store, [deck_dir])
+    assert first.added == 5 and not first.skipped
+    assert sync_decks(store, [deck_dir]).skipped
+    again = sync_decks(store, [deck_dir], force=True)
+    assert again.added == 0 and again.retired == 0
+    assert len(ids(store)) == 5
+
+
+def test_editing_a_card_keeps_its_history(store, deck_dir):
+    sync_decks(store, [deck_dir])
+    ReviewSession(store, Settings(timezone=TZ)).answer("test/alpha", 3)
+    write_deck(deck_dir, "test.md", SMALL_DECK.replace("What is alpha?", "What is alpha, really?"))
+    sync_decks(store, [deck_dir])
+    front, reps = store.conn.execute(
+        "SELECT front, reps FROM cards WHERE id = 'test/alpha'").fetchone()
+    assert front == "What is alpha, really?" and reps == 1
+
+
+def test_a_removed_card_is_retired_with_its_history_and_comes_back(store, deck_dir):
+    sync_decks(store, [deck_dir])
+    ReviewSession(store, Settings(timezone=TZ)).answer("test/beta", 3)
+    without_beta = SMALL_DECK.replace("## beta\nQ: What is beta?\nA: The second letter.\n"
+                                      "Lab: batch-size batch_sizes=16,256\n", "")
+    write_deck(deck_dir, "test.md", without_beta)
+    assert sync_decks(store, [deck_dir]).retired == 1
+    assert ids(store, retired=1) == ["test/beta"]
+    assert store.conn.execute("SELECT count(*) FROM reviews").fetchone()[0] == 1
+    s = ReviewSession(store, Settings(timezone=TZ))
+    assert all(s.next_card().id != "test/beta" for _ in range(3))
+    write_deck(deck_dir, "test.md", SMALL_DECK)
+    sync_decks(store, [deck_dir])
+    assert "test/beta" in ids(store)
+    assert store.conn.execute("SELECT reps FROM cards WHERE id = 'test/beta'").fetchone()[0] == 1
+
+
+def test_a_broken_card_is_not_retired(store, deck_dir):
+    sync_decks(store, [deck_dir])
+    write_deck(deck_dir, "test.md", SMALL_DECK.replace("A: The first letter.", "A:"))
+    report = sync_decks(store, [deck_dir])
+    assert len(report.errors) == 1 and report.retired == 0
+    assert "test/alpha" in ids(store)
+
+
+def test_a_deleted_deck_file_retires_its_cards(store, deck_dir):
+    sync_decks(store, [deck_dir])
+    (deck_dir / "test.md").unlink()
+    assert sync_decks(store, [deck_dir]).retired == 5
+    assert ids(store) == []
+
+
+def test_a_deck_whose_front_matter_breaks_is_left_alone(store, deck_dir):
+    sync_decks(store, [deck_dir])
+    (deck_dir / "test.md").write_text("no front matter\n")
+    report = sync_decks(store, [deck_dir])
+    assert report.errors and report.retired == 0 and len(ids(store)) == 5

@@ -1,0 +1,228 @@
+"""The review queue, answering, undo, burying, leeches, and replay == incremental."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from companion.doctor import cache_mismatches
+from companion.library import sync_decks
+from companion.scheduler import LEARNING, NEW, REVIEW, to_ms
+from companion.session import ReviewSession, rebuild_all
+from companion.settings import Settings
+
+from .conftest import TZ, write_deck
+
+# 10:00 in New York on a Tuesday.
+T0 = to_ms(datetime(2026, 5, 5, 14, 0, tzinfo=timezone.utc))
+MIN, DAY = 60_000, 86_400_000
+
+
+class Clock:
+    def __init__(self, now: int = T0):
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def synced(store, deck_dir):
+    sync_decks(store, [deck_dir])
+    return store
+
+
+def session(store, clock, **overrides) -> ReviewSession:
+    return ReviewSession(store, Settings(timezone=TZ, **overrides), clock=clock)
+
+
+def card_row(store, card_id):
+    return store.conn.execute("SELECT * FROM cards WHERE id = ?", (card_id,)).fetchone()
+
+
+def test_new_cards_come_in_deck_order_within_the_daily_limit(synced):
+    clock = Clock()
+    s = session(synced, clock, new_per_day=2)
+    assert s.counts().new == 2
+    first = s.next_card()
+    assert first.id == "test/alpha" and first.memory.state == NEW
+    s.answer(first.id, 4)  # Easy: straight to review
+    second = s.next_card()
+    assert second.id == "test/beta"
+    s.answer(second.id, 4)
+    assert s.next_card() is None and s.counts().new == 0  # limit reached
+    clock.now += DAY  # a new learner's day: two more new cards
+    assert s.counts().new == 2
+
+
+def test_learning_cards_come_back_first_when_due(synced):
+    clock = Clock()
+    s = session(synced, clock)
+    s.answer("test/alpha", 1)  # Again: due in 1 minute
+    assert s.next_card().id == "test/beta"  # not due yet: new cards meanwhile
+    clock.now += 2 * MIN
+    assert s.next_card().id == "test/alpha"
+    assert s.counts().learning == 1
+
+
+def test_reviews_due_today_come_before_new_cards(synced):
+    clock = Clock()
+    s = session(synced, clock)
+    s.answer("test/delta", 4)
+    due = s.card("test/delta").memory.due
+    clock.now = due + MIN
+    assert s.next_card().id == "test/delta"
+    assert s.counts().review == 1
+
+
+def test_review_limit_is_honoured(synced):
+    clock = Clock()
+    s = session(synced, clock, reviews_per_day=1)
+    for cid in ("test/alpha", "test/delta"):
+        s.answer(cid, 4)
+    clock.now = max(s.card(c).memory.due for c in ("test/alpha", "test/delta")) + MIN
+    s.answer(s.next_card().id, 3)
+    assert s.counts().review == 0
+    assert s.next_card().memory.state == NEW
+
+
+def test_cloze_siblings_are_buried_until_the_next_day(synced):
+    clock = Clock()
+    s = session(synced, clock)
+    result = s.answer("test/gamma.c1", 3)
+    assert result.buried_siblings == ["test/gamma.c2"]
+    seen = set()
+    while (card := s.next_card()) is not None and card.id not in seen:
+        seen.add(card.id)
+        s.answer(card.id, 4)
+    assert "test/gamma.c2" not in seen
+    clock.now += DAY
+    ids = set()
+    while (card := s.next_card()) is not None and card.id not in ids:
+        ids.add(card.id)
+        s.answer(card.id, 4)
+    assert "test/gamma.c2" in ids
+
+
+def test_undo_restores_the_previous_state_exactly(synced):
+    clock = Clock()
+    s = session(synced, clock)
+    before_card = card_row(synced, "test/gamma.c1")
+    before_sibling = card_row(synced, "test/gamma.c2")
+    reviews_before = synced.conn.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+    s.answer("test/gamma.c1", 3)
+    assert card_row(synced, "test/gamma.c1") != before_card
+    assert s.undo() == "test/gamma.c1"
+    assert card_row(synced, "test/gamma.c1") == before_card
+    assert card_row(synced, "test/gamma.c2") == before_sibling
+    assert synced.conn.execute("SELECT * FROM reviews ORDER BY id").fetchall() == reviews_before
+    assert s.undo() is None
+
+
+def test_undo_in_the_middle_of_a_history(synced):
+    clock = Clock()
+    s = session(synced, clock)
+    s.answer("test/alpha", 3)
+    clock.now += 11 * MIN
+    s.answer("test/alpha", 3)
+    middle = card_row(synced, "test/alpha")
+    clock.now += 3 * DAY
+    s.answer("test/alpha", 1)
+    s.undo()
+    assert card_row(synced, "test/alpha") == middle
+    assert synced.conn.execute("SELECT count(*) FROM reviews").fetchone()[0] == 2
+
+
+def test_leech_is_tagged_and_suspended(synced):
+    clock = Clock()
+    s = session(synced, clock, leech_threshold=2)
+    s.answer("test/alpha", 4)
+    for _ in range(2):
+        clock.now = s.card("test/alpha").memory.due + MIN
+        s.answer("test/alpha", 1)  # lapse
+        clock.now += 11 * MIN
+        result = s.answer("test/alpha", 3)  # relearnt
+    card = s.card("test/alpha")
+    assert card.memory.lapses == 2 and "leech" in card.tags and card.suspended
+    # the leech flag came with the second lapse, not the relearning answer
+    assert not result.leech
+
+
+def test_suspend_and_bury_take_a_card_out_of_the_queue(synced):
+    clock = Clock()
+    s = session(synced, clock)
+    s.set_suspended("test/alpha", True)
+    assert s.next_card().id == "test/beta"
+    s.bury("test/beta")
+    assert s.next_card().id == "test/gamma.c1"
+    s.set_suspended("test/alpha", False)
+    assert s.next_card().id == "test/alpha"
+    clock.now += DAY
+    s.set_suspended("test/alpha", True)
+    assert s.next_card().id == "test/beta"  # burial ends with the day
+
+
+def test_each_answer_is_committed_before_the_next_card(synced, home):
+    s = session(synced, Clock())
+    s.answer("test/alpha", 3)
+    other = sqlite3.connect(home / "companion.db")
+    assert other.execute("SELECT card_id, rating FROM reviews").fetchall() == [("test/alpha", 3)]
+    other.close()
+
+
+def test_replay_equals_incremental(synced):
+    clock = Clock()
+    rng = random.Random(7)
+    s = session(synced, clock)
+    for _ in range(300):
+        card = s.next_card()
+        if card is None:
+            clock.now += rng.choice([MIN, 30 * MIN, DAY, 5 * DAY])
+            continue
+        s.answer(card.id, rng.choice([1, 2, 3, 3, 3, 4]), duration_ms=rng.randint(500, 9000))
+        clock.now += rng.choice([5_000, 20_000, MIN])
+        if rng.random() < 0.05:
+            s.undo()
+    assert synced.conn.execute("SELECT count(*) FROM reviews").fetchone()[0] > 60
+    cached = synced.conn.execute("SELECT * FROM cards ORDER BY id").fetchall()
+    log = synced.conn.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+    assert cache_mismatches(synced, s.settings) == []
+    rebuild_all(synced, s.settings)
+    assert synced.conn.execute("SELECT * FROM cards ORDER BY id").fetchall() == cached
+    assert synced.conn.execute("SELECT * FROM reviews ORDER BY id").fetchall() == log
+
+
+def test_previews_match_what_the_answer_gives(synced):
+    clock = Clock()
+    s = session(synced, clock)
+    s.answer("test/alpha", 4)
+    clock.now = s.card("test/alpha").memory.due + DAY
+    card = s.card("test/alpha")
+    previews = s.previews(card)
+    assert previews[1] == "10m"
+    result = s.answer(card.id, 3)
+    from companion.scheduler import format_interval
+
+    assert format_interval((result.memory.due - clock.now) / 1000) == previews[3]
+    assert result.memory.state == REVIEW and LEARNING != REVIEW
+
+
+def test_bad_rating_is_refused_and_nothing_is_written(synced):
+    s = session(synced, Clock())
+    with pytest.raises(ValueError):
+        s.answer("test/alpha", 5)
+    with pytest.raises(KeyError):
+        s.answer("test/nope", 3)
+    assert synced.conn.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
+
+
+def test_deck_filter(store, tmp_path):
+    folder = tmp_path / "decks"
+    write_deck(folder, "a.md", "## x\nQ: a\nA: b\n", deck_id="aaa")
+    write_deck(folder, "b.md", "## y\nQ: a\nA: b\n", deck_id="bbb")
+    sync_decks(store, [folder])
+    s = ReviewSession(store, Settings(timezone=TZ), deck_id="bbb", clock=Clock())
+    assert s.next_card().id == "bbb/y" and s.counts().new == 1

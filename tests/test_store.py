@@ -1,0 +1,77 @@
+"""The database: WAL, versions, private files, and refusing what it can't use."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pytest
+
+from companion.store import SCHEMA_VERSION, Store, StoreError, open_store
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_new_store_is_wal_versioned_and_private(home):
+    store = open_store()
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.version == SCHEMA_VERSION
+    assert (home / "companion.db").stat().st_mode & 0o777 == 0o600
+    assert home.stat().st_mode & 0o777 == 0o700
+    store.close()
+
+
+def test_a_newer_schema_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "c.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    before = digest(path)
+    with pytest.raises(StoreError, match="newer companion"):
+        Store(path)
+    assert digest(path) == before
+
+
+@pytest.mark.parametrize("content", [b"this is not sqlite at all" * 100,
+                                     b"SQLite format 3\x00" + b"\x00" * 50])
+def test_a_corrupt_file_is_refused_and_left_untouched(tmp_path, content):
+    path = tmp_path / "c.db"
+    path.write_bytes(content)
+    with pytest.raises(StoreError) as info:
+        Store(path)
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == content
+
+
+def test_a_foreign_database_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes(x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="not a companion database"):
+        Store(path)
+
+
+def test_backups_are_consistent_copies_and_only_the_newest_are_kept(tmp_path, monkeypatch):
+    store = Store(tmp_path / "c.db")
+    store.set_meta("hello", "world")
+    stamps = iter(range(100))
+    monkeypatch.setattr("companion.store.time.strftime", lambda *a: f"2026{next(stamps):04d}")
+    made = [store.backup() for _ in range(7)]
+    kept = sorted(store.backups_dir().glob("companion-*.db"))
+    assert kept == made[-5:]
+    copy = sqlite3.connect(kept[-1])
+    assert copy.execute("SELECT value FROM meta WHERE key='hello'").fetchone()[0] == "world"
+
+
+def test_a_failed_transaction_leaves_nothing(tmp_path):
+    store = Store(tmp_path / "c.db")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.set_meta("half", "done")
+            raise RuntimeError("crash in the middle")
+    assert store.meta("half") is None
