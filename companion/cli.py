@@ -7,22 +7,13 @@ setting, an unusable database) is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
-from typing import List, Optional
 
-import typer
+import click
 
 from companion import __version__
 
-app = typer.Typer(
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    help="A terminal learning companion for deep learning: FSRS flashcards and PyTorch labs.",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-decks_app = typer.Typer(help="Check and list decks.", no_args_is_help=True)
-app.add_typer(decks_app, name="decks")
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
 class UserError(Exception):
@@ -50,29 +41,35 @@ def _open(sync: bool = True):
     return settings, store
 
 
-def _version(value: bool) -> None:
-    if value:
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
         print(f"companion {__version__}")
-        raise typer.Exit()
+        ctx.exit()
 
 
-@app.callback(invoke_without_command=True)
-def root(
-    ctx: typer.Context,
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
-    """Without a command: the full-screen app (until it lands: this help)."""
+@click.group(invoke_without_command=True, context_settings=CONTEXT)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Print the version and exit.")
+@click.pass_context
+def app(ctx: click.Context) -> None:
+    """A terminal learning companion for deep learning: FSRS flashcards and PyTorch labs.
+
+    Without a command: the full-screen app (until it lands: this help)."""
     if ctx.invoked_subcommand is None:
         print(ctx.get_help())
 
 
-@app.command()
-def review(
-    plain: bool = typer.Option(False, "--plain", help="Line mode for any terminal or a pipe."),
-    deck: Optional[str] = typer.Option(None, "--deck", help="Study only this deck (its id)."),
-    limit: int = typer.Option(0, "--limit", min=0, help="Stop after this many cards (0: no limit)."),
-) -> None:
+@app.group("decks", context_settings=CONTEXT, no_args_is_help=True)
+def decks_app() -> None:
+    """Check and list decks."""
+
+
+@app.command(context_settings=CONTEXT)
+@click.option("--plain", is_flag=True, help="Line mode for any terminal or a pipe.")
+@click.option("--deck", default=None, help="Study only this deck (its id).")
+@click.option("--limit", type=click.IntRange(min=0), default=0,
+              help="Stop after this many cards (0: no limit).")
+def review(plain: bool, deck: str | None, limit: int) -> None:
     """Study the cards due today: Enter reveals, 1-4 grades, u undoes, q quits."""
     if not plain:
         # The full-screen review lands with the Textual app; line mode works everywhere.
@@ -87,7 +84,7 @@ def review(
     run_plain_review(store, settings, deck_id=deck, limit=limit)
 
 
-@app.command()
+@app.command(context_settings=CONTEXT)
 def due() -> None:
     """How many cards are new, in learning and due today, per deck."""
     from companion.session import ReviewSession
@@ -102,23 +99,25 @@ def due() -> None:
     for name, justify in (("Deck", "left"), ("New", "right"), ("Learning", "right"),
                           ("Due", "right")):
         table.add_column(name, justify=justify)
-    now = int(time.time() * 1000)
+    session = ReviewSession(store, settings)
+    by_deck = session.counts_by_deck()
     for deck_id, name in rows:
-        counts = ReviewSession(store, settings, deck_id=deck_id).counts(now)
-        table.add_row(f"{name} ({deck_id})", str(counts.new), str(counts.learning),
-                      str(counts.review))
-    total = ReviewSession(store, settings).counts(now)
+        counts = by_deck.get(deck_id)
+        values = (counts.new, counts.learning, counts.review) if counts else (0, 0, 0)
+        table.add_row(f"{name} ({deck_id})", *map(str, values))
+    total = session.counts()
     table.add_section()
     table.add_row("All decks, daily limits applied", str(total.new), str(total.learning),
                   str(total.review))
     Console().print(table)
 
 
-@decks_app.command("check")
-def decks_check(
-    paths: List[Path] = typer.Argument(None, help="Deck files or folders (default: all decks)."),
-) -> None:
-    """Report every problem in deck files as file:line: message (exit status 2 if any)."""
+@decks_app.command("check", context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def decks_check(paths: tuple[Path, ...]) -> None:
+    """Report every problem in deck files (default: all decks) as file:line: message.
+
+    Exit status 2 when there is any."""
     from companion.decks import deck_files, load_decks
     from companion.library import deck_dirs
 
@@ -139,10 +138,10 @@ def decks_check(
     print(f"{len(files)} file(s), {len(decks)} deck(s), {cards} card(s), "
           f"{len(errors)} problem(s)", file=sys.stderr)
     if errors:
-        raise typer.Exit(2)
+        raise click.exceptions.Exit(2)
 
 
-@decks_app.command("list")
+@decks_app.command("list", context_settings=CONTEXT)
 def decks_list() -> None:
     """The decks in your collection with their card counts."""
     _, store = _open()
@@ -161,38 +160,35 @@ def decks_list() -> None:
     Console().print(table)
 
 
-@app.command()
-def doctor(
-    rebuild: bool = typer.Option(False, "--rebuild",
-                                 help="Replay the review log into every card's memory state."),
-) -> None:
+@app.command(context_settings=CONTEXT)
+@click.option("--rebuild", is_flag=True,
+              help="Replay the review log into every card's memory state.")
+def doctor(rebuild: bool) -> None:
     """Check the database: integrity, schema, and that cached states match a replay."""
     from companion.doctor import run_doctor
 
     settings, store = _open(sync=False)
-    raise typer.Exit(run_doctor(store, settings, rebuild=rebuild))
+    raise click.exceptions.Exit(run_doctor(store, settings, rebuild=rebuild))
 
 
 def main(argv: list[str] | None = None) -> int:
     from companion.settings import SettingsError
     from companion.store import StoreError
 
-    command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else argv
     try:
-        result = command.main(args=args, prog_name="companion", standalone_mode=False)
+        result = app.main(args=args, prog_name="companion", standalone_mode=False)
         return result if isinstance(result, int) else 0
-    except typer.Exit as exc:
+    except click.exceptions.Exit as exc:
         return exc.exit_code
-    except typer.Abort:
+    except click.exceptions.Abort:
         print(file=sys.stderr)
         return 130
-    except typer.TyperException as exc:  # click's usage errors, vendored by typer
-        ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            print(exc.format_message())
-            return 0
-        where = ctx.command_path if ctx else "companion"
+    except click.exceptions.NoArgsIsHelpError as exc:
+        print(exc.format_message())
+        return 0
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "companion"
         message = " ".join(exc.format_message().split())
         _err(f"{message} (see `{where} --help`)")
         return 2

@@ -12,7 +12,49 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 CARD_HEADING = re.compile(r"^##(?!#)\s*(.*?)\s*$")
 FIELD_RE = re.compile(r"^(Q|A|Cloze|Extra|Source|Tags|Lab):(?:\s|$)(.*)$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
-CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
+
+
+class ClozeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Gap:
+    start: int  # offsets of the whole {{cN::...}} in the text
+    end: int
+    number: int
+    answer: str
+    hint: str
+
+
+def cloze_gaps(text: str) -> list[Gap]:
+    """Find every {{cN::answer}} / {{cN::answer::hint}}. Braces inside a gap are
+    counted, so LaTeX such as {{c1::$\\frac{a}{b}$}} closes where it should."""
+    gaps: list[Gap] = []
+    pos = 0
+    while (m := CLOZE_OPEN.search(text, pos)) is not None:
+        depth, i, split = 0, m.end(), None
+        while i < len(text):
+            ch = text[i]
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                if depth == 0:
+                    if text.startswith("}}", i):
+                        break
+                    raise ClozeError(f"c{m.group(1)} has an unmatched }}")
+                depth -= 1
+            elif depth == 0 and split is None and text.startswith("::", i):
+                split = i
+            i += 1
+        else:
+            raise ClozeError(f"c{m.group(1)} is never closed by }}}}")
+        body_end = split if split is not None else i
+        hint = text[split + 2:i] if split is not None else ""
+        gaps.append(Gap(m.start(), i + 2, int(m.group(1)), text[m.end():body_end], hint))
+        pos = i + 2
+    return gaps
 
 
 @dataclass(frozen=True)
@@ -63,15 +105,20 @@ def cloze_sides(text: str, gap: int) -> tuple[str, str]:
     """Front and back of gap `gap`: the gap hidden as [...] (or [hint]) on the
     front and shown in bold on the back; the other gaps read as plain text."""
 
-    def front(m: re.Match[str]) -> str:
-        if int(m.group(1)) == gap:
-            return f"**[{m.group(3) or '...'}]**"
-        return m.group(2)
-
-    def back(m: re.Match[str]) -> str:
-        return f"**{m.group(2)}**" if int(m.group(1)) == gap else m.group(2)
-
-    return CLOZE_RE.sub(front, text), CLOZE_RE.sub(back, text)
+    front, back, last = [], [], 0
+    for g in cloze_gaps(text):
+        front.append(text[last:g.start])
+        back.append(text[last:g.start])
+        if g.number == gap:
+            front.append(f"**[{g.hint or '...'}]**")
+            back.append(f"**{g.answer}**")
+        else:
+            front.append(g.answer)
+            back.append(g.answer)
+        last = g.end
+    front.append(text[last:])
+    back.append(text[last:])
+    return "".join(front), "".join(back)
 
 
 def _front_matter(lines: list[str], path: Path, errors: list[DeckError]) -> tuple[dict, int]:
@@ -203,19 +250,20 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
         return [CardDef(id=f"{deck_id}/{name}", kind="basic", ord=0, front=f["Q"][1],
                         back=f["A"][1], position=position, **common)]
     line, text = f["Cloze"]
-    stripped = CLOZE_RE.sub("", text)
-    if "{{" in stripped or "}}" in stripped:
-        errors.append(DeckError(path, line, f"card {name!r}: unclosed or malformed cloze "
+    try:
+        found = cloze_gaps(text)
+    except ClozeError as exc:
+        errors.append(DeckError(path, line, f"card {name!r}: unclosed or malformed cloze: {exc} "
                                 "(write {{c1::answer}} or {{c1::answer::hint}})"))
         return []
-    gaps = sorted({int(m.group(1)) for m in CLOZE_RE.finditer(text)})
-    if not gaps:
+    if not found:
         errors.append(DeckError(path, line, f"card {name!r}: Cloze: has no {{{{c1::...}}}} gap"))
         return []
-    for m in CLOZE_RE.finditer(text):
-        if not m.group(2).strip():
-            errors.append(DeckError(path, line, f"card {name!r}: cloze c{m.group(1)} is empty"))
+    for g in found:
+        if not g.answer.strip():
+            errors.append(DeckError(path, line, f"card {name!r}: cloze c{g.number} is empty"))
             return []
+    gaps = sorted({g.number for g in found})
     cards = []
     for offset, gap in enumerate(gaps):
         front, back = cloze_sides(text, gap)

@@ -117,21 +117,38 @@ class ReviewSession:
     def counts(self, now: int | None = None) -> Counts:
         """What is left to study today, daily limits applied."""
         now = self.clock() if now is None else now
+        raw = self._raw_counts(now)
+        new_left, review_left = self._allowance(now)
+        return Counts(min(sum(r[1] for r in raw), new_left), sum(r[2] for r in raw),
+                      min(sum(r[3] for r in raw), review_left))
+
+    def counts_by_deck(self, now: int | None = None) -> dict[str, Counts]:
+        """Per deck: new, learning due, reviews due today, each capped by what
+        is left of the daily limits (which all decks share, so the rows can add
+        up to more than `counts()`)."""
+        now = self.clock() if now is None else now
+        new_left, review_left = self._allowance(now)
+        return {deck_id: Counts(min(new, new_left), learning, min(review, review_left))
+                for deck_id, new, learning, review in self._raw_counts(now)}
+
+    def _allowance(self, now: int) -> tuple[int, int]:
+        new_done, review_done = self.done_today(now)
+        return (max(0, self.settings.new_per_day - new_done),
+                max(0, self.settings.reviews_per_day - review_done))
+
+    def _raw_counts(self, now: int) -> list[tuple[str, int, int, int]]:
+        """One pass over the cards, grouped by deck: new, learning due now (or
+        within the learn-ahead window), reviews due before the day ends."""
         _, end = self.day.bounds(now)
         deck_sql, deck_args = self._deck_filter()
-        new, learning, review = self.store.conn.execute(
-            "SELECT coalesce(sum(state = 0), 0), "
+        return self.store.conn.execute(
+            "SELECT deck_id, coalesce(sum(state = 0), 0), "
             "coalesce(sum(state IN (1, 3) AND due <= ?), 0), "
             "coalesce(sum(state = 2 AND due < ?), 0) FROM cards "
             "WHERE retired = 0 AND suspended = 0 "
-            f"AND (buried_until IS NULL OR buried_until <= ?) {deck_sql}",
-            (now + LEARN_AHEAD_MS, end, now, *deck_args)).fetchone()
-        new_done, review_done = self.done_today(now)
-        return Counts(
-            new=max(0, min(new, self.settings.new_per_day - new_done)),
-            learning=learning,
-            review=max(0, min(review, self.settings.reviews_per_day - review_done)),
-        )
+            f"AND (buried_until IS NULL OR buried_until <= ?) {deck_sql} "
+            "GROUP BY deck_id ORDER BY deck_id",
+            (now + LEARN_AHEAD_MS, end, now, *deck_args)).fetchall()
 
     def _first(self, where: str, order: str, args: tuple, now: int) -> CardView | None:
         deck_sql, deck_args = self._deck_filter()

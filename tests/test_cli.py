@@ -83,7 +83,7 @@ def test_decks_check_reports_file_line_and_exit_2(cli_home, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--bogus"], "No such option: --bogus"),
+    (["--bogus"], "No such option '--bogus'"),
     (["review", "--limit", "x"], "Invalid value for '--limit'"),
     (["review", "--deck", "nope"], "--deck nope: no such deck"),
     (["decks", "check", "/no/such/file.md"], "/no/such/file.md: no such file or folder"),
