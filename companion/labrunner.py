@@ -1,0 +1,238 @@
+"""Run a lab in a child process and read its event stream; record every run.
+
+The lab runs as `python -m labs run NAME --json`, so torch lives in the child:
+a crash, an out-of-memory error or Ctrl-C there can't take the app down, and
+the app never imports torch. Whatever happens, `events()` ends with exactly one
+`Result` or `Failed`, and the run is stored with its status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import deque
+from typing import Any, Iterator
+
+from labs.catalog import get as get_spec
+from labs.events import Event, Failed, Metric, Result, Started, from_json
+
+from companion.store import Store, now_ms
+
+CANCEL_GRACE_S = 3.0  # after Ctrl-C, how long the lab may take to say it stopped
+
+
+class LabRun:
+    def __init__(self, store: Store, lab: str, params: dict[str, str] | None = None,
+                 device: str = "auto", seed: int = 0, card_id: str | None = None,
+                 timeout_s: float | None = None):
+        """Bad input (unknown lab, bad parameter) raises labs.catalog.ParamError here,
+        before any process starts."""
+        self.spec = get_spec(lab)
+        self.raw_params = dict(params or {})
+        self.params = self.spec.resolve(self.raw_params)
+        self.device = device
+        self.seed = seed
+        self.card_id = card_id
+        self.timeout_s = timeout_s
+        self._store_path = store.path
+        self._process: subprocess.Popen[str] | None = None
+        self._cancelled = threading.Event()
+        self._timed_out = threading.Event()
+        self._stderr: deque[str] = deque(maxlen=40)
+        self.run_id: int | None = None
+        self.outcome: Result | Failed | None = None
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "labs", "run", self.spec.name, "--json",
+               "--device", self.device, "--seed", str(self.seed)]
+        for name, value in self.raw_params.items():
+            cmd += ["--param", f"{name}={value}"]
+        return cmd
+
+    def events(self) -> Iterator[Event]:
+        """Start the lab and yield its events as they come; blocks while it runs."""
+        store = Store(self._store_path)  # its own connection: this runs in a worker thread
+        try:
+            yield from self._run(store)
+        finally:
+            store.close()
+
+    def _run(self, store: Store) -> Iterator[Event]:
+        with store.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO lab_runs(lab, params, device, seed, card_id, started_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'running')",
+                (self.spec.name, json.dumps(self.params), self.device, self.seed,
+                 self.card_id, now_ms()))
+            self.run_id = cur.lastrowid
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        try:
+            self._process = subprocess.Popen(
+                self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=env, start_new_session=True)
+        except OSError as exc:
+            yield self._finish(store, Failed("exception", f"cannot start the lab: {exc}"))
+            return
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        if self.timeout_s:
+            threading.Thread(target=self._watchdog, daemon=True).start()
+        metrics: list[tuple] = []
+        outcome: Result | Failed | None = None
+        assert self._process.stdout is not None
+        lines = iter(self._process.stdout)
+        while True:
+            try:
+                line = next(lines)
+            except StopIteration:
+                break
+            except KeyboardInterrupt:  # Ctrl-C here stops the lab, not the caller
+                self.cancel()
+                continue
+            if not line.strip():
+                continue
+            try:
+                event = from_json(line)
+            except ValueError as exc:
+                self._stderr.append(f"unreadable event: {exc}")
+                continue
+            if isinstance(event, Started):
+                self.device = event.device
+            if isinstance(event, Metric):
+                metrics.append((self.run_id, event.chart, event.series, event.x, event.y))
+                if len(metrics) >= 500:
+                    self._save_metrics(store, metrics)
+            if isinstance(event, Result | Failed):
+                outcome = event
+                continue  # yielded once the run is recorded
+            yield event
+        code = self._process.wait()
+        self._save_metrics(store, metrics)
+        if self._timed_out.is_set():
+            outcome = Failed("timeout", f"{self.spec.name} ran past its time limit of "
+                             f"{self.timeout_s:g} s and was stopped")
+        elif self._cancelled.is_set() and not isinstance(outcome, Result):
+            outcome = Failed("cancelled", f"{self.spec.name} was cancelled")
+        elif code == 2 and isinstance(outcome, Failed):
+            outcome = Failed("bad-input", outcome.message)  # the lab refused its parameters
+        elif outcome is None and code == 2:
+            # The lab refused its input before running (a device that isn't there).
+            said = [line for line in self._stderr if line.strip()]
+            message = said[-1].removeprefix("labs: error: ") if said else "bad input"
+            outcome = Failed("bad-input", message)
+        elif outcome is None:
+            outcome = Failed("crash", self._crash_message(code))
+        yield self._finish(store, outcome)
+
+    def _crash_message(self, code: int) -> str:
+        if code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+            if code == -signal.SIGKILL:
+                how += " (often the system running out of memory; try smaller parameters)"
+        else:
+            how = f"exited with status {code}"
+        tail = " | ".join(line.strip() for line in list(self._stderr)[-3:] if line.strip())
+        return f"{self.spec.name} {how} before reporting a result" + (f": {tail}" if tail else "")
+
+    def _finish(self, store: Store, outcome: Result | Failed) -> Result | Failed:
+        status = "ok" if isinstance(outcome, Result) else outcome.kind
+        error = None if isinstance(outcome, Result) else outcome.message
+        summary = json.dumps(outcome.summary) if isinstance(outcome, Result) else None
+        with store.transaction() as conn:
+            conn.execute(
+                "UPDATE lab_runs SET ended_at = ?, status = ?, error = ?, summary = ?, "
+                "device = ? WHERE id = ?",
+                (now_ms(), status, error, summary, self.device, self.run_id))
+        self.outcome = outcome
+        return outcome
+
+    def _save_metrics(self, store: Store, metrics: list[tuple]) -> None:
+        if metrics:
+            with store.transaction() as conn:
+                conn.executemany("INSERT INTO lab_metrics(run_id, chart, series, x, y) "
+                                 "VALUES (?, ?, ?, ?, ?)", metrics)
+            metrics.clear()
+
+    def _drain_stderr(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        for line in self._process.stderr:
+            self._stderr.append(line.rstrip("\n"))
+
+    def _watchdog(self) -> None:
+        assert self._process is not None and self.timeout_s
+        try:
+            self._process.wait(timeout=self.timeout_s)
+        except subprocess.TimeoutExpired:
+            self._timed_out.set()
+            self._kill()
+
+    def cancel(self) -> None:
+        """Ask the lab to stop (Ctrl-C), then kill it if it doesn't within a few seconds."""
+        self._cancelled.set()
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
+        threading.Thread(target=self._kill_after_grace, daemon=True).start()
+
+    def _kill_after_grace(self) -> None:
+        assert self._process is not None
+        try:
+            self._process.wait(timeout=CANCEL_GRACE_S)
+        except subprocess.TimeoutExpired:
+            self._kill()
+
+    def _kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def past_runs(store: Store, lab: str | None = None, card_id: str | None = None,
+              limit: int = 50) -> list[dict[str, Any]]:
+    where, args = [], []
+    if lab:
+        where.append("lab = ?")
+        args.append(lab)
+    if card_id:
+        where.append("card_id = ?")
+        args.append(card_id)
+    sql = ("SELECT id, lab, params, device, seed, card_id, started_at, ended_at, status, error, "
+           "summary FROM lab_runs" + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY started_at DESC, id DESC LIMIT ?")
+    rows = store.conn.execute(sql, (*args, limit)).fetchall()
+    names = ("id", "lab", "params", "device", "seed", "card_id", "started_at", "ended_at",
+             "status", "error", "summary")
+    out = []
+    for row in rows:
+        item = dict(zip(names, row))
+        item["params"] = json.loads(item["params"] or "{}")
+        item["summary"] = json.loads(item["summary"]) if item["summary"] else None
+        out.append(item)
+    return out
+
+
+def run_metrics(store: Store, run_id: int) -> list[tuple[str, str, float, float]]:
+    return store.conn.execute(
+        "SELECT chart, series, x, y FROM lab_metrics WHERE run_id = ? ORDER BY rowid",
+        (run_id,)).fetchall()
+
+
+def format_duration(started_at: int, ended_at: int | None) -> str:
+    if not ended_at:
+        return "running"
+    return f"{(ended_at - started_at) / 1000:.1f} s"
+
+
+__all__ = ["LabRun", "past_runs", "run_metrics", "format_duration"]

@@ -1,0 +1,133 @@
+"""The app's side of a lab: a child process, its event stream, and the stored run."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+from labs.catalog import ParamError
+from labs.events import Failed, Result, Started, TraceStep
+
+from companion.labrunner import LabRun, past_runs, run_metrics
+
+
+class ScriptedRun(LabRun):
+    """A LabRun whose child is a small script, to play the faults a real lab can hit."""
+
+    def __init__(self, store, script: str, **kw):
+        super().__init__(store, "transformer-trace", **kw)
+        self.script = textwrap.dedent(script)
+
+    def command(self) -> list[str]:
+        prelude = ("import json, os, signal, sys, time\n"
+                   "def emit(**e):\n    print(json.dumps(e), flush=True)\n"
+                   "emit(type='started', lab='transformer-trace', params={}, device='cpu', seed=0)\n")
+        return [sys.executable, "-c", prelude + self.script]
+
+
+def status_of(store, run_id):
+    return store.conn.execute("SELECT status, error, summary, ended_at FROM lab_runs WHERE id = ?",
+                              (run_id,)).fetchone()
+
+
+def test_a_real_lab_runs_in_a_child_and_is_recorded(store):
+    run = LabRun(store, "transformer-trace", {"norm": "pre"}, device="cpu", seed=3, card_id="c/1")
+    events = list(run.events())
+    assert isinstance(events[0], Started) and events[0].device == "cpu"
+    assert any(isinstance(e, TraceStep) for e in events)
+    assert isinstance(events[-1], Result) and events[-1] is run.outcome
+    status, error, summary, ended = status_of(store, run.run_id)
+    assert status == "ok" and error is None and ended
+    assert json.loads(summary) == events[-1].summary
+    [row] = past_runs(store, card_id="c/1")
+    assert row["params"]["norm"] == "pre" and row["seed"] == 3 and row["status"] == "ok"
+
+
+def test_metrics_are_stored_with_the_run(store):
+    run = ScriptedRun(store, """
+        for i in range(3):
+            emit(type='metric', chart='loss', series='B=4', x=i, y=1.0 / (i + 1),
+                 x_label='step', y_label='loss')
+        emit(type='result', summary={'final': 0.33})
+    """)
+    list(run.events())
+    assert run_metrics(store, run.run_id) == [("loss", "B=4", 0.0, 1.0), ("loss", "B=4", 1.0, 0.5),
+                                              ("loss", "B=4", 2.0, 1.0 / 3)]
+
+
+def test_a_crash_is_reported_and_recorded(store):
+    run = ScriptedRun(store, "sys.stderr.write('segfault-ish trouble\\n'); os._exit(3)")
+    last = list(run.events())[-1]
+    assert isinstance(last, Failed) and last.kind == "crash"
+    assert "exited with status 3" in last.message and "segfault-ish trouble" in last.message
+    assert status_of(store, run.run_id)[0] == "crash"
+
+
+def test_killed_by_the_system_says_so(store):
+    run = ScriptedRun(store, "os.kill(os.getpid(), signal.SIGKILL)")
+    last = list(run.events())[-1]
+    assert last.kind == "crash" and "SIGKILL" in last.message and "memory" in last.message
+
+
+def test_out_of_memory_reported_by_the_lab_is_recorded(store):
+    run = ScriptedRun(store, "emit(type='failed', kind='oom', message='ran out of memory on cuda');"
+                             "sys.exit(1)")
+    last = list(run.events())[-1]
+    assert last.kind == "oom"
+    assert status_of(store, run.run_id)[:2] == ("oom", "ran out of memory on cuda")
+
+
+def test_a_hang_past_the_time_limit_is_stopped(store):
+    run = ScriptedRun(store, "time.sleep(60)", timeout_s=1)
+    start = time.monotonic()
+    last = list(run.events())[-1]
+    assert last.kind == "timeout" and time.monotonic() - start < 15
+    assert status_of(store, run.run_id)[0] == "timeout"
+
+
+def test_cancel_stops_a_lab_promptly(store):
+    run = ScriptedRun(store, """
+        try:
+            while True:
+                emit(type='progress', done=1, total=10, label='working')
+                time.sleep(0.05)
+        except KeyboardInterrupt:
+            emit(type='failed', kind='cancelled', message='stopped by Ctrl-C')
+            sys.exit(1)
+    """)
+    events = run.events()
+    next(events)  # started
+    next(events)  # the first progress
+    started = time.monotonic()
+    threading.Timer(0.2, run.cancel).start()
+    last = list(events)[-1]
+    assert last.kind == "cancelled" and time.monotonic() - started < 5
+    assert status_of(store, run.run_id)[0] == "cancelled"
+
+
+def test_cancel_kills_a_lab_that_ignores_ctrl_c(store):
+    run = ScriptedRun(store, "signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)")
+    events = run.events()
+    next(events)
+    threading.Timer(0.2, run.cancel).start()
+    start = time.monotonic()
+    last = list(events)[-1]
+    assert last.kind == "cancelled" and time.monotonic() - start < 10
+
+
+def test_bad_parameters_fail_before_any_process(store):
+    with pytest.raises(ParamError, match="unknown lab"):
+        LabRun(store, "no-such-lab")
+    with pytest.raises(ParamError, match="norm='sideways'"):
+        LabRun(store, "transformer-trace", {"norm": "sideways"})
+    assert store.conn.execute("SELECT count(*) FROM lab_runs").fetchone()[0] == 0
+
+
+def test_a_parameter_the_lab_itself_refuses_is_bad_input(store):
+    run = LabRun(store, "transformer-trace", {"heads": "3"}, device="cpu")
+    last = list(run.events())[-1]
+    assert last.kind == "bad-input" and "heads=3 must divide d_model=8" in last.message
