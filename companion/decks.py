@@ -10,7 +10,7 @@ from pathlib import Path
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 CARD_HEADING = re.compile(r"^##(?!#)\s*(.*?)\s*$")
-FIELD_RE = re.compile(r"^(Q|A|Cloze|Extra|Source|Tags|Lab):(?:\s|$)(.*)$")
+FIELD_RE = re.compile(r"^(Q|A|Cloze|Predict|Choices|Reveal|Extra|Source|Tags|Lab):(?:\s|$)(.*)$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
 
@@ -72,7 +72,7 @@ class CardDef:
     id: str  # "<deck>/<note>" or "<deck>/<note>.c<N>" for a cloze gap
     deck_id: str
     note_id: str
-    kind: str  # "basic" or "cloze"
+    kind: str  # "basic", "cloze" or "predict"
     ord: int  # cloze gap number, 0 for basic cards
     front: str
     back: str
@@ -83,6 +83,8 @@ class CardDef:
     lab_params: dict[str, str]
     line: int
     position: int
+    choices: list[str] = field(default_factory=list)  # predict cards
+    reveal: str = ""  # predict cards: where the lab's result holds the answer
 
 
 @dataclass
@@ -184,7 +186,7 @@ def _split_notes(lines: list[str], start: int, path: Path, errors: list[DeckErro
             errors.append(DeckError(
                 path, number,
                 f"card {current.note_id!r}: text before the first field "
-                "(start it with Q:, A:, Cloze:, Extra:, Source:, Tags: or Lab:)"))
+                "(start it with Q:, A:, Cloze:, Predict:, Extra:, Source:, Tags: or Lab:)"))
     if in_fence:
         errors.append(DeckError(path, len(lines), "a ``` code fence is never closed"))
     return notes
@@ -208,6 +210,32 @@ def _check_lab(value: str, where: tuple[Path, int], note: str,
     return spec.name, raw
 
 
+def _check_predict(f: dict[str, tuple[int, str]], path: Path, name: str,
+                   errors: list[DeckError]) -> bool:
+    """A Predict: card needs a lab to run and a Reveal: that says where its answer is."""
+    from companion.predict import parse_reveal
+
+    line = f["Predict"][0]
+    ok = True
+    if "Lab" not in f:
+        errors.append(DeckError(path, line, f"card {name!r}: Predict: needs a Lab: to run"))
+        ok = False
+    if "Reveal" not in f:
+        errors.append(DeckError(path, line, f"card {name!r}: Predict: needs a Reveal: "
+                                "(where the lab's result holds the answer)"))
+        return False
+    try:
+        parse_reveal(f["Reveal"][1])
+    except ValueError as exc:
+        errors.append(DeckError(path, f["Reveal"][0], f"card {name!r}: Reveal: {exc}"))
+        ok = False
+    if "Choices" in f and len([c for c in f["Choices"][1].split("|") if c.strip()]) < 2:
+        errors.append(DeckError(path, f["Choices"][0],
+                                f"card {name!r}: Choices: needs two or more, separated by |"))
+        ok = False
+    return ok
+
+
 def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
               errors: list[DeckError]) -> list[CardDef]:
     f = {name: (line, text.strip()) for name, (line, text) in note.fields.items()}
@@ -216,18 +244,27 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
     if not ID_RE.match(name):
         errors.append(DeckError(*at, f"card id {name!r} must be lowercase letters, digits and -"))
         return []
-    if "Cloze" in f and ("Q" in f or "A" in f):
-        errors.append(DeckError(*at, f"card {name!r} has both Cloze: and Q:/A:; use one"))
+    kinds = [k for k in ("Cloze", "Predict", "Q") if k in f]
+    if len(kinds) > 1:
+        errors.append(DeckError(*at, f"card {name!r} has both {kinds[0]}: and {kinds[1]}:; "
+                                "use one of Q:/A:, Cloze: or Predict:"))
         return []
-    if "Cloze" not in f and "Q" not in f and "A" not in f:
-        errors.append(DeckError(*at, f"card {name!r} has no Q:/A: or Cloze: field"))
+    if not kinds and "A" not in f:
+        errors.append(DeckError(*at, f"card {name!r} has no Q:/A:, Cloze: or Predict: field"))
         return []
     ok = True
-    for side in ("Q", "A", "Cloze"):
+    for side in ("Q", "A", "Cloze", "Predict"):
         if side in f and not f[side][1]:
             errors.append(DeckError(path, f[side][0], f"card {name!r}: empty {side}: field"))
             ok = False
-    if "Cloze" not in f:
+    for extra_field in ("Choices", "Reveal"):
+        if extra_field in f and "Predict" not in f:
+            errors.append(DeckError(path, f[extra_field][0],
+                                    f"card {name!r}: {extra_field}: belongs to a Predict: card"))
+            ok = False
+    if "Predict" in f:
+        ok = _check_predict(f, path, name, errors) and ok
+    elif "Cloze" not in f:
         for side, other in (("Q", "A"), ("A", "Q")):
             if side in f and other not in f:
                 errors.append(DeckError(*at, f"card {name!r} has {side}: but no {other}:"))
@@ -246,6 +283,11 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
         source=f.get("Source", (0, ""))[1], tags=f.get("Tags", (0, ""))[1].split(),
         lab=lab, lab_params=lab_params, line=note.line,
     )
+    if "Predict" in f:
+        choices = [c.strip() for c in f.get("Choices", (0, ""))[1].split("|") if c.strip()]
+        return [CardDef(id=f"{deck_id}/{name}", kind="predict", ord=0, front=f["Predict"][1],
+                        back=f.get("A", (0, ""))[1], position=position, choices=choices,
+                        reveal=f["Reveal"][1], **common)]
     if "Cloze" not in f:
         return [CardDef(id=f"{deck_id}/{name}", kind="basic", ord=0, front=f["Q"][1],
                         back=f["A"][1], position=position, **common)]

@@ -28,7 +28,7 @@ CANCEL_GRACE_S = 3.0  # after Ctrl-C, how long the lab may take to say it stoppe
 class LabRun:
     def __init__(self, store: Store, lab: str, params: dict[str, str] | None = None,
                  device: str = "auto", seed: int = 0, card_id: str | None = None,
-                 timeout_s: float | None = None):
+                 timeout_s: float | None = None, prediction: str | None = None):
         """Bad input (unknown lab, bad parameter) raises labs.catalog.ParamError here,
         before any process starts."""
         self.spec = get_spec(lab)
@@ -38,6 +38,7 @@ class LabRun:
         self.seed = seed
         self.card_id = card_id
         self.timeout_s = timeout_s
+        self.prediction = prediction
         self._store_path = store.path
         self._process: subprocess.Popen[str] | None = None
         self._cancelled = threading.Event()
@@ -64,10 +65,10 @@ class LabRun:
     def _run(self, store: Store) -> Iterator[Event]:
         with store.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO lab_runs(lab, params, device, seed, card_id, started_at, status) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'running')",
+                "INSERT INTO lab_runs(lab, params, device, seed, card_id, started_at, status, "
+                "prediction) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
                 (self.spec.name, json.dumps(self.params), self.device, self.seed,
-                 self.card_id, now_ms()))
+                 self.card_id, now_ms(), self.prediction))
             self.run_id = cur.lastrowid
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         try:
@@ -209,11 +210,11 @@ def past_runs(store: Store, lab: str | None = None, card_id: str | None = None,
         where.append("card_id = ?")
         args.append(card_id)
     sql = ("SELECT id, lab, params, device, seed, card_id, started_at, ended_at, status, error, "
-           "summary FROM lab_runs" + (" WHERE " + " AND ".join(where) if where else "")
+           "summary, prediction FROM lab_runs" + (" WHERE " + " AND ".join(where) if where else "")
            + " ORDER BY started_at DESC, id DESC LIMIT ?")
     rows = store.conn.execute(sql, (*args, limit)).fetchall()
     names = ("id", "lab", "params", "device", "seed", "card_id", "started_at", "ended_at",
-             "status", "error", "summary")
+             "status", "error", "summary", "prediction")
     out = []
     for row in rows:
         item = dict(zip(names, row))

@@ -89,8 +89,8 @@ def _upsert_deck(conn, deck: Deck) -> None:
     added = now_ms()
     conn.executemany(
         "INSERT INTO cards(id, deck_id, note_id, kind, ord, front, back, extra, source, tags, "
-        "lab, lab_params, position, line, added_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "lab, lab_params, position, line, added_at, choices, reveal) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET deck_id = excluded.deck_id, note_id = excluded.note_id, "
         "kind = excluded.kind, ord = excluded.ord, front = excluded.front, "
         "back = excluded.back, extra = excluded.extra, source = excluded.source, "
@@ -98,10 +98,12 @@ def _upsert_deck(conn, deck: Deck) -> None:
         "  AND instr(' ' || excluded.tags || ' ', ' leech ') = 0 "
         "  THEN trim(excluded.tags || ' leech') ELSE excluded.tags END, "
         "lab = excluded.lab, lab_params = excluded.lab_params, position = excluded.position, "
-        "line = excluded.line, retired = 0",
+        "line = excluded.line, choices = excluded.choices, reveal = excluded.reveal, "
+        "retired = 0",
         [
             (c.id, c.deck_id, c.note_id, c.kind, c.ord, c.front, c.back, c.extra, c.source,
-             " ".join(c.tags), c.lab, json.dumps(c.lab_params), c.position, c.line, added)
+             " ".join(c.tags), c.lab, json.dumps(c.lab_params), c.position, c.line, added,
+             json.dumps(c.choices), c.reveal)
             for c in deck.cards
         ],
     )

@@ -30,8 +30,18 @@ def _read(stream: TextIO, prompt: str, out: TextIO) -> str | None:
 
 
 def _show(out: TextIO, label: str, text: str) -> None:
+    """In a terminal the text is rendered as Markdown (code, lists, emphasis);
+    in a pipe it stays plain text, one field per line, easy to read back."""
     body = math_to_unicode(text).strip()
-    out.write(f"{label}: {body}\n")
+    if not out.isatty():
+        out.write(f"{label}: {body}\n")
+        return
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    out.write(f"{label}:\n")
+    out.flush()
+    Console(file=out).print(Markdown(body))
 
 
 def run_plain_review(store: Store, settings: Settings, deck_id: str | None = None,
@@ -54,9 +64,14 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
         out.write(f"\n[{card.deck_id} · {STATE_NAMES[card.memory.state]}] "
                   f"left today: {counts.new} new · {counts.learning} learning · "
                   f"{counts.review} due\n")
-        _show(out, "Q", card.front)
+        _show(out, "Predict" if card.kind == "predict" else "Q", card.front)
         shown = time.monotonic()
-        command = _read(inp, "(Enter: show answer, u: undo, q: quit) > ", out)
+        if card.kind == "predict":
+            if card.choices:
+                out.write(f"Choices: {' | '.join(card.choices)}\n")
+            command = _read(inp, "Your prediction (then the lab runs; u: undo, q: quit) > ", out)
+        else:
+            command = _read(inp, "(Enter: show answer, u: undo, q: quit) > ", out)
         if command is None or command == "q":
             break
         if command == "u":
@@ -64,7 +79,10 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
             if forced is not None:
                 answered -= 1
             continue
-        _show(out, "A", card.back)
+        if card.kind == "predict":
+            _run_prediction(store, card, command, out)
+        if card.back:
+            _show(out, "A", card.back)
         if card.extra:
             _show(out, "Extra", card.extra)
         if card.source:
@@ -101,6 +119,38 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
             out.write(f"{card.id} has lapsed {result.memory.lapses} times: tagged leech"
                       f"{' and suspended' if settings.leech_action == 'suspend' else ''}.\n")
     return _summary(out, answered, again, started)
+
+
+def _run_prediction(store: Store, card: CardView, guess: str, out: TextIO) -> None:
+    """Run the card's lab, then show what it measured next to the learner's guess."""
+    from labs.events import Failed, Progress, Result
+
+    from companion.labrunner import LabRun
+    from companion.predict import evaluate, matches, parse_reveal
+
+    out.write(f"Running the {card.lab} lab to check (Ctrl-C stops it) ...\n")
+    out.flush()
+    run = LabRun(store, card.lab, card.lab_params, card_id=card.id, prediction=guess or None)
+    shown = -1
+    for event in run.events():
+        if isinstance(event, Progress) and event.total:
+            tenth = int(10 * event.done / event.total)
+            if tenth > shown:
+                shown = tenth
+                out.write(f"  {10 * tenth}% {event.label}\n")
+                out.flush()
+        elif isinstance(event, Failed):
+            out.write(f"The lab did not finish ({event.kind}): {event.message}\n")
+        elif isinstance(event, Result):
+            try:
+                answer, detail = evaluate(parse_reveal(card.reveal), event.summary)
+            except ValueError as exc:
+                out.write(f"The lab ran, but this card's Reveal: does not fit its result: {exc}\n")
+                continue
+            verdict = ("right" if matches(guess, answer) else "not this time") if guess else ""
+            out.write(f"You predicted: {guess or '(no guess)'} · measured: {answer}"
+                      + (f" ({detail})" if detail else "") + (f" — {verdict}" if verdict else "")
+                      + "\n")
 
 
 def _undo(session: ReviewSession, out: TextIO) -> CardView | None:

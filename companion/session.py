@@ -25,7 +25,8 @@ LEARN_AHEAD_MS = 20 * 60 * 1000
 
 CARD_COLUMNS = (
     "id, deck_id, note_id, kind, front, back, extra, source, tags, lab, lab_params, "
-    "state, step, stability, difficulty, due, last_review, reps, lapses, suspended"
+    "state, step, stability, difficulty, due, last_review, reps, lapses, suspended, "
+    "choices, reveal"
 )
 
 
@@ -44,6 +45,8 @@ class CardView:
     lab_params: dict[str, str]
     memory: Memory
     suspended: bool
+    choices: list[str] = field(default_factory=list)
+    reveal: str = ""
 
     @classmethod
     def from_row(cls, row: tuple) -> "CardView":
@@ -54,7 +57,7 @@ class CardView:
             lab_params=json.loads(row[10] or "{}"),
             memory=Memory(state=row[11], step=row[12], stability=row[13], difficulty=row[14],
                           due=row[15], last_review=row[16], reps=row[17], lapses=row[18]),
-            suspended=bool(row[19]),
+            suspended=bool(row[19]), choices=json.loads(row[20] or "[]"), reveal=row[21] or "",
         )
 
 

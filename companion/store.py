@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BACKUPS_KEPT = 5
 
 
@@ -71,7 +71,15 @@ def _migration_1(db: Any) -> None:
     db["lab_metrics"].create_index(["run_id"], index_name="lab_metrics_run")
 
 
-MIGRATIONS = {1: _migration_1}
+def _migration_2(db: Any) -> None:
+    """Predict-then-run cards: their choices and where the lab's result holds the
+    answer; a lab run remembers the guess it was run to check."""
+    db["cards"].add_column("choices", str)
+    db["cards"].add_column("reveal", str)
+    db["lab_runs"].add_column("prediction", str)
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2}
 
 
 def now_ms() -> int:

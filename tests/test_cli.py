@@ -158,3 +158,26 @@ def test_lab_bad_input_is_one_line_and_exit_2(cli_home, args, message):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
+
+
+PREDICT_DECK = """
+## trace-steps
+Predict: How many steps does the post-norm trace of one encoder layer show?
+Lab: transformer-trace norm=post
+Reveal: steps
+A: Fourteen, from token ids to next-token probabilities.
+"""
+
+
+def test_predict_then_run_in_plain_review(tmp_path):
+    home = tmp_path / "home"
+    write_deck(home / "decks", "p.md", PREDICT_DECK, deck_id="pred", deck_name="Predict")
+    result = run(["review", "--plain", "--deck", "pred"], home, stdin="12\n3\nq\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Predict: How many steps" in out and "Running the transformer-trace lab" in out
+    assert "You predicted: 12 · measured: 14 — not this time" in out
+    assert "A: Fourteen" in out and "saved: pred/trace-steps Good" in out
+    db = sqlite3.connect(home / "companion.db")
+    assert db.execute("SELECT lab, status, card_id, prediction FROM lab_runs").fetchall() == [
+        ("transformer-trace", "ok", "pred/trace-steps", "12")]

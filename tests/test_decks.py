@@ -62,12 +62,19 @@ def test_every_error_names_file_and_line(tmp_path):
         "## a\nQ: one\nA: two\nLab: batch-size nope=1\n": ("bad.md:8:", "no parameter 'nope'"),
         "## a\nCloze: {{c1::open gap\n": ("bad.md:6:", "unclosed or malformed cloze"),
         "## a\nCloze: no gaps here\n": ("bad.md:6:", "has no {{c1::...}} gap"),
-        "## a\nCloze: {{c1::x}}\nQ: y\nA: z\n": ("bad.md:5:", "both Cloze: and Q:/A:"),
+        "## a\nCloze: {{c1::x}}\nQ: y\nA: z\n": ("bad.md:5:", "has both Cloze: and Q:"),
         "## Bad Id\nQ: x\nA: y\n": ("bad.md:5:", "card id 'Bad Id' must be"),
         "## a\nstray text\nQ: x\nA: y\n": ("bad.md:6:", "text before the first field"),
         "## a\nQ: x\nA: y\nQ: again\n": ("bad.md:8:", "second Q: field"),
         "## a\nQ: x\nA: y\n```\nnever closed\n": ("bad.md:", "code fence is never closed"),
-        "## a\nTags: x\n": ("bad.md:5:", "has no Q:/A: or Cloze: field"),
+        "## a\nTags: x\n": ("bad.md:5:", "has no Q:/A:, Cloze: or Predict: field"),
+        "## a\nPredict: which?\nReveal: argmin x\n": ("bad.md:6:", "Predict: needs a Lab:"),
+        "## a\nPredict: which?\nLab: batch-size\n": ("bad.md:6:", "Predict: needs a Reveal:"),
+        "## a\nPredict: which?\nLab: batch-size\nReveal: 1 + 1\n":
+            ("bad.md:8:", "Reveal: '1 + 1': expected a result path"),
+        "## a\nPredict: which?\nChoices: 16\nLab: batch-size\nReveal: x\n":
+            ("bad.md:7:", "Choices: needs two or more"),
+        "## a\nQ: x\nA: y\nReveal: x\n": ("bad.md:8:", "Reveal: belongs to a Predict: card"),
     }
     for body, (where, message) in cases.items():
         errors = check(tmp_path, body)
@@ -120,3 +127,20 @@ def test_shipped_deck_passes_check_and_covers_the_diary():
                     "50,000", "critical batch", "noise scale", "positional", "layer norm",
                     "multi-head", "feed-forward", "trophy", "bias", "recall"):
         assert concept in text, concept
+
+
+def test_a_predict_card(tmp_path):
+    path = write_deck(tmp_path, "d.md", """
+        ## which-batch
+        Predict: Which batch size reaches the target after fewer examples?
+        Choices: 16 | 256
+        Lab: batch-size batch_sizes=16,256
+        Reveal: argmin examples_to_target
+        A: The smaller one: below the critical batch size, examples are used better.
+        """)
+    deck, errors = parse_deck(path)
+    assert errors == []
+    [card] = deck.cards
+    assert (card.kind, card.choices, card.reveal) == ("predict", ["16", "256"],
+                                                      "argmin examples_to_target")
+    assert card.lab == "batch-size" and card.back.startswith("The smaller one")

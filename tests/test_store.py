@@ -75,3 +75,26 @@ def test_a_failed_transaction_leaves_nothing(tmp_path):
             store.set_meta("half", "done")
             raise RuntimeError("crash in the middle")
     assert store.meta("half") is None
+
+
+def test_migrating_an_older_database_keeps_its_data_and_backs_it_up(tmp_path):
+    import sqlite_utils
+
+    from companion.store import _migration_1
+
+    path = tmp_path / "c.db"
+    conn = sqlite3.connect(path)
+    _migration_1(sqlite_utils.Database(conn))
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms) "
+                 "VALUES ('r1', 'd/c', 1, 3, 1000)")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    assert store.version == SCHEMA_VERSION == 2
+    assert store.conn.execute("SELECT id, rating FROM reviews").fetchall() == [("r1", 3)]
+    assert "prediction" in {r[1] for r in store.conn.execute("PRAGMA table_info(lab_runs)")}
+    [backup] = store.backups_dir().glob("companion-*-before-migration-1-to-2.db")
+    old = sqlite3.connect(backup)
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert old.execute("SELECT id FROM reviews").fetchall() == [("r1",)]

@@ -1,0 +1,79 @@
+"""Predict, then run: a card asks what a lab will show, the learner commits a
+guess, the lab runs, and its measured answer appears next to the guess.
+
+A deck says where the answer is in the lab's result summary with `Reveal:`:
+a dotted path (`final_accuracy.256`), or `argmin PATH` / `argmax PATH` for a
+path that holds numbers per choice (`argmin examples_to_target` -> "16").
+Nothing in a deck is executed: this is a lookup, not an expression.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+REVEAL_RE = re.compile(r"^(?:(argmin|argmax)\s+)?([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*)$")
+
+
+@dataclass(frozen=True)
+class Reveal:
+    op: str | None  # None, "argmin" or "argmax"
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.path}" if self.op else self.path
+
+
+def parse_reveal(text: str) -> Reveal:
+    match = REVEAL_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"{text.strip()!r}: expected a result path like final_accuracy.256, "
+                         "or argmin PATH / argmax PATH")
+    return Reveal(match.group(1), match.group(2))
+
+
+def _lookup(summary: Any, path: str) -> Any:
+    value = summary
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            have = ", ".join(map(str, value)) if isinstance(value, dict) else type(value).__name__
+            raise ValueError(f"the lab's result has no {path!r} (at {part!r} it has: {have})")
+    return value
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def evaluate(reveal: Reveal, summary: dict[str, Any]) -> tuple[str, str]:
+    """(the measured answer, the numbers behind it) from a lab's result summary."""
+    value = _lookup(summary, reveal.path)
+    if reveal.op is None:
+        return _fmt(value), ""
+    if not isinstance(value, dict):
+        raise ValueError(f"{reveal}: {reveal.path!r} is not a set of numbers per choice")
+    numbers = {str(k): v for k, v in value.items()
+               if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
+    detail = ", ".join(f"{k} → {_fmt(v)}" for k, v in value.items())
+    if not numbers:
+        return "none reached it", detail
+    pick = min if reveal.op == "argmin" else max
+    return pick(numbers, key=numbers.__getitem__), detail
+
+
+def matches(guess: str, answer: str) -> bool:
+    g, a = guess.strip().lower(), answer.strip().lower()
+    if g == a:
+        return True
+    try:
+        return math.isclose(float(g), float(a), rel_tol=1e-9)
+    except ValueError:
+        return False
