@@ -156,7 +156,8 @@ register(
                   "batch sizes to compare (1257 = the whole digits training set)", 1, 65536),
             Param("examples", "int", 20000,
                   "training examples seen per batch size (the same for all)", 100, 10_000_000),
-            Param("lr", "float", 0.05, "SGD learning rate", 1e-6, 10.0),
+            Param("lr", "float", 0.1, "SGD learning rate (the same for every batch size)",
+                  1e-6, 10.0),
             Param("hidden", "int", 64, "hidden units of the classifier", 1, 4096),
             Param("dataset", "choice", "digits", "which data to train on",
                   choices=("digits", "cifar10")),
@@ -166,7 +167,7 @@ register(
                   "test accuracy whose steps and examples to reach are compared", 0.0, 1.0),
             Param("noise_batches", "int_list", [32, 1024],
                   "B_small,B_big of the two-batch gradient noise scale estimator", 1, 65536),
-            Param("noise_draws", "int", 32,
+            Param("noise_draws", "int", 64,
                   "pairs of batches averaged per noise scale estimate", 1, 100_000),
         ),
     )
@@ -188,7 +189,8 @@ register(
         params=(
             Param("epsilons", "int_list", [0, 5, 10, 20, 30],
                   "FGSM step sizes in hundredths of the pixel range", 0, 100),
-            Param("ig_steps", "int", 50, "integration steps for integrated gradients", 2, 1000),
+            Param("ig_steps", "int", 50,
+                  "integration steps (midpoint Riemann sum) for integrated gradients", 2, 1000),
             Param("epochs", "int", 30, "training epochs of the digits classifier", 1, 1000),
         ),
     )

@@ -1,0 +1,199 @@
+"""`python -m labs`: list the labs, or run one.
+
+    python -m labs list [--json]
+    python -m labs run NAME [--param k=v ...] [--device auto|cpu|cuda|mps] [--seed N] [--json]
+
+With --json, stdout carries one JSON event per line and nothing else (the app
+reads it); without, rich draws the events for a person. Bad input prints one
+line, `labs: error: ...`, on stderr and exits with status 2; a run that fails
+exits with 1. argparse rather than typer: `list` must start fast and never
+import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import NoReturn, TextIO
+
+from labs import catalog
+from labs.catalog import ParamError
+from labs.events import Event, Failed, to_json
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad input in one line instead of usage plus message."""
+
+    def error(self, message: str) -> NoReturn:
+        _fail(message)
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"labs: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="labs", description="Run the companion's PyTorch labs.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    list_cmd = commands.add_parser("list", help="list the labs and their parameters")
+    list_cmd.add_argument("--json", action="store_true", help="print the catalog as JSON")
+
+    run_cmd = commands.add_parser("run", help="run a lab")
+    run_cmd.add_argument("name", help="the lab's name (see `python -m labs list`)")
+    run_cmd.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                         help="set a parameter; repeat for several")
+    run_cmd.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                         help="where to run (auto: CUDA, then MPS, then CPU)")
+    run_cmd.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    run_cmd.add_argument("--json", action="store_true",
+                         help="one JSON event per line on stdout, nothing else")
+    run_cmd.add_argument("--traceback", action="store_true",
+                         help="print the full traceback of a failed run on stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "list":
+        return _list(args.json)
+    return _run(args)
+
+
+def _list(as_json: bool) -> int:
+    specs = [catalog.LABS[name] for name in sorted(catalog.LABS)]
+    if as_json:
+        print(json.dumps([_spec_dict(s) for s in specs], indent=2, ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for spec in specs:
+        table = Table(title=f"[bold]{spec.name}[/]  {spec.title}", title_justify="left",
+                      caption=spec.explanation, caption_justify="left")
+        for column in ("parameter", "type", "default", "range"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("meaning")
+        for p in spec.params:
+            default = ",".join(map(str, p.default)) if isinstance(p.default, list) else p.default
+            table.add_row(p.name, p.kind, str(default), p.limits(), p.help)
+        console.print(table)
+        console.print()
+    return 0
+
+
+def _spec_dict(spec: catalog.LabSpec) -> dict:
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "explanation": spec.explanation,
+        "params": [
+            {"name": p.name, "kind": p.kind, "default": p.default, "help": p.help,
+             "min": p.min, "max": p.max, "choices": list(p.choices)}
+            for p in spec.params
+        ],
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    import signal
+
+    from labs.runner import run_lab
+
+    # Ctrl-C (or the app's SIGINT) must reach the lab as KeyboardInterrupt, so it can
+    # end with a "cancelled" event, even when a parent started us with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    try:
+        raw = catalog.parse_assignments(args.param)
+    except ParamError as exc:
+        _fail(str(exc))
+
+    failed: list[Failed] = []
+    if args.json:
+        out = sys.stdout
+        # Anything a library prints must not corrupt the event stream.
+        sys.stdout = sys.stderr
+        writer = _JsonWriter(out)
+
+        def emit(event: Event) -> None:
+            if isinstance(event, Failed):
+                failed.append(event)
+            writer(event)
+
+        close = writer.close
+    else:
+        from labs.render import RichRenderer
+
+        renderer = RichRenderer()
+
+        def emit(event: Event) -> None:
+            if isinstance(event, Failed):
+                failed.append(event)
+            renderer(event)
+
+        close = renderer.close
+
+    def on_error(exc: BaseException) -> None:
+        if args.traceback:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+
+    try:
+        status = run_lab(args.name, raw, device=args.device, seed=args.seed, emit=emit,
+                         on_error=on_error)
+    except ParamError as exc:  # raised before the lab starts, and before torch for parameters
+        close()
+        _fail(str(exc))
+    close()
+    if status == EXIT_BAD_INPUT and failed:
+        print(f"labs: error: {failed[-1].message}", file=sys.stderr)
+    return status
+
+
+class _JsonWriter:
+    """Writes each event as one line and flushes it, so a reader sees it at once."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.broken = False
+
+    def __call__(self, event: Event) -> None:
+        if self.broken:
+            raise BrokenPipeError("the reader of the event stream has gone")
+        try:
+            self.out.write(to_json(event) + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            self.broken = True
+            # Point stdout at /dev/null so Python's own flush at exit stays quiet.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.out.fileno())
+            raise
+
+    def close(self) -> None:
+        pass
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C before the lab started: nothing to report
+        sys.exit(130)
