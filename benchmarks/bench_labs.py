@@ -1,0 +1,133 @@
+"""Labs: how long each default run takes, and what the lab machinery costs.
+
+Prints, on this machine:
+- each lab's default run, end to end as the learner starts it
+  (`python -m labs run NAME --json`, a fresh process: import, data, training);
+- the batch-size lab's training loop against a bare PyTorch loop over the same
+  model, data, batch sizes and steps (torch.optim.SGD, no events, no
+  evaluation), as a ratio measured in the same run (target: within 10 %).
+
+Run: python benchmarks/bench_labs.py [--device cpu] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def default_runs(device: str) -> None:
+    from labs.catalog import LABS
+
+    for name in LABS:
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "labs", "run", name, "--json",
+                               "--device", device], capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - start
+        last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+        ok = proc.returncode == 0 and '"type":"result"' in last
+        print(f"{name:18s} default run on {device}: {wall:6.1f} s "
+              f"{'ok' if ok else 'FAILED: ' + proc.stderr.strip()[-200:]} (target <= 30 s)")
+
+
+def overhead(device: str, repeats: int) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from labs import batch_size as lab
+    from labs.catalog import get
+    from labs.events import to_json
+
+    params = get("batch-size").defaults()
+    data = lab.load_data(params, 0).to(torch.device(device))
+    n = len(data.x_train)
+    sizes = sorted({min(b, n) for b in params["batch_sizes"]})
+    torch.set_num_threads(1)  # as the lab itself does for digits on the CPU
+
+    def lab_loop() -> float:
+        sink = open("/dev/null", "w")  # events cost what writing them costs
+
+        def on_eval(curve: lab.Curve) -> None:
+            sink.write(to_json(lab.Metric("c", "s", curve.examples[-1], curve.accuracy[-1]))
+                       + "\n")
+
+        total = 0.0
+        for b in sizes:
+            torch.manual_seed(0)
+            model = lab.make_classifier(data.features, params["hidden"],
+                                        len(data.classes)).to(device)
+            curve = lab.train_at_batch_size(model, data, b, params["examples"], params["lr"], 0,
+                                            data.x_test, data.y_test, on_eval)
+            total += curve.train_seconds  # optimizer steps only, as the bare loop
+        return total
+
+    def bare_loop(manual: bool) -> float:
+        """The textbook loop; `manual` does the SGD update by hand as the lab
+        does (torch.optim.SGD adds per-step bookkeeping of its own)."""
+        total = 0.0
+        for b in sizes:
+            torch.manual_seed(0)
+            model = lab.make_classifier(data.features, params["hidden"],
+                                        len(data.classes)).to(device)
+            weights = list(model.parameters())
+            opt = None if manual else torch.optim.SGD(weights, lr=params["lr"])
+            order = torch.Generator().manual_seed(0)
+            seen = 0
+            start = time.perf_counter()
+            while seen < params["examples"]:
+                perm = torch.randperm(n, generator=order).to(device)
+                x, y = data.x_train[perm], data.y_train[perm]
+                for i in range(0, n, b):
+                    stop = min(i + b, n, i + params["examples"] - seen)
+                    loss = F.cross_entropy(model(x[i:stop]), y[i:stop])
+                    if opt is None:
+                        grads = torch.autograd.grad(loss, weights)
+                        with torch.no_grad():
+                            for w, g in zip(weights, grads):
+                                w.sub_(g, alpha=params["lr"])
+                    else:
+                        opt.zero_grad(set_to_none=True)
+                        loss.backward()
+                        opt.step()
+                    seen += stop - i
+                    if seen >= params["examples"]:
+                        break
+            if device == "cuda":
+                torch.cuda.synchronize()
+            total += time.perf_counter() - start
+        return total
+
+    lab_times, manual_times, optim_times = [], [], []
+    for _ in range(repeats):  # interleaved, so drift in the machine's load hits all three
+        manual_times.append(bare_loop(manual=True))
+        optim_times.append(bare_loop(manual=False))
+        lab_times.append(lab_loop())
+    lab_s = statistics.median(lab_times)
+    manual_s, optim_s = statistics.median(manual_times), statistics.median(optim_times)
+    print(f"batch-size training loop, batch sizes {sizes}, {params['examples']} examples each, "
+          f"median of {repeats}:")
+    print(f"  lab loop {lab_s:.2f} s; bare loop with the same hand-written SGD step "
+          f"{manual_s:.2f} s, ratio {lab_s / manual_s:.3f} (target <= 1.10); "
+          f"bare loop with torch.optim.SGD {optim_s:.2f} s, ratio {lab_s / optim_s:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps"))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-default-runs", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_default_runs:
+        default_runs(args.device)
+    overhead(args.device, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
