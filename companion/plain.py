@@ -147,7 +147,11 @@ def _run_prediction(store: Store, card: CardView, guess: str, out: TextIO) -> No
             except ValueError as exc:
                 out.write(f"The lab ran, but this card's Reveal: does not fit its result: {exc}\n")
                 continue
-            verdict = ("right" if matches(guess, answer) else "not this time") if guess else ""
+            # A verdict only where the card offers choices; a free guess at a
+            # number is the learner's to judge against the measurement.
+            verdict = ""
+            if guess and card.choices:
+                verdict = "right" if matches(guess, answer) else "not this time"
             out.write(f"You predicted: {guess or '(no guess)'} · measured: {answer}"
                       + (f" ({detail})" if detail else "") + (f" — {verdict}" if verdict else "")
                       + "\n")

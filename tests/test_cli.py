@@ -163,6 +163,7 @@ def test_lab_bad_input_is_one_line_and_exit_2(cli_home, args, message):
 PREDICT_DECK = """
 ## trace-steps
 Predict: How many steps does the post-norm trace of one encoder layer show?
+Choices: 12 | 14 | 17
 Lab: transformer-trace norm=post
 Reveal: steps
 A: Fourteen, from token ids to next-token probabilities.
