@@ -15,7 +15,7 @@ for lab in batch-size input-gradient transformer-trace; do
   code=$?
   end=$(date +%s.%N)
   device=$(head -1 "$OUT/$lab.jsonl" | python3 -c "import json,sys; print(json.load(sys.stdin)['device'])" 2>/dev/null)
-  printf '%-18s device=%s exit=%s wall=%.1f s\n' "$lab" "$device" "$code" "$(echo "$end - $start" | bc)"
+  printf '%-18s device=%s exit=%s wall=%.1f s\n' "$lab" "$device" "$code" "$(python3 -c "print($end - $start)")"
   tail -1 "$OUT/$lab.jsonl" | cut -c1-400
   tail -3 "$OUT/$lab.err"
 done

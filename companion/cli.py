@@ -54,9 +54,11 @@ def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 def app(ctx: click.Context) -> None:
     """A terminal learning companion for deep learning: FSRS flashcards and PyTorch labs.
 
-    Without a command: the full-screen app (until it lands: this help)."""
+    Without a command: the full-screen app."""
     if ctx.invoked_subcommand is None:
-        print(ctx.get_help())
+        from companion.tui.app import run
+
+        raise click.exceptions.Exit(run())
 
 
 @app.group("decks", context_settings=CONTEXT, no_args_is_help=True)
