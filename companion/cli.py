@@ -160,6 +160,50 @@ def decks_list() -> None:
     Console().print(table)
 
 
+@app.command("export", context_settings=CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "html", "apkg"]),
+              required=True, help="json: lossless and importable; csv: the review log for "
+              "FSRS tools; html: a report for a browser; apkg: the decks for Anki.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="The file to write.")
+def export_cmd(fmt: str, output: Path) -> None:
+    """Export your progress or your decks."""
+    from companion.export import export
+
+    if output.parent and not output.parent.exists():
+        raise UserError(f"-o {output}: folder {output.parent} does not exist")
+    settings, store = _open()
+    tmp = output.with_name(output.name + ".part")
+    try:
+        export(store, settings, fmt, tmp)
+        tmp.replace(output)  # never leave half a file under the real name
+    except OSError as exc:
+        raise UserError(f"-o {output}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"wrote {output} ({fmt})")
+
+
+@app.command("import", context_settings=CONTEXT)
+@click.argument("path", type=click.Path(path_type=Path))
+def import_cmd(path: Path) -> None:
+    """Import a companion .json export (merged: the union of reviews) or a .csv review log
+    (card_id, review_time, review_rating, review_duration) from Anki or FSRS tools."""
+    from companion import paths
+    from companion.export import ImportError_, import_file
+    from companion.settings import save
+
+    settings, store = _open()
+    adopt = not paths.settings_path().exists()
+    try:
+        result = import_file(store, settings, path, adopt_settings=adopt)
+    except ImportError_ as exc:
+        raise UserError(str(exc)) from None
+    if result.settings is not None:
+        save(result.settings, paths.settings_path())
+    print("imported: " + ", ".join(f"{n} {what}" for what, n in result.added.items()))
+
+
 @app.group("lab", context_settings=CONTEXT, no_args_is_help=True)
 def lab_app() -> None:
     """List and run the labs (each runs in its own process)."""

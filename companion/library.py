@@ -69,7 +69,9 @@ def sync_decks(store: Store, dirs: list[Path] | None = None, force: bool = False
         for deck_id, path in conn.execute("SELECT id, path FROM decks WHERE retired = 0").fetchall():
             # A deck whose file is gone is retired; one whose file is there but
             # unreadable is left alone until it is fixed.
-            if deck_id not in loaded and path not in known_paths:
+            # A deck with no path lives in the store alone (imported): no file
+            # to miss.
+            if deck_id not in loaded and path and path not in known_paths:
                 conn.execute("UPDATE decks SET retired = 1 WHERE id = ?", (deck_id,))
                 conn.execute("UPDATE cards SET retired = 1 WHERE deck_id = ? AND retired = 0",
                              (deck_id,))

@@ -94,6 +94,8 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         existed = self.path.exists()
+        if not existed:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0,
                                    check_same_thread=False)
