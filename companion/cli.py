@@ -32,6 +32,10 @@ def _open(sync: bool = True):
 
     settings = load(paths.settings_path())
     store = open_store()
+    try:
+        store.daily_backup()
+    except OSError as exc:  # a full disk must not stop a review; say so and go on
+        print(f"companion: warning: daily backup failed: {exc}", file=sys.stderr)
     if sync:
         from companion.library import sync_decks
 
@@ -287,11 +291,49 @@ def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
 @app.command(context_settings=CONTEXT)
 @click.option("--rebuild", is_flag=True,
               help="Replay the review log into every card's memory state.")
-def doctor(rebuild: bool) -> None:
-    """Check the database: integrity, schema, and that cached states match a replay."""
-    from companion.doctor import run_doctor
+@click.option("--restore", metavar="BACKUP",
+              help="Put a backup (a path, or `newest`) in place of the database; the "
+              "current file is moved aside, never deleted.")
+def doctor(rebuild: bool, restore: str | None) -> None:
+    """Check the database: integrity, schema, and that cached states match a replay.
 
-    settings, store = _open(sync=False)
+    When the database can't be opened, list the backups to restore from."""
+    from companion import paths
+    from companion.doctor import run_doctor
+    from companion.settings import load
+    from companion.store import StoreError, list_backups, open_store, restore_backup
+
+    database = paths.database_path()
+    if restore:
+        backups = list_backups(database)
+        if restore == "newest":
+            if not backups:
+                raise UserError(f"--restore newest: no backups in {database.parent / 'backups'}")
+            chosen = backups[0]
+        else:
+            chosen = Path(restore)
+            if not chosen.is_file():
+                raise UserError(f"--restore {restore}: no such file")
+        try:
+            aside = restore_backup(database, chosen)
+        except StoreError as exc:
+            raise UserError(str(exc)) from None
+        print(f"restored {chosen} to {database}; the previous file is kept as {aside}")
+    settings = load(paths.settings_path())
+    try:
+        store = open_store()
+    except StoreError as exc:
+        print(f"database: {exc}")
+        backups = list_backups(database)
+        if not backups:
+            print("backups: none. The file is left as it is.")
+        else:
+            print("backups, newest first:")
+            for b in backups[:5]:
+                print(f"  {b}")
+            print("restore the newest with: companion doctor --restore newest "
+                  "(the current file is moved aside, not deleted)")
+        raise click.exceptions.Exit(1)
     raise click.exceptions.Exit(run_doctor(store, settings, rebuild=rebuild))
 
 

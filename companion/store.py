@@ -186,8 +186,56 @@ class Store:
             old.unlink()
         return target
 
+    def daily_backup(self) -> Path | None:
+        """A backup when the newest is more than a day old (or there is none)."""
+        newest = max((p.stat().st_mtime for p in self.backups_dir().glob("companion-*.db")),
+                     default=0.0)
+        if time.time() - newest < 86400:
+            return None
+        if self.conn.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0:
+            return None  # nothing worth keeping yet
+        return self.backup(reason="daily")
+
     def close(self) -> None:
         self.conn.close()
+
+
+def list_backups(database: Path) -> list[Path]:
+    """Newest first."""
+    return sorted((database.parent / "backups").glob("companion-*.db"),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def restore_backup(database: Path, backup: Path) -> Path:
+    """Put `backup` in place of `database`. The file it replaces is moved aside,
+    never deleted; returns where it went."""
+    check = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+    try:
+        ok = check.execute("PRAGMA integrity_check").fetchone()[0]
+        version = check.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{backup}: not a usable backup: {exc}") from None
+    finally:
+        check.close()
+    if ok != "ok" or version > SCHEMA_VERSION:
+        raise StoreError(f"{backup}: not a usable backup (integrity: {ok}, schema {version})")
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    aside = database.with_name(f"{database.name}.broken-{stamp}")
+    if database.exists():
+        database.replace(aside)
+    for suffix in ("-wal", "-shm"):
+        extra = database.with_name(database.name + suffix)
+        if extra.exists():
+            extra.replace(aside.with_name(aside.name + suffix))
+    source = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+    target = sqlite3.connect(database)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    database.chmod(0o600)
+    return aside
 
 
 def open_store(path: Path | None = None) -> Store:

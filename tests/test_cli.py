@@ -183,3 +183,27 @@ def test_predict_then_run_in_plain_review(tmp_path):
     db = sqlite3.connect(home / "companion.db")
     assert db.execute("SELECT lab, status, card_id, prediction FROM lab_runs").fetchall() == [
         ("transformer-trace", "ok", "pred/trace-steps", "12")]
+
+
+def test_a_corrupt_database_is_kept_and_doctor_restores_the_newest_backup(cli_home):
+    run(["review", "--plain", "--deck", "mine"], cli_home, stdin="\n3\nq\n")
+    run(["due"], cli_home)  # the first command of the day with history makes a backup
+    run(["due"], cli_home)  # and only the first
+    backups = list((cli_home / "backups").glob("companion-*-daily.db"))
+    assert len(backups) == 1
+    db = cli_home / "companion.db"
+    for extra in ("companion.db-wal", "companion.db-shm"):
+        (cli_home / extra).unlink(missing_ok=True)
+    db.write_bytes(b"\x00garbage" * 500)
+    result = run(["due"], cli_home)
+    assert result.returncode == 2 and "companion doctor" in result.stderr
+    diagnosis = run(["doctor"], cli_home)
+    assert diagnosis.returncode == 1 and "companion doctor --restore newest" in diagnosis.stdout
+    assert db.read_bytes() == b"\x00garbage" * 500  # nothing overwritten by looking
+    restored = run(["doctor", "--restore", "newest"], cli_home)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "integrity: ok" in restored.stdout
+    kept = list(cli_home.glob("companion.db.broken-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == b"\x00garbage" * 500
+    reviews = sqlite3.connect(db).execute("SELECT card_id, rating FROM reviews").fetchall()
+    assert reviews == [("mine/alpha", 3)]
