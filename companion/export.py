@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import uuid
 from dataclasses import asdict, dataclass
@@ -279,7 +280,7 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportError_(f"{path}: cannot read: {exc}") from None
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = CSV_REQUIRED - set(header)
     if missing:
@@ -287,9 +288,13 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
                            f"(found: {', '.join(header) or 'nothing'})")
     reviews: list[tuple] = []
     seen: dict[tuple[str, int], int] = {}
-    for number, row in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+    for row in reader:
+        number = reader.line_num  # counts physical lines, quoted newlines included
         where = f"{path}:{number}"
+        if None in row:
+            raise ImportError_(f"{where}: {len(header) + len(row[None])} fields, but the header "
+                               f"has {len(header)}")
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
         card = row["card_id"]
         if not card or not all(c.isalnum() or c in "-_." for c in card):
             raise ImportError_(f"{where}: card_id {card!r} must be letters, digits, - _ or .")
