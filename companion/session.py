@@ -209,11 +209,16 @@ class ReviewSession:
                now: int | None = None) -> Answered:
         if rating not in (1, 2, 3, 4):
             raise ValueError(f"rating must be 1-4, got {rating!r}")
-        now = self.clock() if now is None else now
-        _, day_end = self.day.bounds(now)
         review_id = uuid.uuid4().hex
         with self.store.transaction() as conn:
             card = self.card(card_id)
+            # The time is read under the write lock, and never at or before the
+            # card's last review: a replay orders reviews by time, so the log's
+            # order must be the order the answers were committed in, even when
+            # another process answered the same card a moment ago.
+            now = self.clock() if now is None else now
+            now = max(now, (card.memory.last_review or 0) + 1)
+            _, day_end = self.day.bounds(now)
             siblings = [r[0] for r in conn.execute(
                 "SELECT id FROM cards WHERE note_id = ? AND deck_id = ? AND id != ? "
                 "AND kind = 'cloze' AND retired = 0", (card.note_id, card.deck_id, card_id))]
