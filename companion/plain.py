@@ -115,6 +115,7 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
         answered += 1
         again += rating == 1
         out.write(f"saved: {card.id} {RATING_NAMES[rating]}\n")
+        out.flush()  # "saved" is a promise: say it only once it is committed, and at once
         if result.leech:
             out.write(f"{card.id} has lapsed {result.memory.lapses} times: tagged leech"
                       f"{' and suspended' if settings.leech_action == 'suspend' else ''}.\n")
