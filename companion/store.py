@@ -144,14 +144,24 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT: one writer at a time, all or nothing."""
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            # A full disk, a read-only file, a lock held past the busy timeout:
+            # this write is rolled back whole, and what was committed before
+            # it stays as it was.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: could not save: {exc} (nothing already saved "
+                             "is affected)") from None
 
     def sqlite_utils(self) -> Any:
         import sqlite_utils

@@ -98,3 +98,29 @@ def test_migrating_an_older_database_keeps_its_data_and_backs_it_up(tmp_path):
     old = sqlite3.connect(backup)
     assert old.execute("PRAGMA user_version").fetchone()[0] == 1
     assert old.execute("SELECT id FROM reviews").fetchall() == [("r1",)]
+
+
+def test_a_full_disk_stops_the_write_and_keeps_what_was_saved(tmp_path):
+    from companion.library import sync_decks
+    from companion.session import ReviewSession
+    from companion.settings import Settings
+
+    from .conftest import write_deck
+
+    folder = tmp_path / "decks"
+    write_deck(folder, "d.md", "".join(f"## c{i}\nQ: {'q' * 500}{i}\nA: a\n\n" for i in range(200)))
+    store = Store(tmp_path / "c.db")
+    sync_decks(store, [folder])
+    session = ReviewSession(store, Settings(new_per_day=1000))
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk is nearly full
+    answered = []
+    with pytest.raises(StoreError, match="could not save: database or disk is full"):
+        for _ in range(10_000):
+            card = session.next_card()
+            session.answer(card.id, 3, 1000)
+            answered.append(card.id)
+    assert answered  # some answers fitted before the disk filled up
+    assert [r[0] for r in store.conn.execute("SELECT card_id FROM reviews ORDER BY reviewed_at")
+            ] == answered
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
