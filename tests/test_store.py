@@ -124,3 +124,25 @@ def test_a_full_disk_stops_the_write_and_keeps_what_was_saved(tmp_path):
     assert [r[0] for r in store.conn.execute("SELECT card_id FROM reviews ORDER BY reviewed_at")
             ] == answered
     assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_truncated_database_is_refused_and_left_untouched(tmp_path):
+    from companion.library import sync_decks
+
+    from .conftest import SMALL_DECK, write_deck
+
+    path = tmp_path / "c.db"
+    store = Store(path)
+    write_deck(tmp_path / "decks", "d.md", SMALL_DECK * 1)
+    sync_decks(store, [tmp_path / "decks"])
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    truncated = path.read_bytes()
+    with pytest.raises(StoreError) as info:
+        s = Store(path)
+        s.conn.execute("SELECT count(*) FROM cards").fetchone()
+        raise AssertionError("a truncated file opened as if whole")
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == truncated
