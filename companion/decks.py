@@ -85,6 +85,7 @@ class CardDef:
     position: int
     choices: list[str] = field(default_factory=list)  # predict cards
     reveal: str = ""  # predict cards: where the lab's result holds the answer
+    raw: str = ""  # cloze cards: the note's whole Cloze: text, every {{cN::...}} in it
 
 
 @dataclass
@@ -310,7 +311,7 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
     for offset, gap in enumerate(gaps):
         front, back = cloze_sides(text, gap)
         cards.append(CardDef(id=f"{deck_id}/{name}.c{gap}", kind="cloze", ord=gap, front=front,
-                             back=back, position=position + offset, **common))
+                             back=back, position=position + offset, raw=text, **common))
     return cards
 
 

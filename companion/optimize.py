@@ -1,0 +1,360 @@
+"""`companion optimize`: FSRS-6 parameters fitted to the learner's own review log.
+
+The fit is fsrs-rs's (package `fsrs-rs-python`), the optimizer Anki itself
+runs. The log becomes training items the way Anki builds them: for each card,
+one item per review that falls on a later learner's day than the card's
+previous review, holding every review of the card up to it, with the days
+between reviews counted in learner's days. Both parameter sets, the current and
+the fitted, are scored on those same items (log loss and RMSE over bins, as
+fsrs-rs evaluates them); the better one is kept.
+
+With the `--retention` flag a workload simulation (fsrs-rs's simulator, run
+over the learner's own rating habits and daily limits) suggests a desired
+retention.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from companion.progress import ReviewRow, learner_days, load_reviews
+from companion.scheduler import LEARNING, NEW, RELEARNING, REVIEW, LearnerDay
+from companion.settings import Settings, save
+from companion.store import Store
+
+# fsrs-rs trains the whole model only from this many training items, counted
+# after its outlier filter; below it returns its defaults (under 8) or fits the
+# four initial stabilities alone. Anki's optimizer calls the same number
+# MIN_ITEMS_FOR_TRAINING.
+MIN_TRAINING_ITEMS = 64
+DECIMALS = 4  # parameters are saved rounded, as Anki shows them
+
+# Desired retentions the workload simulation tries (settings allow 0.70-0.99).
+RETENTION_GRID = tuple(round(0.70 + 0.01 * i, 2) for i in range(28))  # 0.70 .. 0.97
+SIMULATION_SEEDS = (1, 2, 3)
+
+
+class OptimizeError(RuntimeError):
+    """The optimizer failed on this history; the message says why."""
+
+
+def default_parameters() -> list[float]:
+    """FSRS-6's defaults as the scheduler uses them (package `fsrs`). fsrs-rs
+    ships the same 21 numbers as float32; tests/test_optimize.py checks they agree."""
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    return list(DEFAULT_PARAMETERS)
+
+
+@dataclass
+class Score:
+    log_loss: float
+    rmse_bins: float
+
+
+@dataclass
+class RetentionRow:
+    retention: float
+    minutes_per_day: float  # average study time a day over the simulated year
+    memorized: float  # cards remembered (sum of retrievabilities) at its end
+    seconds_per_card: float  # study time per card remembered: lower is better
+
+
+@dataclass
+class OptimizeReport:
+    reviews: int  # reviews in the log
+    items: int  # training items built from them (a card's review on a later day)
+    usable: int  # items left after fsrs-rs's outlier filter
+    current_parameters: list[float]
+    current: Score | None  # the current parameters on this history
+    fitted_parameters: list[float] | None = None
+    fitted: Score | None = None  # the fitted parameters on the same history
+    kept: str = "current"  # "fitted" or "current"
+    needed: int = 0  # more training items needed before a fit (0: enough)
+    seconds: float = 0.0  # building the items, fitting and evaluating
+    retention: list[RetentionRow] = field(default_factory=list)
+    suggested_retention: float | None = None
+
+    @property
+    def parameters(self) -> list[float]:
+        """The parameters kept: the fitted ones when they predict this history better."""
+        if self.kept == "fitted" and self.fitted_parameters is not None:
+            return self.fitted_parameters
+        return self.current_parameters
+
+    @property
+    def enough(self) -> bool:
+        return self.needed == 0
+
+
+# -- the log as training items ---------------------------------------------
+
+
+@dataclass
+class TrainingSet:
+    items: list[Any]  # fsrs_rs_python.FSRSItem, in the time order of their last review
+    card_ids: list[int]  # one per item: the card's index
+    histories: list[list[tuple[int, int]]]  # per item: (rating, delta_t days)
+
+
+def training_set(reviews: Iterable[ReviewRow], day: LearnerDay) -> TrainingSet:
+    """Anki's training items from the review log (which must be in time order, as
+    `load_reviews` returns it). A review on the same learner's day as the card's
+    previous one stays in the history (short-term memory) but is no target."""
+    from fsrs_rs_python import FSRSItem, FSRSReview
+
+    reviews = list(reviews)
+    by_card: dict[str, list[tuple[int, int, date]]] = {}
+    for review, on in zip(reviews, learner_days((r.reviewed_at for r in reviews), day)):
+        by_card.setdefault(review.card_id, []).append((review.reviewed_at, review.rating, on))
+    targets: list[tuple[int, int, list[Any], list[tuple[int, int]]]] = []
+    for index, log in enumerate(by_card.values()):
+        history: list[tuple[int, int]] = []
+        fsrs_reviews: list[Any] = []
+        previous: date | None = None
+        for at, rating, on in log:
+            delta_t = (on - previous).days if previous is not None else 0
+            previous = on
+            history.append((rating, delta_t))
+            fsrs_reviews.append(FSRSReview(rating, delta_t))
+            if len(history) > 1 and delta_t > 0:
+                targets.append((at, index, fsrs_reviews[:], history[:]))
+    # fsrs-rs weighs recent items more, by their position: time order matters.
+    targets.sort(key=lambda t: (t[0], t[1]))
+    return TrainingSet(items=[FSRSItem(t[2]) for t in targets], card_ids=[t[1] for t in targets],
+                       histories=[t[3] for t in targets])
+
+
+def usable_items(items: list[Any]) -> int:
+    """How many items fsrs-rs keeps after its outlier filter (the count its
+    minimum-history rule looks at)."""
+    from fsrs_rs_python import filter_outlier
+
+    first = [item for item in items if item.long_term_review_cnt() == 1]
+    _, kept = filter_outlier(first, items)
+    return len(kept)
+
+
+def evaluate(parameters: list[float], items: list[Any]) -> Score:
+    """Log loss and RMSE (bins) of `parameters` on `items`, by fsrs-rs."""
+    from fsrs_rs_python import FSRS
+
+    result = FSRS(list(parameters)).evaluate(items)
+    return Score(log_loss=float(result.log_loss), rmse_bins=float(result.rmse_bins))
+
+
+def _tidy(parameters: list[float]) -> list[float]:
+    """Rounded for the settings file, and inside the bounds the scheduler
+    (package `fsrs`) accepts, so the saved numbers are the ones scored."""
+    from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
+
+    return [min(max(round(float(p), DECIMALS), low), high)
+            for p, low, high in zip(parameters, LOWER_BOUNDS_PARAMETERS,
+                                    UPPER_BOUNDS_PARAMETERS)]
+
+
+def fit(train: TrainingSet, relearning_steps: int) -> list[float]:
+    from fsrs_rs_python import FSRS
+
+    try:
+        fitted = FSRS(default_parameters()).compute_parameters(
+            train.items, card_ids=train.card_ids, enable_short_term=True,
+            num_relearning_steps=relearning_steps)
+    except (ValueError, RuntimeError) as exc:
+        raise OptimizeError(f"the FSRS optimizer failed on this history: {exc}") from None
+    if len(fitted) != len(default_parameters()):
+        raise OptimizeError(f"the FSRS optimizer returned {len(fitted)} parameters, "
+                            f"expected {len(default_parameters())}")
+    return _tidy(fitted)
+
+
+# -- the whole command -----------------------------------------------------
+
+
+def optimize(store: Store, settings: Settings, retention: bool = False) -> OptimizeReport:
+    """Fit FSRS-6 to the review log and score current and fitted parameters on
+    it. Saves nothing: `apply` does, when the report keeps the fitted ones."""
+    started = time.perf_counter()
+    reviews = load_reviews(store.conn)
+    train = training_set(reviews, LearnerDay(settings))
+    current = list(settings.parameters) or default_parameters()
+    usable = usable_items(train.items) if train.items else 0
+    report = OptimizeReport(
+        reviews=len(reviews), items=len(train.items), usable=usable,
+        current_parameters=current,
+        current=evaluate(current, train.items) if train.items else None,
+        needed=max(0, MIN_TRAINING_ITEMS - usable))
+    if report.enough:
+        fitted = fit(train, len(settings.relearning_steps))
+        report.fitted_parameters = fitted
+        report.fitted = evaluate(fitted, train.items)
+        assert report.current is not None
+        # As Anki: the current parameters stay unless the fitted ones predict
+        # this history strictly better.
+        if report.fitted.log_loss < report.current.log_loss:
+            report.kept = "fitted"
+    report.seconds = time.perf_counter() - started
+    if retention:
+        report.retention = simulate_retentions(store, settings, report.parameters, reviews)
+        finite = [row for row in report.retention if row.seconds_per_card != float("inf")]
+        if finite:
+            report.suggested_retention = min(finite, key=lambda r: r.seconds_per_card).retention
+    return report
+
+
+def apply(store: Store, settings: Settings, report: OptimizeReport,
+          settings_path: Path) -> tuple[Settings, int]:
+    """Save the fitted parameters and reschedule every card by replaying the log
+    with them. Returns the new settings and how many cards' due dates moved.
+    Nothing changes when the report keeps the current parameters."""
+    from companion.session import rebuild_all
+
+    if report.kept != "fitted":
+        return settings, 0
+    new_settings = replace(settings, parameters=list(report.parameters))
+    before = dict(store.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
+    save(new_settings, settings_path)
+    rebuild_all(store, new_settings)
+    after = dict(store.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
+    moved = sum(1 for card_id, due in after.items() if before.get(card_id) != due)
+    return new_settings, moved
+
+
+# -- desired retention: a workload simulation --------------------------------
+
+
+def _rating_habits(reviews: list[ReviewRow]) -> tuple[list[float] | None, list[float] | None]:
+    """The learner's first ratings (4 shares) and passing ratings in review
+    (Hard, Good, Easy shares), when the log has enough of each to say."""
+    first = [0, 0, 0, 0]
+    passing = [0, 0, 0]
+    for review in reviews:
+        if review.state_before == NEW:
+            first[review.rating - 1] += 1
+        elif review.state_before == REVIEW and review.rating > 1:
+            passing[review.rating - 2] += 1
+
+    def shares(counts: list[int]) -> list[float] | None:
+        total = sum(counts)
+        if total < 50:
+            return None
+        # No share at exactly 0: the simulator needs every button possible.
+        smoothed = [c + 1 for c in counts]
+        return [c / sum(smoothed) for c in smoothed]
+
+    return shares(first), shares(passing)
+
+
+def _review_costs(store: Store, config: Any) -> list[list[float]]:
+    """Seconds per answer by state (learning, review, relearning) and rating, from
+    the log's durations where there are enough, else the simulator's defaults."""
+    costs = [list(row) for row in config.state_rating_costs]
+    rows = store.conn.execute(
+        "SELECT state_before, rating, count(*), avg(min(duration_ms, 60000)) FROM reviews "
+        "WHERE duration_ms > 0 GROUP BY state_before, rating").fetchall()
+    row_of = {NEW: 0, LEARNING: 0, REVIEW: 1, RELEARNING: 2}
+    for state, rating, count, avg_ms in rows:
+        if state in row_of and 1 <= rating <= 4 and count >= 20:
+            costs[row_of[state]][rating - 1] = avg_ms / 1000
+    return costs
+
+
+def simulate_retentions(store: Store, settings: Settings, parameters: list[float],
+                        reviews: list[ReviewRow] | None = None,
+                        days: int = 365) -> list[RetentionRow]:
+    """A year of study simulated by fsrs-rs at each retention of RETENTION_GRID,
+    for the learner's active cards, daily limits and rating habits. The best
+    retention gives the most remembered cards per minute of study; a higher one
+    costs more time per card remembered."""
+    from fsrs_rs_python import default_simulator_config, simulate
+
+    reviews = load_reviews(store.conn) if reviews is None else reviews
+    config = default_simulator_config()
+    cards = store.conn.execute(
+        "SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0").fetchone()[0]
+    if cards == 0:
+        return []
+    config.deck_size = cards
+    config.learn_span = days
+    config.learn_limit = max(1, settings.new_per_day)  # 0 would simulate learning nothing
+    config.review_limit = settings.reviews_per_day
+    config.max_ivl = float(settings.maximum_interval)
+    config.learning_step_count = len(settings.learning_steps)
+    config.relearning_step_count = len(settings.relearning_steps)
+    first, passing = _rating_habits(reviews)
+    if first:
+        config.first_rating_prob = first
+    if passing:
+        config.review_rating_prob = passing
+    config.state_rating_costs = _review_costs(store, config)
+    rows = []
+    for retention in RETENTION_GRID:
+        cost = memorized = 0.0
+        for seed in SIMULATION_SEEDS:
+            result = simulate(list(parameters), retention, config, seed)
+            cost += sum(result.cost_per_day)
+            memorized += result.memorized_cnt_per_day[-1]
+        cost /= len(SIMULATION_SEEDS)
+        memorized /= len(SIMULATION_SEEDS)
+        rows.append(RetentionRow(retention=retention, minutes_per_day=cost / 60 / days,
+                                 memorized=memorized,
+                                 seconds_per_card=cost / memorized if memorized else float("inf")))
+    return rows
+
+
+# -- printing --------------------------------------------------------------
+
+
+def render(report: OptimizeReport, console: Any) -> None:
+    """The report as the learner reads it (a rich Console)."""
+    from rich.table import Table
+
+    console.print(f"Review log: {report.reviews} reviews, {report.items} training items "
+                  f"(a card's review on a later day), {report.usable} after the outlier filter.")
+    if not report.enough:
+        console.print(
+            f"Too little history to fit: fsrs needs {MIN_TRAINING_ITEMS} training items and "
+            f"this log has {report.usable}; about {report.needed} more reviews on days after "
+            "a card's previous review are needed. Kept the current parameters"
+            f"{' (the defaults)' if report.current_parameters == default_parameters() else ''}.")
+    if report.current is not None:
+        console.print("On this same review history (lower is better):")
+        table = Table()
+        for name, justify in (("Parameters", "left"), ("Log loss", "right"),
+                              ("RMSE (bins)", "right")):
+            table.add_column(name, justify=justify)
+        table.add_row("current", f"{report.current.log_loss:.4f}",
+                      f"{report.current.rmse_bins:.2%}")
+        if report.fitted is not None:
+            table.add_row("fitted", f"{report.fitted.log_loss:.4f}",
+                          f"{report.fitted.rmse_bins:.2%}")
+        console.print(table)
+    if report.fitted is not None:
+        if report.kept == "fitted":
+            console.print("Kept the fitted parameters: they predict your answers better.")
+        else:
+            console.print("Kept the current parameters: the fitted ones predict your answers "
+                          "no better.")
+        console.print("Fitted: " + ", ".join(f"{p:g}" for p in report.fitted_parameters or []))
+    console.print(f"({report.seconds:.2f} s)")
+    if report.retention and report.suggested_retention is not None:
+        console.print("Desired retention: a simulated year of study")
+        table = Table()
+        for name in ("Retention", "Minutes a day", "Cards remembered", "Seconds per card"):
+            table.add_column(name, justify="right")
+        for row in report.retention:
+            if round(row.retention * 100) % 5 and row.retention != report.suggested_retention:
+                continue
+            mark = " <" if row.retention == report.suggested_retention else ""
+            table.add_row(f"{row.retention:.2f}{mark}", f"{row.minutes_per_day:.1f}",
+                          f"{row.memorized:.0f}", f"{row.seconds_per_card:.1f}")
+        console.print(table)
+        console.print(
+            f"Suggested desired retention: {report.suggested_retention:.2f} (the least study "
+            "time per card remembered). A higher one remembers more at a higher cost per card; "
+            "set it with desired_retention in settings.toml.")

@@ -1,0 +1,192 @@
+"""How the learner is doing: pure functions over the review log.
+
+Retention, streak, due forecast, reviews per day and calendar counts. The
+functions take plain rows (no database), so the TUI, the CLI and the exports
+compute the same numbers; the `load_*` helpers read those rows from a
+connection. Days are learner's days (`LearnerDay`: local time, rolling over
+at `day_starts_at`), as Anki counts them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable, Iterable, Iterator, NamedTuple
+
+from companion.scheduler import REVIEW, LearnerDay
+
+
+class ReviewRow(NamedTuple):
+    card_id: str
+    reviewed_at: int  # ms since the epoch, UTC
+    rating: int  # 1-4
+    state_before: int | None  # the card's state when it was answered
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Passed answers among counted ones; `rate` is None when nothing counted."""
+
+    passed: int = 0
+    total: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return self.passed / self.total if self.total else None
+
+    def __add__(self, other: "Retention") -> "Retention":
+        return Retention(self.passed + other.passed, self.total + other.total)
+
+
+# -- reading the log -------------------------------------------------------
+
+
+def load_reviews(conn: sqlite3.Connection, since_ms: int | None = None,
+                 card_ids: Iterable[str] | None = None) -> list[ReviewRow]:
+    """The review log in time order (ties broken by review id, as replay does)."""
+    sql = "SELECT card_id, reviewed_at, rating, state_before FROM reviews"
+    where, args = [], []
+    if since_ms is not None:
+        where.append("reviewed_at >= ?")
+        args.append(since_ms)
+    if card_ids is not None:
+        import json
+
+        where.append("card_id IN (SELECT value FROM json_each(?))")
+        args.append(json.dumps(list(card_ids)))
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY reviewed_at, id"
+    return [ReviewRow(*row) for row in conn.execute(sql, args)]
+
+
+def load_due_times(conn: sqlite3.Connection) -> list[int]:
+    """When each studied, active card is next due (ms UTC)."""
+    return [row[0] for row in conn.execute(
+        "SELECT due FROM cards WHERE retired = 0 AND suspended = 0 AND state != 0 "
+        "AND due IS NOT NULL")]
+
+
+# -- days ------------------------------------------------------------------
+
+
+def learner_days(times: Iterable[int], day: LearnerDay) -> Iterator[date]:
+    """The learner's day of each time. Times in order are cheap: the day's
+    bounds are computed once per day, not once per review."""
+    start = end = None
+    current: date | None = None
+    for at in times:
+        if start is None or not start <= at < end:
+            current = day.day_of(at)
+            start, end = day.start_of(current), day.start_of(current + timedelta(days=1))
+        yield current
+
+
+def reviews_per_day(reviews: Iterable[ReviewRow], day: LearnerDay) -> dict[date, int]:
+    """How many answers were given on each learner's day that has any."""
+    return dict(Counter(learner_days((r.reviewed_at for r in reviews), day)))
+
+
+def calendar(counts: dict[date, int], first: date, last: date) -> list[tuple[date, int]]:
+    """Every day from `first` to `last` inclusive with its count (0 when none)."""
+    out = []
+    current = first
+    while current <= last:
+        out.append((current, counts.get(current, 0)))
+        current += timedelta(days=1)
+    return out
+
+
+def streak(days: Iterable[date], today: date) -> int:
+    """Consecutive learner's days with reviews, ending today. A streak whose
+    last day is yesterday still counts: today is not over yet."""
+    studied = set(days)
+    current = today if today in studied else today - timedelta(days=1)
+    count = 0
+    while current in studied:
+        count += 1
+        current -= timedelta(days=1)
+    return count
+
+
+# -- retention -------------------------------------------------------------
+
+
+def _first_of_day(reviews: Iterable[ReviewRow], day: LearnerDay) -> Iterator[ReviewRow]:
+    """Each card's first answer of each learner's day (reviews in time order)."""
+    reviews = list(reviews)
+    seen: set[tuple[str, date]] = set()
+    for review, on in zip(reviews, learner_days((r.reviewed_at for r in reviews), day)):
+        key = (review.card_id, on)
+        if key not in seen:
+            seen.add(key)
+            yield review
+
+
+def true_retention(reviews: Iterable[ReviewRow], day: LearnerDay,
+                   start_ms: int | None = None, end_ms: int | None = None) -> Retention:
+    """Anki's true retention: among the first answer of the day to each card
+    that was in the review state, the share that passed (rating above Again).
+    Learning and relearning steps don't count: they test minutes-old memories."""
+    chosen = [r for r in reviews
+              if (start_ms is None or r.reviewed_at >= start_ms)
+              and (end_ms is None or r.reviewed_at < end_ms)]
+    passed = total = 0
+    for review in _first_of_day(chosen, day):
+        if review.state_before == REVIEW:
+            total += 1
+            passed += review.rating > 1
+    return Retention(passed, total)
+
+
+def retention_by(reviews: Iterable[ReviewRow], day: LearnerDay,
+                 groups: Callable[[str], Iterable[str]],
+                 start_ms: int | None = None) -> dict[str, Retention]:
+    """True retention per group (a deck, a tag): `groups(card_id)` names the
+    groups a card belongs to."""
+    out: dict[str, Retention] = {}
+    chosen = [r for r in reviews if start_ms is None or r.reviewed_at >= start_ms]
+    for review in _first_of_day(chosen, day):
+        if review.state_before != REVIEW:
+            continue
+        one = Retention(int(review.rating > 1), 1)
+        for group in groups(review.card_id):
+            out[group] = out.get(group, Retention()) + one
+    return out
+
+
+def answers_by(reviews: Iterable[ReviewRow],
+               groups: Callable[[str], Iterable[str]]) -> dict[str, int]:
+    """How many answers each group got."""
+    out: Counter[str] = Counter()
+    for review in reviews:
+        for group in groups(review.card_id):
+            out[group] += 1
+    return dict(out)
+
+
+# -- the future ------------------------------------------------------------
+
+
+def forecast(due_times: Iterable[int], day: LearnerDay, now_ms: int, days: int = 30) -> list[int]:
+    """Cards coming due on each of the next `days` learner's days; index 0 is
+    today and includes everything overdue. Cards due later are left out."""
+    today = day.day_of(now_ms)
+    bounds = [day.start_of(today + timedelta(days=i + 1)) for i in range(days)]
+    counts = [0] * days
+    from bisect import bisect_right
+
+    for due in due_times:
+        index = bisect_right(bounds, due)
+        if index < days:
+            counts[index] += 1
+    return counts
+
+
+__all__ = [
+    "ReviewRow", "Retention", "load_reviews", "load_due_times", "learner_days",
+    "reviews_per_day", "calendar", "streak", "true_retention", "retention_by", "answers_by",
+    "forecast",
+]

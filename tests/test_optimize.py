@@ -1,0 +1,321 @@
+"""`companion optimize`: FSRS-6 fitted to the learner's own log.
+
+The learner here is synthetic: their memory follows FSRS-6 with known
+parameters (TRUE_PARAMETERS, a faster forgetter than FSRS's defaults), the app
+scheduled them with the defaults, and whether they recalled a card was drawn
+from their true retrievability. The fit must find someone closer to them than
+the defaults are. benchmarks/bench_optimize.py reuses `synthetic_log`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import sqlite3
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from companion import optimize as opt
+from companion.progress import ReviewRow
+from companion.scheduler import LearnerDay
+from companion.settings import Settings, load
+
+TRUE_PARAMETERS = (0.1, 0.6, 1.5, 5.0, 7.0, 0.6, 2.2, 0.01, 1.2, 0.2, 0.9, 1.7, 0.09, 0.3, 1.8,
+                   0.5, 2.0, 0.5, 0.15, 0.1, 0.5)
+START = datetime(2025, 1, 6, tzinfo=timezone.utc)
+DAY = timedelta(days=1)
+
+
+def synthetic_log(true_parameters=TRUE_PARAMETERS, cards: int = 300, days: int = 90,
+                  new_per_day: int = 10, seed: int = 7,
+                  start: datetime = START) -> list[tuple[str, int, int]]:
+    """(card id, time ms UTC, rating) in time order: `cards` cards introduced
+    `new_per_day` a day, studied for `days` days between 15:00 and 23:00 UTC.
+    The app schedules with FSRS's defaults (10-minute learning steps); the
+    learner skips a due review now and then (30%: one to four days late), and
+    recalls with the probability their true memory gives."""
+    from fsrs import Card, Rating, Scheduler
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    rng = random.Random(seed)
+    steps = {"learning_steps": (timedelta(minutes=10),),
+             "relearning_steps": (timedelta(minutes=10),), "enable_fuzzing": False}
+    app = Scheduler(parameters=DEFAULT_PARAMETERS, **steps)
+    truth = Scheduler(parameters=true_parameters, **steps)
+    end = start + days * DAY
+    memory = {i: (Card(card_id=i), Card(card_id=i)) for i in range(cards)}
+    queue = [(start + (i // new_per_day) * DAY + timedelta(hours=15, minutes=i % new_per_day), i)
+             for i in range(cards)]
+    heapq.heapify(queue)
+    log = []
+    while queue:
+        due, i = heapq.heappop(queue)
+        if due >= end:
+            continue
+        midnight = due.replace(hour=0, minute=0, second=0, microsecond=0)
+        at = due
+        if due.hour < 15:
+            at = midnight + timedelta(hours=15, minutes=rng.randint(0, 120))
+        elif due.hour >= 23:
+            at = midnight + DAY + timedelta(hours=15, minutes=rng.randint(0, 120))
+        seen, real = memory[i]
+        if seen.last_review is not None and at - seen.last_review >= DAY and rng.random() < 0.3:
+            heapq.heappush(queue, (at + rng.randint(1, 4) * DAY, i))
+            continue
+        if real.last_review is None:
+            rating = rng.choices((1, 2, 3, 4), (0.2, 0.1, 0.6, 0.1))[0]
+        elif rng.random() < truth.get_card_retrievability(real, at):
+            rating = rng.choices((2, 3, 4), (0.1, 0.8, 0.1))[0]
+        else:
+            rating = 1
+        seen, _ = app.review_card(seen, Rating(rating), at)
+        real, _ = truth.review_card(real, Rating(rating), at)
+        memory[i] = (seen, real)
+        log.append((f"syn/c{i}", round(at.timestamp() * 1000), rating))
+        heapq.heappush(queue, (seen.due, i))
+    log.sort(key=lambda r: r[1])
+    return log
+
+
+def fill_store(store, log, settings: Settings) -> None:
+    """The synthetic cards and their log in a store, card states replayed from it."""
+    from companion.session import rebuild_all
+
+    card_ids = sorted({card_id for card_id, _, _ in log})
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO decks(id, name, description, path) "
+                     "VALUES ('syn', 'Synthetic', '', '')")
+        conn.executemany(
+            "INSERT INTO cards(id, deck_id, note_id, kind, ord, front, back, position, line) "
+            "VALUES (?, 'syn', ?, 'basic', 0, 'Q', 'A', ?, 1)",
+            [(card_id, card_id.split("/")[1], n) for n, card_id in enumerate(card_ids)])
+        conn.executemany(
+            "INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms) "
+            "VALUES (?, ?, ?, ?, 8000)",
+            [(uuid.uuid4().hex, card_id, at, rating) for card_id, at, rating in log])
+    rebuild_all(store, settings)
+
+
+def rows(log) -> list[ReviewRow]:
+    return [ReviewRow(card_id, at, rating, None) for card_id, at, rating in log]
+
+
+def recall_predictions(parameters, histories) -> list[float]:
+    """Each item's predicted recall: the memory before its last review, decayed
+    over the days since (FSRS-6's forgetting curve)."""
+    from fsrs_rs_python import FSRS, FSRSItem, FSRSReview
+
+    before = [FSRSItem([FSRSReview(r, t) for r, t in h[:-1]]) for h in histories]
+    states = FSRS(list(parameters)).memory_state_batch(before)
+    decay = parameters[20]
+    factor = 0.9 ** (-1 / decay) - 1
+    return [(1 + factor * h[-1][1] / s.stability) ** -decay for h, s in zip(histories, states)]
+
+
+@pytest.fixture(scope="module")
+def learner():
+    """The synthetic history as training items, and its fit."""
+    train = opt.training_set(rows(synthetic_log()), LearnerDay(Settings(timezone="UTC")))
+    return train, opt.fit(train, relearning_steps=1)
+
+
+# -- the two FSRS packages agree -------------------------------------------
+
+
+def test_fsrs_rs_and_fsrs_ship_the_same_fsrs6_defaults():
+    from fsrs.scheduler import DEFAULT_PARAMETERS as PY
+    from fsrs_rs_python import DEFAULT_PARAMETERS as RS
+
+    assert len(PY) == len(RS) == 21
+    assert RS == pytest.approx(list(PY), rel=1e-6)
+    assert opt.default_parameters() == list(PY)
+
+
+# -- training items, the way Anki builds them --------------------------------
+
+
+def test_training_items_count_learner_days_and_skip_same_day_targets():
+    settings = Settings(timezone="America/New_York", day_starts_at=4)
+    day = LearnerDay(settings)
+    t0 = day.start_of(datetime(2025, 3, 3).date()) + 6 * 3600_000  # 10:00 local, Monday
+    hour = 3600_000
+    log = [
+        ("d/a", t0, 1),               # first answer
+        ("d/a", t0 + 10 * 60_000, 3),  # learning step, same day: history only
+        ("d/a", t0 + 13 * hour, 3),    # 23:00: still Monday -> no target
+        ("d/a", t0 + 17 * hour, 3),    # 03:00 Tuesday is before the 4 am rollover: Monday
+        ("d/a", t0 + 24 * hour, 3),    # Tuesday 10:00: one learner's day later
+        ("d/a", t0 + 96 * hour, 1),    # Friday: three days later
+        ("d/b", t0 + 48 * hour, 3),    # a card seen once: no target
+    ]
+    train = opt.training_set(rows(sorted(log, key=lambda r: r[1])), day)
+    assert train.histories == [
+        [(1, 0), (3, 0), (3, 0), (3, 0), (3, 1)],
+        [(1, 0), (3, 0), (3, 0), (3, 0), (3, 1), (1, 3)],
+    ]
+    assert [item.long_term_review_cnt() for item in train.items] == [1, 2]
+    assert train.card_ids[0] == train.card_ids[1]
+
+
+def test_items_are_in_the_time_order_of_their_target():
+    # fsrs-rs weighs later items more, so the order must be time, not card.
+    log = [("d/b", 0, 3), ("d/a", 1000, 3), ("d/a", 2 * 86_400_000, 3),
+           ("d/b", 3 * 86_400_000, 1), ("d/a", 5 * 86_400_000, 3)]
+    train = opt.training_set(rows(log), LearnerDay(Settings(timezone="UTC", day_starts_at=0)))
+    assert train.histories == [[(3, 0), (3, 2)], [(3, 0), (1, 3)], [(3, 0), (3, 2), (3, 3)]]
+
+
+# -- the fit beats the defaults on a learner whose truth is known -------------
+
+
+def test_fit_predicts_the_synthetic_learner_better_than_the_defaults(learner):
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    train, fitted = learner
+    assert 1_500 <= len(train.items) <= 5_000
+    defaults = opt.evaluate(list(DEFAULT_PARAMETERS), train.items)
+    truth = opt.evaluate(list(TRUE_PARAMETERS), train.items)
+    ours = opt.evaluate(fitted, train.items)
+    # The learner really is not the default one: their own parameters explain
+    # the history clearly better.
+    assert truth.log_loss < defaults.log_loss - 0.005
+    assert ours.log_loss < defaults.log_loss
+    assert abs(ours.log_loss - truth.log_loss) < abs(defaults.log_loss - truth.log_loss) / 2
+    assert ours.rmse_bins < defaults.rmse_bins
+
+
+def test_fitted_recall_predictions_are_closer_to_the_true_ones(learner):
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    train, fitted = learner
+    true_r = recall_predictions(TRUE_PARAMETERS, train.histories)
+
+    def distance(parameters) -> float:
+        predicted = recall_predictions(parameters, train.histories)
+        return sum(abs(p - t) for p, t in zip(predicted, true_r)) / len(true_r)
+
+    assert distance(fitted) < 0.8 * distance(DEFAULT_PARAMETERS)
+
+
+def test_fitted_parameters_are_valid_scheduler_parameters(learner):
+    from fsrs import Scheduler
+
+    _, fitted = learner
+    assert len(fitted) == 21
+    assert all(round(p, 4) == p for p in fitted)
+    Scheduler(parameters=fitted)  # raises when one is out of its bounds
+
+
+# -- optimize on a store -----------------------------------------------------
+
+
+def test_optimize_keeps_the_fit_saves_it_and_reschedules(store, home):
+    from companion.doctor import cache_mismatches
+
+    settings = Settings(timezone="UTC")
+    fill_store(store, synthetic_log(), settings)
+    due_before = dict(store.conn.execute("SELECT id, due FROM cards"))
+    report = opt.optimize(store, settings)
+    assert report.enough and report.needed == 0
+    assert report.kept == "fitted" and report.parameters == report.fitted_parameters
+    assert report.fitted.log_loss < report.current.log_loss
+    assert report.reviews == store.conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
+    path = home / "settings.toml"
+    new_settings, moved = opt.apply(store, settings, report, path)
+    assert load(path).parameters == report.fitted_parameters == new_settings.parameters
+    due_after = dict(store.conn.execute("SELECT id, due FROM cards"))
+    assert moved == sum(due_before[c] != due_after[c] for c in due_after) > 0
+    # The cache is exactly a replay of the log with the new parameters.
+    assert cache_mismatches(store, new_settings) == []
+    # Fitted again from the fitted ones, the result is no worse than them.
+    again = opt.optimize(store, new_settings)
+    assert again.current.log_loss == pytest.approx(report.fitted.log_loss, abs=1e-6)
+
+
+def test_better_current_parameters_are_kept(store, home, monkeypatch):
+    settings = Settings(timezone="UTC", parameters=list(TRUE_PARAMETERS))
+    fill_store(store, synthetic_log(), settings)
+    # An optimizer that found nothing better than the defaults.
+    monkeypatch.setattr(opt, "fit", lambda train, steps: opt.default_parameters())
+    report = opt.optimize(store, settings)
+    assert report.kept == "current" and report.parameters == list(TRUE_PARAMETERS)
+    assert report.fitted.log_loss > report.current.log_loss
+    path = home / "settings.toml"
+    assert opt.apply(store, settings, report, path) == (settings, 0)
+    assert not path.exists()
+
+
+def test_too_little_history_keeps_the_defaults_and_says_how_much_more(store):
+    from rich.console import Console
+
+    settings = Settings(timezone="UTC")
+    fill_store(store, synthetic_log(cards=12, days=10, new_per_day=3), settings)
+    report = opt.optimize(store, settings)
+    assert report.usable < opt.MIN_TRAINING_ITEMS
+    assert report.needed == opt.MIN_TRAINING_ITEMS - report.usable > 0
+    assert report.kept == "current" and report.fitted is None
+    assert report.parameters == opt.default_parameters()
+    console = Console(record=True, width=200)
+    opt.render(report, console)
+    text = console.export_text()
+    assert f"about {report.needed} more reviews" in text and "(the defaults)" in text
+
+
+def test_an_empty_log_is_too_little_history(store):
+    report = opt.optimize(store, Settings())
+    assert (report.reviews, report.items, report.current) == (0, 0, None)
+    assert report.needed == opt.MIN_TRAINING_ITEMS and report.kept == "current"
+
+
+def test_retention_suggestion_comes_from_the_simulation(store):
+    settings = Settings(timezone="UTC")
+    fill_store(store, synthetic_log(cards=120, days=40, new_per_day=10), settings)
+    rows_ = opt.simulate_retentions(store, settings, opt.default_parameters(), days=120)
+    assert [r.retention for r in rows_] == list(opt.RETENTION_GRID)
+    # Remembering more takes more study: both rise with the desired retention.
+    assert rows_[-1].memorized > rows_[0].memorized
+    assert rows_[-1].minutes_per_day > rows_[0].minutes_per_day
+    best = min(rows_, key=lambda r: r.seconds_per_card)
+    assert best.seconds_per_card < rows_[-1].seconds_per_card
+
+
+# -- the command -------------------------------------------------------------
+
+
+def _cli(args, capsys):
+    from companion.cli import main
+
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_optimize_dry_run_saves_nothing_then_the_real_run_does(store, home, capsys,
+                                                                 monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    settings = Settings()
+    fill_store(store, synthetic_log(), settings)
+    due = dict(store.conn.execute("SELECT id, due FROM cards"))
+    code, out, err = _cli(["optimize", "--dry-run"], capsys)
+    assert code == 0, err
+    assert "Log loss" in out and "RMSE" in out and "current" in out and "fitted" in out
+    assert "Dry run: nothing saved." in out
+    assert not (home / "settings.toml").exists()
+    assert dict(store.conn.execute("SELECT id, due FROM cards")) == due
+
+    code, out, err = _cli(["optimize"], capsys)
+    assert code == 0, err
+    assert "Kept the fitted parameters" in out and "rescheduled" in out
+    saved = load(home / "settings.toml")
+    assert len(saved.parameters) == 21 and saved.parameters != opt.default_parameters()
+    db = sqlite3.connect(home / "companion.db")
+    assert dict(db.execute("SELECT id, due FROM cards")) != due
+
+
+def test_cli_optimize_with_too_little_history(store, home, capsys):
+    code, out, err = _cli(["optimize"], capsys)
+    assert code == 0, err
+    assert "Too little history" in " ".join(out.split())
+    assert not (home / "settings.toml").exists()
