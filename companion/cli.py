@@ -244,8 +244,11 @@ def lab_list() -> None:
               help="Stop the lab after this many seconds.")
 @click.option("--card", default=None, help="Record the run against this card id.")
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines.")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train data-parallel in this many processes with torch.distributed "
+                   "(torchrun; batch-size only).")
 def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
-            timeout: float | None, card: str | None, as_json: bool) -> None:
+            timeout: float | None, card: str | None, as_json: bool, nproc: int) -> None:
     """Run a lab in its own process, show its events, and record the run."""
     from labs.catalog import ParamError, parse_assignments
 
@@ -254,7 +257,7 @@ def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
     _, store = _open(sync=False)
     try:
         run = LabRun(store, name, parse_assignments(list(params)), device=device, seed=seed,
-                     card_id=card, timeout_s=timeout)
+                     card_id=card, timeout_s=timeout, nproc=nproc)
     except ParamError as exc:
         raise UserError(f"lab {name}: {exc}") from None
     if as_json:
@@ -286,6 +289,38 @@ def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
             raise UserError(f"lab {name}: {outcome.message}")
         _err(f"lab {name} {outcome.kind}: {outcome.message}")
         raise click.exceptions.Exit(1)
+
+
+@app.command(context_settings=CONTEXT)
+@click.option("--retention", is_flag=True,
+              help="Also suggest a desired retention from a simulated year of study.")
+@click.option("--dry-run", is_flag=True, help="Fit and report; save and reschedule nothing.")
+def optimize(retention: bool, dry_run: bool) -> None:
+    """Fit the FSRS parameters to your review log; keep them if they predict it better.
+
+    Prints the log loss and RMSE of the current and the fitted parameters on
+    the same history, saves the better ones and reschedules every card."""
+    from rich.console import Console
+
+    from companion import paths
+    from companion.optimize import OptimizeError, apply, render
+    from companion.optimize import optimize as fit_log
+
+    settings, store = _open(sync=False)
+    console = Console()
+    try:
+        report = fit_log(store, settings, retention=retention)
+    except OptimizeError as exc:
+        raise UserError(str(exc)) from None
+    render(report, console)
+    if report.kept != "fitted":
+        return
+    if dry_run:
+        console.print("Dry run: nothing saved.")
+        return
+    _, moved = apply(store, settings, report, paths.settings_path())
+    console.print(f"Saved to {paths.settings_path()}; rescheduled {moved} card(s) "
+                  "by replaying the review log.")
 
 
 @app.command(context_settings=CONTEXT)

@@ -4,6 +4,12 @@ The lab runs as `python -m labs run NAME --json`, so torch lives in the child:
 a crash, an out-of-memory error or Ctrl-C there can't take the app down, and
 the app never imports torch. Whatever happens, `events()` ends with exactly one
 `Result` or `Failed`, and the run is stored with its status.
+
+With `nproc` > 1 the child is torchrun (`python -m torch.distributed.run
+--standalone --nproc-per-node N -m labs run ...`, the same interpreter), which
+starts N lab processes that train data-parallel; only rank 0 writes events, so
+the stream reads the same. torchrun exits 1 whatever its processes exited with,
+so bad input is recognised by the `labs: error:` line they print on stderr.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import threading
 from collections import deque
 from typing import Any, Iterator
 
+from labs.catalog import LABS, ParamError
 from labs.catalog import get as get_spec
 from labs.events import Event, Failed, Metric, Result, Started, from_json
 
@@ -28,12 +35,20 @@ CANCEL_GRACE_S = 3.0  # after Ctrl-C, how long the lab may take to say it stoppe
 class LabRun:
     def __init__(self, store: Store, lab: str, params: dict[str, str] | None = None,
                  device: str = "auto", seed: int = 0, card_id: str | None = None,
-                 timeout_s: float | None = None, prediction: str | None = None):
+                 timeout_s: float | None = None, prediction: str | None = None,
+                 nproc: int = 1):
         """Bad input (unknown lab, bad parameter) raises labs.catalog.ParamError here,
         before any process starts."""
         self.spec = get_spec(lab)
         self.raw_params = dict(params or {})
         self.params = self.spec.resolve(self.raw_params)
+        if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
+            raise ParamError(f"--nproc {nproc!r}: expected a whole number >= 1")
+        if nproc > 1 and not self.spec.distributed:
+            able = ", ".join(name for name, s in LABS.items() if s.distributed)
+            raise ParamError(f"--nproc {nproc}: {lab} runs in one process "
+                             f"(data-parallel labs: {able})")
+        self.nproc = nproc
         self.device = device
         self.seed = seed
         self.card_id = card_id
@@ -44,11 +59,17 @@ class LabRun:
         self._cancelled = threading.Event()
         self._timed_out = threading.Event()
         self._stderr: deque[str] = deque(maxlen=40)
+        self._stderr_thread: threading.Thread | None = None
+        self._said_bad_input: str | None = None  # the last `labs: error:` line on stderr
         self.run_id: int | None = None
         self.outcome: Result | Failed | None = None
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "labs", "run", self.spec.name, "--json",
+        labs = [sys.executable, "-m", "labs"]
+        if self.nproc > 1:
+            labs = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                    "--nproc-per-node", str(self.nproc), "-m", "labs"]
+        cmd = [*labs, "run", self.spec.name, "--json",
                "--device", self.device, "--seed", str(self.seed)]
         for name, value in self.raw_params.items():
             cmd += ["--param", f"{name}={value}"]
@@ -71,6 +92,9 @@ class LabRun:
                  self.card_id, now_ms(), self.prediction))
             self.run_id = cur.lastrowid
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.nproc > 1:
+            # torchrun would set 1 (and print a banner about it); share the cores instead.
+            env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // self.nproc)))
         try:
             self._process = subprocess.Popen(
                 self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -78,7 +102,8 @@ class LabRun:
         except OSError as exc:
             yield self._finish(store, Failed("exception", f"cannot start the lab: {exc}"))
             return
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_thread.start()
         if self.timeout_s:
             threading.Thread(target=self._watchdog, daemon=True).start()
         metrics: list[tuple] = []
@@ -111,21 +136,29 @@ class LabRun:
                 continue  # yielded once the run is recorded
             yield event
         code = self._process.wait()
+        self._stderr_thread.join(timeout=2)  # its last lines may say why the lab stopped
         self._save_metrics(store, metrics)
+        said_bad_input = code == 2 or self._said_bad_input is not None
         if self._timed_out.is_set():
             outcome = Failed("timeout", f"{self.spec.name} ran past its time limit of "
                              f"{self.timeout_s:g} s and was stopped")
         elif self._cancelled.is_set() and not isinstance(outcome, Result):
             outcome = Failed("cancelled", f"{self.spec.name} was cancelled")
-        elif code == 2 and isinstance(outcome, Failed):
+        elif said_bad_input and isinstance(outcome, Failed):
             outcome = Failed("bad-input", outcome.message)  # the lab refused its parameters
-        elif outcome is None and code == 2:
+        elif outcome is None and said_bad_input:
             # The lab refused its input before running (a device that isn't there).
-            said = [line for line in self._stderr if line.strip()]
-            message = said[-1].removeprefix("labs: error: ") if said else "bad input"
-            outcome = Failed("bad-input", message)
+            said = self._said_bad_input or next(
+                (line for line in reversed(self._stderr) if line.strip()), "bad input")
+            outcome = Failed("bad-input", said.removeprefix("labs: error: "))
         elif outcome is None:
             outcome = Failed("crash", self._crash_message(code))
+        elif isinstance(outcome, Failed) and self.nproc > 1:
+            # Rank 0 often fails only because another process did first (a collective
+            # whose peer is gone); that one's own reason is on stderr.
+            others = [line for line in self._stderr if line.startswith("labs: rank ")]
+            if others:
+                outcome = Failed(outcome.kind, f"{outcome.message} [{others[0]}]")
         yield self._finish(store, outcome)
 
     def _crash_message(self, code: int) -> str:
@@ -138,7 +171,10 @@ class LabRun:
                 how += " (often the system running out of memory; try smaller parameters)"
         else:
             how = f"exited with status {code}"
-        tail = " | ".join(line.strip() for line in list(self._stderr)[-3:] if line.strip())
+        lines = [line.strip() for line in self._stderr if line.strip()]
+        # Under torchrun the last lines are its own report; the labs' own lines say more.
+        own = [line for line in lines if line.startswith("labs: ")]
+        tail = " | ".join(own[-2:] if own else lines[-3:])
         return f"{self.spec.name} {how} before reporting a result" + (f": {tail}" if tail else "")
 
     def _finish(self, store: Store, outcome: Result | Failed) -> Result | Failed:
@@ -163,7 +199,10 @@ class LabRun:
     def _drain_stderr(self) -> None:
         assert self._process is not None and self._process.stderr is not None
         for line in self._process.stderr:
-            self._stderr.append(line.rstrip("\n"))
+            line = line.rstrip("\n")
+            self._stderr.append(line)
+            if line.startswith("labs: error: "):
+                self._said_bad_input = line
 
     def _watchdog(self) -> None:
         assert self._process is not None and self.timeout_s

@@ -4,10 +4,11 @@
     python -m labs run NAME [--param k=v ...] [--device auto|cpu|cuda|mps] [--seed N] [--json]
 
 With --json, stdout carries one JSON event per line and nothing else (the app
-reads it); without, rich draws the events for a person. Bad input prints one
-line, `labs: error: ...`, on stderr and exits with status 2; a run that fails
-exits with 1. argparse rather than typer: `list` must start fast and never
-import torch.
+reads it); without, rich draws the events for a person. Under torchrun only
+rank 0 writes events; the other processes write nothing to stdout. Bad input
+prints one line, `labs: error: ...`, on stderr and exits with status 2; a run
+that fails exits with 1. argparse rather than typer: `list` must start fast
+and never import torch.
 """
 
 from __future__ import annotations
@@ -125,8 +126,29 @@ def _run(args: argparse.Namespace) -> int:
     except ParamError as exc:
         _fail(str(exc))
 
+    from labs.distributed import launch_from_env
+
+    try:
+        launch = launch_from_env()
+    except ValueError as exc:
+        _fail(str(exc))
+
     failed: list[Failed] = []
-    if args.json:
+    if launch is not None and launch.rank != 0:
+        # One of several processes under torchrun, not the first: rank 0 speaks for
+        # all of them, so the reader sees each event once. This one keeps stdout
+        # clean and says only how it failed, if it does, on stderr.
+        sys.stdout = sys.stderr
+        rank = launch.rank
+
+        def emit(event: Event) -> None:
+            if isinstance(event, Failed):
+                failed.append(event)
+                print(f"labs: rank {rank}: {event.kind}: {event.message}", file=sys.stderr)
+
+        def close() -> None:
+            pass
+    elif args.json:
         out = sys.stdout
         # Anything a library prints must not corrupt the event stream.
         sys.stdout = sys.stderr

@@ -14,6 +14,8 @@ This file walks the same road, top to bottom:
 5. steps versus examples to reach a target accuracy;
 6. the gradient noise scale B_simple = tr(Σ)/|G|², the batch size past which a
    bigger batch stops buying fewer steps.
+7. several processes (torchrun): data-parallel training with PyTorch's
+   DistributedDataParallel, and the noise scale it measures for free.
 
 Each section is a few small functions; `run` at the bottom puts them together
 and emits what it finds as events. The functions are pure enough for the tests
@@ -256,8 +258,13 @@ def train_at_batch_size(
     x_eval: torch.Tensor,
     y_eval: torch.Tensor,
     on_eval: Callable[[Curve], None] = lambda curve: None,
+    parallel: DataParallelSGD | None = None,
 ) -> Curve:
-    """Plain SGD on mean cross-entropy until `examples` examples were seen."""
+    """Plain SGD on mean cross-entropy until `examples` examples were seen.
+
+    With `parallel` (one of several processes, section 7) each step trains this
+    process's shard of the batch, and the processes make the same update together.
+    """
     device = data.x_train.device
     n = len(data.x_train)
     total_steps = steps_for_budget(n, batch_size, examples)
@@ -274,8 +281,11 @@ def train_at_batch_size(
         x_epoch, y_epoch = data.x_train[perm], data.y_train[perm]
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n, start + examples - seen)
-            loss = F.cross_entropy(model(x_epoch[start:stop]), y_epoch[start:stop])
-            sgd_step(params, loss, lr)
+            if parallel is None:
+                loss = F.cross_entropy(model(x_epoch[start:stop]), y_epoch[start:stop])
+                sgd_step(params, loss, lr)
+            else:
+                parallel.step(x_epoch[start:stop], y_epoch[start:stop], lr)
             seen += stop - start
             step += 1
             if step in evaluate_at:
@@ -447,6 +457,162 @@ def measure_noise_scale(
 
 
 # ---------------------------------------------------------------------------
+# 7. Beyond one process: data parallel with torch.distributed
+# ---------------------------------------------------------------------------
+#
+# Large batches are where a learner outgrows one machine. Under torchrun the lab
+# runs as W processes ("ranks"), each with the whole model and the whole
+# training set, and each running this file top to bottom. Every rank draws the
+# same permutation (same seed) and cuts it into the same global batches as a
+# single process would, then trains on its own shard of each batch. PyTorch's
+# DistributedDataParallel (DDP) all-reduces the gradients during backward(),
+# so every rank makes the same update and the weights stay identical without
+# ever being sent again. Only rank 0 reports (labs/__main__.py).
+#
+# Two details decide whether that update *is* the single-process update.
+#
+# The shards. torch.utils.data.distributed.DistributedSampler splits the
+# dataset W ways and, unless told to drop the tail, pads it with repeated
+# examples to a multiple of W; each rank then batches its own part. That gives
+# the same global batches only when W divides every batch, and the partial last
+# batch gets examples counted twice. We split each *global batch* instead, into
+# W contiguous shards whose sizes differ by at most one: 101 examples on 2 ranks
+# are 51 + 50, and a last batch of a single example is 1 + 0 (a rank can have
+# nothing to train on in a step; it still joins the all-reduce, with a zero
+# gradient).
+#
+# The average. DDP averages the W local gradients with equal weights, which is
+# the mean over examples only when all shards are the same size: the diary's
+# averaging bug, one level up. So each rank's loss is the *sum* of its
+# examples' losses times W/B; DDP's (1/W)·Σ over ranks then gives
+# (1/B)·Σ over examples, the single-process per-example mean, whatever the
+# shard sizes. The two runs differ only in the order floating-point sums are
+# taken in (tests/labs/test_batch_size_distributed.py holds them to that).
+
+
+def shard_bounds(batch_len: int, world_size: int, rank: int) -> tuple[int, int]:
+    """[start, stop) of `rank`'s contiguous shard of a batch; shard sizes differ by at most one."""
+    base, extra = divmod(batch_len, world_size)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
+
+
+# The gradient noise scale comes for free. In every step each rank holds the
+# gradient of its shard, a small batch of b ≈ B/W examples, and the all-reduce
+# turns them into the gradient of the whole batch of B: the two batch sizes of
+# section 6's estimator (McCandlish et al., appendix A.1, measure B_simple this
+# way in their data-parallel runs). A DDP communication hook sees each bucket
+# of local gradients just before it is all-reduced; ours appends the local
+# |g_r|² to the bucket, so it travels in the same all-reduce, with no extra
+# message. With unequal shards the mean over ranks of |g_r|² has expectation
+# |G|² + tr(Σ)·mean(1/b_r), so B_small is the harmonic mean of the shard sizes.
+#
+# Unlike section 6's draws, training batches are drawn *without* replacement
+# from the N training examples, which shrinks the noise of a batch of b by
+# (N - b)/(N - 1) (a full batch has none). Carried through the estimator, the
+# plain formulas then return tr(Σ)·N/(N - 1) and |G|² - tr(Σ)/(N - 1);
+# `without_replacement_estimates` undoes both. The second one matters on a
+# training set as small as the digits: it makes |G|² low by B_simple/(N - 1) of
+# itself, 10% at N = 1257 and B_simple ≈ 130.
+#
+# Each step gives one noisy estimate. As in section 6, |G|² and tr(Σ) are
+# averaged separately, here over the steps between two noise checkpoints, and
+# divided only at the end.
+
+
+def without_replacement_estimates(g_small_sq, g_big_sq, b_small: float, b_big: float, n: int):
+    """Unbiased (|G|², tr(Σ)) from batches of b_small < b_big drawn without replacement from n.
+
+    tr(Σ) is that of the n examples' gradients (covariance divided by n), as in section 6.
+    """
+    g2, trace = two_batch_estimates(g_small_sq, g_big_sq, b_small, b_big)
+    return g2 + trace / n, trace * (n - 1) / n
+
+
+class DataParallelSGD:
+    """One rank's part of plain SGD under DistributedDataParallel, and the free noise scale."""
+
+    def __init__(self, model: nn.Module, group, n_train: int, measure_noise: bool) -> None:
+        from torch.nn.parallel import DistributedDataParallel
+
+        self.rank, self.world_size = group.rank, group.world_size
+        self.n_train = n_train
+        self.measure_noise = measure_noise
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        ids = None if group.device_index is None else [group.device_index]
+        # Wrapping broadcasts rank 0's weights; they are already equal (same seed).
+        self.ddp = DistributedDataParallel(model, device_ids=ids, output_device=None)
+        self.ddp.register_comm_hook(None, self._all_reduce)
+        self._local_scale = 0.0
+        self._local_sq: list[torch.Tensor] = []  # Σ over ranks of |g_r|², one per bucket
+        self._g2: list[torch.Tensor] = []  # per-step estimates since the last checkpoint
+        self._trace: list[torch.Tensor] = []
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> None:
+        """One SGD step on the global batch (x, y), of which this rank trains its shard."""
+        batch = len(x)
+        start, stop = shard_bounds(batch, self.world_size, self.rank)
+        shard = stop - start
+        # The bucket will hold ∇(W/B · Σ_shard loss) = (W·b_r/B)·g_r, where g_r is the
+        # gradient of the shard's mean loss, the small batch of section 6.
+        self._local_scale = batch / (self.world_size * shard) if shard else 0.0
+        logits = self.ddp(x[start:stop])
+        loss = F.cross_entropy(logits, y[start:stop], reduction="sum") * (self.world_size / batch)
+        loss.backward()  # DDP's hooks all-reduce: p.grad is now the whole batch's mean gradient
+        with torch.no_grad():
+            if self.measure_noise:
+                self._record(batch)
+            for p in self.params:
+                p.sub_(p.grad, alpha=lr)
+                p.grad = None
+
+    # No annotations here: DDP checks a hook's, and this file's are strings (`from __future__`).
+    def _all_reduce(self, _state, bucket):
+        """DDP's default all-reduce hook, plus this rank's |g_r|² riding along when measuring."""
+        import torch.distributed as dist
+
+        local = bucket.buffer()
+        if not self.measure_noise:
+            return dist.all_reduce(local, async_op=True).get_future().then(
+                lambda fut: fut.value()[0].div_(self.world_size))
+        sq = local.pow(2).sum().mul_(self._local_scale**2).reshape(1)
+
+        def unpack(fut):
+            total = fut.value()[0]
+            self._local_sq.append(total[-1])
+            return total[:-1].div_(self.world_size)
+
+        packed = torch.cat([local, sq])
+        return dist.all_reduce(packed, async_op=True).get_future().then(unpack)
+
+    def _record(self, batch: int) -> None:
+        local_sq = torch.stack(self._local_sq).sum().double()
+        self._local_sq.clear()
+        shards = [hi - lo for lo, hi in (shard_bounds(batch, self.world_size, r)
+                                         for r in range(self.world_size)) if hi > lo]
+        if len(shards) < 2:  # the whole batch on one rank: only one batch size this step
+            return
+        b_small = len(shards) / sum(1 / s for s in shards)  # harmonic mean
+        global_sq = sum(p.grad.double().pow(2).sum() for p in self.params)
+        g2, trace = without_replacement_estimates(local_sq / len(shards), global_sq,
+                                                  b_small, batch, self.n_train)
+        self._g2.append(g2)
+        self._trace.append(trace)
+
+    def noise_since_last(self) -> NoiseScale | None:
+        """|G|² and tr(Σ) averaged over the steps since the last call; None if there were none."""
+        if not self._g2:
+            return None
+        g2_steps, trace_steps = torch.stack(
+            [torch.stack(self._g2), torch.stack(self._trace)]).cpu().tolist()
+        self._g2.clear()
+        self._trace.clear()
+        return NoiseScale(g2=sum(g2_steps) / len(g2_steps),
+                          trace=sum(trace_steps) / len(trace_steps),
+                          g2_draws=g2_steps, trace_draws=trace_steps)
+
+
+# ---------------------------------------------------------------------------
 # Putting it together
 # ---------------------------------------------------------------------------
 
@@ -495,6 +661,19 @@ def _run(params: dict, ctx: LabContext) -> dict:
             if any(b > n_train for b in requested) else ""
         )
     ))
+    group = ctx.group
+    if group is not None:
+        emit(Text(
+            f"**Data parallel over {group.world_size} processes** (torch.distributed, "
+            f"backend {group.backend}, on {ctx.device}). Each global batch of B examples is "
+            f"cut into {group.world_size} shards whose sizes differ by at most one, one per "
+            "process, and DistributedDataParallel all-reduces their gradients, each weighted "
+            "by its shard's size: every step is the single-process step, up to the order "
+            "in which floating-point sums are taken. Each step now also waits for an "
+            "all-reduce, a fixed cost that small batches pay most often: see the cost "
+            "table. All processes compute the same curves; process 0 reports them."
+            + (f"\n\n{group.note}" if group.note else "")
+        ))
 
     # -- The partial last batch ------------------------------------------------
     emit(Table(
@@ -531,6 +710,9 @@ def _run(params: dict, ctx: LabContext) -> dict:
     noise_gen = torch.Generator().manual_seed(ctx.seed + 1)
     draws = params["noise_draws"]
     noise_at: dict[int, NoiseScale] = {}
+    # With several processes, the free estimate from the training steps themselves
+    # (section 7), averaged over the steps since the previous checkpoint.
+    ddp_noise_at: dict[int, NoiseScale | None] = {}
     noise_examples: dict[int, int] = {}
     ref_target_step: list[int] = []  # the step at which the reference run first reached it
 
@@ -541,9 +723,12 @@ def _run(params: dict, ctx: LabContext) -> dict:
         model = make_classifier(data.features, params["hidden"], len(data.classes)).to(device)
         model.load_state_dict(initial_state)
         series = f"B={b}"
+        parallel = None if group is None else DataParallelSGD(
+            model, group, n_train, measure_noise=(b == reference))
 
         def on_eval(
-            curve: Curve, series: str = series, offset: int = steps_before, model=model
+            curve: Curve, series: str = series, offset: int = steps_before, model=model,
+            parallel: DataParallelSGD | None = parallel,
         ) -> None:
             steps, examples = curve.steps[-1], curve.examples[-1]
             emit(Metric(ACCURACY_VS_EXAMPLES, series, examples, curve.accuracy[-1],
@@ -563,11 +748,16 @@ def _run(params: dict, ctx: LabContext) -> dict:
                     if est.b_simple is not None:
                         emit(Metric(NOISE_VS_EXAMPLES, series, examples, est.b_simple,
                                     "examples seen", "B_simple"))
+                    if parallel is not None:
+                        free = ddp_noise_at[steps] = parallel.noise_since_last()
+                        if free is not None and free.b_simple is not None:
+                            emit(Metric(NOISE_VS_EXAMPLES, f"{series}, data-parallel", examples,
+                                        free.b_simple, "examples seen", "B_simple"))
             ctx.progress(offset + steps, total_steps, f"training {series}")
 
         curve = train_at_batch_size(
             model, data, b, params["examples"], params["lr"], ctx.seed,
-            x_eval, y_eval, on_eval,
+            x_eval, y_eval, on_eval, parallel,
         )
         curves.append(curve)
         models[b] = model
@@ -576,7 +766,9 @@ def _run(params: dict, ctx: LabContext) -> dict:
     final = {b: evaluate(models[b], data.x_test, data.y_test) for b in batch_sizes}
     epochs = params["examples"] / n_train
     emit(Table(
-        title=f"Training cost per batch size on {ctx.device} (evaluation not counted)",
+        title=f"Training cost per batch size on {ctx.device}"
+              + (f" × {group.world_size} processes" if group else "")
+              + " (evaluation not counted)",
         columns=["B", "steps", "epochs", "train s", "s / epoch", "ms / step",
                  "test accuracy", "test loss"],
         rows=[
@@ -631,16 +823,28 @@ def _run(params: dict, ctx: LabContext) -> dict:
     ordered = sorted(noise_at)
     first, last = noise_at[ordered[0]], noise_at[ordered[-1]]
     at_target = noise_at[ref_target_step[0]] if ref_target_step else last
+    noise_columns = ["step", "examples", "|G|²", "tr(Σ)", "B_simple"]
+    if group is not None:
+        noise_columns += ["steps averaged", "B_simple, data-parallel"]
+    noise_rows = []
+    for s, e in sorted(noise_at.items()):
+        row = [s, noise_examples[s], float(f"{e.g2:.4g}"), float(f"{e.trace:.4g}"),
+               _round1(e.b_simple)]
+        if group is not None:
+            free = ddp_noise_at.get(s)
+            row += [len(free.g2_draws) if free else 0, _round1(free.b_simple if free else None)]
+        noise_rows.append(row)
     emit(Table(
         title=f"Gradient noise scale along the B={reference} run "
               f"(B_small={b_small}, B_big={b_big}, {draws} draws each)",
-        columns=["step", "examples", "|G|²", "tr(Σ)", "B_simple"],
-        rows=[
-            [s, noise_examples[s], float(f"{e.g2:.4g}"),
-             float(f"{e.trace:.4g}"), None if e.b_simple is None else round(e.b_simple, 1)]
-            for s, e in sorted(noise_at.items())
-        ],
+        columns=noise_columns,
+        rows=noise_rows,
     ))
+    noise_step = ref_target_step[0] if ref_target_step else ordered[-1]
+    free_at_target = ddp_noise_at.get(noise_step)
+    if group is not None:
+        emit(Text(_data_parallel_noise_text(group.world_size, reference, at_target,
+                                            free_at_target, bool(ref_target_step))))
 
     trade_rows = []
     for c in curves:
@@ -679,8 +883,12 @@ def _run(params: dict, ctx: LabContext) -> dict:
         "e_min": _round(fit.e_min) if fit else None,
         "b_crit": _round(fit.b_crit) if fit else None,
         "device": ctx.device,
+        "world_size": ctx.world_size,
         "seconds": round(time.perf_counter() - wall_started, 2),
     }
+    if group is not None:
+        summary["backend"] = group.backend
+        summary["b_simple_ddp"] = _round(free_at_target.b_simple if free_at_target else None)
     return summary
 
 
@@ -717,6 +925,43 @@ def _spread(items: list[int], count: int) -> list[int]:
 
 def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else float(f"{value:.{digits}g}")
+
+
+def _round1(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _data_parallel_noise_text(
+    world_size: int,
+    reference: int,
+    sampled: NoiseScale,
+    free: NoiseScale | None,
+    at_target: bool,
+) -> str:
+    when = "when it reached the target" if at_target else "at its end"
+    head = (
+        f"The last column needs no extra gradients: in each training step of the "
+        f"B = {reference} run every process's shard gradient is a small batch of about "
+        f"{reference / world_size:g} examples and the all-reduced gradient is the batch of "
+        f"{reference}, so the two-batch estimator runs on what training computes anyway "
+        "(McCandlish et al., appendix A.1), corrected for batches drawn without "
+        "replacement and averaged over the steps since the previous row."
+    )
+    if free is None or free.b_simple is None:
+        why = (
+            f"a batch of {reference} cannot be split between {world_size} processes"
+            if reference < world_size else
+            "its |G|² estimate did not clear zero over so few steps"
+        )
+        return head + f" Along this run it is not resolved {when}: {why}."
+    text = head + f" {when.capitalize()} it gives **B_simple ≈ {free.b_simple:.0f}**"
+    if sampled.b_simple is not None:
+        text += f", against {sampled.b_simple:.0f} from the sampled estimate above"
+    return text + (
+        ". Both are noisy estimates of the same quantity at the same weights; the free one "
+        "averages over steps instead of over extra draws, so it lags a little behind a "
+        "noise scale that changes as training goes."
+    )
 
 
 def _trade_off_text(

@@ -93,6 +93,9 @@ class LabSpec:
     explanation: str
     module: str  # imported only when the lab runs
     params: tuple[Param, ...] = field(default_factory=tuple)
+    # Whether the lab can run as several processes under torchrun (data parallel).
+    # Other labs would only repeat the same work in every process, so they refuse.
+    distributed: bool = False
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -148,9 +151,11 @@ register(
             "number of examples, shows the partial last batch and the loss-averaging "
             "bug it invites, and measures the gradient noise scale B_simple = "
             "tr(Σ)/|G|² of McCandlish et al. (2018), the batch size past which "
-            "bigger batches stop buying fewer steps."
+            "bigger batches stop buying fewer steps. Runs data-parallel with "
+            "torch.distributed under torchrun (`companion lab run batch-size --nproc N`)."
         ),
         module="labs.batch_size",
+        distributed=True,
         params=(
             Param("batch_sizes", "int_list", [1, 4, 16, 64, 256, 1257],
                   "batch sizes to compare (1257 = the whole digits training set)", 1, 65536),

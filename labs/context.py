@@ -10,6 +10,8 @@ from labs.events import Event, Progress
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
+    from labs.distributed import Group
+
 
 def resolve_device(requested: str) -> str:
     """`auto` picks CUDA, then MPS, then CPU; an explicit device that is missing is an error."""
@@ -37,11 +39,22 @@ class LabContext:
     device: str  # "cpu", "cuda" or "mps", already resolved
     seed: int
     emit: Callable[[Event], None]
+    group: "Group | None" = None  # set when this is one of several processes (torchrun)
+
+    @property
+    def rank(self) -> int:
+        return self.group.rank if self.group else 0
+
+    @property
+    def world_size(self) -> int:
+        return self.group.world_size if self.group else 1
 
     @property
     def torch_device(self) -> "torch.device":
         import torch
 
+        if self.group is not None and self.group.device_index is not None:
+            return torch.device(self.device, self.group.device_index)
         return torch.device(self.device)
 
     def seed_everything(self) -> None:

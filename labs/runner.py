@@ -7,6 +7,10 @@ Ctrl-C all become a `Failed` event with a `kind` the app can act on.
 Bad input (unknown lab, bad parameter, a device that is not there) raises
 `ParamError` before anything runs, so the caller can say so in one line and
 exit with status 2.
+
+Under torchrun (WORLD_SIZE > 1) each process joins PyTorch's process group
+before the lab starts and leaves it when the lab ends (labs/distributed.py);
+the lab reads its rank and world size from the context.
 """
 
 from __future__ import annotations
@@ -48,16 +52,34 @@ def run_lab(
     if not isinstance(seed, int) or seed < 0:
         raise ParamError(f"--seed {seed!r}: expected a whole number >= 0")
 
+    from labs import distributed
+
+    try:
+        launch = distributed.launch_from_env()
+    except ValueError as exc:
+        raise ParamError(str(exc)) from None
+    if launch is not None and not spec.distributed:
+        raise ParamError(
+            f"{name} runs in one process, but torchrun started {launch.world_size}; "
+            f"only {', '.join(n for n, s in catalog.LABS.items() if s.distributed)} "
+            "trains data-parallel"
+        )
+
     from labs.context import LabContext, resolve_device
 
     try:
         resolved = resolve_device(device)
+        if launch is not None:
+            distributed.check_device(resolved)
     except ValueError as exc:
         raise ParamError(str(exc)) from None
 
     ctx = LabContext(device=resolved, seed=seed, emit=emit)
     try:
         emit(Started(lab=name, params=params, device=resolved, seed=seed))
+        if launch is not None:
+            # Inside the try: a process group that cannot form is a failed run, not a hang.
+            ctx.group = distributed.start(launch, resolved)
         ctx.seed_everything()
         module = importlib.import_module(spec.module)
         summary = module.run(dict(params), ctx)
@@ -79,6 +101,9 @@ def run_lab(
         else:
             _emit_failed(emit, "exception", exception_message(exc))
         return EXIT_FAILED
+    finally:
+        if launch is not None:
+            distributed.stop()
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -153,12 +154,30 @@ def test_lab_list_and_a_recorded_run(cli_home):
     (["lab", "run", "batch-size", "-p", "lr=fast"], "lab batch-size: lr='fast': expected a number"),
     (["lab", "run", "transformer-trace", "-p", "heads=3", "--json"], "heads=3 must divide"),
     (["lab", "run", "transformer-trace", "--device", "tpu"], "Invalid value for '--device'"),
+    (["lab", "run", "transformer-trace", "--nproc", "2"], "transformer-trace runs in one process"),
+    (["lab", "run", "batch-size", "--nproc", "0"], "Invalid value for '--nproc'"),
 ])
 def test_lab_bad_input_is_one_line_and_exit_2(cli_home, args, message):
     result = run(args, cli_home)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_lab_run_in_two_processes_records_one_run(cli_home):
+    result = run(["lab", "run", "batch-size", "--nproc", "2", "--device", "cpu", "--json",
+                  "-p", "batch_sizes=64", "-p", "examples=300", "-p", "noise_draws=2",
+                  "-p", "noise_batches=4,16", "-p", "hidden=8"], cli_home)
+    assert result.returncode == 0, result.stderr
+    from labs.events import from_json
+
+    events = [from_json(line) for line in result.stdout.splitlines()]
+    assert [e.type for e in events].count("started") == 1 and events[-1].type == "result"
+    assert events[-1].summary["world_size"] == 2 and events[-1].summary["backend"] == "gloo"
+    db = sqlite3.connect(cli_home / "companion.db")
+    [(lab, status, summary)] = db.execute("SELECT lab, status, summary FROM lab_runs").fetchall()
+    assert (lab, status) == ("batch-size", "ok")
+    assert json.loads(summary) == events[-1].summary
 
 
 PREDICT_DECK = """

@@ -131,3 +131,43 @@ def test_a_parameter_the_lab_itself_refuses_is_bad_input(store):
     run = LabRun(store, "transformer-trace", {"heads": "3"}, device="cpu")
     last = list(run.events())[-1]
     assert last.kind == "bad-input" and "heads=3 must divide d_model=8" in last.message
+
+
+def test_several_processes_run_under_torchrun_with_the_same_interpreter(store):
+    run = LabRun(store, "batch-size", {"examples": "300"}, device="cpu", nproc=3)
+    cmd = run.command()
+    assert cmd[:7] == [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                       "--nproc-per-node", "3", "-m"]
+    assert cmd[7:10] == ["labs", "run", "batch-size"] and "examples=300" in cmd
+    assert LabRun(store, "batch-size").command()[1:4] == ["-m", "labs", "run"]
+
+
+def test_only_a_data_parallel_lab_takes_several_processes(store):
+    with pytest.raises(ParamError, match="transformer-trace runs in one process"):
+        LabRun(store, "transformer-trace", nproc=2)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ParamError, match="--nproc"):
+            LabRun(store, "batch-size", nproc=bad)
+    assert store.conn.execute("SELECT count(*) FROM lab_runs").fetchone()[0] == 0
+
+
+def test_bad_input_is_recognised_by_its_line_when_torchrun_exits_1(store):
+    # torchrun exits 1 whatever its processes exit with; `labs: error:` still says why.
+    run = ScriptedRun(store, """
+        emit(type='failed', kind='exception', message='bad parameter: noise_batches=64,32')
+        sys.stderr.write('labs: error: bad parameter: noise_batches=64,32\\n'); sys.exit(1)
+    """)
+    last = list(run.events())[-1]
+    assert last.kind == "bad-input" and "noise_batches" in last.message
+
+
+def test_another_process_s_reason_joins_rank_0_s_failure(store):
+    run = ScriptedRun(store, """
+        sys.stderr.write('labs: rank 1: exception: RuntimeError: injected\\n')
+        emit(type='failed', kind='exception', message='RuntimeError: Connection closed by peer')
+        sys.exit(1)
+    """)
+    run.nproc = 2  # as if under torchrun; the script stands in for it
+    last = list(run.events())[-1]
+    assert last.kind == "exception"
+    assert "Connection closed by peer" in last.message and "rank 1" in last.message
