@@ -1,0 +1,1 @@
+"""The full-screen Textual app: `companion` with no command. Never imports torch."""

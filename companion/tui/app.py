@@ -1,0 +1,260 @@
+"""`companion` with no command: the full-screen app.
+
+The app opens on Home at once and opens the store and syncs the decks in a
+worker, so the first screen is drawn before the database is touched. Other
+screens are imported when first opened: start-up pays only for Home.
+
+For tests everything outside is injectable: the store, the settings (and
+where they are saved), the clock, the deck folders, and cursor blinking.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from companion.settings import Settings
+from companion.tui.messages import StoreFailed, StoreReady
+
+if TYPE_CHECKING:
+    from companion.store import Store
+
+DEFAULT_THEME = "textual-dark"
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
+
+
+class CompanionApp(App[int]):
+    """The learner's companion: Home, Review, Browse, Stats, Settings and Labs."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
+    TITLE = "companion"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("f1", "help", "Keys", key_display="F1", show=False,
+                tooltip="Show every key of this screen", id="help"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True,
+                tooltip="Quit companion (answers are already saved)", id="quit"),
+    ]
+
+    def __init__(self, store: "Store | None" = None, settings: Settings | None = None,
+                 *, settings_path: Path | None = None, clock: Callable[[], int] | None = None,
+                 deck_dirs: list[Path] | None = None, sync: bool = True,
+                 cursor_blink: bool = True, start_review: bool = False,
+                 deck_id: str | None = None, lab_runner: Callable[..., Any] | None = None,
+                 ) -> None:
+        super().__init__()
+        if settings_path is None:
+            from companion.paths import settings_path as default_settings_path
+
+            settings_path = default_settings_path()
+        self.settings_path = settings_path
+        if settings is None:
+            from companion.settings import load
+
+            settings = load(settings_path)
+        self.settings = settings
+        self.store: Store | None = store
+        self._owns_store = store is None
+        self.clock: Callable[[], int] = clock or _now_ms
+        self.deck_dirs = deck_dirs
+        self.sync = sync
+        self.cursor_blink = cursor_blink
+        self.start_review = start_review
+        self.start_deck = deck_id
+        self._lab_runner = lab_runner
+        self.apply_theme(settings.theme)
+
+    @property
+    def lab_runner(self) -> Callable[..., Any]:
+        """Makes a run: `LabRun(store, lab=, params=, device=, seed=, card_id=)`."""
+        if self._lab_runner is None:
+            from companion.labrunner import LabRun
+
+            self._lab_runner = LabRun
+        return self._lab_runner
+
+    # -- start-up ----------------------------------------------------------
+
+    def apply_theme(self, name: str) -> bool:
+        if name in self.available_themes:
+            self.theme = name
+            return True
+        self.theme = DEFAULT_THEME
+        return False
+
+    def get_default_screen(self) -> Screen:
+        from companion.tui.screens.home import HomeScreen
+
+        return HomeScreen()
+
+    def on_mount(self) -> None:
+        if self.settings.theme not in self.available_themes:
+            self.notify(f"theme {self.settings.theme!r} is unknown; using {DEFAULT_THEME}",
+                        severity="warning")
+        self.open_store()
+
+    @work(thread=True, exclusive=True, group="store", exit_on_error=False)
+    def open_store(self) -> None:
+        from companion.library import sync_decks
+        from companion.store import StoreError, open_store
+
+        try:
+            store = self.store if self.store is not None else open_store()
+        except StoreError as exc:
+            self.post_message(StoreFailed(str(exc)))
+            return
+        warnings: list[str] = []
+        if self.sync:
+            try:
+                report = sync_decks(store, self.deck_dirs)
+            except Exception as exc:  # a database that can't take the decks: say which and why
+                self.post_message(StoreFailed(f"{store.path}: cannot load the decks: {exc}"))
+                return
+            warnings = [str(error) for error in report.errors]
+        self.post_message(StoreReady(store, warnings))
+
+    def on_store_ready(self, message: StoreReady) -> None:
+        self.store = message.store
+        if message.warnings:
+            shown = message.warnings[:5]
+            more = len(message.warnings) - len(shown)
+            text = "\n".join(shown)
+            if more:
+                text += f"\n… and {more} more (companion decks check)"
+            self.notify(text, title="Deck problems", severity="warning", timeout=10)
+        home = self.screen_stack[0]
+        refresh = getattr(home, "reload", None)
+        if refresh is not None:
+            refresh()
+        if self.start_review:
+            self.start_review = False
+            self.action_study(self.start_deck)
+
+    def on_store_failed(self, message: StoreFailed) -> None:
+        # After the first screen is up: exiting while it mounts would break its mount.
+        self.call_after_refresh(self.exit, return_code=2,
+                                message=f"companion: error: {message.error}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A query that broke must say so, not leave a screen saying "loading".
+        if event.state == WorkerState.ERROR:
+            self.notify(f"{event.worker.name}: {event.worker.error}", title="Something failed",
+                        severity="error", timeout=10)
+
+    def on_unmount(self) -> None:
+        if self._owns_store and self.store is not None:
+            self.store.close()
+
+    # -- navigation --------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.store is not None
+
+    def _need_store(self) -> bool:
+        if self.store is None:
+            self.notify("Still opening your collection…", timeout=2)
+            return False
+        return True
+
+    def action_study(self, deck_id: str | None = None) -> None:
+        if not self._need_store():
+            return
+        from companion.tui.screens.review import ReviewScreen
+
+        self.push_screen(ReviewScreen(deck_id=deck_id or None))
+
+    def action_browse(self, query: str = "") -> None:
+        if not self._need_store():
+            return
+        from companion.tui.screens.browse import BrowseScreen
+
+        self.push_screen(BrowseScreen(query=query))
+
+    def action_stats(self) -> None:
+        if not self._need_store():
+            return
+        from companion.tui.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen())
+
+    def action_settings(self) -> None:
+        from companion.tui.screens.settings import SettingsScreen
+
+        self.push_screen(SettingsScreen())
+
+    def action_labs(self) -> None:
+        if not self._need_store():
+            return
+        from companion.tui.screens.lab import LabListScreen
+
+        self.push_screen(LabListScreen())
+
+    def open_lab(self, name: str, params: dict[str, Any] | None = None,
+                 card_id: str | None = None) -> None:
+        if not self._need_store():
+            return
+        from companion.tui.screens.lab import LabScreen
+
+        self.push_screen(LabScreen(name, params or {}, card_id=card_id))
+
+    def action_home(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        from companion.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    # -- command palette ---------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Study", "Study the cards due today, all decks", self.action_study)
+        yield SystemCommand("Browse cards", "Search cards by text, deck, tag and state",
+                            self.action_browse)
+        yield SystemCommand("Statistics", "Retention, forecast, reviews per day",
+                            self.action_stats)
+        yield SystemCommand("Labs", "The PyTorch labs and their past runs", self.action_labs)
+        yield SystemCommand("Settings", "Desired retention, daily limits, day start, theme",
+                            self.action_settings)
+        yield SystemCommand("Home", "Back to the decks", self.action_home)
+        # Every key of the current screen, so the palette doubles as a key list.
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not active.enabled or not binding.description or binding.action in (
+                    "command_palette", "app.command_palette") or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            node = active.node
+
+            def run(node=node, action=binding.action) -> Any:
+                return node.run_action(action)
+
+            yield SystemCommand(f"{binding.description} ({self.get_key_display(binding)})",
+                                binding.tooltip or binding.description, run, discover=False)
+        yield from super().get_system_commands(screen)
+
+
+def run(**kwargs: Any) -> int:
+    """Run the app in this terminal; returns its exit status."""
+    app = CompanionApp(**kwargs)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,21 @@
+"""Small text formatting shared by the screens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def local_time(ms: int | None, settings: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC time in ms as the learner's local time (their settings' zone)."""
+    if not ms:
+        return ""
+    from companion.scheduler import LearnerDay
+
+    tz = LearnerDay(settings).tz
+    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return (moment.astimezone(tz) if tz else moment.astimezone()).strftime(fmt)

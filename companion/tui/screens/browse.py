@@ -1,0 +1,284 @@
+"""Browse: search the cards by text, deck, tag and state; a card's detail
+shows its review history, stability, difficulty and recall probability now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Select, Static
+
+from companion.render import math_to_unicode
+from companion.scheduler import RATING_NAMES, STATE_NAMES
+from companion.tui.format import local_time
+from companion.tui.messages import Loaded
+from companion.tui.widgets.cardtext import CardText
+
+STATE_FILTERS = [("new", "new"), ("learning", "learning"), ("review", "review"),
+                 ("relearning", "relearning"), ("due today", "due"),
+                 ("suspended", "suspended"), ("buried", "buried")]
+
+
+def when(ms: int | None, settings: Any) -> str:
+    return local_time(ms, settings)
+
+
+def one_line(text: str, width: int = 60) -> str:
+    flat = " ".join(math_to_unicode(text).split())
+    return flat if len(flat) <= width else flat[:width - 1] + "…"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+class BrowseScreen(Screen):
+    SCREEN_TITLE = "Browse"
+    KEYS_INTRO = ("Type to search the cards' text. In the search box: deck:ID, tag:NAME, "
+                  "is:new|learning|review|relearning|due|suspended|buried, has:lab, and a "
+                  "leading - to negate a term. ↑↓ move through the cards; the detail below "
+                  "(or beside, on a wide terminal) follows.")
+
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search", key_display="/",
+                tooltip="Type a search", id="browse.search"),
+        Binding("s", "toggle_suspend", "Suspend",
+                tooltip="Suspend the card, or bring a suspended card back",
+                id="browse.suspend"),
+        Binding("l", "lab", "Lab", tooltip="Open the card's lab", id="browse.lab"),
+        Binding("f1", "app.help", "Keys", key_display="F1",
+                tooltip="Show every key of this screen", id="browse.help"),
+        Binding("down", "focus_table", "Results", show=False,
+                tooltip="From the search box: to the results", id="browse.results"),
+        Binding("escape", "leave", "Back", tooltip="Back to the previous screen",
+                id="browse.leave"),
+    ]
+
+    def __init__(self, query: str = "") -> None:
+        super().__init__()
+        self.initial_query = query
+        self.selected_id: str | None = None
+        self.detail: Any = None
+        self.result_ids: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        blink = getattr(self.app, "cursor_blink", True)
+        with Horizontal(id="browse-filters"):
+            search = Input(self.initial_query, placeholder="search: words  tag:x  is:due  deck:id",
+                           id="search")
+            search.cursor_blink = blink
+            yield search
+            yield Select([], prompt="any deck", id="deck-filter")
+            yield Select(STATE_FILTERS, prompt="any state", id="state-filter")
+        yield Static("", id="browse-count")
+        with Horizontal(id="browse-main"):
+            table: DataTable[Any] = DataTable(id="cards", cursor_type="row")
+            table.add_column("Card", key="card", width=24)
+            table.add_column("State", key="state", width=10)
+            table.add_column("Due", key="due", width=10)
+            table.add_column("Question", key="front")
+            yield table
+            with VerticalScroll(id="detail"):
+                yield Static("", id="detail-head")
+                yield CardText(id="detail-front")
+                yield CardText(id="detail-back")
+                yield Static("", id="detail-history")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_decks()
+        self.query_one("#cards" if self.initial_query else "#search").focus()
+        self.search()
+
+    # -- workers -----------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="browse-decks", exit_on_error=False)
+    def load_decks(self) -> None:
+        from companion.tui.queries import deck_choices, reader
+
+        app: Any = self.app
+        with reader(app.store.path) as conn:
+            self.post_message(Loaded("decks", deck_choices(conn)))
+
+    @work(thread=True, exclusive=True, group="browse-search", exit_on_error=False)
+    def run_search(self, text: str, deck: str | None, state: str | None) -> None:
+        from companion.scheduler import LearnerDay
+        from companion.tui.queries import reader, search_cards
+
+        app: Any = self.app
+        now = app.clock()
+        _, day_end = LearnerDay(app.settings).bounds(now)
+        with reader(app.store.path) as conn:
+            result = search_cards(conn, text, deck, state, day_end)
+        for row in result.rows:  # math to Unicode here, off the UI thread
+            row.front = one_line(row.front, 200)
+        self.post_message(Loaded("search", result))
+
+    @work(thread=True, exclusive=True, group="browse-detail", exit_on_error=False)
+    def load_detail(self, card_id: str) -> None:
+        from companion.tui.queries import card_detail, reader
+
+        app: Any = self.app
+        with reader(app.store.path) as conn:
+            detail = card_detail(conn, app.store.path, app.settings, card_id, app.clock())
+        self.post_message(Loaded("detail", detail))
+
+    def search(self) -> None:
+        deck = self.query_one("#deck-filter", Select).value
+        state = self.query_one("#state-filter", Select).value
+        self.run_search(self.query_one("#search", Input).value,
+                        None if deck is Select.NULL else str(deck),
+                        None if state is Select.NULL else str(state))
+
+    # -- results -----------------------------------------------------------
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what == "decks":
+            self.query_one("#deck-filter", Select).set_options(message.data)
+        elif message.what == "search":
+            self.show_results(message.data)
+        elif message.what == "detail":
+            if message.data.card.id == self.selected_id:
+                self.show_detail(message.data)
+
+    def show_results(self, result: Any) -> None:
+        app: Any = self.app
+        table = self.query_one("#cards", DataTable)
+        table.clear()
+        self.result_ids = []
+        width = max(20, (table.size.width or 80) - 24 - 10 - 10 - 10)
+        for row in result.rows:
+            state = STATE_NAMES.get(row.state, "?")
+            style = "dim" if row.suspended else ""
+            if row.suspended:
+                state = "suspended"
+            due = when(row.due, app.settings)[:10] if row.state else ""
+            name = row.id.split("/", 1)[-1]
+            name = name if len(name) <= 24 else name[:23] + "…"
+            table.add_row(Text(name, style=style), Text(state, style=style),
+                          Text(due, style=style), Text(_cut(row.front, width), style=style),
+                          key=row.id)
+            self.result_ids.append(row.id)
+        shown = len(result.rows)
+        count = f"{result.total} card{'s' if result.total != 1 else ''}"
+        if shown < result.total:
+            count += f" (showing the first {shown})"
+        self.query_one("#browse-count", Static).update(count)
+        if self.selected_id in self.result_ids:
+            table.move_cursor(row=self.result_ids.index(self.selected_id))
+        elif self.result_ids:
+            self.select(self.result_ids[0])
+        else:
+            self.select(None)
+
+    def select(self, card_id: str | None) -> None:
+        self.selected_id = card_id
+        if card_id is None:
+            self.detail = None
+            self.query_one("#detail-head", Static).update("No card matches.")
+            self.query_one("#detail-front", CardText).show("")
+            self.query_one("#detail-back", CardText).show("")
+            self.query_one("#detail-history", Static).update("")
+            self.refresh_bindings()
+            return
+        self.load_detail(card_id)
+
+    def show_detail(self, detail: Any) -> None:
+        app: Any = self.app
+        self.detail = detail
+        card = detail.card
+        m = card.memory
+        head = Text()
+        head.append(card.id, style="bold")
+        head.append(f"  {detail.deck_name}\n", style="dim")
+        state = STATE_NAMES.get(m.state, "?") + (" · suspended" if card.suspended else "")
+        head.append(f"{state}")
+        if m.state:
+            head.append(f" · due {when(m.due, app.settings)}")
+        head.append("\n")
+        if m.stability is not None:
+            head.append(f"stability {m.stability:.1f} d · difficulty {m.difficulty:.1f}/10 · ")
+        if detail.recall is not None:
+            head.append(f"recall now {detail.recall:.0%} · ")
+        head.append(f"{m.reps} review{'s' if m.reps != 1 else ''} · "
+                    f"{m.lapses} lapse{'s' if m.lapses != 1 else ''}")
+        if card.tags:
+            head.append(f"\ntags: {' '.join(card.tags)}", style="dim")
+        if card.lab:
+            head.append(f"\nlab: {card.lab}  (l opens it)", style="dim")
+        self.query_one("#detail-head", Static).update(head)
+        self.query_one("#detail-front", CardText).show("**Q** " + card.front)
+        self.query_one("#detail-back", CardText).show("**A** " + card.back)
+        history = Table(title="Review history", title_justify="left", box=None,
+                        pad_edge=False, expand=False, show_edge=False)
+        for name in ("When", "Grade", "State before", "Time"):
+            history.add_column(name)
+        for review, duration in zip(detail.history, detail.durations):
+            history.add_row(when(review.reviewed_at, app.settings),
+                            RATING_NAMES.get(review.rating, "?"),
+                            STATE_NAMES.get(review.state_before, "?")
+                            if review.state_before is not None else "",
+                            f"{duration / 1000:.0f}s")
+        self.query_one("#detail-history", Static).update(
+            history if detail.history else Text("Never reviewed.", style="dim"))
+        self.refresh_bindings()
+
+    # -- events and actions ------------------------------------------------
+
+    @on(Input.Changed, "#search")
+    @on(Select.Changed)
+    def _filters_changed(self) -> None:
+        self.search()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        self.query_one("#cards").focus()
+
+    @on(DataTable.RowHighlighted, "#cards")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        if key and key != self.selected_id:
+            self.select(key)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_suspend":
+            return True if self.detail is not None else None
+        if action == "lab":
+            return True if self.detail is not None and self.detail.card.lab else None
+        return True
+
+    def action_focus_table(self) -> None:
+        self.query_one("#cards").focus()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_toggle_suspend(self) -> None:
+        if self.detail is None:
+            return
+        from companion.session import ReviewSession
+
+        app: Any = self.app
+        card = self.detail.card
+        ReviewSession(app.store, app.settings).set_suspended(card.id, not card.suspended)
+        self.notify(f"{'Unsuspended' if card.suspended else 'Suspended'} {card.id}", timeout=2)
+        self.search()
+        self.load_detail(card.id)
+
+    def action_lab(self) -> None:
+        if self.detail is None or not self.detail.card.lab:
+            return
+        card = self.detail.card
+        self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)  # type: ignore[attr-defined]
+
+    def action_leave(self) -> None:
+        if self.focused is self.query_one("#search") and self.query_one("#search", Input).value:
+            self.query_one("#search", Input).value = ""
+            return
+        self.dismiss()

@@ -1,0 +1,78 @@
+"""? / F1: the keys of the screen underneath, with what each does."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+
+def key_rows(screen: Screen, focused: bool = False) -> list[tuple[str, str, str]]:
+    """(keys, description, tooltip) of every binding active on `screen`,
+    keys that run the same action joined: 'space/enter'. The screen's and the
+    app's own keys; with `focused`, those of the focused widget instead."""
+    app = screen.app
+    rows: dict[tuple[str, str], list[str]] = {}
+    tips: dict[tuple[str, str], str] = {}
+    ids: set[tuple[str, str]] = set()
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if binding.system or not binding.description:
+            continue
+        if (active.node in (screen, app)) == focused:
+            continue
+        ident = (binding.action.removeprefix("app."), binding.description)
+        display = app.get_key_display(binding)
+        if binding.id:  # companion's own keys come first, Textual's general ones after
+            ids.add(ident)
+        keys = rows.setdefault(ident, [])
+        if display not in keys:
+            keys.append(display)
+        tips.setdefault(ident, binding.tooltip)
+    ours = [ident for ident in rows if ident in ids]
+    rest = [ident for ident in rows if ident not in ids]
+    return [("/".join(rows[ident]), ident[1], tips[ident]) for ident in ours + rest]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,question_mark,f1,q", "close", "Close", tooltip="Close the key list",
+                id="help.close"),
+    ]
+
+    def __init__(self, under: Screen) -> None:
+        super().__init__()
+        self.rows = key_rows(under)
+        self.widget_rows = key_rows(under, focused=True)
+        self.title_text = getattr(under, "SCREEN_TITLE", "companion")
+        self.intro = getattr(under, "KEYS_INTRO", "")
+
+    @staticmethod
+    def table(rows: list[tuple[str, str, str]]) -> Table:
+        table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+        table.add_column("key", style="bold", no_wrap=True, min_width=10)
+        table.add_column("does", ratio=1)
+        for keys, description, tooltip in rows:
+            detail = Text(description)
+            if tooltip and tooltip != description:
+                detail.append(f" — {tooltip}", style="dim")
+            table.add_row(keys, detail)
+        return table
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box") as box:
+            box.border_title = f"Keys: {self.title_text}"
+            box.border_subtitle = "esc closes"
+            if self.intro:
+                yield Static(self.intro, id="help-intro")
+            yield Static(self.table(self.rows), id="help-keys")
+            if self.widget_rows:
+                yield Static("In the focused list or field", classes="help-section")
+                yield Static(self.table(self.widget_rows), id="help-widget-keys")
+
+    def action_close(self) -> None:
+        self.dismiss()

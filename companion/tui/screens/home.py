@@ -1,0 +1,157 @@
+"""Home: the decks with what is left today, the day's work, the streak, a
+calendar of the last months, and one obvious way to start studying."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Static
+
+from companion.tui.format import plural
+from companion.tui.messages import Loaded
+from companion.tui.widgets.calendar import CalendarHeatmap
+
+ALL_DECKS = ""  # the row key of "All decks"
+
+
+class HomeScreen(Screen):
+    SCREEN_TITLE = "Home"
+    KEYS_INTRO = ("Pick a deck with ↑↓ and press Enter or space to study it, or s to study "
+                  "every deck. Every key is also in the command palette (ctrl+p).")
+
+    BINDINGS = [
+        Binding("space", "study_selected", "Study", tooltip="Study the highlighted deck",
+                id="home.study"),
+        Binding("s", "app.study", "Study all", show=False,
+                tooltip="Study every deck's cards due today", id="home.study_all"),
+        Binding("b", "app.browse", "Browse", tooltip="Search and inspect cards",
+                id="home.browse"),
+        Binding("t", "app.stats", "Stats", tooltip="Retention, forecast, reviews per day",
+                id="home.stats"),
+        Binding("l", "app.labs", "Labs", tooltip="The PyTorch labs", id="home.labs"),
+        Binding("comma", "app.settings", "Settings", key_display=",",
+                tooltip="Retention, daily limits, day start, theme", id="home.settings"),
+        Binding("q", "app.quit", "Quit", tooltip="Quit companion", id="home.quit"),
+        Binding("question_mark", "app.help", "Keys", key_display="?",
+                tooltip="Show every key of this screen", id="home.help"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="home"):
+            yield Static("Opening your collection…", id="home-summary")
+            table: DataTable[Any] = DataTable(id="decks", cursor_type="row", zebra_stripes=False)
+            table.add_column("Deck", key="deck")
+            table.add_column("New", key="new")
+            table.add_column("Learning", key="learning")
+            table.add_column("Due", key="due")
+            yield table
+            with Horizontal(id="study-row"):
+                yield Button("Opening…", id="study", variant="primary", disabled=True)
+                yield Static("", id="home-hint")
+            yield CalendarHeatmap(id="calendar")
+            yield Static("", id="calendar-caption")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        try:
+            self.query_one("#study", Button).can_focus = False
+            self.query_one("#decks", DataTable).focus()
+        except NoMatches:  # the app is closing before it got going (an unusable database)
+            return
+        if self.app.ready:  # type: ignore[attr-defined]
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.app.ready and self.is_mounted:  # type: ignore[attr-defined]
+            self.reload()
+
+    def reload(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="home", exit_on_error=False)
+    def load(self) -> None:
+        from companion.tui.queries import home_data, reader
+
+        app: Any = self.app
+        with reader(app.store.path) as conn:
+            data = home_data(conn, app.store.path, app.settings, app.clock())
+        self.post_message(Loaded("home", data))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what != "home":
+            return
+        data = message.data
+        self.data = data
+        table = self.query_one("#decks", DataTable)
+        selected = None
+        if table.row_count and table.cursor_row is not None:
+            try:
+                selected = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+            except Exception:
+                selected = None
+        table.clear()
+        total = data.total
+        if len(data.decks) > 1:
+            table.add_row(Text("All decks", style="bold"), *self._counts(total),
+                          key=ALL_DECKS)
+        for deck in data.decks:
+            table.add_row(deck.name, *self._counts(deck.counts), key=deck.id)
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        minutes = round(data.seconds_today / 60)
+        parts = [f"{plural(data.answered_today, 'card')} answered today"]
+        if data.answered_today:
+            parts[0] += f" in {minutes} min" if minutes else ""
+        parts.append(f"streak {plural(data.streak, 'day')}")
+        parts.append(f"{plural(data.cards, 'card')} in {plural(len(data.decks), 'deck')}")
+        self.query_one("#home-summary", Static).update(" · ".join(parts))
+        button = self.query_one("#study", Button)
+        if total.total:
+            button.label = f"Study now · {plural(total.total, 'card')}"
+            button.disabled = False
+        else:
+            button.label = "All done for today"
+            button.disabled = True
+        hint = ("↑↓ pick a deck · Enter or space studies it · ? every key"
+                if len(data.decks) > 1 else "Enter or space to study · ? every key")
+        if not data.reviews:
+            hint = "Welcome! " + hint
+        self.query_one("#home-hint", Static).update(hint)
+        self.query_one("#calendar", CalendarHeatmap).set_data(data.calendar, data.today)
+        last_year = sum(data.calendar.values())
+        self.query_one("#calendar-caption", Static).update(
+            f"{plural(last_year, 'review')} in the last year")
+
+    @staticmethod
+    def _counts(counts: Any) -> list[Text]:
+        return [Text(str(counts.new), style="bold blue" if counts.new else "dim",
+                     justify="right"),
+                Text(str(counts.learning), style="bold red" if counts.learning else "dim",
+                     justify="right"),
+                Text(str(counts.review), style="bold green" if counts.review else "dim",
+                     justify="right")]
+
+    def _selected_deck(self) -> str | None:
+        table = self.query_one("#decks", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return key or None
+
+    def action_study_selected(self) -> None:
+        self.app.action_study(self._selected_deck())  # type: ignore[attr-defined]
+
+    @on(DataTable.RowSelected, "#decks")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.app.action_study(event.row_key.value or None)  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#study")
+    def _study_pressed(self) -> None:
+        self.app.action_study()  # type: ignore[attr-defined]

@@ -1,0 +1,586 @@
+"""Labs: the list of labs, and one lab with its parameter form, Run / Cancel,
+live progress, curves, tables, heatmaps, a trace stepper and past runs.
+
+A run is `companion.labrunner.LabRun`: the lab runs in its own process (torch
+never enters this one), its events come back through a worker thread one
+message at a time, and the run is recorded whatever its end. Leaving the
+screen cancels a run still going; the learner is back where they came from
+(the same card, when opened from one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.markdown import Markdown as RichMarkdown
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Input,
+    Label,
+    OptionList,
+    ProgressBar,
+    Select,
+    Static,
+    Switch,
+    TabbedContent,
+    TabPane,
+)
+from textual.widgets.option_list import Option
+
+from companion.tui.format import local_time
+from companion.tui.messages import LabEnded, LabEvent, Loaded
+
+TABS = Binding.Group("Tabs")
+TAB_ORDER = ("setup", "output", "charts", "heatmaps", "trace", "runs")
+DEVICES = [("auto (CUDA, then MPS, then CPU)", "auto"), ("cpu", "cpu"), ("cuda", "cuda"),
+           ("mps", "mps")]
+
+
+def param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {fmt(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(fmt(v) for v in value)
+    return str(value)
+
+
+class LabListScreen(Screen):
+    SCREEN_TITLE = "Labs"
+    KEYS_INTRO = "↑↓ choose a lab, Enter opens it: its parameters, Run, and its past runs."
+
+    BINDINGS = [
+        Binding("question_mark", "app.help", "Keys", key_display="?",
+                tooltip="Show every key of this screen", id="labs.help"),
+        Binding("escape", "leave", "Back", tooltip="Back to the previous screen",
+                id="labs.leave"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        from labs.catalog import LABS
+
+        self.names = sorted(LABS)
+        with Vertical(id="lab-list-box"):
+            yield Static("Labs: pick one, Enter opens it", id="lab-list-title")
+            yield OptionList(*[Option(Text.assemble((LABS[n].title, "bold"), f"  {n}"), id=n)
+                               for n in self.names], id="lab-list")
+            yield Static("", id="lab-list-explanation")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        options = self.query_one("#lab-list", OptionList)
+        options.focus()
+        if self.names:
+            options.highlighted = 0
+
+    @on(OptionList.OptionHighlighted, "#lab-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        from labs.catalog import LABS
+
+        spec = LABS[str(event.option.id)]
+        self.query_one("#lab-list-explanation", Static).update(spec.explanation)
+
+    @on(OptionList.OptionSelected, "#lab-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.app.open_lab(str(event.option.id))  # type: ignore[attr-defined]
+
+    def action_leave(self) -> None:
+        self.dismiss()
+
+
+class LabScreen(Screen):
+    SCREEN_TITLE = "Lab"
+    KEYS_INTRO = ("Set the parameters (each shows its default and limits) and press ctrl+r "
+                  "to run. The lab runs in its own process: ctrl+x cancels it, and the app "
+                  "stays responsive whatever the lab does. Output, Charts, Heatmaps and Trace "
+                  "fill in as it runs; in Trace, ← and → step through the computation. Past "
+                  "runs lists every run of this lab; Enter on one shows its curves.")
+
+    BINDINGS = [
+        Binding("ctrl+r", "run", "Run", tooltip="Run the lab with these parameters",
+                id="lab.run"),
+        Binding("ctrl+x", "cancel", "Cancel", tooltip="Stop the running lab",
+                id="lab.cancel"),
+        Binding("left_square_bracket", "tab(-1)", "Tab", key_display="[", group=TABS,
+                tooltip="The tab to the left", id="lab.tab_left"),
+        Binding("right_square_bracket", "tab(1)", "Tab", key_display="]", group=TABS,
+                tooltip="The tab to the right", id="lab.tab_right"),
+        Binding("f1", "app.help", "Keys", key_display="F1",
+                tooltip="Show every key of this screen", id="lab.help"),
+        Binding("escape", "leave", "Back", tooltip="Back (to the card, when opened from one)",
+                id="lab.leave"),
+    ]
+
+    def __init__(self, name: str, params: dict[str, Any] | None = None,
+                 card_id: str | None = None) -> None:
+        super().__init__()
+        from labs.catalog import get
+
+        self.spec = get(name)
+        self.initial = dict(params or {})
+        self.card_id = card_id
+        self.running = False
+        self.token = 0
+        self.current_run: Any = None
+        self.plots: dict[str, Any] = {}
+        self.replot_pending = False
+        self.trace_steps: list[Any] = []
+        self.runs: list[dict[str, Any]] = []
+
+    # -- layout ------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        blink = getattr(self.app, "cursor_blink", True)
+        title = Text.assemble(("Lab · ", "bold"), (self.spec.title, "bold"))
+        if self.card_id:
+            title.append(f"   from {self.card_id} · esc returns to it", style="dim")
+        yield Static(title, id="lab-title")
+        with Horizontal(id="lab-status"):
+            yield Static("Ready: ctrl+r runs the lab", id="lab-state")
+            yield ProgressBar(id="lab-progress", show_eta=False)
+        with TabbedContent(id="lab-tabs", initial="setup"):
+            with TabPane("Setup", id="setup"):
+                with VerticalScroll(id="lab-form"):
+                    yield Static(self.spec.explanation, id="lab-explanation")
+                    for param in self.spec.params:
+                        value = self.initial.get(param.name, param.default)
+                        with Vertical(classes="field"):
+                            with Horizontal(classes="field-row"):
+                                yield Label(param.name, classes="field-label")
+                                if param.kind == "bool":
+                                    on_ = value if isinstance(value, bool) else \
+                                        str(value).lower() in ("true", "1", "yes")
+                                    yield Switch(on_, id=f"param-{param.name}")
+                                elif param.kind == "choice":
+                                    yield Select([(c, c) for c in param.choices],
+                                                 value=str(value), allow_blank=False,
+                                                 id=f"param-{param.name}", compact=True)
+                                else:
+                                    field = Input(param_text(value), id=f"param-{param.name}",
+                                                  compact=True)
+                                    field.cursor_blink = blink
+                                    yield field
+                            limits = param.limits()
+                            help_text = param.help + (f"  [{limits}]" if limits else "")
+                            help_text += f"  default {param_text(param.default) or '(empty)'}"
+                            yield Static(help_text, classes="field-help wide")
+                            yield Static("", classes="field-error",
+                                         id=f"error-{param.name}")
+                    with Horizontal(classes="field-row", id="lab-run-options"):
+                        yield Label("device", classes="field-label")
+                        yield Select(DEVICES, value="auto", allow_blank=False, id="device",
+                                     compact=True)
+                    with Horizontal(classes="field-row"):
+                        yield Label("seed", classes="field-label")
+                        seed = Input("0", id="seed", type="integer", compact=True)
+                        seed.cursor_blink = blink
+                        yield seed
+                    yield Static("", classes="field-error", id="error-seed")
+                    with Horizontal(id="lab-buttons"):
+                        yield Button("Run  ctrl+r", id="run", variant="primary")
+                        yield Button("Cancel  ctrl+x", id="cancel", variant="error",
+                                     disabled=True)
+            with TabPane("Output", id="output"):
+                yield VerticalScroll(id="lab-log")
+            with TabPane("Charts", id="charts"):
+                with VerticalScroll(id="lab-charts"):
+                    yield Static("No curves yet.", classes="muted placeholder")
+            with TabPane("Heatmaps", id="heatmaps"):
+                with VerticalScroll(id="lab-heatmaps"):
+                    yield Static("No heatmaps yet.", classes="muted placeholder")
+            with TabPane("Trace", id="trace"):
+                from companion.tui.widgets.stepper import TraceStepper
+
+                yield TraceStepper(id="stepper")
+            with TabPane("Past runs", id="runs"):
+                table: DataTable[Any] = DataTable(id="runs-table", cursor_type="row")
+                for column in ("When", "Status", "Device", "Took", "Parameters"):
+                    table.add_column(column, key=column.lower())
+                yield table
+                yield Static("", id="run-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#lab-progress").display = False
+        for button in self.query(Button):
+            button.can_focus = False
+        first = self.query("#lab-form Input, #lab-form Select, #lab-form Switch").first()
+        first.focus()
+        self.load_runs()
+
+    # -- the form ----------------------------------------------------------
+
+    def raw_params(self) -> dict[str, str] | None:
+        """The form as `name -> text`, or None after showing each bad field."""
+        from labs.catalog import ParamError
+
+        raw: dict[str, str] = {}
+        ok = True
+        for param in self.spec.params:
+            widget = self.query_one(f"#param-{param.name}")
+            error = self.query_one(f"#error-{param.name}", Static)
+            error.update("")
+            error.display = False
+            widget.remove_class("-invalid")
+            if isinstance(widget, Switch):
+                text = "true" if widget.value else "false"
+            elif isinstance(widget, Select):
+                text = str(widget.value)
+            else:
+                text = widget.value  # type: ignore[attr-defined]
+            try:
+                param.parse(text)
+            except ParamError as exc:
+                error.update(str(exc))
+                error.display = True
+                widget.add_class("-invalid")
+                ok = False
+            raw[param.name] = text
+        return raw if ok else None
+
+    def seed(self) -> int | None:
+        error = self.query_one("#error-seed", Static)
+        text = self.query_one("#seed", Input).value.strip()
+        try:
+            value = int(text)
+            if value < 0:
+                raise ValueError
+        except ValueError:
+            error.update(f"seed={text!r}: expected a whole number, 0 or more")
+            error.display = True
+            return None
+        error.display = False
+        return value
+
+    # -- running -----------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "run":
+            return None if self.running else True
+        if action == "cancel":
+            return True if self.running else None
+        return True
+
+    def action_tab(self, delta: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        index = TAB_ORDER.index(tabs.active) if tabs.active in TAB_ORDER else 0
+        tabs.active = TAB_ORDER[(index + delta) % len(TAB_ORDER)]
+        self.focus_tab_content(tabs.active)
+
+    def focus_tab_content(self, tab: str) -> None:
+        target = {"setup": "#lab-form", "output": "#lab-log", "charts": "#lab-charts",
+                  "heatmaps": "#lab-heatmaps", "trace": "#stepper", "runs": "#runs-table"}[tab]
+        widget = self.query_one(target)
+        if tab == "setup":
+            first = self.query("#lab-form Input, #lab-form Select, #lab-form Switch").first()
+            first.focus()
+        elif widget.can_focus:
+            widget.focus()
+
+    def action_run(self) -> None:
+        if self.running:
+            return
+        raw = self.raw_params()
+        seed = self.seed()
+        if raw is None or seed is None:
+            self.query_one(TabbedContent).active = "setup"
+            self.notify("Fix the parameters in red first", severity="error", timeout=3)
+            return
+        device = str(self.query_one("#device", Select).value)
+        self.token += 1
+        self.clear_output()
+        self.set_running(True)
+        self.query_one("#lab-state", Static).update(f"Starting {self.spec.name} on {device}…")
+        self.query_one(TabbedContent).active = "output"
+        self.query_one("#lab-log").focus()
+        self.run_lab(self.token, raw, device, seed)
+
+    def set_running(self, running: bool) -> None:
+        self.running = running
+        self.query_one("#run", Button).disabled = running
+        self.query_one("#cancel", Button).disabled = not running
+        bar = self.query_one("#lab-progress", ProgressBar)
+        bar.display = running
+        if running:
+            bar.update(total=None, progress=0)
+        self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, group="lab", exit_on_error=False)
+    def run_lab(self, token: int, raw: dict[str, str], device: str, seed: int) -> None:
+        from labs.events import Failed
+
+        app: Any = self.app
+        try:
+            run = app.lab_runner(app.store, lab=self.spec.name, params=raw, device=device,
+                                 seed=seed, card_id=self.card_id)
+        except Exception as exc:  # a parameter the catalog refuses
+            self.post_message(LabEvent(token, Failed("bad-input", str(exc))))
+            self.post_message(LabEnded(token))
+            return
+        self.current_run = run
+        try:
+            for event in run.events():
+                self.post_message(LabEvent(token, event))
+        except Exception as exc:  # the runner itself broke: say so, keep the app
+            self.post_message(LabEvent(token, Failed("exception", f"{type(exc).__name__}: {exc}")))
+        finally:
+            self.current_run = None
+            self.post_message(LabEnded(token))
+
+    def action_cancel(self) -> None:
+        run = self.current_run
+        if run is not None:
+            run.cancel()
+            self.query_one("#lab-state", Static).update("Cancelling…")
+
+    def on_lab_ended(self, message: LabEnded) -> None:
+        if message.run_token != self.token:
+            return
+        self.set_running(False)
+        self.load_runs()
+
+    def on_lab_event(self, message: LabEvent) -> None:
+        if message.run_token != self.token:
+            return
+        self.show_event(message.event)
+
+    def show_event(self, event: Any) -> None:
+        kind = event.type
+        log = self.query_one("#lab-log", VerticalScroll)
+        if kind == "started":
+            params = ", ".join(f"{k}={fmt(v)}" for k, v in event.params.items())
+            self.query_one("#lab-state", Static).update(
+                f"Running on {event.device} · seed {event.seed} · ctrl+x cancels")
+            log.mount(Static(Text.assemble(("device ", "dim"), event.device, ("  seed ", "dim"),
+                                           str(event.seed), "\n", (params, "dim")),
+                             classes="log-entry"))
+        elif kind == "progress":
+            bar = self.query_one("#lab-progress", ProgressBar)
+            bar.update(total=event.total or None, progress=event.done)
+            if event.label:
+                self.query_one("#lab-state", Static).update(
+                    f"{event.label} · ctrl+x cancels")
+        elif kind == "metric":
+            self.add_metric(event)
+        elif kind == "table":
+            table = Table(title=event.title, title_justify="left", title_style="bold")
+            for column in event.columns:
+                table.add_column(str(column), justify="right")
+            for row in event.rows:
+                table.add_row(*(fmt(v) for v in row))
+            log.mount(Static(table, classes="log-entry"))
+        elif kind == "text":
+            log.mount(Static(RichMarkdown(event.markdown), classes="log-entry"))
+        elif kind == "heatmap":
+            from companion.tui.widgets.heatmap import Heatmap
+
+            box = self.query_one("#lab-heatmaps", VerticalScroll)
+            box.query(".placeholder").remove()
+            box.mount(Heatmap(event.title, event.values, event.row_labels, event.col_labels))
+        elif kind == "trace":
+            from companion.tui.widgets.stepper import TraceStepper
+
+            self.trace_steps.append(event)
+            self.query_one("#stepper", TraceStepper).add_step(event)
+        elif kind == "result":
+            summary = Table(title="Result", title_justify="left", title_style="bold green",
+                            show_header=False)
+            summary.add_column(style="dim")
+            summary.add_column()
+            for key, value in event.summary.items():
+                summary.add_row(str(key), fmt(value))
+            log.mount(Static(summary, classes="log-entry"))
+            self.query_one("#lab-state", Static).update(Text("Finished: recorded in Past runs",
+                                                             style="green"))
+            self.notify(f"{self.spec.name} finished", timeout=3)
+        elif kind == "failed":
+            log.mount(Static(Panel(event.message, title=f"failed: {event.kind}",
+                                   title_align="left", border_style="red"),
+                             classes="log-entry"))
+            self.query_one("#lab-state", Static).update(
+                Text(f"Failed ({event.kind}): recorded in Past runs", style="red"))
+            self.notify(event.message, title=f"{self.spec.name} failed: {event.kind}",
+                        severity="error", timeout=8)
+        log.scroll_end(animate=False)
+
+    def add_metric(self, event: Any) -> None:
+        from companion.tui.widgets.plot import MetricPlot
+
+        plot = self.plots.get(event.chart)
+        if plot is None:
+            box = self.query_one("#lab-charts", VerticalScroll)
+            box.query(".placeholder").remove()
+            plot = MetricPlot(event.chart, event.x_label, event.y_label)
+            self.plots[event.chart] = plot
+            box.mount(plot)
+        plot.add_point(event.series, event.x, event.y)
+        if not self.replot_pending:
+            # Curves are redrawn at most ten times a second, however fast points come.
+            self.replot_pending = True
+            self.set_timer(0.1, self.replot)
+
+    def replot(self) -> None:
+        self.replot_pending = False
+        for plot in self.plots.values():
+            if plot.is_mounted:
+                plot.replot()
+
+    def clear_output(self) -> None:
+        self.query_one("#lab-log", VerticalScroll).remove_children()
+        self.plots.clear()
+        charts = self.query_one("#lab-charts", VerticalScroll)
+        charts.remove_children()
+        heatmaps = self.query_one("#lab-heatmaps", VerticalScroll)
+        heatmaps.remove_children()
+        from companion.tui.widgets.stepper import TraceStepper
+
+        self.trace_steps = []
+        self.query_one("#stepper", TraceStepper).set_steps([])
+
+    # -- past runs ---------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="lab-runs", exit_on_error=False)
+    def load_runs(self) -> None:
+        from companion.labrunner import past_runs
+        from companion.tui.queries import _ReadStore, reader
+
+        app: Any = self.app
+        with reader(app.store.path) as conn:
+            runs = past_runs(_ReadStore(conn, app.store.path), lab=self.spec.name)  # type: ignore[arg-type]
+        self.post_message(Loaded("runs", runs))
+
+    @work(thread=True, exclusive=True, group="lab-metrics", exit_on_error=False)
+    def load_metrics(self, run_id: int) -> None:
+        from companion.labrunner import run_metrics
+        from companion.tui.queries import _ReadStore, reader
+
+        app: Any = self.app
+        with reader(app.store.path) as conn:
+            rows = run_metrics(_ReadStore(conn, app.store.path), run_id)  # type: ignore[arg-type]
+        self.post_message(Loaded("metrics", (run_id, rows)))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what == "runs":
+            self.show_runs(message.data)
+        elif message.what == "metrics":
+            run_id, rows = message.data
+            if self.running:
+                return
+            from labs.events import Metric
+
+            self.clear_output()
+            for chart, series, x, y in rows:
+                self.add_metric(Metric(chart, series, x, y))
+            self.query_one("#lab-state", Static).update(f"Curves of run #{run_id}")
+            self.query_one(TabbedContent).active = "charts"
+
+    def show_runs(self, runs: list[dict[str, Any]]) -> None:
+        from companion.labrunner import format_duration
+
+        self.runs = runs
+        table = self.query_one("#runs-table", DataTable)
+        table.clear()
+        for run in runs:
+            status = run["status"]
+            style = {"ok": "green", "running": "yellow"}.get(status, "red")
+            mine = " ◆" if self.card_id and run.get("card_id") == self.card_id else ""
+            changed = {k: v for k, v in run["params"].items()
+                       if param_text(v) != param_text(self._default(k))}
+            started = local_time(run["started_at"], self.app.settings)  # type: ignore[attr-defined]
+            table.add_row(started + mine, Text(status, style=style),
+                          run["device"] or "", format_duration(run["started_at"], run["ended_at"]),
+                          ", ".join(f"{k}={fmt(v)}" for k, v in changed.items()) or "defaults",
+                          key=str(run["id"]))
+        pane = self.query_one("#runs", TabPane)
+        self.query_one(TabbedContent).get_tab(pane).label = f"Past runs ({len(runs)})"  # type: ignore[union-attr]
+        if runs:
+            self.show_run_detail(runs[0])
+        else:
+            self.query_one("#run-detail", Static).update(
+                Text("No runs yet: ctrl+r runs the lab.", style="dim"))
+
+    def _default(self, name: str) -> Any:
+        try:
+            return self.spec.param(name).default
+        except Exception:
+            return None
+
+    def show_run_detail(self, run: dict[str, Any]) -> None:
+        started = local_time(run["started_at"], self.app.settings)  # type: ignore[attr-defined]
+        parts: list[Any] = [Text.assemble((f"Run #{run['id']}", "bold"), "  ",
+                                          started, "  ", run["device"] or "",
+                                          f"  seed {run['seed']}")]
+        if run.get("card_id"):
+            parts.append(Text(f"from card {run['card_id']}", style="dim"))
+        if run.get("prediction"):
+            parts.append(Text(f"prediction: {run['prediction']}", style="dim"))
+        if run["error"]:
+            parts.append(Text(run["error"], style="red"))
+        if run["summary"]:
+            table = Table(show_header=False, box=None, pad_edge=False)
+            table.add_column(style="dim")
+            table.add_column()
+            for key, value in run["summary"].items():
+                table.add_row(str(key), fmt(value))
+            parts.append(table)
+        parts.append(Text("Enter shows this run's curves", style="dim"))
+        self.query_one("#run-detail", Static).update(Group(*parts))
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        for run in self.runs:
+            if str(run["id"]) == event.row_key.value:
+                self.show_run_detail(run)
+
+    @on(DataTable.RowSelected, "#runs-table")
+    def _run_selected(self, event: DataTable.RowSelected) -> None:
+        if self.running:
+            self.notify("A run is going: its curves are on screen", timeout=2)
+            return
+        self.load_metrics(int(str(event.row_key.value)))
+
+    # -- leaving -----------------------------------------------------------
+
+    @on(Button.Pressed, "#run")
+    def _run_pressed(self) -> None:
+        self.action_run()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    def action_leave(self) -> None:
+        if self.running:
+            self.action_cancel()
+            self.notify(f"{self.spec.name} cancelled: you left the lab", timeout=3)
+        self.dismiss()
+
+    def on_unmount(self) -> None:
+        run = self.current_run
+        if run is not None:
+            run.cancel()
+

@@ -1,0 +1,454 @@
+"""Review: a card's front, space to reveal, 1-4 to grade, as in Anki.
+
+Each answer goes through `ReviewSession.answer`, which commits the review and
+the card's new state in one transaction before it returns, and only then is
+the next card drawn: a crash loses nothing already answered. Those calls take
+about a millisecond, so they run on the UI thread, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Rule, Static
+
+from companion.scheduler import RATING_NAMES, STATE_NAMES
+from companion.session import CardView, ReviewSession
+from companion.tui.messages import LabEnded, LabEvent
+from companion.tui.widgets.cardtext import CardText
+
+MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as one minute
+GRADE = Binding.Group("Grade")
+GRADE_VARIANTS = {1: "error", 2: "warning", 3: "success", 4: "primary"}
+
+
+@dataclass
+class _Step:
+    """One thing `u` can take back."""
+
+    kind: str  # "answer", "suspend" or "bury"
+    card_id: str
+    rating: int = 0
+    before: Any = None  # bury: the card's buried_until before
+
+
+class ReviewScreen(Screen):
+    SCREEN_TITLE = "Review"
+    KEYS_INTRO = ("Read the question, recall the answer, then press space (or Enter) to see "
+                  "it. Grade how well you remembered: 1 Again (forgot), 2 Hard, 3 Good, "
+                  "4 Easy; each button shows when the card comes back. Space or Enter on the "
+                  "answer side means Good. Your answer is saved before the next card shows.")
+
+    BINDINGS = [
+        Binding("space,enter", "reveal", "Show answer", tooltip="Reveal the answer",
+                id="review.reveal"),
+        Binding("space,enter", "grade(3)", "Good", show=False,
+                tooltip="On the answer side: grade Good", id="review.good_default"),
+        Binding("space,enter", "finish", "Home", show=False,
+                tooltip="After the last card: back home", id="review.finish"),
+        Binding("1", "grade(1)", "Again", group=GRADE, tooltip="Forgot: see it again soon",
+                id="review.again"),
+        Binding("2", "grade(2)", "Hard", group=GRADE, tooltip="Recalled with effort",
+                id="review.hard"),
+        Binding("3", "grade(3)", "Good", group=GRADE, tooltip="Recalled", id="review.good"),
+        Binding("4", "grade(4)", "Easy", group=GRADE, tooltip="Recalled without effort",
+                id="review.easy"),
+        Binding("u", "undo", "Undo", tooltip="Take back the last answer, suspend or bury",
+                id="review.undo"),
+        Binding("s", "suspend", "Suspend", tooltip="Never show this card until unsuspended",
+                id="review.suspend"),
+        Binding("b", "bury", "Bury", tooltip="Hide this card until tomorrow",
+                id="review.bury"),
+        Binding("l", "lab", "Lab", tooltip="Open this card's lab; come back to this card",
+                id="review.lab"),
+        Binding("question_mark", "app.help", "Keys", key_display="?",
+                tooltip="Show every key of this screen", id="review.help"),
+        Binding("escape", "leave", "Home", tooltip="Stop studying (answers are saved)",
+                id="review.leave"),
+        Binding("q", "leave", "Home", show=False, tooltip="Stop studying (answers are saved)",
+                id="review.quit"),
+    ]
+
+    def __init__(self, deck_id: str | None = None) -> None:
+        super().__init__()
+        self.deck_id = deck_id
+        self.card: CardView | None = None
+        self.revealed = False
+        self.finished = False
+        self.undo_steps: list[_Step] = []
+        self.answered = 0
+        self.again = 0
+        self.shown_at = 0
+        self.started_at = 0
+        self.previews: dict[int, str] = {}
+        self.predict_token = 0
+        self.predict_run: Any = None
+        self.verdict = ""
+
+    # -- layout ------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="review-status"):
+            yield Static("", id="card-where")
+            yield Static("", id="left")
+        with VerticalScroll(id="card"):
+            yield CardText(id="front")
+            with Vertical(id="predict"):
+                yield Static("", id="choices")
+                guess = Input(placeholder="your prediction, then Enter runs the lab",
+                              id="guess")
+                guess.cursor_blink = getattr(self.app, "cursor_blink", True)
+                yield guess
+                yield Static("", id="predict-status")
+            with Vertical(id="answer"):
+                yield Rule(line_style="heavy")
+                yield Static("", id="verdict")
+                yield CardText(id="back")
+                yield CardText(id="extra")
+                yield CardText(id="source")
+                yield Static("", id="lab-hint")
+        with Vertical(id="summary"):
+            yield Static("", id="summary-text")
+        with Horizontal(id="actions"):
+            yield Button("Show answer  space", id="reveal", variant="primary")
+            for rating in (1, 2, 3, 4):
+                yield Button(RATING_NAMES[rating], id=f"grade-{rating}",
+                             variant=GRADE_VARIANTS[rating], classes="grade")
+            yield Button("Home  esc", id="done", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app: Any = self.app
+        for button in self.query(Button):
+            button.can_focus = False  # keys go to the screen; a click still works
+        self.session = ReviewSession(app.store, app.settings, deck_id=self.deck_id,
+                                     clock=app.clock)
+        self.started_at = app.clock()
+        self.query_one("#card").focus()
+        self.show_card(self.session.next_card())
+
+    # -- state -------------------------------------------------------------
+
+    def show_card(self, card: CardView | None) -> None:
+        if self.predict_run is not None:  # a prediction's lab run belongs to the card leaving
+            self.predict_run.cancel()
+        self.predict_token += 1
+        self.card = card
+        self.revealed = False
+        if card is None:
+            self.show_summary()
+            return
+        self.finished = False
+        self.shown_at = self.app.clock()  # type: ignore[attr-defined]
+        self.query_one("#front", CardText).show(card.front)
+        self.query_one("#card", VerticalScroll).scroll_home(animate=False)
+        predict = card.kind == "predict"
+        self.layout_for(revealed=False, finished=False, predict=predict)
+        self.verdict = ""
+        self.query_one("#verdict", Static).update("")
+        if predict:
+            choices = self.query_one("#choices", Static)
+            choices.update(Text.assemble(("Choices: ", "bold"), " | ".join(card.choices))
+                           if card.choices else "")
+            choices.display = bool(card.choices)
+            self.query_one("#predict-status", Static).update(Text(
+                f"Type your prediction and press Enter: the {card.lab} lab then runs and "
+                "shows what it measures. Enter alone runs it without a guess.", style="dim"))
+            guess = self.query_one("#guess", Input)
+            guess.value = ""
+            guess.disabled = False
+            guess.focus()
+        else:
+            self.query_one("#card").focus()
+        state = "suspended" if card.suspended else STATE_NAMES[card.memory.state]
+        if card.kind == "predict":
+            state += " · predict, then run"
+        self.query_one("#card-where", Static).update(
+            Text.assemble((card.deck_id, "bold"), " · ", (state, "italic")))
+        self.update_counts()
+        self.refresh_bindings()
+
+    def layout_for(self, revealed: bool, finished: bool, predict: bool) -> None:
+        """Show the parts of the screen this moment needs. `display` is set on
+        the few widgets concerned (no stylesheet pass over the whole screen),
+        which keeps a grade key to the next card quick."""
+        wanted = (revealed, finished, predict)
+        if getattr(self, "_layout", None) == wanted:
+            return
+        self._layout = wanted
+        self.query_one("#card").display = not finished
+        self.query_one("#summary").display = finished
+        self.query_one("#answer").display = revealed and not finished
+        self.query_one("#predict").display = predict and not finished
+        self.query_one("#reveal").display = not revealed and not finished and not predict
+        self.query_one("#done").display = finished
+        for rating in (1, 2, 3, 4):
+            self.query_one(f"#grade-{rating}").display = revealed and not finished
+
+    def update_counts(self) -> None:
+        counts = self.session.counts()
+        left = Text.assemble(
+            (str(counts.new), "bold blue"), " new · ",
+            (str(counts.learning), "bold red"), " learning · ",
+            (str(counts.review), "bold green"), " due")
+        self.query_one("#left", Static).update(left)
+
+    def reveal(self) -> None:
+        card = self.card
+        if card is None:
+            return
+        self.revealed = True
+        self.query_one("#card").focus()
+        verdict = self.query_one("#verdict", Static)
+        verdict.update(self.verdict)
+        verdict.display = bool(self.verdict)
+        self.query_one("#back", CardText).show(card.back)
+        extra = self.query_one("#extra", CardText)
+        extra.show(card.extra)
+        extra.display = bool(card.extra)
+        source = self.query_one("#source", CardText)
+        source.show(f"**Source:** {card.source}" if card.source else "")
+        source.display = bool(card.source)
+        hint = self.query_one("#lab-hint", Static)
+        if card.lab:
+            params = " ".join(f"{k}={v}" for k, v in card.lab_params.items())
+            hint.update(Text.assemble(("Lab: ", "bold"), f"{card.lab} {params}".strip(),
+                                      ("  press l to run it", "dim")))
+        hint.display = bool(card.lab)
+        self.previews = self.session.previews(card)
+        for rating in (1, 2, 3, 4):
+            self.query_one(f"#grade-{rating}", Button).label = (
+                f"{rating} {RATING_NAMES[rating]} · {self.previews[rating]}")
+        self.layout_for(revealed=True, finished=False, predict=card.kind == "predict")
+        self.refresh_bindings()
+
+    def show_summary(self) -> None:
+        from companion import progress
+        from companion.scheduler import LearnerDay
+
+        app: Any = self.app
+        self.finished = True
+        self.layout_for(revealed=False, finished=True, predict=False)
+        now = app.clock()
+        elapsed = max(0, now - self.started_at) // 1000
+        minutes, seconds = divmod(elapsed, 60)
+        day = LearnerDay(app.settings)
+        start, _ = day.bounds(now)
+        today = progress.true_retention(progress.load_reviews(app.store.conn, since_ms=start), day)
+        lines = Text()
+        lines.append("Session complete\n\n" if self.answered else "Nothing to study\n\n",
+                     style="bold")
+        lines.append(f"{self.answered} card{'s' if self.answered != 1 else ''} answered in "
+                     f"{minutes}:{seconds:02d}")
+        if self.answered:
+            lines.append(f", {self.answered - self.again} remembered")
+        lines.append("\n")
+        if today.total:
+            lines.append(f"Retention today: {today.rate:.0%} ({today.passed} of {today.total} "
+                         f"review cards), aiming for {app.settings.desired_retention:.0%}\n")
+        else:
+            lines.append("Retention today: no review cards yet (learning steps don't count)\n")
+        later = self._learning_later(now)
+        if later:
+            lines.append(f"\n{later} learning card{'s' if later != 1 else ''} come back later "
+                         "today.\n")
+        else:
+            lines.append("\nNothing else is due today. See you tomorrow.\n")
+        lines.append("\nEnter: back home · u: undo the last answer", style="dim")
+        self.query_one("#summary-text", Static).update(lines)
+        self.query_one("#left", Static).update("")
+        self.query_one("#card-where", Static).update("")
+        self.refresh_bindings()
+
+    def _learning_later(self, now: int) -> int:
+        deck_sql, args = ("AND deck_id = ?", (self.deck_id,)) if self.deck_id else ("", ())
+        _, end = self.session.day.bounds(now)
+        return self.session.store.conn.execute(
+            "SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0 "
+            f"AND state IN (1, 3) AND due < ? {deck_sql}", (end, *args)).fetchone()[0]
+
+    # -- actions -----------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reveal":
+            return (self.card is not None and not self.revealed
+                    and self.card.kind != "predict")
+        if action == "grade":
+            return self.card is not None and self.revealed
+        if action == "finish":
+            return self.finished
+        if action in ("suspend", "bury"):
+            return self.card is not None
+        if action == "lab":
+            if self.card is None:
+                return False
+            return True if self.card.lab else None
+        if action == "undo":
+            return True if self.undo_steps else None
+        return True
+
+    def action_reveal(self) -> None:
+        if self.card is not None and not self.revealed:
+            self.reveal()
+
+    def action_grade(self, rating: int) -> None:
+        card = self.card
+        if card is None or not self.revealed:
+            return
+        app: Any = self.app
+        duration = min(MAX_ANSWER_MS, max(0, app.clock() - self.shown_at))
+        result = self.session.answer(card.id, rating, duration)  # committed on return
+        self.undo_steps.append(_Step("answer", card.id, rating))
+        self.answered += 1
+        self.again += rating == 1
+        if result.leech:
+            what = "suspended" if app.settings.leech_action == "suspend" else "tagged"
+            self.notify(f"{card.id} has lapsed {result.memory.lapses} times: leech, {what}",
+                        severity="warning")
+        self.show_card(self.session.next_card())
+
+    def action_undo(self) -> None:
+        if not self.undo_steps:
+            self.notify("Nothing to undo", timeout=2)
+            return
+        step = self.undo_steps.pop()
+        if step.kind == "answer":
+            self.session.undo()
+            self.answered -= 1
+            self.again -= step.rating == 1
+            what = "answer"
+        elif step.kind == "suspend":
+            self.session.set_suspended(step.card_id, False)
+            what = "suspend"
+        else:
+            with self.session.store.transaction() as conn:
+                conn.execute("UPDATE cards SET buried_until = ? WHERE id = ?",
+                             (step.before, step.card_id))
+            what = "bury"
+        self.notify(f"Undid {what}: {step.card_id}", timeout=2)
+        self.show_card(self.session.card(step.card_id))
+
+    def action_suspend(self) -> None:
+        card = self.card
+        if card is None:
+            return
+        self.session.set_suspended(card.id, True)
+        self.undo_steps.append(_Step("suspend", card.id))
+        self.notify(f"Suspended {card.id} (u undoes)", timeout=3)
+        self.show_card(self.session.next_card())
+
+    def action_bury(self) -> None:
+        card = self.card
+        if card is None:
+            return
+        before = self.session.store.conn.execute(
+            "SELECT buried_until FROM cards WHERE id = ?", (card.id,)).fetchone()[0]
+        self.session.bury(card.id)
+        self.undo_steps.append(_Step("bury", card.id, before=before))
+        self.notify(f"Buried {card.id} until tomorrow (u undoes)", timeout=3)
+        self.show_card(self.session.next_card())
+
+    def action_lab(self) -> None:
+        card = self.card
+        if card is None:
+            return
+        if not card.lab:
+            self.notify("This card has no lab", timeout=2)
+            return
+        self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)  # type: ignore[attr-defined]
+
+    def action_leave(self) -> None:
+        if self.predict_run is not None:
+            self.predict_run.cancel()
+            return
+        self.dismiss()
+
+    def action_finish(self) -> None:
+        self.dismiss()
+
+    # -- predict, then run -------------------------------------------------
+
+    @on(Input.Submitted, "#guess")
+    def _guess_submitted(self, event: Input.Submitted) -> None:
+        card = self.card
+        if card is None or card.kind != "predict" or self.predict_run is not None:
+            return
+        event.input.disabled = True
+        self.predict_token += 1
+        self.query_one("#predict-status", Static).update(
+            f"Running the {card.lab} lab… esc cancels it")
+        self.run_prediction(self.predict_token, card, event.value.strip())
+
+    @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
+    def run_prediction(self, token: int, card: CardView, guess: str) -> None:
+        from labs.events import Failed
+
+        app: Any = self.app
+        try:
+            run = app.lab_runner(app.store, lab=card.lab, params=dict(card.lab_params),
+                                 card_id=card.id, prediction=guess or None)
+            self.predict_run = run
+            for event in run.events():
+                self.post_message(LabEvent(token, (guess, event)))
+        except Exception as exc:  # the runner broke: say so, the review goes on
+            self.post_message(LabEvent(token, (guess, Failed("exception", str(exc)))))
+        finally:
+            self.predict_run = None
+            self.post_message(LabEnded(token))
+
+    def on_lab_event(self, message: LabEvent) -> None:
+        card = self.card
+        if message.run_token != self.predict_token or card is None:
+            return
+        guess, event = message.event
+        status = self.query_one("#predict-status", Static)
+        if event.type == "progress" and event.total:
+            status.update(f"Running the {card.lab} lab… {event.done / event.total:.0%} "
+                          f"{event.label} · esc cancels it")
+        elif event.type == "result":
+            from companion.predict import evaluate, matches, parse_reveal
+
+            try:
+                answer, detail = evaluate(parse_reveal(card.reveal), event.summary)
+            except ValueError as exc:
+                self.verdict = Text(f"The lab ran, but this card's Reveal: does not fit its "
+                                    f"result: {exc}", style="yellow")
+            else:
+                right = bool(guess) and matches(guess, answer)
+                self.verdict = Text.assemble(
+                    ("You predicted: ", "bold"), guess or "(no guess)",
+                    (" · measured: ", "bold"), (answer, "bold"),
+                    (f" ({detail})" if detail else "", "dim"),
+                    ((" — right" if right else " — not this time") if guess else "",
+                     "green" if right else "yellow"))
+        elif event.type == "failed":
+            self.verdict = Text(f"The lab did not finish ({event.kind}): {event.message}",
+                                style="red")
+
+    def on_lab_ended(self, message: LabEnded) -> None:
+        if message.run_token == self.predict_token and self.card is not None \
+                and self.card.kind == "predict" and not self.revealed:
+            self.query_one("#predict-status", Static).update(Text(
+                "The run is kept with the lab's past runs (l opens the lab).", style="dim"))
+            self.reveal()
+
+    # -- mouse -------------------------------------------------------------
+
+    @on(Button.Pressed, "#reveal")
+    def _reveal_pressed(self) -> None:
+        self.action_reveal()
+
+    @on(Button.Pressed, ".grade")
+    def _grade_pressed(self, event: Button.Pressed) -> None:
+        self.action_grade(int(str(event.button.id).removeprefix("grade-")))
+
+    @on(Button.Pressed, "#done")
+    def _done_pressed(self) -> None:
+        self.dismiss()

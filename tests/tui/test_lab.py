@@ -1,0 +1,187 @@
+"""The lab screen: the form, a run's output, curves, heatmaps, the trace
+stepper, cancel, failures and past runs; and a predict card in review."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import textwrap
+from functools import partial
+
+from companion.tui.screens.lab import LabListScreen, LabScreen
+
+from ..conftest import write_deck
+from .conftest import FakeRun, db_reviews, make_app, ready, run, settle, text_of, wait_for
+
+
+async def open_lab(pilot, name="batch-size"):
+    await ready(pilot)
+    pilot.app.open_lab(name)
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, LabScreen)
+    return pilot.app.screen
+
+
+def lab_runs(home):
+    conn = sqlite3.connect(home / "companion.db")
+    try:
+        return conn.execute(
+            "SELECT lab, status, error, card_id FROM lab_runs ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+@run
+async def test_a_run_fills_output_charts_heatmaps_trace_and_past_runs(tui_home):
+    app = make_app(tui_home, lab_runner=FakeRun)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_lab(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not screen.running and screen.runs)
+        await settle(pilot)
+        log = " ".join(text_of(w) for w in screen.query("#lab-log Static"))
+        assert "Bigger batches" in log and "steps to 90%" in log and "final_accuracy" in log
+        plot = screen.plots["test accuracy"]
+        assert set(plot.series) == {"B=16", "B=256"} and len(plot.series["B=16"]) == 3
+        assert [h.title for h in screen.query("Heatmap")] == ["attention, head 1"]
+        stepper = screen.query_one("#stepper")
+        assert len(stepper.steps) == 3 and stepper.index == 0
+        assert screen.query_one("#lab-tabs").active == "output"  # where a run goes
+        await pilot.press("right_square_bracket")  # ] moves one tab right
+        assert screen.query_one("#lab-tabs").active == "charts"
+        for _ in range(2):
+            await pilot.press("right_square_bracket")
+        assert screen.query_one("#lab-tabs").active == "trace" and screen.focused is stepper
+        await pilot.press("right", "right", "right")
+        assert stepper.index == 2  # stops at the last step
+        await pilot.press("left")
+        assert stepper.index == 1
+        assert "attend" in text_of(stepper.query_one(".trace-body"), 100)
+        assert lab_runs(tui_home) == [("batch-size", "ok", None, None)]
+        assert screen.query_one("#runs-table").row_count == 1
+
+
+@run
+async def test_bad_parameters_are_shown_on_their_field_and_nothing_runs(tui_home):
+    app = make_app(tui_home, lab_runner=FakeRun)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_lab(pilot)
+        screen.query_one("#param-batch_sizes").value = "16,zero"
+        screen.query_one("#param-lr").value = "99"
+        await pilot.press("ctrl+r")
+        assert not screen.running and lab_runs(tui_home) == []
+        assert "whole numbers" in text_of(screen.query_one("#error-batch_sizes"))
+        assert "at most 10" in text_of(screen.query_one("#error-lr"))
+
+
+@run
+async def test_cancel_stops_the_run_and_it_is_recorded_as_cancelled(tui_home):
+    FakeRun.instances.clear()
+    app = make_app(tui_home, lab_runner=partial(FakeRun, block=True))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_lab(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: screen.current_run is not None)
+        assert screen.running
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: not screen.running)
+        assert FakeRun.instances[-1].cancelled.is_set()
+        assert lab_runs(tui_home)[-1][:2] == ("batch-size", "cancelled")
+        assert "Failed (cancelled)" in text_of(screen.query_one("#lab-state"))
+
+
+SCRIPT = """
+import json, os, sys, time
+from labs.events import Started, Progress, Metric, to_json
+print(to_json(Started("batch-size", {}, "cpu", 0)), flush=True)
+print(to_json(Progress(1, 2, "half way")), flush=True)
+print(to_json(Metric("loss", "train", 1, 0.5)), flush=True)
+MODE
+"""
+
+
+def real_runner(monkeypatch, mode: str):
+    """The real LabRun, with the lab's process replaced by a tiny script (no torch)."""
+    from companion.labrunner import LabRun
+
+    code = textwrap.dedent(SCRIPT).replace("MODE", mode)
+    monkeypatch.setattr(LabRun, "command", lambda self: [sys.executable, "-c", code])
+    return LabRun
+
+
+@run
+async def test_a_lab_that_crashes_shows_its_error_and_the_app_goes_on(tui_home, monkeypatch):
+    runner = real_runner(monkeypatch, "sys.stderr.write('boom: out of memory\\n'); os._exit(3)")
+    app = make_app(tui_home, lab_runner=runner)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_lab(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not screen.running and screen.runs, timeout=30)
+        assert lab_runs(tui_home)[-1][:2] == ("batch-size", "crash")
+        assert "exited with status 3" in lab_runs(tui_home)[-1][2]
+        assert "Failed (crash)" in text_of(screen.query_one("#lab-state"))
+        assert screen.plots["loss"].series == {"train": [(1, 0.5)]}
+        await pilot.press("escape")  # and the app is still there
+        await settle(pilot)
+        assert not isinstance(app.screen, LabScreen)
+
+
+@run
+async def test_a_real_run_is_cancelled_from_the_screen(tui_home, monkeypatch):
+    runner = real_runner(monkeypatch, "time.sleep(30)")
+    app = make_app(tui_home, lab_runner=runner)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_lab(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "loss" in screen.plots, timeout=30)
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: not screen.running, timeout=30)
+        assert lab_runs(tui_home)[-1][:2] == ("batch-size", "cancelled")
+
+
+@run
+async def test_the_lab_list_opens_a_lab(tui_home):
+    app = make_app(tui_home, lab_runner=FakeRun)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, LabListScreen)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LabScreen) and app.screen.spec.name == "input-gradient"
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        assert app.screen is app.screen_stack[0]
+
+
+PREDICT_DECK = """
+## steps
+Predict: How many steps does the trace show?
+Choices: 2 | 3 | 4
+Lab: transformer-trace
+Reveal: steps
+A: Three, here.
+"""
+
+
+@run
+async def test_a_predict_card_runs_its_lab_and_shows_the_guess_beside_the_measure(tui_home):
+    write_deck(tui_home / "decks", "p.md", PREDICT_DECK, deck_id="aaa", deck_name="AAA")
+    app = make_app(tui_home, lab_runner=FakeRun)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "enter")  # All decks, then AAA
+        await settle(pilot)
+        screen = app.screen
+        assert screen.card.id == "aaa/steps" and screen.focused.id == "guess"
+        await pilot.press("space")  # typed into the guess, not a reveal
+        assert not screen.revealed
+        await pilot.press("backspace", "2", "enter")
+        await wait_for(pilot, lambda: screen.revealed)
+        verdict = text_of(screen.query_one("#verdict"))
+        assert "You predicted: 2" in verdict and "measured: 3" in verdict
+        assert "not this time" in verdict
+        assert lab_runs(tui_home)[-1][0] == "transformer-trace"
+        await pilot.press("3")
+        assert db_reviews(tui_home) == [("aaa/steps", 3)]

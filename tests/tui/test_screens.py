@@ -1,0 +1,232 @@
+"""Home, Browse, Stats, Settings, help and the command palette, driven by keys."""
+
+from __future__ import annotations
+
+import tomllib
+
+from companion import progress
+from companion.scheduler import LearnerDay
+from companion.tui.screens.browse import BrowseScreen
+from companion.tui.screens.help import HelpScreen
+from companion.tui.screens.home import HomeScreen
+from companion.tui.screens.settings import SettingsScreen
+from companion.tui.screens.stats import StatsScreen
+
+from .conftest import T0, make_app, ready, run, settle, text_of, wait_for
+
+
+@run
+async def test_home_shows_each_deck_with_its_counts_and_the_days_work(history_home):
+    app = make_app(history_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        data = app.screen.data
+        assert [d.id for d in data.decks] == ["greek", "test"]
+        table = app.screen.query_one("#decks")
+        assert table.row_count == 3  # All decks, then each deck
+        # The streak, counted here by hand: UTC days that start at 04:00.
+        hour, day_ms = 3_600_000, 86_400_000
+        today_start = (T0 - 4 * hour) // day_ms * day_ms + 4 * hour
+
+        def answered_on(k):  # answers given k days before today
+            start = today_start - k * day_ms
+            return app.store.conn.execute(
+                "SELECT count(*) FROM reviews WHERE reviewed_at >= ? AND reviewed_at < ?",
+                (start, start + day_ms)).fetchone()[0]
+
+        k = 0 if answered_on(0) else 1
+        streak = 0
+        while answered_on(k + streak):
+            streak += 1
+        assert streak > 1 and data.streak == streak
+        assert sum(data.calendar.values()) == data.reviews > 0
+        summary = str(app.screen.query_one("#home-summary").render())
+        assert f"streak {streak} days" in summary and "0 cards answered today" in summary
+
+
+@run
+async def test_home_keys_open_each_screen_and_escape_comes_back(history_home):
+    app = make_app(history_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        for key, screen_type in (("b", BrowseScreen), ("t", StatsScreen),
+                                 ("comma", SettingsScreen)):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, screen_type), key
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, HomeScreen), key
+
+
+@run
+async def test_question_mark_lists_the_keys_of_the_screen(tui_home):
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        keys = {desc: key for key, desc, _tip in app.screen.rows}
+        assert keys["Study"] == "space" and keys["Browse"] == "b" and keys["Keys"] == "?/F1"
+        await pilot.press("escape")
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("f1")  # F1 works everywhere
+        await settle(pilot)
+        keys = {desc: key for key, desc, _tip in app.screen.rows}
+        assert keys["Show answer"].startswith("space/") and keys["Undo"] == "u"
+        assert keys["Suspend"] == "s" and keys["Bury"] == "b"
+
+
+def test_every_binding_has_a_description_and_an_id():
+    from companion.tui.app import CompanionApp
+    from companion.tui.screens import browse, help, home, lab, review, settings, stats
+    from companion.tui.widgets.stepper import TraceStepper
+
+    classes = [CompanionApp, home.HomeScreen, review.ReviewScreen, browse.BrowseScreen,
+               stats.StatsScreen, settings.SettingsScreen, lab.LabScreen, lab.LabListScreen,
+               help.HelpScreen, TraceStepper]
+    for cls in classes:
+        for binding in cls.BINDINGS:
+            assert binding.description and binding.tooltip and binding.id, (cls, binding)
+
+
+@run
+async def test_the_command_palette_offers_the_screens_and_the_screens_keys(tui_home):
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        names = [c.title for c in app.get_system_commands(app.screen)]
+        for wanted in ("Study", "Browse cards", "Statistics", "Labs", "Settings",
+                       "Show answer (space)", "Suspend (s)", "Keys (?)"):
+            assert wanted in names, wanted
+        command = next(c for c in app.get_system_commands(app.screen)
+                       if c.title == "Show answer (space)")
+        await command.callback()
+        assert app.screen.revealed
+
+
+@run
+async def test_browse_searches_by_text_tag_state_and_deck(history_home):
+    app = make_app(history_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+
+        async def search(text):
+            screen.query_one("#search").value = text
+            await settle(pilot)
+            return list(screen.result_ids)
+
+        assert len(await search("")) == 7
+        assert await search("fifth") == ["greek/epsilon"]
+        assert await search("tag:greek") == ["greek/epsilon", "greek/zeta"]
+        assert await search("tag:letters -deck:greek") == [
+            "test/alpha", "test/gamma.c1", "test/gamma.c2"]
+        assert await search("has:lab") == ["test/beta"]
+        assert await search("is:new") == []  # forty days of study: all seen
+        screen.query_one("#deck-filter").value = "greek"
+        assert await search("") == ["greek/epsilon", "greek/zeta"]
+
+
+@run
+async def test_browse_detail_shows_history_and_memory_and_suspends(history_home):
+    app = make_app(history_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#search").value = "alpha"
+        await settle(pilot)
+        await wait_for(pilot, lambda: screen.detail is not None)
+        card = screen.detail.card
+        assert card.id == "test/alpha" and screen.detail.history
+        head = str(screen.query_one("#detail-head").render())
+        assert "stability" in head and "difficulty" in head and "recall now" in head
+        assert len(screen.detail.history) == card.memory.reps
+        await pilot.press("down")  # to the results, then s suspends
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.store.conn.execute(
+            "SELECT suspended FROM cards WHERE id = 'test/alpha'").fetchone()[0] == 1
+        await wait_for(pilot, lambda: screen.detail.card.suspended)
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.store.conn.execute(
+            "SELECT suspended FROM cards WHERE id = 'test/alpha'").fetchone()[0] == 0
+
+
+@run
+async def test_stats_show_the_logs_retention_and_forecast(history_home):
+    app = make_app(history_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query_one("#forecast").values != [])
+        reviews = progress.load_reviews(app.store.conn)
+        day = LearnerDay(app.settings)
+        expected = progress.true_retention(reviews, day)
+        assert expected.total > 0
+        text = text_of(screen.query_one("#stats-retention"))
+        assert f"{expected.passed} / {expected.total}" in text
+        forecast = progress.forecast(progress.load_due_times(app.store.conn), day, T0)
+        assert screen.query_one("#forecast").values == forecast
+
+
+@run
+async def test_settings_are_validated_on_the_field_and_saved(tui_home):
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("comma")
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#desired_retention").value = "1.5"
+        screen.query_one("#new_per_day").value = "35"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, SettingsScreen)
+        error = screen.query_one("#error-desired_retention")
+        assert error.display and "between 0.7 and 0.99" in str(error.render())
+        assert not (tui_home / "settings.toml").exists()  # nothing saved
+        screen.query_one("#desired_retention").value = "0.85"
+        screen.query_one("#theme").value = "ansi-dark"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        saved = tomllib.loads((tui_home / "settings.toml").read_text())
+        assert saved["desired_retention"] == 0.85 and saved["new_per_day"] == 35
+        assert saved["theme"] == "ansi-dark" and app.theme == "ansi-dark"
+        assert app.settings.new_per_day == 35
+
+
+@run
+async def test_a_deck_problem_is_a_notification_not_a_crash(tui_home):
+    (tui_home / "decks" / "broken.md").write_text("no front matter\n", encoding="utf-8")
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any("broken.md:1" in m for m in messages)
+        assert [d.id for d in app.screen.data.decks] == ["greek", "test"]
+
+
+@run
+async def test_an_unusable_database_ends_the_app_with_one_line(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "companion.db").write_bytes(b"not a database at all, " * 100)
+    monkeypatch.setenv("COMPANION_HOME", str(home))
+    app = make_app(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 2
+    assert (home / "companion.db").read_bytes().startswith(b"not a database")  # untouched
