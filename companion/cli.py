@@ -74,17 +74,24 @@ def decks_app() -> None:
 @click.option("--plain", is_flag=True, help="Line mode for any terminal or a pipe.")
 @click.option("--deck", default=None, help="Study only this deck (its id).")
 @click.option("--limit", type=click.IntRange(min=0), default=0,
-              help="Stop after this many cards (0: no limit).")
+              help="Stop after this many cards (0: no limit); a line-mode session.")
 def review(plain: bool, deck: str | None, limit: int) -> None:
-    """Study the cards due today: Enter reveals, 1-4 grades, u undoes, q quits."""
-    if not plain:
-        # The full-screen review lands with the Textual app; line mode works everywhere.
+    """Study the cards due today: Enter reveals, 1-4 grades, u undoes, q quits.
+
+    In a terminal this opens the full-screen review; with --plain, or when input
+    or output is a pipe, it is a line-mode session."""
+    if limit or not (sys.stdin.isatty() and sys.stdout.isatty()):
         plain = True
     settings, store = _open()
     if deck is not None and not store.conn.execute(
             "SELECT 1 FROM decks WHERE id = ? AND retired = 0", (deck,)).fetchone():
         known = [r[0] for r in store.conn.execute("SELECT id FROM decks WHERE retired = 0")]
         raise UserError(f"--deck {deck}: no such deck (decks: {', '.join(known) or 'none'})")
+    if not plain:
+        from companion.tui.app import run
+
+        store.close()
+        raise click.exceptions.Exit(run(start_review=True, deck_id=deck))
     from companion.plain import run_plain_review
 
     run_plain_review(store, settings, deck_id=deck, limit=limit)
