@@ -123,6 +123,17 @@ def due() -> None:
     Console().print(table)
 
 
+@app.command(context_settings=CONTEXT)
+def stats() -> None:
+    """True retention (young and mature), recall now, forecast, reviews per day, labs."""
+    from rich.console import Console
+
+    from companion.stats import gather, render
+
+    settings, store = _open()
+    render(gather(store, settings), settings, Console())
+
+
 @decks_app.command("check", context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def decks_check(paths: tuple[Path, ...]) -> None:

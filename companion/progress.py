@@ -141,6 +141,37 @@ def true_retention(reviews: Iterable[ReviewRow], day: LearnerDay,
     return Retention(passed, total)
 
 
+MATURE_DAYS = 21  # Anki's line between young and mature cards
+
+
+def retention_young_mature(reviews: Iterable[ReviewRow], day: LearnerDay,
+                           start_ms: int | None = None) -> tuple[Retention, Retention]:
+    """True retention split as Anki splits it: young cards (the interval that
+    led to this review under 21 days) and mature ones. The interval is read
+    from the log as the time since the card's previous answer, which is the
+    scheduled interval when the learner reviews on the day a card is due."""
+    reviews = list(reviews)
+    interval: dict[int, int] = {}  # index in `reviews` -> ms since the card's previous answer
+    previous: dict[str, int] = {}
+    for index, review in enumerate(reviews):
+        if review.card_id in previous:
+            interval[index] = review.reviewed_at - previous[review.card_id]
+        previous[review.card_id] = review.reviewed_at
+    counted = {id(r) for r in _first_of_day(reviews, day)}
+    young = mature = Retention()
+    for index, review in enumerate(reviews):
+        if id(review) not in counted or review.state_before != REVIEW:
+            continue
+        if start_ms is not None and review.reviewed_at < start_ms:
+            continue
+        one = Retention(int(review.rating > 1), 1)
+        if interval.get(index, 0) >= MATURE_DAYS * 86_400_000:
+            mature += one
+        else:
+            young += one
+    return young, mature
+
+
 def retention_by(reviews: Iterable[ReviewRow], day: LearnerDay,
                  groups: Callable[[str], Iterable[str]],
                  start_ms: int | None = None) -> dict[str, Retention]:
@@ -187,6 +218,6 @@ def forecast(due_times: Iterable[int], day: LearnerDay, now_ms: int, days: int =
 
 __all__ = [
     "ReviewRow", "Retention", "load_reviews", "load_due_times", "learner_days",
-    "reviews_per_day", "calendar", "streak", "true_retention", "retention_by", "answers_by",
-    "forecast",
+    "reviews_per_day", "calendar", "streak", "true_retention", "retention_young_mature",
+    "retention_by", "answers_by", "forecast",
 ]

@@ -127,7 +127,8 @@ def test_every_command_has_help(cli_home):
     for args in (["--help"], ["review", "--help"], ["due", "--help"], ["decks", "--help"],
                  ["decks", "check", "--help"], ["decks", "list", "--help"],
                  ["doctor", "--help"], ["lab", "--help"], ["lab", "list", "--help"],
-                 ["lab", "run", "--help"], ["export", "--help"], ["import", "--help"]):
+                 ["lab", "run", "--help"], ["export", "--help"], ["import", "--help"],
+                 ["stats", "--help"], ["optimize", "--help"]):
         result = run(args, cli_home)
         assert result.returncode == 0 and "Usage" in result.stdout, args
 

@@ -170,3 +170,25 @@ async def test_a_card_without_a_lab_says_so(tui_home):
         assert screen.card.lab == ""
         await pilot.press("l")
         assert app.screen is screen
+
+
+@run
+async def test_a_failed_save_says_so_ends_the_session_and_keeps_earlier_answers(tui_home):
+    from companion.store import StoreError
+
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_review(pilot)
+        await pilot.press("space", "4")
+        assert len(db_reviews(tui_home)) == 1
+
+        def disk_full(*args, **kwargs):
+            raise StoreError("companion.db: could not save: database or disk is full")
+
+        screen.session.answer = disk_full
+        await pilot.press("space", "3")
+        await settle(pilot)
+        assert not isinstance(app.screen, ReviewScreen)  # the session stopped
+        assert any("Could not save this answer" in str(n.message)
+                   for n in app._notifications)
+        assert len(db_reviews(tui_home)) == 1

@@ -21,6 +21,7 @@ from textual.widgets import Button, Footer, Input, Rule, Static
 
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession
+from companion.store import StoreError
 from companion.tui.messages import LabEnded, LabEvent
 from companion.tui.widgets.cardtext import CardText
 
@@ -304,7 +305,14 @@ class ReviewScreen(Screen):
             return
         app: Any = self.app
         duration = min(MAX_ANSWER_MS, max(0, app.clock() - self.shown_at))
-        result = self.session.answer(card.id, rating, duration)  # committed on return
+        try:
+            result = self.session.answer(card.id, rating, duration)  # committed on return
+        except StoreError as exc:
+            # A full disk or a read-only file: this answer is not saved, every
+            # earlier one is. Say so and end the session rather than go on.
+            self.app.notify(f"Could not save this answer: {exc}", severity="error", timeout=30)
+            self.app.pop_screen()
+            return
         self.undo_steps.append(_Step("answer", card.id, rating))
         self.answered += 1
         self.again += rating == 1
