@@ -39,7 +39,7 @@ class Settings:
     leech_threshold: int = 8
     leech_action: str = "suspend"
     timezone: str = ""  # empty: the system's local time zone
-    theme: str = "textual-dark"
+    theme: str = "ansi-dark"  # the terminal's own colours; any Textual theme name works
     # FSRS-6 parameters fitted by `companion optimize`; empty means fsrs's defaults.
     parameters: list[float] = field(default_factory=list)
 

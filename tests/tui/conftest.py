@@ -103,7 +103,8 @@ def tui_home(tmp_path, tmp_path_factory, monkeypatch) -> Path:
 def make_app(home: Path, clock: Clock | None = None, **kwargs: Any):
     from companion.tui.app import CompanionApp
 
-    kwargs.setdefault("settings", Settings(timezone="UTC"))
+    # A fixed theme, so the snapshots don't depend on the default one.
+    kwargs.setdefault("settings", Settings(timezone="UTC", theme="textual-dark"))
     kwargs.setdefault("settings_path", home / "settings.toml")
     kwargs.setdefault("deck_dirs", [home / "decks"])
     kwargs.setdefault("cursor_blink", False)
