@@ -198,6 +198,25 @@ def answers_by(reviews: Iterable[ReviewRow],
     return dict(out)
 
 
+def by_deck_and_tag(reviews: list[ReviewRow], day: LearnerDay,
+                    membership: dict[str, tuple[str, list[str]]]
+                    ) -> tuple[dict[str, Retention], dict[str, int],
+                               dict[str, Retention], dict[str, int]]:
+    """True retention and answers per deck, then per tag; `membership` maps a
+    card id to its (deck, tags). Reviews of cards not in it count for neither."""
+
+    def deck_of(card_id: str) -> list[str]:
+        entry = membership.get(card_id)
+        return [entry[0]] if entry else []
+
+    def tags_of(card_id: str) -> list[str]:
+        entry = membership.get(card_id)
+        return entry[1] if entry else []
+
+    return (retention_by(reviews, day, deck_of), answers_by(reviews, deck_of),
+            retention_by(reviews, day, tags_of), answers_by(reviews, tags_of))
+
+
 # -- the future ------------------------------------------------------------
 
 
@@ -219,5 +238,5 @@ def forecast(due_times: Iterable[int], day: LearnerDay, now_ms: int, days: int =
 __all__ = [
     "ReviewRow", "Retention", "load_reviews", "load_due_times", "learner_days",
     "reviews_per_day", "calendar", "streak", "true_retention", "retention_young_mature",
-    "retention_by", "answers_by", "forecast",
+    "retention_by", "answers_by", "by_deck_and_tag", "forecast",
 ]

@@ -129,18 +129,8 @@ def _groups(conn, reviews: list[progress.ReviewRow], day: LearnerDay
             row[2] += lapses or 0
     names = dict(conn.execute("SELECT id, name FROM decks").fetchall())
 
-    def deck_of(card_id: str) -> list[str]:
-        entry = cards.get(card_id)
-        return [entry[0]] if entry else []
-
-    def tags_of(card_id: str) -> list[str]:
-        entry = cards.get(card_id)
-        return entry[1] if entry else []
-
-    deck_retention = progress.retention_by(reviews, day, deck_of)
-    deck_answers = progress.answers_by(reviews, deck_of)
-    tag_retention = progress.retention_by(reviews, day, tags_of)
-    tag_answers = progress.answers_by(reviews, tags_of)
+    deck_retention, deck_answers, tag_retention, tag_answers = progress.by_deck_and_tag(
+        reviews, day, cards)
     decks = [GroupRow(names.get(d) or d, *stats[:2], deck_answers.get(d, 0), stats[2],
                       deck_retention.get(d, progress.Retention()))
              for d, stats in sorted(deck_stats.items(), key=lambda kv: names.get(kv[0]) or kv[0])]

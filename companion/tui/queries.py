@@ -156,18 +156,7 @@ def stats_data(conn: sqlite3.Connection, settings: Settings, now: int) -> StatsD
             tag_cards[tag] = tag_cards.get(tag, 0) + 1
     names = dict(conn.execute("SELECT id, name FROM decks WHERE retired = 0").fetchall())
 
-    def deck_of(card_id: str) -> list[str]:
-        entry = cards.get(card_id)
-        return [entry[0]] if entry else []
-
-    def tags_of(card_id: str) -> list[str]:
-        entry = cards.get(card_id)
-        return entry[1] if entry else []
-
-    deck_ret = progress.retention_by(reviews, day, deck_of)
-    deck_answers = progress.answers_by(reviews, deck_of)
-    tag_ret = progress.retention_by(reviews, day, tags_of)
-    tag_answers = progress.answers_by(reviews, tags_of)
+    deck_ret, deck_answers, tag_ret, tag_answers = progress.by_deck_and_tag(reviews, day, cards)
     decks = [GroupRow(names.get(d, d), n, deck_answers.get(d, 0),
                       deck_ret.get(d, progress.Retention()))
              for d, n in sorted(deck_cards.items(), key=lambda kv: names.get(kv[0], kv[0]))]
