@@ -223,6 +223,39 @@ class CompanionApp(App[int]):
             return
         self.push_screen(HelpScreen(self.screen))
 
+    # -- export --------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="export")
+    def export(self, fmt: str, folder: Path | None = None) -> Path | None:
+        """The same exports as `companion export`, written to the home folder
+        (or `folder`) in a thread worker; a notification says where."""
+        import time
+
+        from companion.export import export
+        from companion.store import Store
+
+        if self.store is None:
+            self.call_from_thread(self.notify, "The database is not open yet", severity="warning")
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock() / 1000))
+        target = (folder or Path.home()) / f"companion-{stamp}.{fmt}"
+        part = target.with_name(target.name + ".part")  # never half a file under the name
+        try:
+            store = Store(self.store.path)  # this thread's own connection
+            try:
+                export(store, self.settings, fmt, part)
+            finally:
+                store.close()
+            part.replace(target)
+        except Exception as exc:  # noqa: BLE001 - any failure is the learner's to read
+            self.call_from_thread(self.notify, f"Export failed: {exc}", severity="error",
+                                  timeout=15)
+            return None
+        finally:
+            part.unlink(missing_ok=True)
+        self.call_from_thread(self.notify, f"Wrote {target}", timeout=10)
+        return target
+
     # -- command palette ---------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -235,6 +268,12 @@ class CompanionApp(App[int]):
         yield SystemCommand("Settings", "Desired retention, daily limits, day start, theme",
                             self.action_settings)
         yield SystemCommand("Home", "Back to the decks", self.action_home)
+        for fmt, what in (("json", "everything, lossless; `companion import` reads it back"),
+                          ("csv", "the review log, for FSRS tools"),
+                          ("html", "a report to open in a browser"),
+                          ("apkg", "the decks, for Anki")):
+            yield SystemCommand(f"Export {fmt}", f"Write {what} to your home folder",
+                                lambda fmt=fmt: self.export(fmt))
         # Every key of the current screen, so the palette doubles as a key list.
         seen = set()
         for key, active in screen.active_bindings.items():

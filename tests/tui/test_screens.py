@@ -230,3 +230,25 @@ async def test_an_unusable_database_ends_the_app_with_one_line(tmp_path, monkeyp
         await wait_for(pilot, lambda: app.return_code is not None)
     assert app.return_code == 2
     assert (home / "companion.db").read_bytes().startswith(b"not a database")  # untouched
+
+
+@run
+async def test_export_from_the_app_writes_the_same_files_as_the_cli(history_home, tmp_path):
+    import json
+
+    app = make_app(history_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        for fmt in ("json", "csv"):
+            worker = app.export(fmt, folder=tmp_path)
+            await worker.wait()
+            assert worker.result is not None and worker.result.exists()
+        await settle(pilot)
+        assert any("Wrote" in str(n.message) for n in app._notifications)
+    [exported] = tmp_path.glob("companion-*.json")
+    doc = json.loads(exported.read_text())
+    assert doc["format"] == "companion-export" and len(doc["reviews"]) > 0
+    [log] = tmp_path.glob("companion-*.csv")
+    assert log.read_text().splitlines()[0] == (
+        "card_id,review_time,review_rating,review_state,review_duration")
+    assert not list(tmp_path.glob("*.part"))
