@@ -32,10 +32,10 @@ def _read(stream: TextIO, prompt: str, out: TextIO) -> str | None:
 def _show(out: TextIO, label: str, text: str) -> None:
     """In a terminal the text is rendered as Markdown (code, lists, emphasis);
     in a pipe it stays plain text, one field per line, easy to read back."""
-    body = math_to_unicode(text).strip()
     if not out.isatty():
-        out.write(f"{label}: {body}\n")
+        out.write(f"{label}: {math_to_unicode(text).strip()}\n")
         return
+    body = math_to_unicode(text, markdown=True).strip()
     from rich.console import Console
     from rich.markdown import Markdown
 

@@ -27,19 +27,25 @@ def latex_to_unicode(latex: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def math_to_unicode(text: str) -> str:
-    """Replace every math span outside code spans with its Unicode reading."""
+MARKDOWN_SPECIAL = re.compile(r"([\\*_`\[\]<>])")
+
+
+def math_to_unicode(text: str, markdown: bool = False) -> str:
+    """Replace every math span outside code spans with its Unicode reading.
+    With `markdown`, characters Markdown would take as markup (the * of b^*,
+    the _ of x_i) are escaped in the math's reading, so it shows as written."""
     out, last = [], 0
     for code in CODE_RE.finditer(text):
-        out.append(_convert(text[last:code.start()]))
+        out.append(_convert(text[last:code.start()], markdown))
         out.append(code.group(0))
         last = code.end()
-    out.append(_convert(text[last:]))
+    out.append(_convert(text[last:], markdown))
     return "".join(out)
 
 
-def _convert(chunk: str) -> str:
+def _convert(chunk: str, markdown: bool = False) -> str:
     def repl(m: re.Match[str]) -> str:
-        return latex_to_unicode(m.group(1) if m.group(1) is not None else m.group(2))
+        reading = latex_to_unicode(m.group(1) if m.group(1) is not None else m.group(2))
+        return MARKDOWN_SPECIAL.sub(r"\\\1", reading) if markdown else reading
 
     return MATH_RE.sub(repl, chunk).replace(r"\$", "$")

@@ -23,6 +23,6 @@ class CardText(Static):
         self.source = ""  # the Markdown shown, math already converted
 
     def show(self, text: str) -> None:
-        self.source = math_to_unicode(text) if text else ""
+        self.source = math_to_unicode(text, markdown=True) if text else ""
         self.update(Markdown(self.source, code_theme="ansi_dark", hyperlinks=True)
                     if self.source else "")
