@@ -106,6 +106,21 @@ EVENT_TYPES: dict[str, type] = {
 Event = Started | Progress | Metric | Table | Text | Heatmap | TraceStep | Result | Failed
 
 
+def format_value(value: Any, list_sep: str = ", ") -> str:
+    """A result or parameter value as a reader sees it, wherever events are shown."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {format_value(v, list_sep)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return list_sep.join(format_value(v, list_sep) for v in value)
+    return str(value)
+
+
 def to_json(event: Event) -> str:
     return json.dumps(asdict(event), separators=(",", ":"), allow_nan=True)
 

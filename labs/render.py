@@ -297,17 +297,7 @@ def _short(v: float) -> str:
 
 
 def _format_value(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4g}" if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_format_value(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ",".join(_format_value(v) for v in value)
-    return str(value)
+    return ev.format_value(value, list_sep=",")
 
 
 def _value_block(name: str, value: Any) -> Any:

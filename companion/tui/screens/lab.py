@@ -56,17 +56,9 @@ def param_text(value: Any) -> str:
 
 
 def fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {fmt(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(fmt(v) for v in value)
-    return str(value)
+    from labs.events import format_value
+
+    return format_value(value)
 
 
 class LabListScreen(Screen):
