@@ -33,8 +33,16 @@ class _Parser(argparse.ArgumentParser):
         _fail(message)
 
 
+def _say_error(message: str) -> None:
+    # One write of the whole line: under torchrun every process shares the
+    # same stderr unbuffered, and print's two writes (text, then newline)
+    # would interleave with the other ranks' lines.
+    sys.stderr.write(f"labs: error: {message}\n")
+    sys.stderr.flush()
+
+
 def _fail(message: str) -> NoReturn:
-    print(f"labs: error: {message}", file=sys.stderr)
+    _say_error(message)
     raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -144,7 +152,8 @@ def _run(args: argparse.Namespace) -> int:
         def emit(event: Event) -> None:
             if isinstance(event, Failed):
                 failed.append(event)
-                print(f"labs: rank {rank}: {event.kind}: {event.message}", file=sys.stderr)
+                sys.stderr.write(f"labs: rank {rank}: {event.kind}: {event.message}\n")
+                sys.stderr.flush()
 
         def close() -> None:
             pass
@@ -186,7 +195,7 @@ def _run(args: argparse.Namespace) -> int:
         _fail(str(exc))
     close()
     if status == EXIT_BAD_INPUT and failed:
-        print(f"labs: error: {failed[-1].message}", file=sys.stderr)
+        _say_error(failed[-1].message)
     return status
 
 
