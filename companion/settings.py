@@ -42,6 +42,9 @@ class Settings:
     theme: str = "ansi-dark"  # the terminal's own colours; any Textual theme name works
     # FSRS-6 parameters fitted by `companion optimize`; empty means fsrs's defaults.
     parameters: list[float] = field(default_factory=list)
+    # The learner's own keys, binding id -> keys ("review.again" = "j"); the
+    # app checks ids and key names against its bindings (companion.tui.keymap).
+    keymap: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
         def fail(name: str, why: str) -> None:
@@ -81,6 +84,10 @@ class Settings:
 
             if len(self.parameters) != len(LOWER_BOUNDS_PARAMETERS):
                 fail("parameters", f"expected {len(LOWER_BOUNDS_PARAMETERS)} FSRS-6 numbers")
+        for binding_id, keys in self.keymap.items():
+            if not isinstance(keys, str) or not keys.strip():
+                fail("keymap", f"{binding_id}: expected keys as text like \"j\" or \"ctrl+s,f5\","
+                               f" got {keys!r}")
 
     def to_toml(self) -> str:
         import tomli_w

@@ -79,7 +79,7 @@ class CompanionApp(App[int]):
 
     @property
     def lab_runner(self) -> Callable[..., Any]:
-        """Makes a run: `LabRun(store, lab=, params=, device=, seed=, card_id=)`."""
+        """Makes a run: `LabRun(store, lab=, params=, device=, seed=, card_id=[, nproc=])`."""
         if self._lab_runner is None:
             from companion.labrunner import LabRun
 
@@ -104,7 +104,19 @@ class CompanionApp(App[int]):
         if self.settings.theme not in self.available_themes:
             self.notify(f"theme {self.settings.theme!r} is unknown; using {DEFAULT_THEME}",
                         severity="warning")
+        if self.settings.keymap:
+            self.apply_keymap(self.settings.keymap)
         self.open_store()
+
+    def apply_keymap(self, keymap: dict[str, str]) -> None:
+        """The learner's `[keymap]`: what can be applied is, the rest is named."""
+        from companion.tui.keymap import check_keymap
+
+        good, problems = check_keymap(keymap)
+        self.set_keymap(good)
+        if problems:
+            self.notify("\n".join(problems), title=f"keymap in {self.settings_path.name}: "
+                        "left out", severity="warning", timeout=15)
 
     @work(thread=True, exclusive=True, group="store", exit_on_error=False)
     def open_store(self) -> None:

@@ -67,29 +67,37 @@ async def test_question_mark_lists_the_keys_of_the_screen(tui_home):
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
-        keys = {desc: key for key, desc, _tip in app.screen.rows}
+        keys = {desc: key for key, desc, _tip, _id in app.screen.rows}
         assert keys["Study"] == "space" and keys["Browse"] == "b" and keys["Keys"] == "?/F1"
+        ids = {desc: ident for _key, desc, _tip, ident in app.screen.rows}
+        assert ids["Study"] == "home.study" and ids["Browse"] == "home.browse"
         await pilot.press("escape")
         await pilot.press("s")
         await settle(pilot)
         await pilot.press("f1")  # F1 works everywhere
         await settle(pilot)
-        keys = {desc: key for key, desc, _tip in app.screen.rows}
+        keys = {desc: key for key, desc, _tip, _id in app.screen.rows}
         assert keys["Show answer"].startswith("space/") and keys["Undo"] == "u"
         assert keys["Suspend"] == "s" and keys["Bury"] == "b"
 
 
-def test_every_binding_has_a_description_and_an_id():
-    from companion.tui.app import CompanionApp
-    from companion.tui.screens import browse, help, home, lab, review, settings, stats
-    from companion.tui.widgets.stepper import TraceStepper
+def test_every_binding_has_a_description_and_a_unique_id():
+    import pkgutil
 
-    classes = [CompanionApp, home.HomeScreen, review.ReviewScreen, browse.BrowseScreen,
-               stats.StatsScreen, settings.SettingsScreen, lab.LabScreen, lab.LabListScreen,
-               help.HelpScreen, TraceStepper]
+    from companion.tui import screens
+    from companion.tui.keymap import binding_classes
+
+    classes = binding_classes()
+    # Every screen module is in the list the keymap checks ids against.
+    modules = {cls.__module__ for cls in classes}
+    for info in pkgutil.iter_modules(screens.__path__):
+        assert f"companion.tui.screens.{info.name}" in modules, info.name
+    seen = set()
     for cls in classes:
         for binding in cls.BINDINGS:
             assert binding.description and binding.tooltip and binding.id, (cls, binding)
+            assert binding.id not in seen, binding.id
+            seen.add(binding.id)
 
 
 @run

@@ -1,0 +1,118 @@
+"""The learner's own keys: `[keymap]` in settings.toml rebinds a key by its id.
+
+    [keymap]
+    "review.again" = "j"
+    "review.good" = "k,3"
+    "home.study" = "ctrl+s"
+
+Every key companion binds has an id (F1 shows it beside the key); Textual's
+keymap does the rebinding. An unknown id, a key Textual can't name, or a key
+that another binding of the same screen already uses is left out and named in
+a warning, so one slip never stops the app or silently takes a key away.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.binding import Binding
+
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+
+
+def binding_classes() -> list[type]:
+    """Every class that declares companion's bindings: the app, each screen, the stepper."""
+    from companion.tui.app import CompanionApp
+    from companion.tui.screens import browse, help, home, lab, review, settings, stats
+    from companion.tui.widgets.stepper import TraceStepper
+
+    return [CompanionApp, home.HomeScreen, review.ReviewScreen, browse.BrowseScreen,
+            stats.StatsScreen, settings.SettingsScreen, lab.LabListScreen, lab.LabScreen,
+            help.HelpScreen, TraceStepper]
+
+
+def _own_bindings(cls: type) -> list[Binding]:
+    return [b for b in cls.BINDINGS if isinstance(b, Binding) and b.id]
+
+
+def bindings_by_id() -> dict[str, Binding]:
+    return {b.id: b for cls in binding_classes() for b in _own_bindings(cls)}  # type: ignore[misc]
+
+
+def _keys(text: str) -> list[str]:
+    from textual.keys import _normalize_key_list  # Textual's own reading of "?,ctrl+s"
+
+    return _normalize_key_list(text).split(",")
+
+
+def clashes(keymap: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(rebound id, key, other id) for each rebound key that another binding
+    of the same screen (or the app) already answers to, unless the two shared
+    that key to begin with (Review's space reveals, then grades Good)."""
+    classes = binding_classes()
+    app_bindings = _own_bindings(classes[0])
+    found = []
+    for cls in classes:
+        scope = _own_bindings(cls) + (app_bindings if cls is not classes[0] else [])
+        final = {b.id: _keys(keymap.get(b.id) or b.key) for b in scope}  # type: ignore[index]
+        for binding in scope:
+            if binding.id not in keymap:
+                continue
+            for key in final[binding.id]:  # type: ignore[index]
+                for other in scope:
+                    if other.id == binding.id or key not in final[other.id]:  # type: ignore[index]
+                        continue
+                    if other.action.removeprefix("app.") == binding.action.removeprefix("app."):
+                        continue  # the same action under two ids (F1 here and in the app)
+                    if key in _keys(binding.key) and key in _keys(other.key):
+                        continue
+                    found.append((binding.id, key, other.id))  # type: ignore[arg-type]
+    return found
+
+
+def key_problem(key: str) -> str | None:
+    """Why Textual would never fire `key` ('ctrl+s', 'f5', 'j', '?'), or None."""
+    from textual.keys import Keys, key_to_character
+
+    if not key:
+        return "an empty key"
+    if len(key) == 1:
+        return None  # any one character: 'j', '?', '['
+    *modifiers, base = key.split("+")
+    for modifier in modifiers:
+        if modifier not in MODIFIERS:
+            return f"{key!r}: {modifier!r} is not a modifier ({', '.join(MODIFIERS)})"
+    named = {k.value.rpartition("+")[2] for k in Keys if not k.value.startswith("<")}
+    if len(base) == 1 or base in named or key_to_character(base) is not None:
+        return None
+    return f"{key!r} is not a key Textual knows (like j, ?, f5, ctrl+s, space, enter)"
+
+
+def check_keymap(keymap: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """(the entries that can be applied, one line per entry left out)."""
+    known = bindings_by_id()
+    good: dict[str, str] = {}
+    problems: list[str] = []
+    for binding_id, keys in keymap.items():
+        if binding_id not in known:
+            import difflib
+
+            near = {k for k in known if k.split(".")[-1] == binding_id.split(".")[-1]}
+            near.update(difflib.get_close_matches(binding_id, list(known), n=2, cutoff=0.8))
+            hint = f" (did you mean {' or '.join(sorted(near))}?)" if near else \
+                " (F1 shows each key's id)"
+            problems.append(f"{binding_id!r} is not a key id{hint}")
+            continue
+        parts = [part.strip() for part in str(keys).split(",")]
+        bad = [p for p in (key_problem(part) for part in parts) if p]
+        if bad:
+            problems.append(f"{binding_id}: {'; '.join(bad)}")
+            continue
+        good[binding_id] = ",".join(parts)
+    # A rebound key another binding still uses: keep the defaults, say which.
+    while taken := clashes(good):
+        for binding_id, key, other in taken:
+            if good.pop(binding_id, None) is not None:
+                problems.append(f"{binding_id}: {key} is already {other}'s key on the same "
+                                f"screen (rebind {other} too, or pick another key)")
+    return good, problems
