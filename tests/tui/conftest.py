@@ -234,7 +234,7 @@ class FakeRun:
     def __init__(self, store: Any, lab: str, params: dict[str, str] | None = None,
                  device: str = "auto", seed: int = 0, card_id: str | None = None,
                  prediction: str | None = None, script: list[Any] | None = None,
-                 block: bool = False):
+                 block: bool = False, nproc: int = 1):
         from labs.catalog import get
 
         self.spec = get(lab)
@@ -242,6 +242,7 @@ class FakeRun:
         self.raw = dict(params or {})
         self.store_path = store.path
         self.device, self.seed, self.card_id, self.prediction = device, seed, card_id, prediction
+        self.nproc = nproc
         self.script = script if script is not None else default_script(lab)
         self.block = block
         self.cancelled = threading.Event()
@@ -271,6 +272,8 @@ class FakeRun:
         if self.cancelled.is_set():
             outcome = Failed("cancelled", f"{self.spec.name} was cancelled")
         outcome = outcome or Failed("crash", "no result")
+        if isinstance(outcome, Result) and self.nproc > 1:  # as the real lab reports it
+            outcome = Result({**outcome.summary, "world_size": self.nproc})
         with conn:
             conn.execute(
                 "UPDATE lab_runs SET ended_at = ?, status = ?, error = ?, summary = ? "

@@ -75,6 +75,31 @@ async def test_bad_parameters_are_shown_on_their_field_and_nothing_runs(tui_home
 
 
 @run
+async def test_the_processes_field_runs_batch_size_data_parallel(tui_home):
+    FakeRun.instances.clear()
+    app = make_app(tui_home, lab_runner=FakeRun)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_lab(pilot)
+        screen.query_one("#nproc").value = "0"
+        await pilot.press("ctrl+r")
+        assert not screen.running and FakeRun.instances == []
+        said = text_of(screen.query_one("#error-nproc"))
+        assert "processes='0': expected a whole number, from 1 to 64" in said
+        screen.query_one("#nproc").value = "2"
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not screen.running and screen.runs)
+        assert FakeRun.instances[-1].nproc == 2
+        assert not screen.query_one("#error-nproc").display
+        table = screen.query_one("#runs-table")
+        assert str(table.get_cell_at((0, 2))).endswith(" ×2")  # the Device column
+        await pilot.press("escape")
+        await settle(pilot)
+        # A lab that runs in one process has no such field.
+        screen = await open_lab(pilot, "transformer-trace")
+        assert not screen.query("#nproc")
+
+
+@run
 async def test_cancel_stops_the_run_and_it_is_recorded_as_cancelled(tui_home):
     FakeRun.instances.clear()
     app = make_app(tui_home, lab_runner=partial(FakeRun, block=True))

@@ -43,6 +43,7 @@ from companion.tui.messages import LabEnded, LabEvent, Loaded
 
 TABS = Binding.Group("Tabs")
 TAB_ORDER = ("setup", "output", "charts", "heatmaps", "trace", "runs")
+MAX_NPROC = 64  # processes on one machine; more machines is torchrun's job (README)
 DEVICES = [("auto (CUDA, then MPS, then CPU)", "auto"), ("cpu", "cpu"), ("cuda", "cuda"),
            ("mps", "mps")]
 
@@ -53,6 +54,13 @@ def param_text(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+def device_text(run: dict[str, Any]) -> str:
+    """'cpu', or 'cpu ×2' for a run in two data-parallel processes."""
+    processes = (run.get("summary") or {}).get("world_size", 1)
+    device = run.get("device") or ""
+    return f"{device} ×{processes}" if isinstance(processes, int) and processes > 1 else device
 
 
 def fmt(value: Any) -> str:
@@ -192,6 +200,17 @@ class LabScreen(Screen):
                         seed.cursor_blink = blink
                         yield seed
                     yield Static("", classes="field-error", id="error-seed")
+                    if self.spec.distributed:
+                        with Horizontal(classes="field-row"):
+                            yield Label("processes", classes="field-label")
+                            nproc = Input("1", id="nproc", type="integer", compact=True)
+                            nproc.cursor_blink = blink
+                            yield nproc
+                        yield Static("data-parallel processes: more than 1 trains with "
+                                     "torch.distributed under torchrun (gloo on CPU, NCCL "
+                                     f"with a GPU each)  [1..{MAX_NPROC}]  default 1",
+                                     classes="field-help wide")
+                        yield Static("", classes="field-error", id="error-nproc")
                     with Horizontal(id="lab-buttons"):
                         yield Button("Run  ctrl+r", id="run", variant="primary")
                         yield Button("Cancel  ctrl+x", id="cancel", variant="error",
@@ -255,17 +274,31 @@ class LabScreen(Screen):
         return raw if ok else None
 
     def seed(self) -> int | None:
-        error = self.query_one("#error-seed", Static)
-        text = self.query_one("#seed", Input).value.strip()
+        return self._whole_number("seed", 0, None)
+
+    def nproc(self) -> int | None:
+        """How many processes: 1 for a lab that runs in one."""
+        if not self.spec.distributed:
+            return 1
+        return self._whole_number("nproc", 1, MAX_NPROC)
+
+    def _whole_number(self, name: str, low: int, high: int | None) -> int | None:
+        error = self.query_one(f"#error-{name}", Static)
+        field = self.query_one(f"#{name}", Input)
+        text = field.value.strip()
         try:
             value = int(text)
-            if value < 0:
+            if value < low or (high is not None and value > high):
                 raise ValueError
         except ValueError:
-            error.update(f"seed={text!r}: expected a whole number, 0 or more")
+            span = f"from {low} to {high}" if high is not None else f"{low} or more"
+            label = {"nproc": "processes"}.get(name, name)
+            error.update(f"{label}={text!r}: expected a whole number, {span}")
             error.display = True
+            field.add_class("-invalid")
             return None
         error.display = False
+        field.remove_class("-invalid")
         return value
 
     # -- running -----------------------------------------------------------
@@ -298,7 +331,8 @@ class LabScreen(Screen):
             return
         raw = self.raw_params()
         seed = self.seed()
-        if raw is None or seed is None:
+        nproc = self.nproc()
+        if raw is None or seed is None or nproc is None:
             self.query_one(TabbedContent).active = "setup"
             self.notify("Fix the parameters in red first", severity="error", timeout=3)
             return
@@ -306,10 +340,11 @@ class LabScreen(Screen):
         self.token += 1
         self.clear_output()
         self.set_running(True)
-        self.query_one("#lab-state", Static).update(f"Starting {self.spec.name} on {device}…")
+        how = f"{nproc} processes on {device}" if nproc > 1 else device
+        self.query_one("#lab-state", Static).update(f"Starting {self.spec.name} on {how}…")
         self.query_one(TabbedContent).active = "output"
         self.query_one("#lab-log").focus()
-        self.run_lab(self.token, raw, device, seed)
+        self.run_lab(self.token, raw, device, seed, nproc)
 
     def set_running(self, running: bool) -> None:
         self.running = running
@@ -322,13 +357,15 @@ class LabScreen(Screen):
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, group="lab", exit_on_error=False)
-    def run_lab(self, token: int, raw: dict[str, str], device: str, seed: int) -> None:
+    def run_lab(self, token: int, raw: dict[str, str], device: str, seed: int,
+                nproc: int = 1) -> None:
         from labs.events import Failed
 
         app: Any = self.app
+        more = {"nproc": nproc} if nproc > 1 else {}  # one process: the runner's default
         try:
             run = app.lab_runner(app.store, lab=self.spec.name, params=raw, device=device,
-                                 seed=seed, card_id=self.card_id)
+                                 seed=seed, card_id=self.card_id, **more)
         except Exception as exc:  # a parameter the catalog refuses
             self.post_message(LabEvent(token, Failed("bad-input", str(exc))))
             self.post_message(LabEnded(token))
@@ -504,7 +541,7 @@ class LabScreen(Screen):
                        if param_text(v) != param_text(self._default(k))}
             started = local_time(run["started_at"], self.app.settings)  # type: ignore[attr-defined]
             table.add_row(started + mine, Text(status, style=style),
-                          run["device"] or "", format_duration(run["started_at"], run["ended_at"]),
+                          device_text(run), format_duration(run["started_at"], run["ended_at"]),
                           ", ".join(f"{k}={fmt(v)}" for k, v in changed.items()) or "defaults",
                           key=str(run["id"]))
         pane = self.query_one("#runs", TabPane)
@@ -524,7 +561,7 @@ class LabScreen(Screen):
     def show_run_detail(self, run: dict[str, Any]) -> None:
         started = local_time(run["started_at"], self.app.settings)  # type: ignore[attr-defined]
         parts: list[Any] = [Text.assemble((f"Run #{run['id']}", "bold"), "  ",
-                                          started, "  ", run["device"] or "",
+                                          started, "  ", device_text(run),
                                           f"  seed {run['seed']}")]
         if run.get("card_id"):
             parts.append(Text(f"from card {run['card_id']}", style="dim"))
