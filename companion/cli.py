@@ -234,9 +234,10 @@ def lab_app() -> None:
 @lab_app.command("list", context_settings=CONTEXT)
 def lab_list() -> None:
     """The labs with their parameters, defaults and limits."""
-    from labs.catalog import LABS
     from rich.console import Console
     from rich.table import Table
+
+    from labs.catalog import LABS
 
     console = Console()
     for spec in LABS.values():
@@ -268,9 +269,8 @@ def lab_list() -> None:
 def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
             timeout: float | None, card: str | None, as_json: bool, nproc: int) -> None:
     """Run a lab in its own process, show its events, and record the run."""
-    from labs.catalog import ParamError, parse_assignments
-
     from companion.labrunner import LabRun
+    from labs.catalog import ParamError, parse_assignments
 
     _, store = _open(sync=False)
     try:

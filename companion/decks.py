@@ -333,9 +333,11 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
             errors.append(DeckError(path, 2, f"front matter has no {key}:"))
     unknown = set(meta) - {"id", "name", "description"}
     if unknown:
-        errors.append(DeckError(path, 2, f"unknown front matter keys: {', '.join(sorted(map(str, unknown)))}"))
+        keys = ", ".join(sorted(map(str, unknown)))
+        errors.append(DeckError(path, 2, f"unknown front matter keys: {keys}"))
     if deck_id is not None and not (isinstance(deck_id, str) and ID_RE.match(deck_id)):
-        errors.append(DeckError(path, 2, f"deck id {deck_id!r} must be lowercase letters, digits and -"))
+        errors.append(DeckError(path, 2,
+                                f"deck id {deck_id!r} must be lowercase letters, digits and -"))
         deck_id = None
     notes = _split_notes(lines, body, path, errors)
     if not deck_id or not deck_name:
@@ -374,7 +376,8 @@ def load_decks(paths: list[Path]) -> tuple[list[Deck], list[DeckError]]:
         if deck is None:
             continue
         if deck.id in owners:
-            errors.append(DeckError(path, 2, f"deck id {deck.id!r} is already used by {owners[deck.id]}"))
+            errors.append(DeckError(path, 2,
+                                    f"deck id {deck.id!r} is already used by {owners[deck.id]}"))
             continue
         owners[deck.id] = path
         decks.append(deck)

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from companion import __version__
-from companion.session import rebuild_card
 from companion.scheduler import MemoryModel
+from companion.session import rebuild_card
 from companion.settings import Settings, SettingsError, from_mapping
 from companion.store import Store, now_ms
 

@@ -23,11 +23,10 @@ import threading
 from collections import deque
 from typing import Any, Iterator
 
+from companion.store import Store, now_ms
 from labs.catalog import LABS, ParamError
 from labs.catalog import get as get_spec
 from labs.events import Event, Failed, Metric, Result, Started, from_json
-
-from companion.store import Store, now_ms
 
 CANCEL_GRACE_S = 3.0  # after Ctrl-C, how long the lab may take to say it stopped
 

@@ -66,7 +66,8 @@ def sync_decks(store: Store, dirs: list[Path] | None = None, force: bool = False
                 report.retired += conn.execute("SELECT changes()").fetchone()[0]
         loaded = {d.id for d in decks}
         known_paths = {str(p) for p in files}
-        for deck_id, path in conn.execute("SELECT id, path FROM decks WHERE retired = 0").fetchall():
+        live = conn.execute("SELECT id, path FROM decks WHERE retired = 0").fetchall()
+        for deck_id, path in live:
             # A deck whose file is gone is retired; one whose file is there but
             # unreadable is left alone until it is fixed.
             # A deck with no path lives in the store alone (imported): no file

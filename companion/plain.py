@@ -124,10 +124,9 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
 
 def _run_prediction(store: Store, card: CardView, guess: str, out: TextIO) -> None:
     """Run the card's lab, then show what it measured next to the learner's guess."""
-    from labs.events import Failed, Progress, Result
-
     from companion.labrunner import LabRun
     from companion.predict import evaluate, matches, parse_reveal
+    from labs.events import Failed, Progress, Result
 
     out.write(f"Running the {card.lab} lab to check (Ctrl-C stops it) ...\n")
     out.flush()

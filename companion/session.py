@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from companion.scheduler import (
-    LEARNING, NEW, RELEARNING, REVIEW, LearnerDay, Memory, MemoryModel, format_interval,
+    LEARNING,
+    NEW,
+    RELEARNING,
+    REVIEW,
+    LearnerDay,
+    Memory,
+    MemoryModel,
+    format_interval,
 )
 from companion.settings import Settings
 from companion.store import Store, now_ms
@@ -231,7 +238,8 @@ class ReviewSession:
             _write_memory(conn, card_id, memory)
             if siblings:
                 conn.execute(
-                    "UPDATE cards SET buried_until = ? WHERE id IN (SELECT value FROM json_each(?))",
+                    "UPDATE cards SET buried_until = ? "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
                     (day_end, json.dumps(siblings)))
             leech = memory.lapses > card.memory.lapses and self._is_leech(memory.lapses)
             if leech:

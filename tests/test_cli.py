@@ -68,7 +68,7 @@ def test_due_counts_per_deck(cli_home):
     run(["review", "--plain", "--deck", "mine", "--limit", "1"], cli_home, stdin="\n1\n")
     result = run(["due"], cli_home)
     assert result.returncode == 0
-    line = next(l for l in result.stdout.splitlines() if "My deck (mine)" in l)
+    line = next(row for row in result.stdout.splitlines() if "My deck (mine)" in row)
     assert [int(x) for x in line.replace("│", " ").split()[-3:]] == [4, 1, 0]
 
 

@@ -39,7 +39,8 @@ def test_two_writers_lose_and_double_nothing(store, tmp_path):
     for (out, err), p in zip(results, procs):
         assert p.returncode == 0 and "locked" not in err, err
         assert out.strip() == "150"
-    total, distinct = store.conn.execute("SELECT count(*), count(DISTINCT id) FROM reviews").fetchone()
+    total, distinct = store.conn.execute(
+        "SELECT count(*), count(DISTINCT id) FROM reviews").fetchone()
     assert total == distinct == 450
     assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert cache_mismatches(store, Settings(new_per_day=10**6, reviews_per_day=10**6)) == []

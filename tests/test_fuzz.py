@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from companion.decks import parse_deck
 from companion.export import ImportError_, import_file
@@ -49,8 +51,10 @@ def test_any_settings_file_loads_or_names_the_problem(tmp_path, text):
         loaded.validate()
 
 
-csv_cell = st.one_of(st.integers(-5, 2_000_000_000_000).map(str), st.sampled_from(
-    ["", "1", "4", "5", "x y", "2026-01-01T00:00:00Z", "nan", "1e3", '"', ","]), st.text(max_size=5))
+csv_cell = st.one_of(
+    st.integers(-5, 2_000_000_000_000).map(str),
+    st.sampled_from(["", "1", "4", "5", "x y", "2026-01-01T00:00:00Z", "nan", "1e3", '"', ","]),
+    st.text(max_size=5))
 
 
 @FUZZ

@@ -9,10 +9,10 @@ import threading
 import time
 
 import pytest
-from labs.catalog import ParamError
-from labs.events import Failed, Result, Started, TraceStep
 
 from companion.labrunner import LabRun, past_runs, run_metrics
+from labs.catalog import ParamError
+from labs.events import Failed, Result, Started, TraceStep
 
 
 class ScriptedRun(LabRun):
@@ -25,7 +25,8 @@ class ScriptedRun(LabRun):
     def command(self) -> list[str]:
         prelude = ("import json, os, signal, sys, time\n"
                    "def emit(**e):\n    print(json.dumps(e), flush=True)\n"
-                   "emit(type='started', lab='transformer-trace', params={}, device='cpu', seed=0)\n")
+                   "emit(type='started', lab='transformer-trace', params={}, device='cpu', "
+                   "seed=0)\n")
         return [sys.executable, "-c", prelude + self.script]
 
 

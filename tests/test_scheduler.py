@@ -8,9 +8,7 @@ from datetime import datetime, timedelta, timezone
 from fsrs import Card, Rating, Scheduler, State
 from fsrs.scheduler import FUZZ_RANGES
 
-from companion.scheduler import (
-    NEW, REVIEW, LearnerDay, Memory, MemoryModel, format_interval, to_ms,
-)
+from companion.scheduler import NEW, REVIEW, LearnerDay, Memory, MemoryModel, format_interval, to_ms
 from companion.settings import Settings
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

@@ -107,7 +107,8 @@ def test_rescaled_shard_losses_average_to_the_full_batch_gradient(batch, world):
     ddp, naive = torch.zeros_like(full), []
     for rank in range(world):
         start, stop = lab.shard_bounds(batch, world, rank)
-        loss = F.cross_entropy(model(x[start:stop]), y[start:stop], reduction="sum") * (world / batch)
+        loss = F.cross_entropy(model(x[start:stop]), y[start:stop], reduction="sum")
+        loss = loss * (world / batch)
         ddp += _flat(torch.autograd.grad(loss, params)) / world
         if stop > start:
             naive.append(_flat(torch.autograd.grad(
