@@ -19,7 +19,16 @@ def _converter():
     return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 
 
+# Norm and absolute-value bars, read before pylatexenc sees them: it drops \|
+# altogether, and as macros they would swallow the space after them ("‖x ‖= ρ").
+# An opening bar hugs what follows it, a closing bar what precedes it.
+BARS = {"lVert": "‖", "rVert": "‖", "Vert": "‖", "|": "‖", "lvert": "|", "rvert": "|"}
+BARS_RE = re.compile(r"\\(lVert|lvert)(?![A-Za-z])\s*|\s*\\(rVert|rvert)(?![A-Za-z])"
+                     r"|\\(Vert)(?![A-Za-z])|\\(\|)")
+
+
 def latex_to_unicode(latex: str) -> str:
+    latex = BARS_RE.sub(lambda m: BARS[next(g for g in m.groups() if g)], latex)
     try:
         text = _converter().latex_to_text(latex)
     except Exception:  # pylatexenc is lenient, but a learner's deck may be anything

@@ -18,3 +18,10 @@ def test_math_in_markdown_shows_as_written():
                                            markdown=True)))
     shown = console.export_text().strip()
     assert shown == "At w^* the slope a*b*c and y_i is zero."
+
+
+def test_norm_bars_read_as_bars_hugging_what_they_enclose():
+    assert math_to_unicode(r"$\lVert x \rVert = \rho$") == "‖x‖ = ρ"
+    assert math_to_unicode(r"$(1/N)\lVert Xw + b - y \rVert^2$") == "(1/N)‖Xw + b - y‖^2"
+    assert math_to_unicode(r"$\|g\|^2$") == "‖g‖^2"  # pylatexenc alone drops \|
+    assert math_to_unicode(r"$\lvert a \rvert$") == "|a|"
