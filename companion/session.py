@@ -112,16 +112,14 @@ class ReviewSession:
         return ("AND deck_id = ?", (self.deck_id,)) if self.deck_id else ("", ())
 
     def done_today(self, now: int | None = None) -> tuple[int, int]:
-        """(new cards introduced, review-state cards answered) in the learner's day."""
+        """(new cards introduced, review-state cards answered) in the learner's day,
+        in every deck: the daily limits are shared, so studying one deck spends
+        the same allowance as studying them all."""
         now = self.clock() if now is None else now
         start, _ = self.day.bounds(now)
-        deck_sql, deck_args = ("", ())
-        if self.deck_id:
-            deck_sql = "AND card_id IN (SELECT id FROM cards WHERE deck_id = ?)"
-            deck_args = (self.deck_id,)
         row = self.store.conn.execute(
             "SELECT coalesce(sum(state_before = 0), 0), coalesce(sum(state_before = 2), 0) "
-            f"FROM reviews WHERE reviewed_at >= ? {deck_sql}", (start, *deck_args)).fetchone()
+            "FROM reviews WHERE reviewed_at >= ?", (start,)).fetchone()
         return row[0], row[1]
 
     def counts(self, now: int | None = None) -> Counts:

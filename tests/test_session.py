@@ -58,6 +58,28 @@ def test_new_cards_come_in_deck_order_within_the_daily_limit(synced):
     assert s.counts().new == 2
 
 
+def test_one_decks_session_spends_the_same_daily_new_limit_as_all_decks(store, deck_dir):
+    write_deck(deck_dir, "other.md", """
+        ## one
+        Q: One?
+        A: 1.
+
+        ## two
+        Q: Two?
+        A: 2.
+        """, deck_id="other", deck_name="Other")
+    sync_decks(store, [deck_dir])
+    clock = Clock()
+    everything = session(store, clock, new_per_day=2)
+    everything.answer("test/alpha", 4)  # one of today's two new cards, in deck "test"
+    other = ReviewSession(store, Settings(timezone=TZ, new_per_day=2), deck_id="other",
+                          clock=clock)
+    assert other.counts().new == 1
+    other.answer(other.next_card().id, 4)
+    assert other.next_card() is None and other.counts().new == 0
+    assert everything.counts().new == 0
+
+
 def test_learning_cards_come_back_first_when_due(synced):
     clock = Clock()
     s = session(synced, clock)
