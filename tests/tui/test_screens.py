@@ -260,3 +260,13 @@ async def test_export_from_the_app_writes_the_same_files_as_the_cli(history_home
     assert log.read_text().splitlines()[0] == (
         "card_id,review_time,review_rating,review_state,review_duration")
     assert not list(tmp_path.glob("*.part"))
+
+
+@run
+async def test_the_app_takes_the_daily_backup_like_every_command(history_home):
+    for _ in range(2):  # the second start, the same day, takes none
+        app = make_app(history_home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+    backups = list((history_home / "backups").glob("companion-*.db"))
+    assert len(backups) == 1
