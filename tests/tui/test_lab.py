@@ -100,6 +100,27 @@ async def test_the_processes_field_runs_batch_size_data_parallel(tui_home):
 
 
 @run
+async def test_a_run_without_curves_says_so_and_enter_on_it_keeps_the_output(tui_home):
+    from labs import events as ev
+
+    script = [ev.Started("transformer-trace", {}, "cpu", 0), ev.Text("Attention, traced."),
+              ev.Result({"steps": 14})]
+    app = make_app(tui_home, lab_runner=partial(FakeRun, script=script))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_lab(pilot, "transformer-trace")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not screen.running and screen.runs)
+        await settle(pilot)
+        assert "drew no curves" in text_of(screen.query_one("#lab-charts .placeholder"))
+        screen.query_one("#runs-table").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        log = " ".join(text_of(w) for w in screen.query("#lab-log Static"))
+        assert "Attention, traced." in log  # not wiped by an empty redraw
+        assert any("drew no curves" in n.message for n in app._notifications)
+
+
+@run
 async def test_cancel_stops_the_run_and_it_is_recorded_as_cancelled(tui_home):
     FakeRun.instances.clear()
     app = make_app(tui_home, lab_runner=partial(FakeRun, block=True))

@@ -307,7 +307,7 @@ class LabScreen(Screen):
         if action == "run":
             return None if self.running else True
         if action == "cancel":
-            return True if self.running else None
+            return True if self.running else False  # hidden when there is nothing to stop
         return True
 
     def action_tab(self, delta: int) -> None:
@@ -445,6 +445,10 @@ class LabScreen(Screen):
             log.mount(Static(summary, classes="log-entry"))
             self.query_one("#lab-state", Static).update(Text("Finished: recorded in Past runs",
                                                              style="green"))
+            if not self.plots:
+                self.query_one("#lab-charts", VerticalScroll).mount(Static(
+                    "This run drew no curves: see Output, Heatmaps and Trace.",
+                    classes="muted placeholder"))
             self.notify(f"{self.spec.name} finished", timeout=3)
         elif kind == "failed":
             log.mount(Static(Panel(event.message, title=f"failed: {event.kind}",
@@ -519,6 +523,10 @@ class LabScreen(Screen):
             run_id, rows = message.data
             if self.running:
                 return
+            if not rows:  # nothing to redraw: keep what is on screen
+                self.notify(f"Run #{run_id} drew no curves: its results are in its summary",
+                            timeout=4)
+                return
             from labs.events import Metric
 
             self.clear_output()
@@ -576,7 +584,7 @@ class LabScreen(Screen):
             for key, value in run["summary"].items():
                 table.add_row(str(key), fmt(value))
             parts.append(table)
-        parts.append(Text("Enter shows this run's curves", style="dim"))
+        parts.append(Text("Enter redraws this run's curves, if it drew any", style="dim"))
         self.query_one("#run-detail", Static).update(Group(*parts))
 
     @on(DataTable.RowHighlighted, "#runs-table")
