@@ -275,7 +275,10 @@ def _parse_time(text: str) -> int:
 
 def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
     """A review log (card_id, review_time, review_rating[, review_duration]) ->
-    cards in the "imported" deck with their history replayed."""
+    cards in the "imported" deck with their history replayed. A card number
+    that is one of this collection's own (`csv_card_number`, as `export --format
+    csv` writes them) goes to that card, and a review the card already has at
+    the same moment is not added twice: importing your own export changes nothing."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -288,6 +291,7 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
                            f"(found: {', '.join(header) or 'nothing'})")
     reviews: list[tuple] = []
     seen: dict[tuple[str, int], int] = {}
+    own: dict[int, str] | None = None  # this collection's cards by their CSV number
     for row in reader:
         number = reader.line_num  # counts physical lines, quoted newlines included
         where = f"{path}:{number}"
@@ -313,17 +317,27 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
             raise ImportError_(f"{where}: duplicate of line {seen[key]} "
                                f"(card {card} at {row['review_time']})")
         seen[key] = number
-        card_id = f"{IMPORTED_DECK}/{card}"
+        if own is None:
+            own = {csv_card_number(cid): cid
+                   for (cid,) in store.conn.execute("SELECT id FROM cards")}
+        card_id = own.get(int(card), "") if card.isdigit() else ""
+        card_id = card_id or f"{IMPORTED_DECK}/{card}"
         review_id = uuid.uuid5(uuid.NAMESPACE_URL, f"companion:{card_id}:{at}").hex
         reviews.append((review_id, card_id, at, int(row["review_rating"]), int(duration_text)))
     if not reviews:
         raise ImportError_(f"{path}:2: no reviews in the file")
     model = MemoryModel(settings)
     cards = sorted({r[1] for r in reviews})
+    new_cards = [cid for cid in cards if cid.startswith(f"{IMPORTED_DECK}/")]
     with store.transaction() as conn:
-        conn.execute("INSERT OR IGNORE INTO decks(id, name, description, path, retired) "
-                     "VALUES (?, 'Imported', 'Review history imported from a CSV log', '', 0)",
-                     (IMPORTED_DECK,))
+        # The same card answered at the same millisecond is the same review.
+        have = set(conn.execute("SELECT card_id, reviewed_at FROM reviews WHERE card_id IN "
+                                "(SELECT value FROM json_each(?))", (json.dumps(cards),)))
+        reviews = [r for r in reviews if (r[1], r[2]) not in have]
+        if new_cards:
+            conn.execute("INSERT OR IGNORE INTO decks(id, name, description, path, retired) "
+                         "VALUES (?, 'Imported', 'Review history imported from a CSV log', "
+                         "'', 0)", (IMPORTED_DECK,))
         before_cards = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
         conn.executemany(
             "INSERT OR IGNORE INTO cards(id, deck_id, note_id, kind, ord, front, back, extra, "
@@ -332,7 +346,7 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
             [(cid, IMPORTED_DECK, cid.split("/", 1)[1],
               f"Card {cid.split('/', 1)[1]} of an imported review log",
               "The log carries the history, not the card's text.",
-              path.name, i, now_ms()) for i, cid in enumerate(cards)])
+              path.name, i, now_ms()) for i, cid in enumerate(new_cards)])
         before = conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
         conn.executemany("INSERT OR IGNORE INTO reviews(id, card_id, reviewed_at, rating, "
                          "duration_ms) VALUES (?, ?, ?, ?, ?)", reviews)

@@ -123,6 +123,33 @@ def test_csv_of_an_import_is_the_input(tmp_path, store):
     assert card == ("imported", 3, 3)  # a lapse in review: relearning
 
 
+def test_importing_your_own_csv_export_changes_nothing(tmp_path, deck_dir):
+    store = make_home(tmp_path, "home", deck_dir,
+                      [("test/alpha", 3, 1), ("test/beta", 1, 2), ("test/alpha", 3, 30)])
+    before = store.conn.execute("SELECT id, card_id, reviewed_at FROM reviews "
+                                "ORDER BY 1").fetchall()
+    states = store.conn.execute("SELECT id, state, due, stability FROM cards ORDER BY id"
+                                ).fetchall()
+    out = tmp_path / "mine.csv"
+    export(store, Settings(), "csv", out)
+    result = import_csv(store, Settings(timezone=TZ), out)
+    assert result.added == {"cards": 0, "reviews": 0}
+    assert store.conn.execute("SELECT id, card_id, reviewed_at FROM reviews "
+                              "ORDER BY 1").fetchall() == before
+    assert store.conn.execute("SELECT count(*) FROM decks WHERE id = 'imported'"
+                              ).fetchone()[0] == 0
+    assert store.conn.execute("SELECT id, state, due, stability FROM cards ORDER BY id"
+                              ).fetchall() == states
+    # A later review of one of these cards (from another machine's log) joins its history.
+    rows = list(csv.reader(out.open()))
+    alpha = rows[1][0]
+    write_csv(tmp_path / "later.csv", [[alpha, T0 + 3 * 86_400_000, 3, 2000]])
+    assert import_csv(store, Settings(timezone=TZ), tmp_path / "later.csv").added == {
+        "cards": 0, "reviews": 1}
+    assert store.conn.execute("SELECT reps FROM cards WHERE id = 'test/alpha'"
+                              ).fetchone()[0] == 3
+
+
 def test_csv_times_may_be_iso_8601(tmp_path, store):
     source = write_csv(tmp_path / "r.csv", [["a1", "2026-01-02T03:04:05Z", 3, 100],
                                             ["a1", "2026-01-05T03:04:05+01:00", 3, 100]])
