@@ -75,6 +75,7 @@ class CompanionApp(App[int]):
         self.start_review = start_review
         self.start_deck = deck_id
         self._lab_runner = lab_runner
+        self.keymap: dict[str, str] = {}  # the learner's keys in force (binding id -> keys)
         self.apply_theme(settings.theme)
 
     @property
@@ -113,6 +114,7 @@ class CompanionApp(App[int]):
         from companion.tui.keymap import check_keymap
 
         good, problems = check_keymap(keymap)
+        self.keymap = good
         self.set_keymap(good)
         if problems:
             self.notify("\n".join(problems), title=f"keymap in {self.settings_path.name}: "

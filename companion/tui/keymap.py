@@ -31,6 +31,18 @@ def binding_classes() -> list[type]:
             help.HelpScreen, TraceStepper]
 
 
+def key_display(app: Any, binding: Binding) -> str:
+    """How `binding`'s first key reads now, the learner's keymap applied: the
+    labels on buttons and hints say the key that actually works."""
+    rebound = getattr(app, "keymap", {}).get(binding.id)
+    if rebound:
+        return str(app.get_key_display(binding.with_key(_keys(rebound)[0], key_display=None)))
+    first = binding.key.split(",")[0].strip()
+    if first == binding.key:
+        return str(app.get_key_display(binding))
+    return str(app.get_key_display(binding.with_key(first, key_display=None)))
+
+
 def _own_bindings(cls: type) -> list[Binding]:
     return [b for b in cls.BINDINGS if isinstance(b, Binding) and b.id]
 

@@ -70,8 +70,11 @@ async def test_rebound_keys_work_show_in_help_and_the_old_key_is_free(tui_home):
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         card = screen.card.id
+        assert str(screen.query_one("#reveal").label) == "Show answer  v"
         await pilot.press("v")
         assert screen.revealed
+        assert str(screen.query_one("#grade-1").label).startswith("j Again · ")
+        assert str(screen.query_one("#grade-2").label).startswith("2 Hard · ")
         await pilot.press("j")
         await settle(pilot)
         assert db_reviews(tui_home) == [(card, 1)]

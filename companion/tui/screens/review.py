@@ -28,6 +28,7 @@ from companion.tui.widgets.cardtext import CardText
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as one minute
 GRADE = Binding.Group("Grade")
 GRADE_VARIANTS = {1: "error", 2: "warning", 3: "success", 4: "primary"}
+GRADE_IDS = {1: "review.again", 2: "review.hard", 3: "review.good", 4: "review.easy"}
 
 
 @dataclass
@@ -118,12 +119,19 @@ class ReviewScreen(Screen):
         with Vertical(id="summary"):
             yield Static("", id="summary-text")
         with Horizontal(id="actions"):
-            yield Button("Show answer  space", id="reveal", variant="primary")
+            yield Button(f"Show answer  {self.key('review.reveal')}", id="reveal",
+                         variant="primary")
             for rating in (1, 2, 3, 4):
                 yield Button(RATING_NAMES[rating], id=f"grade-{rating}",
                              variant=GRADE_VARIANTS[rating], classes="grade")
-            yield Button("Home  esc", id="done", variant="primary")
+            yield Button(f"Home  {self.key('review.finish')}", id="done", variant="primary")
         yield Footer()
+
+    def key(self, binding_id: str) -> str:
+        """The key that does `binding_id` now (the learner may have rebound it)."""
+        from companion.tui.keymap import key_display
+
+        return key_display(self.app, next(b for b in self.BINDINGS if b.id == binding_id))
 
     def on_mount(self) -> None:
         app: Any = self.app
@@ -221,12 +229,13 @@ class ReviewScreen(Screen):
         if card.lab:
             params = " ".join(f"{k}={v}" for k, v in card.lab_params.items())
             hint.update(Text.assemble(("Lab: ", "bold"), f"{card.lab} {params}".strip(),
-                                      ("  press l to run it", "dim")))
+                                      (f"  press {self.key('review.lab')} to run it", "dim")))
         hint.display = bool(card.lab)
         self.previews = self.session.previews(card)
         for rating in (1, 2, 3, 4):
             self.query_one(f"#grade-{rating}", Button).label = (
-                f"{rating} {RATING_NAMES[rating]} · {self.previews[rating]}")
+                f"{self.key(GRADE_IDS[rating])} {RATING_NAMES[rating]} · "
+                f"{self.previews[rating]}")
         self.layout_for(revealed=True, finished=False, predict=card.kind == "predict")
         self.refresh_bindings()
 
