@@ -198,13 +198,17 @@ async def test_settings_are_validated_on_the_field_and_saved(tui_home):
         await settle(pilot)
         screen = app.screen
         screen.query_one("#desired_retention").value = "1.5"
-        screen.query_one("#new_per_day").value = "35"
+        screen.query_one("#reviews_per_day").value = ""  # unreadable, beside out of range
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, SettingsScreen)
         error = screen.query_one("#error-desired_retention")
         assert error.display and "between 0.7 and 0.99" in str(error.render())
+        error = screen.query_one("#error-reviews_per_day")
+        assert error.display and "'' is not a whole number" in str(error.render())
         assert not (tui_home / "settings.toml").exists()  # nothing saved
+        screen.query_one("#reviews_per_day").value = "200"
+        screen.query_one("#new_per_day").value = "35"
         screen.query_one("#desired_retention").value = "0.85"
         screen.query_one("#theme").value = "ansi-dark"
         await pilot.press("ctrl+s")

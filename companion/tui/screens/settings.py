@@ -83,7 +83,7 @@ class SettingsScreen(Screen):
             with Horizontal(id="settings-buttons"):
                 yield Button("Save  ctrl+s", id="save", variant="primary")
                 yield Button("Cancel  esc", id="cancel")
-            yield Static(f"Saved to {_home_relative(app.settings_path)}", id="settings-path",
+            yield Static(f"ctrl+s saves to {_home_relative(app.settings_path)}", id="settings-path",
                          classes="muted")
         yield Footer()
 
@@ -126,11 +126,8 @@ class SettingsScreen(Screen):
                 problems = True
         theme = self.query_one("#theme", Select).value
         values["theme"] = str(theme)
-        if problems:
-            return None
-        candidate = dataclasses.replace(app.settings, **values)
-        # validate() stops at the first problem; check each field alone so every
-        # bad field shows its error at once.
+        # validate() stops at the first problem; check each field that parsed
+        # alone, so every bad field shows its error at once, unreadable or not.
         for name in values:
             alone = dataclasses.replace(app.settings, **{name: values[name]})
             try:
@@ -141,6 +138,7 @@ class SettingsScreen(Screen):
                 problems = True
         if problems:
             return None
+        candidate = dataclasses.replace(app.settings, **values)
         try:
             candidate.validate()
         except SettingsError as exc:
