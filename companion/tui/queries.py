@@ -238,6 +238,18 @@ def parse_search(text: str, deck: str | None = None, state: str | None = None,
     return " AND ".join(where), args
 
 
+FILTERS = ("deck", "tag", "lab", "has", "is")
+
+
+def unknown_filters(text: str) -> list[str]:
+    """The `word:` prefixes in a search that are not filters ('foo:'), which
+    parse_search takes as text: worth a hint when nothing matches."""
+    words = text.split()
+    return [f"{key}:" for word in words
+            for key, sep, _ in [word.lstrip("-").partition(":")]
+            if sep and key.isalpha() and key.lower() not in FILTERS]
+
+
 def search_cards(conn: sqlite3.Connection, text: str, deck: str | None, state: str | None,
                  day_end: int, limit: int = SEARCH_LIMIT) -> SearchResult:
     where, args = parse_search(text, deck, state, day_end)

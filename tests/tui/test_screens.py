@@ -140,6 +140,27 @@ async def test_browse_searches_by_text_tag_state_and_deck(history_home):
         assert await search("is:new") == []  # forty days of study: all seen
         screen.query_one("#deck-filter").value = "greek"
         assert await search("") == ["greek/epsilon", "greek/zeta"]
+        assert await search("foo:bar") == []
+        assert "foo: is not a filter" in text_of(screen.query_one("#browse-count"))
+
+
+@run
+async def test_slash_goes_to_the_search_and_is_not_typed_into_it(history_home):
+    app = make_app(history_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        search = app.screen.query_one("#search")
+        assert search.has_focus
+        await pilot.press("slash", "f", "i", "f", "t", "h")
+        assert search.value == "fifth"
+        await pilot.press("slash", "x")  # inside a search, / is a character
+        assert search.value == "fifth/x"
+        await pilot.press("down")
+        assert not search.has_focus
+        await pilot.press("slash")
+        assert search.has_focus
 
 
 @run

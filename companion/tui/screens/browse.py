@@ -46,7 +46,7 @@ class BrowseScreen(Screen):
                   "(or beside, on a wide terminal) follows.")
 
     BINDINGS = [
-        Binding("slash", "focus_search", "Search", key_display="/",
+        Binding("slash", "focus_search", "Search", key_display="/", priority=True,
                 tooltip="Type a search", id="browse.search"),
         Binding("s", "toggle_suspend", "Suspend",
                 tooltip="Suspend the card, or bring a suspended card back",
@@ -160,7 +160,7 @@ class BrowseScreen(Screen):
                 state = "suspended"
             due = when(row.due, app.settings)[:10] if row.state else ""
             name = row.id.split("/", 1)[-1]
-            name = name if len(name) <= 24 else name[:23] + "…"
+            name = name if len(name) <= 24 else name[:16] + "…" + name[-7:]  # keeps .c1
             table.add_row(Text(name, style=style), Text(state, style=style),
                           Text(due, style=style), Text(_cut(row.front, width), style=style),
                           key=row.id)
@@ -169,6 +169,13 @@ class BrowseScreen(Screen):
         count = f"{result.total} card{'s' if result.total != 1 else ''}"
         if shown < result.total:
             count += f" (showing the first {shown})"
+        if not result.total:
+            from companion.tui.queries import unknown_filters
+
+            unknown = unknown_filters(self.query_one("#search", Input).value)
+            if unknown:
+                count += (f" · {', '.join(unknown)} is not a filter "
+                          "(deck: tag: is: lab: has:lab)")
         self.query_one("#browse-count", Static).update(count)
         if self.selected_id in self.result_ids:
             table.move_cursor(row=self.result_ids.index(self.selected_id))
@@ -257,7 +264,11 @@ class BrowseScreen(Screen):
         self.query_one("#cards").focus()
 
     def action_focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        search = self.query_one("#search", Input)
+        if search.has_focus and search.value:
+            search.insert_text_at_cursor("/")  # a / inside a search is just a /
+        else:
+            search.focus()  # "/" means "search", even when the box has focus already
 
     def action_toggle_suspend(self) -> None:
         if self.detail is None:
