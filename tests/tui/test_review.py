@@ -170,6 +170,7 @@ async def test_a_card_without_a_lab_says_so(tui_home):
         assert screen.card.lab == ""
         await pilot.press("l")
         assert app.screen is screen
+        assert any(n.message == "This card has no lab" for n in app._notifications)
 
 
 @run

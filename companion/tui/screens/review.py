@@ -296,10 +296,8 @@ class ReviewScreen(Screen):
             return self.finished
         if action in ("suspend", "bury"):
             return self.card is not None
-        if action == "lab":
-            if self.card is None:
-                return False
-            return True if self.card.lab else None
+        if action == "lab":  # on a card without one, l says so rather than nothing
+            return self.card is not None
         if action == "undo":
             return True if self.undo_steps else None
         return True
