@@ -54,6 +54,11 @@ class ImportResult:
 
 
 def export(store: Store, settings: Settings, fmt: str, path: Path) -> None:
+    """Write `fmt` to `path`, readable by the learner only, like the database."""
+    if fmt not in FORMATS:
+        raise ValueError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # an existing file keeps its mode through touch
     if fmt == "json":
         path.write_text(json.dumps(to_document(store, settings), ensure_ascii=False, indent=1),
                         encoding="utf-8")
@@ -67,8 +72,7 @@ def export(store: Store, settings: Settings, fmt: str, path: Path) -> None:
         from companion.anki_export import write_apkg
 
         write_apkg(store, path)
-    else:
-        raise ValueError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
+    path.chmod(0o600)  # a writer that renamed a temp file into place brought its mode
 
 
 # -- json --------------------------------------------------------------------

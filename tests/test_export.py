@@ -212,6 +212,17 @@ def test_broken_json_names_the_line(tmp_path, store):
         import_file(store, Settings(), tmp_path / "x.txt")
 
 
+@pytest.mark.parametrize("fmt", ["json", "csv", "html", "apkg"])
+def test_every_export_is_readable_by_you_only(tmp_path, deck_dir, fmt):
+    store = make_home(tmp_path, "home", deck_dir, [("test/alpha", 3, 1)])
+    out = tmp_path / f"out.{fmt}"
+    out.write_text("an older export, world-readable")
+    out.chmod(0o644)
+    export(store, Settings(), fmt, out)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert out.read_bytes() != b"an older export, world-readable"
+
+
 def test_cli_export_import_round_trip(tmp_path):
     from .test_cli import run
 

@@ -287,11 +287,11 @@ class CompanionApp(App[int]):
         yield SystemCommand("Settings", "Desired retention, daily limits, day start, theme",
                             self.action_settings)
         yield SystemCommand("Home", "Back to the decks", self.action_home)
-        for fmt, what in (("json", "everything, lossless; `companion import` reads it back"),
-                          ("csv", "the review log, for FSRS tools"),
-                          ("html", "a report to open in a browser"),
-                          ("apkg", "the decks, for Anki")):
-            yield SystemCommand(f"Export {fmt}", f"Write {what} to your home folder",
+        for fmt, what in (("json", "Everything, lossless (companion import reads it back)"),
+                          ("csv", "The review log, for FSRS tools"),
+                          ("html", "A progress report to open in a browser"),
+                          ("apkg", "The decks with their cards, for Anki")):
+            yield SystemCommand(f"Export {fmt}", f"{what}; written to your home folder",
                                 lambda fmt=fmt: self.export(fmt))
         # Every key of the current screen, so the palette doubles as a key list.
         seen = set()

@@ -41,7 +41,7 @@ async def test_home_shows_each_deck_with_its_counts_and_the_days_work(history_ho
         assert streak > 1 and data.streak == streak
         assert sum(data.calendar.values()) == data.reviews > 0
         summary = str(app.screen.query_one("#home-summary").render())
-        assert f"streak {streak} days" in summary and "0 cards answered today" in summary
+        assert f"streak {streak} days" in summary and "0 answers today" in summary
 
 
 @run

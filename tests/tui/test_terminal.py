@@ -72,7 +72,7 @@ def test_three_cards_answered_in_a_real_terminal_are_in_the_database(tmp_path):
             terminal.keys("3")
         terminal.wait_for("Show answer")  # the fourth card: three are answered
         terminal.keys("Escape")
-        terminal.wait_for("3 cards answered today")
+        terminal.wait_for("3 answers today")
         terminal.keys("q")
         deadline = time.monotonic() + 10
         while "Study now" in terminal.screen() and time.monotonic() < deadline:

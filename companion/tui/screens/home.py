@@ -106,9 +106,9 @@ class HomeScreen(Screen):
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         minutes = round(data.seconds_today / 60)
-        parts = [f"{plural(data.answered_today, 'card')} answered today"]
-        if data.answered_today:
-            parts[0] += f" in {minutes} min" if minutes else ""
+        answers = plural(data.answered_today, "answer")  # answers, not distinct cards
+        took = f" in {minutes} min" if data.answered_today and minutes else ""
+        parts = [f"{answers}{took} today"]
         parts.append(f"streak {plural(data.streak, 'day')}")
         parts.append(f"{plural(data.cards, 'card')} in {plural(len(data.decks), 'deck')}")
         self.query_one("#home-summary", Static).update(" · ".join(parts))
