@@ -1,12 +1,14 @@
 """`companion review --plain`: a line-mode session for any terminal or a pipe.
 
-It reads commands from stdin, one per line: Enter reveals, 1-4 grades, `u`
-undoes the last answer, `q` quits. Each answer is committed before the next
-card is shown, and the line `saved: <card id> <rating>` says so.
+It reads commands from stdin, one per line: Enter reveals, 1-4 grade (Enter
+on the answer side is Good, as in the app), `s` suspends, `b` buries until
+tomorrow, `u` undoes the last of these, `q` quits. Each answer is committed
+before the next card is shown, and the line `saved: <card id> <rating>` says so.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from typing import TextIO
@@ -18,6 +20,7 @@ from companion.settings import Settings
 from companion.store import Store
 
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as a minute
+BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
 
 def _read(stream: TextIO, prompt: str, out: TextIO) -> str | None:
@@ -33,7 +36,8 @@ def _show(out: TextIO, label: str, text: str) -> None:
     """In a terminal the text is rendered as Markdown (code, lists, emphasis);
     in a pipe it stays plain text, one field per line, easy to read back."""
     if not out.isatty():
-        out.write(f"{label}: {math_to_unicode(text).strip()}\n")
+        plain = BOLD.sub(r"\1", math_to_unicode(text).strip())  # a cloze gap's **[...]**
+        out.write(f"{label}: {plain}\n")
         return
     body = math_to_unicode(text, markdown=True).strip()
     from rich.console import Console
@@ -71,13 +75,15 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
                 out.write(f"Choices: {' | '.join(card.choices)}\n")
             command = _read(inp, "Your prediction (then the lab runs; u: undo, q: quit) > ", out)
         else:
-            command = _read(inp, "(Enter: show answer, u: undo, q: quit) > ", out)
+            command = _read(inp, "(Enter: show answer, s: suspend, b: bury, u: undo, q: quit) > ",
+                            out)
         if command is None or command == "q":
             break
         if command == "u":
-            forced = _undo(session, out)
-            if forced is not None:
-                answered -= 1
+            forced, answered, again = _undo(session, out, answered, again)
+            continue
+        if command in ("s", "b") and card.kind != "predict":
+            _set_aside(session, card, command, out)
             continue
         if card.kind == "predict":
             _run_prediction(store, card, command, out)
@@ -93,22 +99,27 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
         previews = session.previews(card)
         buttons = "  ".join(f"{r} {RATING_NAMES[r]} ({previews[r]})" for r in (1, 2, 3, 4))
         rating = None
+        aside = False
         while rating is None:
-            command = _read(inp, f"{buttons}  u undo  q quit > ", out)
+            command = _read(inp, f"{buttons} (Enter: 3)  s b u q > ", out)
             if command is None or command == "q":
                 return _summary(out, answered, again, started)
             if command == "u":
                 break
-            if command in ("1", "2", "3", "4"):
-                rating = int(command)
+            if command in ("s", "b"):
+                _set_aside(session, card, command, out)
+                aside = True
+                break
+            if command in ("", "1", "2", "3", "4"):
+                rating = int(command or 3)  # Enter on the answer side: Good, as in the app
             else:
-                out.write(f"'{command}'? Type 1, 2, 3 or 4 to grade, u to undo, q to quit.\n")
+                out.write(f"'{command}'? Type 1, 2, 3 or 4 to grade (Enter: Good), s to suspend, "
+                          "b to bury, u to undo, q to quit.\n")
+        if aside:
+            continue
         if rating is None:  # undo from the answer side: the previous card comes back
-            forced = _undo(session, out)
-            if forced is not None:
-                answered -= 1
-            else:
-                forced = card
+            forced, answered, again = _undo(session, out, answered, again)
+            forced = forced or card
             continue
         duration = min(MAX_ANSWER_MS, int((time.monotonic() - shown) * 1000))
         result = session.answer(card.id, rating, duration)
@@ -157,13 +168,27 @@ def _run_prediction(store: Store, card: CardView, guess: str, out: TextIO) -> No
                       + "\n")
 
 
-def _undo(session: ReviewSession, out: TextIO) -> CardView | None:
-    card_id = session.undo()
-    if card_id is None:
+def _set_aside(session: ReviewSession, card: CardView, command: str, out: TextIO) -> None:
+    if command == "s":
+        session.suspend(card.id)
+        out.write(f"suspended: {card.id} (u undoes)\n")
+    else:
+        session.bury(card.id)
+        out.write(f"buried until tomorrow: {card.id} (u undoes)\n")
+    out.flush()
+
+
+def _undo(session: ReviewSession, out: TextIO, answered: int,
+          again: int) -> tuple[CardView | None, int, int]:
+    """The card to show again, and the session's answer and Again counts after."""
+    undone = session.undo()
+    if undone is None:
         out.write("Nothing to undo.\n")
-        return None
-    out.write(f"undone: {card_id}\n")
-    return session.card(card_id)
+        return None, answered, again
+    out.write(f"undone {undone.kind}: {undone.card_id}\n")
+    took_back = undone.kind == "answer"
+    return (session.card(undone.card_id), answered - took_back,
+            again - (took_back and undone.rating == 1))
 
 
 def _summary(out: TextIO, answered: int, again: int, started: float) -> int:

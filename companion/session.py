@@ -81,9 +81,20 @@ class Counts:
 
 @dataclass
 class _Undo:
-    review_id: str
+    """One thing `undo` can take back: an answer, a suspend or a bury."""
+
+    kind: str  # "answer", "suspend" or "bury"
     card_id: str
-    flags: dict[str, tuple]  # card id -> (suspended, buried_until, tags) before the answer
+    flags: dict[str, tuple]  # card id -> (suspended, buried_until, tags) before it
+    review_id: str = ""  # an answer's review row
+    rating: int = 0
+
+
+@dataclass
+class Undone:
+    kind: str  # "answer", "suspend" or "bury"
+    card_id: str
+    rating: int = 0  # an answer's rating
 
 
 @dataclass
@@ -245,7 +256,7 @@ class ReviewSession:
                 suspend = 1 if self.settings.leech_action == "suspend" else int(card.suspended)
                 conn.execute("UPDATE cards SET tags = ?, suspended = ? WHERE id = ?",
                              (" ".join(tags), suspend, card_id))
-        self._undo.append(_Undo(review_id, card_id, flags))
+        self._undo.append(_Undo("answer", card_id, flags, review_id, rating))
         return Answered(review_id, card_id, memory, leech, siblings)
 
     def _is_leech(self, lapses: int) -> bool:
@@ -257,30 +268,42 @@ class ReviewSession:
     def can_undo(self) -> bool:
         return bool(self._undo)
 
-    def undo(self) -> str | None:
-        """Take back the last answer: its review row goes, the card's state is
-        replayed from the rest of its log, and bury/leech flags are restored."""
+    def undo(self) -> Undone | None:
+        """Take back the last answer, suspend or bury of this session. An
+        answer's review row goes and the card's state is replayed from the rest
+        of its log; the flags it changed (bury, leech, suspend) are restored."""
         if not self._undo:
             return None
         last = self._undo.pop()
         with self.store.transaction() as conn:
-            conn.execute("DELETE FROM reviews WHERE id = ?", (last.review_id,))
-            rebuild_card(conn, self.model, last.card_id)
+            if last.review_id:
+                conn.execute("DELETE FROM reviews WHERE id = ?", (last.review_id,))
+                rebuild_card(conn, self.model, last.card_id)
             for cid, (suspended, buried_until, tags) in last.flags.items():
                 conn.execute("UPDATE cards SET suspended = ?, buried_until = ?, tags = ? "
                              "WHERE id = ?", (suspended, buried_until, tags, cid))
-        return last.card_id
+        return Undone(last.kind, last.card_id, last.rating)
 
     def set_suspended(self, card_id: str, suspended: bool) -> None:
+        """Suspend or unsuspend, outside the session's undo (Browse's toggle)."""
         with self.store.transaction() as conn:
             conn.execute("UPDATE cards SET suspended = ? WHERE id = ?", (int(suspended), card_id))
 
+    def suspend(self, card_id: str) -> None:
+        """Suspend the card being studied; `undo` brings it back."""
+        with self.store.transaction() as conn:
+            flags = self._flags(conn, [card_id])
+            conn.execute("UPDATE cards SET suspended = 1 WHERE id = ?", (card_id,))
+        self._undo.append(_Undo("suspend", card_id, flags))
+
     def bury(self, card_id: str, now: int | None = None) -> None:
-        """Hide the card until the learner's next day starts."""
+        """Hide the card until the learner's next day starts; `undo` brings it back."""
         now = self.clock() if now is None else now
         _, end = self.day.bounds(now)
         with self.store.transaction() as conn:
+            flags = self._flags(conn, [card_id])
             conn.execute("UPDATE cards SET buried_until = ? WHERE id = ?", (end, card_id))
+        self._undo.append(_Undo("bury", card_id, flags))
 
 
 def _write_memory(conn: sqlite3.Connection, card_id: str, m: Memory) -> None:

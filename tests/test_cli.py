@@ -44,10 +44,28 @@ def test_plain_review_driven_by_a_pipe(cli_home):
     out = result.stdout
     assert "Q: What is alpha?" in out and "A: The first letter." in out
     assert "saved: mine/alpha Good" in out and "saved: mine/beta Again" in out
-    assert "undone: mine/beta" in out
+    assert "undone answer: mine/beta" in out
     assert "1 Again (1m)" in out and "3 Good (10m)" in out
     db = sqlite3.connect(cli_home / "companion.db")
     assert db.execute("SELECT card_id, rating FROM reviews").fetchall() == [("mine/alpha", 3)]
+
+
+def test_plain_review_enter_is_good_and_s_b_set_cards_aside_until_undone(cli_home):
+    # alpha: reveal, Enter (Good); beta: suspend; gamma.c1: bury, undo (back), reveal, 4
+    result = run(["review", "--plain", "--deck", "mine"], cli_home,
+                 stdin="\n\ns\nb\nu\n\n4\nq\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "saved: mine/alpha Good" in out
+    assert "suspended: mine/beta (u undoes)" in out
+    assert "buried until tomorrow: mine/gamma.c1" in out and "undone bury: mine/gamma.c1" in out
+    assert "Q: [...] comes after beta." in out and "**" not in out  # a cloze, piped
+    db = sqlite3.connect(cli_home / "companion.db")
+    assert db.execute("SELECT card_id, rating FROM reviews").fetchall() == [
+        ("mine/alpha", 3), ("mine/gamma.c1", 4)]
+    assert db.execute("SELECT id FROM cards WHERE suspended = 1").fetchall() == [("mine/beta",)]
+    assert db.execute("SELECT count(*) FROM cards WHERE buried_until > 0 "
+                      "AND id = 'mine/gamma.c1'").fetchone()[0] == 0
 
 
 def test_plain_review_renders_math_and_shows_the_lab(cli_home):

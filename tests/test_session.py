@@ -137,7 +137,7 @@ def test_undo_restores_the_previous_state_exactly(synced):
     reviews_before = synced.conn.execute("SELECT * FROM reviews ORDER BY id").fetchall()
     s.answer("test/gamma.c1", 3)
     assert card_row(synced, "test/gamma.c1") != before_card
-    assert s.undo() == "test/gamma.c1"
+    assert s.undo().card_id == "test/gamma.c1"
     assert card_row(synced, "test/gamma.c1") == before_card
     assert card_row(synced, "test/gamma.c2") == before_sibling
     assert synced.conn.execute("SELECT * FROM reviews ORDER BY id").fetchall() == reviews_before
@@ -185,6 +185,21 @@ def test_suspend_and_bury_take_a_card_out_of_the_queue(synced):
     clock.now += DAY
     s.set_suspended("test/alpha", True)
     assert s.next_card().id == "test/beta"  # burial ends with the day
+
+
+def test_undo_takes_back_suspend_and_bury_in_order_with_answers(synced):
+    clock = Clock()
+    s = session(synced, clock)
+    fresh = {cid: card_row(synced, cid) for cid in ("test/alpha", "test/beta", "test/delta")}
+    s.answer("test/alpha", 3)
+    s.suspend("test/beta")
+    s.bury("test/delta")
+    assert s.card("test/beta").suspended and s.next_card().id == "test/gamma.c1"
+    undone = [s.undo() for _ in range(3)]
+    assert [(u.kind, u.card_id, u.rating) for u in undone] == [
+        ("bury", "test/delta", 0), ("suspend", "test/beta", 0), ("answer", "test/alpha", 3)]
+    assert {cid: card_row(synced, cid) for cid in fresh} == fresh
+    assert s.undo() is None
 
 
 def test_each_answer_is_committed_before_the_next_card(synced, home):

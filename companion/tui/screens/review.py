@@ -8,7 +8,6 @@ about a millisecond, so they run on the UI thread, in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -28,17 +27,12 @@ from companion.tui.widgets.cardtext import CardText
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as one minute
 GRADE = Binding.Group("Grade")
 GRADE_VARIANTS = {1: "error", 2: "warning", 3: "success", 4: "primary"}
+def short_id(card_id: str) -> str:
+    """A card's id without its deck: what a learner can recognise in a toast."""
+    return card_id.split("/", 1)[-1]
+
+
 GRADE_IDS = {1: "review.again", 2: "review.hard", 3: "review.good", 4: "review.easy"}
-
-
-@dataclass
-class _Step:
-    """One thing `u` can take back."""
-
-    kind: str  # "answer", "suspend" or "bury"
-    card_id: str
-    rating: int = 0
-    before: Any = None  # bury: the card's buried_until before
 
 
 class ReviewScreen(Screen):
@@ -84,7 +78,6 @@ class ReviewScreen(Screen):
         self.card: CardView | None = None
         self.revealed = False
         self.finished = False
-        self.undo_steps: list[_Step] = []
         self.answered = 0
         self.again = 0
         self.shown_at = 0
@@ -299,7 +292,7 @@ class ReviewScreen(Screen):
         if action == "lab":  # on a card without one, l says so rather than nothing
             return self.card is not None
         if action == "undo":
-            return True if self.undo_steps else None
+            return True if self.session.can_undo else None
         return True
 
     def action_reveal(self) -> None:
@@ -320,7 +313,6 @@ class ReviewScreen(Screen):
             self.app.notify(f"Could not save this answer: {exc}", severity="error", timeout=30)
             self.app.pop_screen()
             return
-        self.undo_steps.append(_Step("answer", card.id, rating))
         self.answered += 1
         self.again += rating == 1
         if result.leech:
@@ -330,44 +322,30 @@ class ReviewScreen(Screen):
         self.show_card(self.session.next_card())
 
     def action_undo(self) -> None:
-        if not self.undo_steps:
+        undone = self.session.undo()
+        if undone is None:
             self.notify("Nothing to undo", timeout=2)
             return
-        step = self.undo_steps.pop()
-        if step.kind == "answer":
-            self.session.undo()
+        if undone.kind == "answer":
             self.answered -= 1
-            self.again -= step.rating == 1
-            what = "answer"
-        elif step.kind == "suspend":
-            self.session.set_suspended(step.card_id, False)
-            what = "suspend"
-        else:
-            with self.session.store.transaction() as conn:
-                conn.execute("UPDATE cards SET buried_until = ? WHERE id = ?",
-                             (step.before, step.card_id))
-            what = "bury"
-        self.notify(f"Undid {what}: {step.card_id}", timeout=2)
-        self.show_card(self.session.card(step.card_id))
+            self.again -= undone.rating == 1
+        self.notify(f"Undid {undone.kind}: {short_id(undone.card_id)} is back", timeout=2)
+        self.show_card(self.session.card(undone.card_id))
 
     def action_suspend(self) -> None:
         card = self.card
         if card is None:
             return
-        self.session.set_suspended(card.id, True)
-        self.undo_steps.append(_Step("suspend", card.id))
-        self.notify(f"Suspended {card.id} (u undoes)", timeout=3)
+        self.session.suspend(card.id)
+        self.notify(f"Suspended {short_id(card.id)} (u undoes)", timeout=3)
         self.show_card(self.session.next_card())
 
     def action_bury(self) -> None:
         card = self.card
         if card is None:
             return
-        before = self.session.store.conn.execute(
-            "SELECT buried_until FROM cards WHERE id = ?", (card.id,)).fetchone()[0]
         self.session.bury(card.id)
-        self.undo_steps.append(_Step("bury", card.id, before=before))
-        self.notify(f"Buried {card.id} until tomorrow (u undoes)", timeout=3)
+        self.notify(f"Buried {short_id(card.id)} until tomorrow (u undoes)", timeout=3)
         self.show_card(self.session.next_card())
 
     def action_lab(self) -> None:
