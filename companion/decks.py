@@ -134,7 +134,10 @@ def _front_matter(lines: list[str], path: Path, errors: list[DeckError]) -> tupl
             break
     else:
         errors.append(DeckError(path, 1, "front matter is not closed by a --- line"))
-        return {}, len(lines)
+        # The cards still get checked: they start at the first `## id` heading.
+        first_card = next((i for i in range(1, len(lines)) if CARD_HEADING.match(lines[i])),
+                          len(lines))
+        return {}, first_card
     import yaml
 
     try:
@@ -142,7 +145,7 @@ def _front_matter(lines: list[str], path: Path, errors: list[DeckError]) -> tupl
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = (getattr(exc, "problem", None) or str(exc).splitlines()[0]).rstrip(" :")
         errors.append(DeckError(path, line, f"bad front matter: {problem}"))
         return {}, end + 1
     if not isinstance(data, dict):
@@ -268,7 +271,7 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
     elif "Cloze" not in f:
         for side, other in (("Q", "A"), ("A", "Q")):
             if side in f and other not in f:
-                errors.append(DeckError(*at, f"card {name!r} has {side}: but no {other}:"))
+                errors.append(DeckError(*at, f"card {name!r} has {side}: but no {other}: field"))
                 ok = False
     lab, lab_params = "", {}
     if "Lab" in f:
@@ -317,7 +320,8 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
 
 def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
     """One deck file -> (deck with its good cards, errors). A deck is None only
-    when its front matter is unusable; bad cards are skipped, good ones kept."""
+    when its front matter is unusable; bad cards are skipped, good ones kept.
+    Its cards are checked either way, so one run reports every problem in the file."""
     errors: list[DeckError] = []
     try:
         text = path.read_text(encoding="utf-8")
@@ -330,19 +334,22 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
     deck_id, deck_name = meta.get("id"), meta.get("name")
     for key in ("id", "name"):
         if meta and not meta.get(key):
-            errors.append(DeckError(path, 2, f"front matter has no {key}:"))
+            errors.append(DeckError(path, 2, f"front matter has no {key} key"))
     unknown = set(meta) - {"id", "name", "description"}
     if unknown:
         keys = ", ".join(sorted(map(str, unknown)))
-        errors.append(DeckError(path, 2, f"unknown front matter keys: {keys}"))
+        errors.append(DeckError(path, min(_key_line(lines, body, k) for k in unknown),
+                                f"unknown front matter keys: {keys}"))
     if deck_id is not None and not (isinstance(deck_id, str) and ID_RE.match(deck_id)):
-        errors.append(DeckError(path, 2,
+        errors.append(DeckError(path, _key_line(lines, body, "id"),
                                 f"deck id {deck_id!r} must be lowercase letters, digits and -"))
         deck_id = None
     notes = _split_notes(lines, body, path, errors)
-    if not deck_id or not deck_name:
-        return None, errors
-    deck = Deck(deck_id, str(deck_name), str(meta.get("description") or ""), path)
+    usable = bool(deck_id and deck_name)
+    # A deck whose front matter is unusable is refused as a whole, but its cards
+    # are still checked (under a stand-in id) so their problems show in this run.
+    deck = Deck(deck_id if usable else "?", str(deck_name), str(meta.get("description") or ""),
+                path)
     seen: dict[str, int] = {}
     position = 0
     for note in notes:
@@ -351,10 +358,20 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
                                     f"(first on line {seen[note.note_id]})"))
             continue
         seen[note.note_id] = note.line
-        cards = _cards_of(note, deck_id, path, position, errors)
+        cards = _cards_of(note, deck.id, path, position, errors)
         deck.cards.extend(cards)
         position += max(1, len(cards))
-    return deck, errors
+    errors.sort(key=lambda e: e.line)  # stable: one line's problems keep their order
+    return (deck if usable else None), errors
+
+
+def _key_line(lines: list[str], body: int, key: object) -> int:
+    """The line number of `key:` in the front matter (lines 2 .. body-1), else 2."""
+    pattern = re.compile(rf"^\s*{re.escape(str(key))}\s*:")
+    for index in range(1, body):
+        if pattern.match(lines[index]):
+            return index + 1
+    return 2
 
 
 def deck_files(dirs: list[Path]) -> list[Path]:

@@ -6,6 +6,7 @@ This module never imports torch, so listing labs and checking a deck's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +97,9 @@ class LabSpec:
     # Whether the lab can run as several processes under torchrun (data parallel).
     # Other labs would only repeat the same work in every process, so they refuse.
     distributed: bool = False
+    # Constraints between parameters, each valid alone: called by resolve() with
+    # the whole resolved set, raises ParamError. Torch-free, like the rest of this file.
+    check: Callable[[dict[str, Any]], None] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -108,10 +112,13 @@ class LabSpec:
         return {p.name: p.default for p in self.params}
 
     def resolve(self, raw: dict[str, str]) -> dict[str, Any]:
-        """Defaults overridden by `raw` (name -> text), every value checked."""
+        """Defaults overridden by `raw` (name -> text), every value checked,
+        then the whole set checked against the lab's cross-parameter constraints."""
         values = self.defaults()
         for name, text in raw.items():
             values[name] = self.param(name).parse(text)
+        if self.check is not None:
+            self.check(values)
         return values
 
 
@@ -139,6 +146,16 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
             raise ParamError(f"{item!r}: expected name=value")
         out[name.strip()] = value
     return out
+
+
+def _check_transformer_trace(values: dict[str, Any]) -> None:
+    """The heads split d_model between them (labs/transformer_trace.py's head_size)."""
+    d_model, heads = values["d_model"], values["heads"]
+    if d_model % heads:
+        raise ParamError(
+            f"heads={heads} must divide d_model={d_model}: each head gets d_model/heads "
+            "dimensions of every token vector"
+        )
 
 
 register(
@@ -213,6 +230,7 @@ register(
             "as next-token probabilities. Small enough to read every number."
         ),
         module="labs.transformer_trace",
+        check=_check_transformer_trace,
         params=(
             Param("d_model", "int", 8, "width of every token vector", 2, 512),
             Param("heads", "int", 2, "attention heads (must divide d_model)", 1, 64),

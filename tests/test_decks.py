@@ -56,7 +56,7 @@ def test_every_error_names_file_and_line(tmp_path):
         "## a\nQ: one\nA: two\n\n## a\nQ: three\nA: four\n":
             ("bad.md:9:", "duplicate card id 'a' (first on line 5)"),
         "## a\nQ: \nA: two\n": ("bad.md:6:", "empty Q: field"),
-        "## a\nQ: one\n": ("bad.md:5:", "has Q: but no A:"),
+        "## a\nQ: one\n": ("bad.md:5:", "has Q: but no A: field"),
         "## a\nQ: one\nA: two\nLab: no-such-lab\n": ("bad.md:8:", "unknown lab 'no-such-lab'"),
         "## a\nQ: one\nA: two\nLab: batch-size lr=fast\n": ("bad.md:8:", "lr='fast'"),
         "## a\nQ: one\nA: two\nLab: batch-size nope=1\n": ("bad.md:8:", "no parameter 'nope'"),
@@ -75,6 +75,10 @@ def test_every_error_names_file_and_line(tmp_path):
         "## a\nPredict: which?\nChoices: 16\nLab: batch-size\nReveal: x\n":
             ("bad.md:7:", "Choices: needs two or more"),
         "## a\nQ: x\nA: y\nReveal: x\n": ("bad.md:8:", "Reveal: belongs to a Predict: card"),
+        "## a\nQ: x\nA: y\nLab: transformer-trace heads=3\n":
+            ("bad.md:8:", "card 'a': Lab: heads=3 must divide d_model=8"),
+        "## a\nQ: x\nA: y\nLab: transformer-trace d_model=6 heads=4\n":
+            ("bad.md:8:", "heads=4 must divide d_model=6"),
     }
     for body, (where, message) in cases.items():
         errors = check(tmp_path, body)
@@ -87,7 +91,7 @@ def test_front_matter_errors(tmp_path):
     assert "not closed" in check(tmp_path, "", header="---\nid: x\n## a\n")[0]
     bad_yaml = check(tmp_path, "", header="---\nid: x\nname: [unclosed\n---\n")
     assert ":3: bad front matter" in bad_yaml[0] or ":4: bad front matter" in bad_yaml[0]
-    assert "has no name:" in check(tmp_path, "", header="---\nid: x\n---\n")[0]
+    assert "front matter has no name key" in check(tmp_path, "", header="---\nid: x\n---\n")[0]
     assert "deck id 'X Y'" in check(tmp_path, "", header="---\nid: X Y\nname: n\n---\n")[0]
 
 
@@ -144,3 +148,76 @@ def test_a_predict_card(tmp_path):
     assert (card.kind, card.choices, card.reveal) == ("predict", ["16", "256"],
                                                       "argmin examples_to_target")
     assert card.lab == "batch-size" and card.back.startswith("The smaller one")
+
+
+def test_front_matter_and_card_errors_in_one_run(tmp_path):
+    path = tmp_path / "broken.md"
+    path.write_text(
+        "---\n"            # 1
+        "id: Bad Deck\n"   # 2
+        "colour: red\n"    # 3
+        "---\n"            # 4
+        "\n"               # 5
+        "## one\n"         # 6
+        "Q: no answer\n"   # 7
+        "\n"               # 8
+        "## two\n"         # 9
+        "Cloze: {{c1::never closed\n"  # 10
+        "\n"               # 11
+        "## one\n"         # 12
+        "Q: again\nA: again\n"  # 13, 14
+        "\n"               # 15
+        "## lab\n"         # 16
+        "Q: x\nA: y\n"    # 17, 18
+        "Lab: transformer-trace heads=3\n",  # 19
+        encoding="utf-8")
+    deck, errors = parse_deck(path)
+    assert deck is None  # its front matter is unusable: the deck is refused as a whole
+    found = [(e.line, e.message) for e in errors]
+    assert [line for line, _ in found] == [2, 2, 3, 6, 10, 12, 19], found
+    text = "\n".join(str(e) for e in errors)
+    for where, message in [
+        (2, "front matter has no name key"),
+        (2, "deck id 'Bad Deck' must be"),
+        (3, "unknown front matter keys: colour"),
+        (6, "card 'one' has Q: but no A: field"),
+        (10, "card 'two': unclosed or malformed cloze"),
+        (12, "duplicate card id 'one' (first on line 6)"),
+        (19, "card 'lab': Lab: heads=3 must divide d_model=8"),
+    ]:
+        assert f"{path}:{where}: {message}" in text, (where, message, text)
+
+
+def test_unclosed_front_matter_still_checks_the_cards(tmp_path):
+    errors = check(tmp_path, "", header="---\nid: x\n\n## a\nQ: only a question\n")
+    assert len(errors) == 2, errors
+    assert errors[0].endswith("bad.md:1: front matter is not closed by a --- line")
+    assert errors[1].endswith("bad.md:4: card 'a' has Q: but no A: field")
+
+
+def test_no_message_ends_with_a_colon(tmp_path):
+    headers = ["---\nid: x\n---\n", "---\nname: n\n---\n", "---\n---\n",
+               "---\nid: x\nname: [unclosed\n---\n", "---\nid: X\nname: n\nk: v\n---\n",
+               "---\n- a list\n---\n", "---\nid: x\n", "no front matter\n"]
+    bodies = ["## a\nQ: one\n", "## a\nA: one\n", "## a\nQ: \nA: \n", "## a\nTags: t\n",
+              "## a\nCloze: {{c1::}}\n", "## a\nPredict: p\nChoices: 1\nReveal: 1 + 1\n",
+              "## a\nQ: x\nA: y\nLab:\n", "## a\nQ: x\nA: y\nLab: batch-size lr\n",
+              "## a\nQ: x\nA: y\nExtra: e\nExtra: f\n"]
+    messages = []
+    for header in headers:
+        for body in bodies:
+            messages += [m.rsplit(": ", 1)[-1] for m in check(tmp_path, "", header=header + body)]
+    assert len(messages) > 30
+    assert not [m for m in messages if m.rstrip().endswith(":")], messages
+
+
+def test_lab_parameters_are_checked_together(tmp_path):
+    ok = write_deck(tmp_path, "ok.md", "## a\nQ: x\nA: y\nLab: transformer-trace heads=2\n")
+    deck, errors = parse_deck(ok)
+    assert errors == [] and deck.cards[0].lab_params == {"heads": "2"}
+    bad = write_deck(tmp_path, "bad.md", "## a\nQ: x\nA: y\nLab: transformer-trace heads=3\n")
+    deck, errors = parse_deck(bad)
+    assert deck.cards == []
+    assert [str(e) for e in errors] == [
+        f"{bad}:9: card 'a': Lab: heads=3 must divide d_model=8: each head gets "
+        "d_model/heads dimensions of every token vector"]

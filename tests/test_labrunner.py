@@ -125,13 +125,15 @@ def test_bad_parameters_fail_before_any_process(store):
         LabRun(store, "no-such-lab")
     with pytest.raises(ParamError, match="norm='sideways'"):
         LabRun(store, "transformer-trace", {"norm": "sideways"})
+    with pytest.raises(ParamError, match="heads=3 must divide d_model=8"):  # checked together
+        LabRun(store, "transformer-trace", {"heads": "3"})
     assert store.conn.execute("SELECT count(*) FROM lab_runs").fetchone()[0] == 0
 
 
 def test_a_parameter_the_lab_itself_refuses_is_bad_input(store):
-    run = LabRun(store, "transformer-trace", {"heads": "3"}, device="cpu")
+    run = LabRun(store, "transformer-trace", {"sentence": "the elephant sat"}, device="cpu")
     last = list(run.events())[-1]
-    assert last.kind == "bad-input" and "heads=3 must divide d_model=8" in last.message
+    assert last.kind == "bad-input" and "unknown word 'elephant'" in last.message
 
 
 def test_several_processes_run_under_torchrun_with_the_same_interpreter(store):

@@ -229,7 +229,9 @@ def test_unknown_word_names_the_word_and_the_vocabulary():
 
 
 def test_heads_must_divide_d_model():
-    params = get("transformer-trace").resolve({"d_model": "8", "heads": "3"})
+    with pytest.raises(ParamError, match="heads=3 must divide d_model=8"):
+        get("transformer-trace").resolve({"d_model": "8", "heads": "3"})  # the catalog's check
+    params = {**get("transformer-trace").defaults(), "d_model": 8, "heads": 3}  # and the lab's
     events: list = []
     with pytest.raises(ParamError, match="heads=3 must divide d_model=8"):
         lab.run(params, LabContext(device="cpu", seed=0, emit=events.append))
