@@ -343,7 +343,10 @@ def render(report: OptimizeReport, console: Any) -> None:
         console.print("Fitted: " + ", ".join(f"{p:g}" for p in report.fitted_parameters or []))
     console.print(f"({report.seconds:.2f} s)")
     if report.retention and report.suggested_retention is not None:
-        console.print("Desired retention: a simulated year of study")
+        console.print("Desired retention: a simulated year of study (< marks the suggestion)")
+        if not report.enough and report.current_parameters == default_parameters():
+            console.print("Simulated with FSRS's default parameters, since your log is too "
+                          "short to fit: a typical learner's memory, not yet yours.")
         table = Table()
         for name in ("Retention", "Minutes a day", "Cards remembered", "Seconds per card"):
             table.add_column(name, justify="right")

@@ -263,6 +263,20 @@ def test_too_little_history_keeps_the_defaults_and_says_how_much_more(store):
     assert f"about {report.needed} more reviews" in text and "(the defaults)" in text
 
 
+def test_a_retention_suggestion_from_too_short_a_log_says_it_is_generic(store):
+    from rich.console import Console
+
+    settings = Settings(timezone="UTC")
+    fill_store(store, synthetic_log(cards=12, days=10, new_per_day=3), settings)
+    report = opt.optimize(store, settings, retention=True)
+    assert not report.enough and report.suggested_retention is not None
+    console = Console(record=True, width=200)
+    opt.render(report, console)
+    text = console.export_text()
+    assert "(< marks the suggestion)" in text
+    assert "a typical learner's memory, not yet yours" in text
+
+
 def test_an_empty_log_is_too_little_history(store):
     report = opt.optimize(store, Settings())
     assert (report.reviews, report.items, report.current) == (0, 0, None)
