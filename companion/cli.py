@@ -237,7 +237,7 @@ def lab_list() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from labs.catalog import LABS
+    from labs.catalog import LABS, param_text
 
     console = Console()
     for spec in LABS.values():
@@ -246,8 +246,7 @@ def lab_list() -> None:
         for column in ("Parameter", "Default", "Limits", "Help"):
             table.add_column(column)
         for p in spec.params:
-            default = ",".join(map(str, p.default)) if isinstance(p.default, list) else p.default
-            table.add_row(p.name, str(default), p.limits(), p.help)
+            table.add_row(p.name, param_text(p.default), p.limits(), p.help)
         console.print(table)
         console.print()
 

@@ -117,8 +117,10 @@ def render(data: dict[str, Any], settings: Settings, console) -> None:
         for lab, card_id, status, _, summary in data["runs"]:
             text = ""
             if summary:
+                from labs.events import format_value
+
                 items = list(json.loads(summary).items())[:3]
-                text = ", ".join(f"{k}={v}" for k, v in items)
+                text = ", ".join(f"{k}: {format_value(v)}" for k, v in items)
             runs.add_row(lab, card_id or "", status, text[:60])
         console.print(runs)
 

@@ -137,6 +137,15 @@ def get(name: str) -> LabSpec:
         raise ParamError(f"unknown lab {name!r} (labs: {', '.join(sorted(LABS))})") from None
 
 
+def param_text(value: Any) -> str:
+    """A parameter value as it is typed after `--param name=` or in a deck's Lab: line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def parse_assignments(items: list[str]) -> dict[str, str]:
     """`["k=v", ...]` -> {k: v}; a malformed item is a ParamError."""
     out: dict[str, str] = {}

@@ -121,6 +121,17 @@ async def test_a_run_without_curves_says_so_and_enter_on_it_keeps_the_output(tui
 
 
 @run
+async def test_a_switch_says_its_state_in_words(tui_home):
+    app = make_app(tui_home, lab_runner=FakeRun)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_lab(pilot, "transformer-trace")
+        assert text_of(screen.query_one("#state-causal")) == "true"
+        screen.query_one("#param-causal").toggle()
+        await settle(pilot)
+        assert text_of(screen.query_one("#state-causal")) == "false"
+
+
+@run
 async def test_cancel_stops_the_run_and_it_is_recorded_as_cancelled(tui_home):
     FakeRun.instances.clear()
     app = make_app(tui_home, lab_runner=partial(FakeRun, block=True))

@@ -40,20 +40,13 @@ from textual.widgets.option_list import Option
 
 from companion.tui.format import local_time
 from companion.tui.messages import LabEnded, LabEvent, Loaded
+from labs.catalog import param_text
 
 TABS = Binding.Group("Tabs")
 TAB_ORDER = ("setup", "output", "charts", "heatmaps", "trace", "runs")
 MAX_NPROC = 64  # processes on one machine; more machines is torchrun's job (README)
 DEVICES = [("auto (CUDA, then MPS, then CPU)", "auto"), ("cpu", "cpu"), ("cuda", "cuda"),
            ("mps", "mps")]
-
-
-def param_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return str(value)
 
 
 def device_text(run: dict[str, Any]) -> str:
@@ -175,6 +168,9 @@ class LabScreen(Screen):
                                     on_ = value if isinstance(value, bool) else \
                                         str(value).lower() in ("true", "1", "yes")
                                     yield Switch(on_, id=f"param-{param.name}")
+                                    # in words too: a switch's colour alone says too little
+                                    yield Static(param_text(on_), classes="switch-state",
+                                                 id=f"state-{param.name}")
                                 elif param.kind == "choice":
                                     yield Select([(c, c) for c in param.choices],
                                                  value=str(value), allow_blank=False,
@@ -586,6 +582,12 @@ class LabScreen(Screen):
             parts.append(table)
         parts.append(Text("Enter redraws this run's curves, if it drew any", style="dim"))
         self.query_one("#run-detail", Static).update(Group(*parts))
+
+    @on(Switch.Changed)
+    def _switch_changed(self, event: Switch.Changed) -> None:
+        name = str(event.switch.id).removeprefix("param-")
+        for state in self.query(f"#state-{name}"):
+            state.update(param_text(event.value))  # type: ignore[attr-defined]
 
     @on(DataTable.RowHighlighted, "#runs-table")
     def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
