@@ -117,6 +117,9 @@ def format_value(value: Any, list_sep: str = ", ") -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {format_value(v, list_sep)}" for k, v in value.items())
     if isinstance(value, list | tuple):
+        if value and all(isinstance(v, list | tuple) for v in value):
+            # pairs such as (token, probability) read as pairs: "dog 0.4729, ran 0.1386"
+            return ", ".join(format_value(v, " ") for v in value)
         return list_sep.join(format_value(v, list_sep) for v in value)
     return str(value)
 

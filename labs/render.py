@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console, Group
@@ -78,8 +80,8 @@ class RichRenderer:
         table = RichTable(title=event.title, title_justify="left", title_style="bold")
         for column in event.columns:
             table.add_column(str(column), justify="right")
-        for row in event.rows:
-            table.add_row(*(_format_value(v) for v in row))
+        for row in column_texts(event.rows):
+            table.add_row(*row)
         self.console.print(table)
 
     def _on_text(self, event: ev.Text) -> None:
@@ -87,15 +89,17 @@ class RichRenderer:
         self.console.print()
 
     def _on_heatmap(self, event: ev.Heatmap) -> None:
-        self.console.print(heatmap(event, self.console.width))
+        colour = self.console.color_system is not None and not self.console.no_color
+        self.console.print(heatmap(event, self.console.width, colour=colour))
 
     def _on_trace(self, event: ev.TraceStep) -> None:
         parts: list[Any] = [RichText(event.description)]
         if event.shapes:
             shapes = "   ".join(f"{k}: {tuple(v)}" for k, v in event.shapes.items())
             parts.append(RichText(shapes, style="dim"))
+        inner = max(20, self.console.width - 4)  # the panel's border and padding
         for name, value in event.values.items():
-            parts.append(_value_block(name, value))
+            parts.extend(value_block(name, value, inner))
         self.console.print(Panel(Group(*parts), title=f"[bold]{event.index}. {event.name}[/]",
                                  title_align="left"))
 
@@ -107,7 +111,7 @@ class RichRenderer:
         table.add_column(style="dim")
         table.add_column()
         for key, value in event.summary.items():
-            table.add_row(str(key), _format_value(value))
+            table.add_row(str(key), ev.format_value(value))
         self.console.print(table)
 
     def _on_failed(self, event: ev.Failed) -> None:
@@ -225,11 +229,14 @@ def _segment(c0: int, r0: int, c1: int, r1: int) -> list[tuple[int, int]]:
 
 
 # ---------------------------------------------------------------------------
-# Heatmaps: one coloured cell per value.
+# Heatmaps: one coloured cell per value, or one shade character per value
+# where the console has no colour (piped, NO_COLOR).
 # ---------------------------------------------------------------------------
 
+SHADES = " ░▒▓█"  # low to high
 
-def heatmap(event: ev.Heatmap, console_width: int = 80) -> RichText:
+
+def heatmap(event: ev.Heatmap, console_width: int = 80, colour: bool = True) -> RichText:
     values = event.values
     flat = [v for row in values for v in row if _finite(v)]
     out = RichText()
@@ -241,8 +248,14 @@ def heatmap(event: ev.Heatmap, console_width: int = 80) -> RichText:
     signed = lo < 0 < hi
     label_w = max((len(str(r)) for r in event.row_labels), default=0)
     n_cols = max((len(r) for r in values), default=0)
-    cell_w = 2 if label_w + 2 * n_cols + 1 <= console_width else 1
-    if event.col_labels and all(len(str(c)) <= cell_w for c in event.col_labels):
+    room = console_width - label_w - 1
+    col_label_w = max((len(str(c)) for c in event.col_labels), default=0)
+    if col_label_w >= 2 and n_cols * (col_label_w + 1) <= room:
+        cell_w = col_label_w + 1  # wide enough to put every column's label above it
+    else:
+        cell_w = 2 if 2 * n_cols <= room else 1
+    if event.col_labels and all(len(str(c)) < cell_w or cell_w == 2 and len(str(c)) <= 2
+                                for c in event.col_labels):
         out.append(" " * (label_w + 1))
         for c in event.col_labels:
             out.append(str(c).rjust(cell_w), style="dim")
@@ -251,11 +264,27 @@ def heatmap(event: ev.Heatmap, console_width: int = 80) -> RichText:
         label = str(event.row_labels[i]) if i < len(event.row_labels) else ""
         out.append(label.rjust(label_w) + " ", style="dim")
         for v in row:
-            out.append(" " * cell_w, style=f"on {_colour(v, lo, hi, signed)}")
+            if colour:
+                out.append(" " * cell_w, style=f"on {_colour(v, lo, hi, signed)}")
+            else:
+                out.append(_shade(v, lo, hi) * cell_w)
         out.append("\n")
-    scale = f"{_short(lo)} … {_short(hi)}" + ("  (blue < 0 < red)" if signed else "")
+    if colour:
+        scale = f"{_short(lo)} … {_short(hi)}" + ("  (blue < 0 < red)" if signed else "")
+    else:
+        scale = (f"shading: blank = {_short(lo)}, {' '.join(SHADES[1:-1])} in between, "
+                 f"{SHADES[-1]} = {_short(hi)}")
+        if len(flat) < sum(len(r) for r in values):
+            scale += ", ? = not a number"
     out.append(" " * (label_w + 1) + scale + "\n", style="dim")
     return out
+
+
+def _shade(value: float, lo: float, hi: float) -> str:
+    if not _finite(value):
+        return "?"
+    t = 0.0 if hi == lo else (value - lo) / (hi - lo)
+    return SHADES[min(len(SHADES) - 1, int(t * len(SHADES)))]
 
 
 def _colour(value: float, lo: float, hi: float, signed: bool) -> str:
@@ -282,12 +311,17 @@ _VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231
 
 
 # ---------------------------------------------------------------------------
-# Numbers as text
+# Numbers as text. Numbers read together (a table column, a matrix) share one
+# format, so that their decimal points line up.
 # ---------------------------------------------------------------------------
 
 
 def _finite(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def _short(v: float) -> str:
@@ -300,21 +334,207 @@ def _format_value(value: Any) -> str:
     return ev.format_value(value, list_sep=",")
 
 
-def _value_block(name: str, value: Any) -> Any:
-    """A trace value: a number, a vector or a matrix of numbers, or anything else as text."""
-    if isinstance(value, list) and value and all(isinstance(r, list) for r in value):
-        table = RichTable(title=name, title_justify="left", show_header=False, box=None,
-                          padding=(0, 1))
-        width = max(len(r) for r in value)
-        for _ in range(width):
-            table.add_column(justify="right")
-        for row in value[:24]:
-            table.add_row(*(_format_value(v) for v in row))
-        if len(value) > 24:
-            table.add_row(f"… {len(value) - 24} more rows")
-        return table
+def _given_decimals(v: float) -> int:
+    """The decimals a number was written with: 0.071 → 3, 2.0 → 0, 1.2e-07 → 8."""
+    exponent = Decimal(repr(float(v))).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _magnitude(v: float) -> int:
+    return math.floor(math.log10(abs(v)))
+
+
+MAX_DECIMALS = 6  # beyond this, numbers go to scientific notation
+
+
+def number_format(values: Iterable[Any], sig: int = 3, each: bool = False) -> Callable[[Any], str]:
+    """One format for numbers read together: the same decimals for all of them.
+
+    By default (a matrix) the decimals give the largest number `sig` significant
+    digits, and more if a smaller nonzero number would otherwise read as 0.
+    With `each` (a table column) every number keeps `sig` significant digits.
+    Never more decimals than the numbers were given with; numbers that would
+    need more than MAX_DECIMALS (or are huge) go to scientific notation.
+    Anything not a number is shown as `format_value` shows it.
+    """
+    numbers = [v for v in values if _finite(v)]
+    nonzero = [abs(v) for v in numbers if v != 0]
+    all_ints = all(isinstance(v, int) for v in numbers)
+    given = max((_given_decimals(v) for v in numbers), default=0)
+    scientific = False
+    decimals = 0
+    if not all_ints and nonzero:
+        top = max(nonzero)
+        if each:
+            decimals = max(min(_given_decimals(v), max(0, sig - 1 - _magnitude(v)))
+                           for v in nonzero)
+        else:
+            decimals = max(0, sig - 1 - _magnitude(top))
+            smallest = min(nonzero)
+            while decimals < given and round(smallest, decimals) == 0:
+                decimals += 1
+            decimals = min(decimals, given)
+        scientific = decimals > MAX_DECIMALS or top >= 1e15
+    mantissa = sig - 1
+    if scientific and each:
+        mantissa = min(sig - 1, max(len(Decimal(repr(float(v))).normalize().as_tuple().digits) - 1
+                                    for v in nonzero))
+
+    def fmt(v: Any) -> str:
+        if not _is_number(v):
+            return _format_value(v)
+        if not math.isfinite(v):
+            return "nan" if math.isnan(v) else "-∞" if v < 0 else "∞"
+        if all_ints:
+            return str(v)
+        if scientific:
+            return f"{v:.{mantissa}e}"
+        text = f"{v:.{decimals}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
+
+    return fmt
+
+
+def column_texts(rows: list[list[Any]]) -> list[list[str]]:
+    """A table's cells as text, each column's numbers with the same decimals."""
+    n_cols = max((len(r) for r in rows), default=0)
+    formats = [number_format((r[j] for r in rows if j < len(r)), sig=4, each=True)
+               for j in range(n_cols)]
+    return [[formats[j](v) for j, v in enumerate(row)] for row in rows]
+
+
+# ---------------------------------------------------------------------------
+# Trace values: numbers, vectors, matrices, and stacks of matrices (one per
+# attention head), laid out to fit the console rather than cut short.
+# ---------------------------------------------------------------------------
+
+MAX_ROWS = 24
+MAX_MATRICES = 16
+INDENT = "  "
+COL_GAP = "  "
+BLOCK_GAP = "    "
+
+
+def _depth(value: Any) -> int:
+    """0 for a scalar, 1 for a list, 2 for a list of lists, and so on."""
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        return 1 + min(_depth(v) for v in value)
+    return 1 if isinstance(value, list) else 0
+
+
+def _flatten(value: Any) -> list[Any]:
     if isinstance(value, list):
-        shown = ", ".join(_format_value(v) for v in value[:32])
+        return [x for v in value for x in _flatten(v)]
+    return [value]
+
+
+def value_block(name: str, value: Any, width: int = 76) -> list[Any]:
+    """A trace value as lines of text no wider than `width` (where it can be)."""
+    depth = _depth(value)
+    if depth >= 3:
+        return _stack(name, value, width)
+    if depth == 2:
+        fmt = number_format(_flatten(value))
+        return [RichText(name, style="bold"), *_grid(_cells(value, fmt), width - len(INDENT))]
+    if depth == 1:
+        fmt = number_format(value, sig=4, each=True)
+        shown = ", ".join(fmt(v) for v in value[:32])
         more = f", … ({len(value)} in all)" if len(value) > 32 else ""
-        return RichText.assemble((name + ": ", "bold"), f"[{shown}{more}]")
-    return RichText.assemble((name + ": ", "bold"), _format_value(value))
+        return [RichText.assemble((name + ": ", "bold"), f"[{shown}{more}]")]
+    return [RichText.assemble((name + ": ", "bold"), _format_value(value))]
+
+
+def _cells(matrix: list[list[Any]], fmt: Callable[[Any], str]) -> list[list[str]]:
+    return [[fmt(v) if not isinstance(v, list) else _format_value(v) for v in row]
+            for row in matrix]
+
+
+def _grid(cells: list[list[str]], width: int) -> list[RichText]:
+    """Right-aligned columns, indented. Rows past MAX_ROWS are counted, not shown;
+    a matrix wider than `width` is split into blocks of columns, each headed by
+    its column numbers (0-based)."""
+    shown = cells[:MAX_ROWS]
+    n_cols = max((len(r) for r in shown), default=0)
+    # one width for every column, so that the matrix reads as a grid
+    widths = [max((len(c) for r in shown for c in r), default=0)] * n_cols
+
+    def line(row: list[str], columns: range, style: str = "", gap: str = COL_GAP) -> RichText:
+        text = gap.join((row[j] if j < len(row) else "").rjust(widths[j]) for j in columns)
+        return RichText(INDENT + text, style=style)
+
+    lines: list[RichText] = []
+    for gap in (COL_GAP, " "):  # a narrower gap before splitting
+        if sum(widths) + len(gap) * (n_cols - 1) <= width:
+            lines = [line(r, range(n_cols), gap=gap) for r in shown]
+            break
+    else:
+        widths = [max(w, len(str(j))) for j, w in enumerate(widths)]
+        header = [str(j) for j in range(n_cols)]
+        for columns in _column_blocks(widths, width, len(COL_GAP)):
+            lines.append(line(header, columns, style="dim"))
+            lines.extend(line(r, columns) for r in shown)
+    if len(cells) > MAX_ROWS:
+        lines.append(RichText(f"{INDENT}… {len(cells) - MAX_ROWS} more rows", style="dim"))
+    return lines
+
+
+def _column_blocks(widths: list[int], width: int, gap: int) -> list[range]:
+    """Consecutive columns in blocks no wider than `width`, as even in size as
+    the greedy count of blocks allows (32 columns in three blocks: 11, 11, 10)."""
+
+    def blocks(most: int) -> list[range]:
+        out, start = [], 0
+        while start < len(widths):
+            end, used = start + 1, widths[start]
+            while (end < len(widths) and end - start < most
+                   and used + gap + widths[end] <= width):
+                used += gap + widths[end]
+                end += 1
+            out.append(range(start, end))
+            start = end
+        return out
+
+    greedy = blocks(len(widths))
+    even = blocks(math.ceil(len(widths) / len(greedy)))
+    return even if len(even) == len(greedy) else greedy
+
+
+def _stack(name: str, value: list[Any], width: int) -> list[Any]:
+    """A stack of matrices, one per head (the first dimension), side by side
+    when they fit, else one under the other; one number format for all."""
+    if _depth(value) > 3:  # a stack of stacks: one after the other
+        parts: list[Any] = []
+        for i, item in enumerate(value[:MAX_MATRICES]):
+            parts.extend(_stack(f"{name}[{i}]", item, width))
+        if len(value) > MAX_MATRICES:
+            parts.append(RichText(f"… {len(value) - MAX_MATRICES} more", style="dim"))
+        return parts
+    fmt = number_format(_flatten(value))
+    n = len(value)
+    blocks = []
+    for h, matrix in enumerate(value[:MAX_MATRICES]):
+        title = RichText(f"{name} · head {h + 1} of {n}", style="bold")
+        cells = _cells(matrix, fmt)
+        blocks.append((title, cells))
+    # side by side: each block as wide as its widest line
+    unsplit = [[title, *_grid(cells, 10**6)] for title, cells in blocks]
+    block_widths = [max(t.cell_len for t in b) for b in unsplit]
+    parts = []
+    if sum(block_widths) + len(BLOCK_GAP) * (len(blocks) - 1) <= width:
+        for i in range(max(len(b) for b in unsplit)):
+            row = RichText()
+            for k, (b, w) in enumerate(zip(unsplit, block_widths)):
+                piece = b[i] if i < len(b) else RichText()
+                if k:
+                    row.append(BLOCK_GAP)
+                row.append_text(piece)
+                if k < len(unsplit) - 1:
+                    row.append(" " * (w - piece.cell_len))
+            parts.append(row)
+    else:
+        for title, cells in blocks:
+            parts.append(title)
+            parts.extend(_grid(cells, width - len(INDENT)))
+    if n > MAX_MATRICES:
+        parts.append(RichText(f"… {n - MAX_MATRICES} more heads", style="dim"))
+    return parts

@@ -1,13 +1,26 @@
-"""The terminal rendering of lab events: charts put points where they belong."""
+"""The terminal rendering of lab events: charts put points where they belong, and
+tensors, tables and heatmaps read whole on a console without colour."""
 
 from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
-from labs.events import Failed, Heatmap, Metric, Progress, Result, Started, Table, Text, TraceStep
-from labs.render import RichRenderer, heatmap, line_chart
+from labs.events import (
+    Failed,
+    Heatmap,
+    Metric,
+    Progress,
+    Result,
+    Started,
+    Table,
+    Text,
+    TraceStep,
+    format_value,
+)
+from labs.render import RichRenderer, heatmap, line_chart, number_format
 
 
 def _rows(chart_text: str) -> list[str]:
@@ -74,3 +87,156 @@ def test_failed_run_is_shown_with_its_kind():
     render = RichRenderer(Console(file=out, width=80))
     render(Failed("oom", "batch-size ran out of memory on cuda"))
     assert "failed: oom" in out.getvalue() and "ran out of memory" in out.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# Tensors, tables and heatmaps as a learner reads them: a console without
+# colour (piped output), 80 to 120 columns wide.
+# ---------------------------------------------------------------------------
+
+
+def _recorded(width: int = 100, **console_args) -> tuple[Console, RichRenderer]:
+    console = Console(record=True, width=width, color_system=None, file=io.StringIO(),
+                      **console_args)
+    return console, RichRenderer(console)
+
+
+def _trace_events() -> list[TraceStep]:
+    """The transformer-trace lab's steps with its default parameters (no full lab run)."""
+    from labs import transformer_trace as lab
+
+    ids = lab.tokenize("the cat sat on the mat")
+    weights = lab.make_weights(len(lab.VOCABULARY), 8, seed=0)
+    steps = lab.trace(ids, weights, heads=2, norm="post", causal=True)
+    return [lab.to_event(i, step) for i, step in enumerate(steps, start=1)]
+
+
+def _numbers(line: str) -> list[str]:
+    return [t for t in line.strip(" │").split() if t.lstrip("-").replace(".", "", 1).isdigit()]
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_no_trace_tensor_is_cut_short_with_an_ellipsis(width):
+    console, render = _recorded(width)
+    for event in _trace_events():
+        render(event)
+    text = console.export_text()
+    assert "…" not in text
+    assert all(len(line) <= width for line in text.splitlines())
+    # the 6 × 12 probabilities are there digit for digit (3 decimals), not as "0.0…"
+    probs = _trace_events()[-1].values["probs"]
+    for row in probs:
+        assert all(f"{p:.3f}" in text for p in row)
+
+
+def test_every_head_of_a_three_d_tensor_is_a_matrix_of_its_own():
+    console, render = _recorded()
+    for event in _trace_events():
+        render(event)
+    text = console.export_text()
+    for name in ("q", "k", "v", "scores", "pattern", "weighted"):
+        assert f"{name} · head 1 of 2" in text and f"{name} · head 2 of 2" in text
+    # the attention pattern: six rows per head, side by side, each row summing to 1
+    start = text.index("pattern · head 1 of 2")
+    rows = [_numbers(line) for line in text[start:].splitlines()[1:7]]
+    assert all(len(r) == 12 for r in rows)
+    for row in rows:
+        assert abs(sum(map(float, row[:6])) - 1) < 0.01 and abs(sum(map(float, row[6:])) - 1) < 0.01
+
+
+def test_heads_sit_side_by_side_when_they_fit_and_one_under_the_other_when_not():
+    step = TraceStep(1, "scores", "", {"s": [2, 2, 3]},
+                     {"s": [[[1.5, float("-inf"), 0.25], [0.5, 2.0, -1.0]],
+                            [[-0.125, 3.0, 0.0], [1.0, -2.5, 0.75]]]})
+    console, render = _recorded(100)
+    render(step)
+    lines = console.export_text().splitlines()
+    both = [line for line in lines if "s · head 1 of 2" in line]
+    assert both and "s · head 2 of 2" in both[0]
+    assert any(_numbers(line) == ["1.50", "0.25", "-0.12", "3.00", "0.00"]
+               for line in lines)  # −∞ shows as -∞ and is not a number here
+    assert any("-∞" in line for line in lines)
+
+    console, render = _recorded(30)
+    render(step)
+    lines = console.export_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if "s · head 1 of 2" in line)
+    second = next(i for i, line in enumerate(lines) if "s · head 2 of 2" in line)
+    assert second > first + 2  # head 2 starts below head 1's rows
+    assert "…" not in "\n".join(lines)
+
+
+def test_numbers_in_a_column_share_their_decimals_and_line_up():
+    step = TraceStep(1, "attention", "", {"a": [3, 2]},
+                     {"a": [[0.0051, 0.8138], [0.002, 0.071], [1.0, 0.1]]})
+    console, render = _recorded()
+    render(step)
+    render(Table("top", ["token", "probability"], [["dog", 0.4729], ["rug", 0.071]]))
+    lines = console.export_text().splitlines()
+    rows = [line for line in lines if len(_numbers(line)) == 2]
+    assert [_numbers(r) for r in rows] == [["0.005", "0.814"], ["0.002", "0.071"],
+                                           ["1.000", "0.100"]]
+    for column in (0, 1):  # right-justified: the numbers of a column end in one place
+        ends = {r.index(_numbers(r)[column], 4 if column else 0) + 5 for r in rows}
+        assert len(ends) == 1
+    table_cells = [line.split("│")[2].strip() for line in lines if "dog" in line or "rug" in line]
+    assert table_cells == ["0.4729", "0.0710"]
+    dots = {line.index(".") for line in lines if "dog" in line or "rug" in line}
+    assert len(dots) == 1
+
+
+def test_a_wide_matrix_is_split_into_column_blocks_headed_by_column_numbers():
+    hidden = [[round(0.37 * r + 0.011 * c, 4) for c in range(32)] for r in range(6)]
+    console, render = _recorded(80)
+    render(TraceStep(1, "feed-forward", "", {"hidden": [6, 32]}, {"hidden": hidden}))
+    text = console.export_text()
+    assert "…" not in text and all(len(line) <= 80 for line in text.splitlines())
+    headers = [line for line in text.splitlines() if line.strip(" │").startswith("0 ")
+               or " 31" in line]
+    assert headers, "column numbers above the blocks"
+    for row in hidden:
+        assert all(f"{v:.2f}" in text for v in row)
+
+
+def test_a_heatmap_without_colour_shades_its_cells():
+    event = Heatmap("w", [[0.0, 0.5], [1.0, 0.25]], ["r0", "r1"], ["a", "b"])
+    console, render = _recorded()
+    render(event)
+    text = console.export_text()
+    lines = text.splitlines()
+    assert lines[2] == "r0   ▒▒" and lines[3] == "r1 ██░░"
+    assert "blank = 0" in text and "█ = 1" in text
+
+    # NO_COLOR in a terminal: the same shading
+    console = Console(record=True, width=100, force_terminal=True, no_color=True,
+                      file=io.StringIO())
+    RichRenderer(console)(event)
+    assert "r1 ██░░" in console.export_text()
+
+    # the positional-encoding heatmap of the lab, piped: shades and its column labels
+    pe = Heatmap("pe", [[0.0, 1.0], [0.8415, 0.5403], [0.9093, -0.4161]],
+                 ["0", "1", "2"], ["sin 0", "cos 0"])
+    assert "█" in heatmap(pe, 80, colour=False).plain
+    assert "sin 0 cos 0" in heatmap(pe, 80, colour=False).plain
+
+
+def test_pairs_in_a_summary_read_as_pairs():
+    console, render = _recorded()
+    render(Result({"tokens": ["the", "cat"],
+                   "top_next": [["dog", 0.4729], ["ran", 0.1386], ["rug", 0.071]]}))
+    text = console.export_text()
+    assert "dog 0.4729, ran 0.1386, rug 0.071" in text
+    assert "the, cat" in text
+    assert format_value([["dog", 0.4729], ["ran", 0.1386]]) == "dog 0.4729, ran 0.1386"
+    assert format_value([1, 2.5]) == "1, 2.5"
+
+
+def test_number_format_keeps_integers_and_goes_scientific_for_tiny_numbers():
+    assert [number_format([0, 1, 4])(v) for v in (0, 1, 4)] == ["0", "1", "4"]
+    fmt = number_format([1.2e-07, 3.4e-09], sig=4, each=True)
+    assert fmt(1.2e-07) == "1.2e-07" and fmt(3.4e-09) == "3.4e-09"
+    fmt = number_format([-0.001, 2.5, float("nan"), float("-inf")])
+    assert [fmt(v) for v in (-0.001, 2.5, float("nan"), float("-inf"), None)] == [
+        "-0.001", "2.500", "nan", "-∞", "—"]
+    assert number_format([-0.004, 2.5, 0.01])(-0.004) == "-0.004"
+    assert number_format([-0.0001, 2.5])(-0.0001) == "-0.0001"
