@@ -85,7 +85,7 @@ def test_browse_wide(snap_compare, history_home):
         await wait_for(pilot, lambda: pilot.app.screen.detail is not None
                        and pilot.app.screen.detail.card.id == "test/beta")
 
-    assert snap_compare(app_for(history_home), terminal_size=(120, 32),
+    assert snap_compare(app_for(history_home), terminal_size=(150, 32),
                         run_before=after("b", then=pick))
 
 
