@@ -242,3 +242,26 @@ async def test_a_predict_card_runs_its_lab_and_shows_the_guess_beside_the_measur
         assert lab_runs(tui_home)[-1][0] == "transformer-trace"
         await pilot.press("3")
         assert db_reviews(tui_home) == [("aaa/steps", 3)]
+
+
+@run
+async def test_esc_leaves_the_prediction_box_so_the_review_keys_work(tui_home):
+    write_deck(tui_home / "decks", "p.md", PREDICT_DECK, deck_id="aaa", deck_name="AAA")
+    app = make_app(tui_home, lab_runner=FakeRun)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert screen.focused.id == "guess"
+        await pilot.press("b")  # in the box, b is a letter of the guess
+        assert screen.query_one("#guess").value == "b" and screen.card.id == "aaa/steps"
+        await pilot.press("escape")  # out of the box, still on the card
+        assert screen is app.screen and screen.focused.id != "guess"
+        assert "Keys work now" in text_of(screen.query_one("#predict-status"))
+        await pilot.press("b")  # now b buries the card
+        await settle(pilot)
+        assert screen.card is None or screen.card.id != "aaa/steps"
+        await pilot.press("u")  # and u brings it back, into its box again
+        await settle(pilot)
+        assert screen.card.id == "aaa/steps" and screen.focused.id == "guess"

@@ -162,7 +162,8 @@ class ReviewScreen(Screen):
             choices.display = bool(card.choices)
             self.query_one("#predict-status", Static).update(Text(
                 f"Type your prediction and press Enter: the {card.lab} lab then runs and "
-                "shows what it measures. Enter alone runs it without a guess.", style="dim"))
+                "shows what it measures. Enter alone runs it without a guess; esc leaves "
+                "the box for the other keys.", style="dim"))
             guess = self.query_one("#guess", Input)
             guess.value = ""
             guess.disabled = False
@@ -360,6 +361,17 @@ class ReviewScreen(Screen):
     def action_leave(self) -> None:
         if self.predict_run is not None:
             self.predict_run.cancel()
+            return
+        guess = self.query_one("#guess", Input)
+        if guess.has_focus:
+            # Out of the prediction box, so the keys (u, s, b, ?) work again;
+            # Tab goes back to it, and Esc again goes home.
+            self.query_one("#card").focus()
+            self.query_one("#predict-status", Static).update(Text(
+                f"Keys work now: {self.key('review.undo')} undo, {self.key('review.suspend')} "
+                f"suspend, {self.key('review.bury')} bury, esc home; Tab goes back to "
+                "your prediction.", style="dim"))
+            self.refresh_bindings()
             return
         self.dismiss()
 
