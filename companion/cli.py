@@ -223,7 +223,9 @@ def import_cmd(path: Path) -> None:
         raise UserError(str(exc)) from None
     if result.settings is not None:
         save(result.settings, paths.settings_path())
-    print("imported: " + ", ".join(f"{n} {what}" for what, n in result.added.items()))
+    added = ", ".join(f"{n} {what}" for what, n in result.added.items())
+    nothing = not any(result.added.values())
+    print(f"imported: {added}" + (" (everything in it was already here)" if nothing else ""))
 
 
 @app.group("lab", context_settings=CONTEXT, no_args_is_help=True)

@@ -82,8 +82,11 @@ class Param:
             return " | ".join(self.choices)
         if self.kind == "str":
             return ""
-        lo = "" if self.min is None else f"{self.min:g}"
-        hi = "" if self.max is None else f"{self.max:g}"
+        def text(v: float) -> str:  # whole-number limits in full: 10000000, not 1e+07
+            return str(int(v)) if self.kind in ("int", "int_list") else f"{v:g}"
+
+        lo = "" if self.min is None else text(self.min)
+        hi = "" if self.max is None else text(self.max)
         return f"{lo}..{hi}" if (lo or hi) else ""
 
 

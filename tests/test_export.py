@@ -232,6 +232,8 @@ def test_cli_export_import_round_trip(tmp_path):
     assert run(["export", "--format", "json", "-o", str(tmp_path / "x.json")], a).returncode == 0
     result = run(["import", str(tmp_path / "x.json")], b)
     assert result.returncode == 0 and "imported: 5 cards, 2 reviews" in result.stdout
+    again = run(["import", str(tmp_path / "x.json")], b)
+    assert "(everything in it was already here)" in again.stdout
     rows = sqlite3.connect(b / "companion.db").execute(
         "SELECT card_id, rating FROM reviews ORDER BY reviewed_at").fetchall()
     assert rows == [("mine/alpha", 3), ("mine/beta", 4)]

@@ -163,6 +163,14 @@ async def test_slash_goes_to_the_search_and_is_not_typed_into_it(history_home):
         assert search.has_focus
 
 
+def test_the_question_column_drops_cloze_markup_and_cuts_at_a_word():
+    from companion.tui.screens.browse import _cut
+
+    assert _cut("**[...]** comes after beta.", 40) == "[...] comes after beta."
+    assert _cut("Why wrap every transformer sub-layer in a residual connection?", 30) == \
+        "Why wrap every transformer…"
+
+
 @run
 async def test_browse_detail_shows_history_and_memory_and_suspends(history_home):
     app = make_app(history_home)
@@ -226,7 +234,7 @@ async def test_settings_are_validated_on_the_field_and_saved(tui_home):
         error = screen.query_one("#error-desired_retention")
         assert error.display and "between 0.7 and 0.99" in str(error.render())
         error = screen.query_one("#error-reviews_per_day")
-        assert error.display and "'' is not a whole number" in str(error.render())
+        assert error.display and "required: a whole number" in str(error.render())
         assert not (tui_home / "settings.toml").exists()  # nothing saved
         screen.query_one("#reviews_per_day").value = "200"
         screen.query_one("#new_per_day").value = "35"

@@ -35,7 +35,15 @@ def one_line(text: str, width: int = 60) -> str:
 
 
 def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
+    """One line of a card's text for the Question column: a cloze gap's bold
+    markers dropped, cut at a word with … when too long."""
+    text = " ".join(text.replace("**", "").split())
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    if " " in cut[width // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "…"
 
 
 class BrowseScreen(Screen):

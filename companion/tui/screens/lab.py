@@ -233,6 +233,7 @@ class LabScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#lab-progress").display = False
+        self.query_one("#cancel").display = False  # shown while a run goes
         for button in self.query(Button):
             button.can_focus = False
         first = self.query("#lab-form Input, #lab-form Select, #lab-form Switch").first()
@@ -345,7 +346,9 @@ class LabScreen(Screen):
     def set_running(self, running: bool) -> None:
         self.running = running
         self.query_one("#run", Button).disabled = running
-        self.query_one("#cancel", Button).disabled = not running
+        cancel = self.query_one("#cancel", Button)
+        cancel.disabled = not running
+        cancel.display = running  # as in the footer: no Cancel with nothing to stop
         bar = self.query_one("#lab-progress", ProgressBar)
         bar.display = running
         if running:
@@ -415,8 +418,10 @@ class LabScreen(Screen):
             table = Table(title=event.title, title_justify="left", title_style="bold")
             for column in event.columns:
                 table.add_column(str(column), justify="right")
-            for row in event.rows:
-                table.add_row(*(fmt(v) for v in row))
+            from labs.render import column_texts  # a column's numbers share their decimals
+
+            for row in column_texts(event.rows):
+                table.add_row(*row)
             log.mount(Static(table, classes="log-entry"))
         elif kind == "text":
             log.mount(Static(RichMarkdown(event.markdown), classes="log-entry"))

@@ -265,7 +265,7 @@ class ReviewScreen(Screen):
                          "today.\n")
         else:
             lines.append("\nNothing else is due today. See you tomorrow.\n")
-        lines.append("\nEnter: back home · u: undo the last answer", style="dim")
+        lines.append("\nEnter: back home · u: undo the last step", style="dim")
         self.query_one("#summary-text", Static).update(lines)
         self.query_one("#left", Static).update("")
         self.query_one("#card-where", Static).update("")

@@ -122,7 +122,8 @@ class SettingsScreen(Screen):
                 values[name] = kind(text)
             except ValueError:
                 what = "a number like 0.9" if kind is float else "a whole number"
-                self.show_error(name, f"{text!r} is not {what}")
+                self.show_error(name, f"required: {what}" if not text else
+                                f"{text!r} is not {what}")
                 problems = True
         theme = self.query_one("#theme", Select).value
         values["theme"] = str(theme)
