@@ -8,6 +8,8 @@ import sys
 import textwrap
 from functools import partial
 
+import pytest
+
 from companion.tui.screens.lab import LabListScreen, LabScreen
 
 from ..conftest import write_deck
@@ -222,16 +224,28 @@ A: Three, here.
 """
 
 
-@run
-async def test_a_predict_card_runs_its_lab_and_shows_the_guess_beside_the_measure(tui_home):
+@pytest.fixture
+def predict_home(tui_home):
+    """tui_home with one more deck, AAA, whose one card is PREDICT_DECK's."""
     write_deck(tui_home / "decks", "p.md", PREDICT_DECK, deck_id="aaa", deck_name="AAA")
-    app = make_app(tui_home, lab_runner=FakeRun)
+    return tui_home
+
+
+async def study_the_predict_card(pilot):
+    """Review the AAA deck, whose one card is PREDICT_DECK's: its guess box has focus."""
+    await ready(pilot)
+    await pilot.press("down", "enter")  # All decks, then AAA
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert screen.card.id == "aaa/steps" and screen.focused.id == "guess"
+    return screen
+
+
+@run
+async def test_a_predict_card_runs_its_lab_and_shows_the_guess_beside_the_measure(predict_home):
+    app = make_app(predict_home, lab_runner=FakeRun)
     async with app.run_test(size=(80, 24)) as pilot:
-        await ready(pilot)
-        await pilot.press("down", "enter")  # All decks, then AAA
-        await settle(pilot)
-        screen = app.screen
-        assert screen.card.id == "aaa/steps" and screen.focused.id == "guess"
+        screen = await study_the_predict_card(pilot)
         await pilot.press("space")  # typed into the guess, not a reveal
         assert not screen.revealed
         await pilot.press("backspace", "2", "enter")
@@ -239,21 +253,16 @@ async def test_a_predict_card_runs_its_lab_and_shows_the_guess_beside_the_measur
         verdict = text_of(screen.query_one("#verdict"))
         assert "You predicted: 2" in verdict and "measured: 3" in verdict
         assert "not this time" in verdict
-        assert lab_runs(tui_home)[-1][0] == "transformer-trace"
+        assert lab_runs(predict_home)[-1][0] == "transformer-trace"
         await pilot.press("3")
-        assert db_reviews(tui_home) == [("aaa/steps", 3)]
+        assert db_reviews(predict_home) == [("aaa/steps", 3)]
 
 
 @run
-async def test_esc_leaves_the_prediction_box_so_the_review_keys_work(tui_home):
-    write_deck(tui_home / "decks", "p.md", PREDICT_DECK, deck_id="aaa", deck_name="AAA")
-    app = make_app(tui_home, lab_runner=FakeRun)
+async def test_esc_leaves_the_prediction_box_so_the_review_keys_work(predict_home):
+    app = make_app(predict_home, lab_runner=FakeRun)
     async with app.run_test(size=(80, 24)) as pilot:
-        await ready(pilot)
-        await pilot.press("down", "enter")
-        await settle(pilot)
-        screen = app.screen
-        assert screen.focused.id == "guess"
+        screen = await study_the_predict_card(pilot)
         await pilot.press("b")  # in the box, b is a letter of the guess
         assert screen.query_one("#guess").value == "b" and screen.card.id == "aaa/steps"
         await pilot.press("escape")  # out of the box, still on the card
