@@ -160,14 +160,43 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
     return out
 
 
+# transformer-trace's vocabulary, small enough to read in full; a word's
+# position is its token id. Here, torch-free, so a deck's Lab: line and
+# `lab run` check a sentence before any process starts.
+TRACE_VOCABULARY: tuple[str, ...] = (
+    "the", "cat", "sat", "on", "mat", "a", "dog", "ran", "under", "rug", "and", "big",
+)
+
+
+def tokenize(sentence: str, vocabulary: tuple[str, ...] = TRACE_VOCABULARY) -> list[int]:
+    """Lower-cased, split on whitespace, each word looked up in the vocabulary.
+
+    A real model would split unknown words into sub-word pieces; this one has
+    twelve words and says so.
+    """
+    words = sentence.lower().split()
+    if not words:
+        raise ParamError(f"sentence is empty; use words from: {' '.join(vocabulary)}")
+    ids = []
+    for word in words:
+        if word not in vocabulary:
+            raise ParamError(
+                f"sentence: unknown word {word!r}; the vocabulary is: {' '.join(vocabulary)}"
+            )
+        ids.append(vocabulary.index(word))
+    return ids
+
+
 def _check_transformer_trace(values: dict[str, Any]) -> None:
-    """The heads split d_model between them (labs/transformer_trace.py's head_size)."""
+    """The heads split d_model between them (labs/transformer_trace.py's head_size),
+    and every word of the sentence is in the vocabulary."""
     d_model, heads = values["d_model"], values["heads"]
     if d_model % heads:
         raise ParamError(
             f"heads={heads} must divide d_model={d_model}: each head gets d_model/heads "
             "dimensions of every token vector"
         )
+    tokenize(values["sentence"])
 
 
 register(

@@ -29,15 +29,10 @@ from typing import Any
 
 import torch
 
-from labs.catalog import ParamError
+from labs.catalog import TRACE_VOCABULARY as VOCABULARY
+from labs.catalog import ParamError, tokenize
 from labs.context import LabContext
 from labs.events import Heatmap, Table, Text, TraceStep
-
-# A vocabulary small enough to read in full. Position in this tuple is the
-# token id.
-VOCABULARY: tuple[str, ...] = (
-    "the", "cat", "sat", "on", "mat", "a", "dog", "ran", "under", "rug", "and", "big",
-)
 
 # The feed-forward block is 4× wider than the model, as in the paper
 # (d_model 512, d_ff 2048).
@@ -52,26 +47,6 @@ LAYER_NORM_EPS = 1e-5
 # ---------------------------------------------------------------------------
 # Words in, ids out.
 # ---------------------------------------------------------------------------
-
-
-def tokenize(sentence: str, vocabulary: tuple[str, ...] = VOCABULARY) -> list[int]:
-    """Lower-cased, split on whitespace, each word looked up in the vocabulary.
-
-    A real model would split unknown words into sub-word pieces; this one has
-    twelve words and says so. ParamError is a ValueError that the runner
-    reports as bad input (exit status 2) rather than as a crash.
-    """
-    words = sentence.lower().split()
-    if not words:
-        raise ParamError(f"sentence is empty; use words from: {' '.join(vocabulary)}")
-    ids = []
-    for word in words:
-        if word not in vocabulary:
-            raise ParamError(
-                f"sentence: unknown word {word!r}; the vocabulary is: {' '.join(vocabulary)}"
-            )
-        ids.append(vocabulary.index(word))
-    return ids
 
 
 def head_size(d_model: int, heads: int) -> int:

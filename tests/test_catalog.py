@@ -42,3 +42,12 @@ def test_the_catalog_stays_torch_free():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_sentence_outside_the_vocabulary_is_refused_before_the_lab_runs():
+    spec = get("transformer-trace")
+    with pytest.raises(ParamError, match="sentence: unknown word 'elephant'; the vocabulary"):
+        spec.resolve({"sentence": "the elephant sat"})
+    with pytest.raises(ParamError, match="sentence is empty"):
+        spec.resolve({"sentence": "  "})
+    assert spec.resolve({"sentence": "The dog ran"})["sentence"] == "The dog ran"

@@ -79,6 +79,8 @@ def test_every_error_names_file_and_line(tmp_path):
             ("bad.md:8:", "card 'a': Lab: heads=3 must divide d_model=8"),
         "## a\nQ: x\nA: y\nLab: transformer-trace d_model=6 heads=4\n":
             ("bad.md:8:", "heads=4 must divide d_model=6"),
+        "## a\nQ: x\nA: y\nLab: transformer-trace sentence=elephant\n":
+            ("bad.md:8:", "sentence: unknown word 'elephant'"),
     }
     for body, (where, message) in cases.items():
         errors = check(tmp_path, body)

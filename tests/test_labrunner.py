@@ -127,13 +127,18 @@ def test_bad_parameters_fail_before_any_process(store):
         LabRun(store, "transformer-trace", {"norm": "sideways"})
     with pytest.raises(ParamError, match="heads=3 must divide d_model=8"):  # checked together
         LabRun(store, "transformer-trace", {"heads": "3"})
+    with pytest.raises(ParamError, match="unknown word 'elephant'"):
+        LabRun(store, "transformer-trace", {"sentence": "the elephant sat"})
     assert store.conn.execute("SELECT count(*) FROM lab_runs").fetchone()[0] == 0
 
 
 def test_a_parameter_the_lab_itself_refuses_is_bad_input(store):
-    run = LabRun(store, "transformer-trace", {"sentence": "the elephant sat"}, device="cpu")
+    # A CIFAR-10 tarball that isn't there can only be found out by the lab itself.
+    run = LabRun(store, "batch-size", {"dataset": "cifar10",
+                                       "cifar_path": "/nonexistent/cifar-10-python.tar.gz"},
+                 device="cpu")
     last = list(run.events())[-1]
-    assert last.kind == "bad-input" and "unknown word 'elephant'" in last.message
+    assert last.kind == "bad-input" and "cifar-10-python.tar.gz: no such file" in last.message
 
 
 def test_several_processes_run_under_torchrun_with_the_same_interpreter(store):

@@ -223,8 +223,10 @@ def test_unknown_word_names_the_word_and_the_vocabulary():
         lab.tokenize("the elephant sat")
     with pytest.raises(ParamError, match="empty"):
         lab.tokenize("   ")
-    params = get("transformer-trace").resolve({"sentence": "the cat ate"})
-    with pytest.raises(ParamError, match="'ate'"):
+    with pytest.raises(ParamError, match="'ate'"):  # the catalog checks it first
+        get("transformer-trace").resolve({"sentence": "the cat ate"})
+    params = {**get("transformer-trace").defaults(), "sentence": "the cat ate"}
+    with pytest.raises(ParamError, match="'ate'"):  # and the lab, called directly, too
         lab.run(params, LabContext(device="cpu", seed=0, emit=lambda e: None))
 
 
