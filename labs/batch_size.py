@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labs.catalog import ParamError
+from labs.catalog import ParamError, noise_batches
 from labs.events import Metric, Table, Text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -641,7 +641,7 @@ def _run(params: dict, ctx: LabContext) -> dict:
     device = ctx.torch_device
     emit = ctx.emit
 
-    b_small, b_big = _noise_batches(params["noise_batches"])
+    b_small, b_big = noise_batches(params["noise_batches"])
     data = load_data(params, ctx.seed).to(device)
     n_train, n_test = len(data.x_train), len(data.x_test)
 
@@ -904,15 +904,6 @@ def _cost_text(curves: list[Curve]) -> str:
         "step. Small batches pay in steps, hence in wall time, even when they need fewer "
         "examples. On a GPU that flat region reaches much larger batches."
     )
-
-
-def _noise_batches(values: list[int]) -> tuple[int, int]:
-    if len(values) != 2 or not (1 <= values[0] < values[1]):
-        raise ParamError(
-            f"noise_batches={','.join(map(str, values))}: expected two sizes B_small,B_big "
-            "with B_small < B_big"
-        )
-    return values[0], values[1]
 
 
 def _spread(items: list[int], count: int) -> list[int]:

@@ -160,6 +160,20 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
     return out
 
 
+def noise_batches(values: list[int]) -> tuple[int, int]:
+    """batch-size's (B_small, B_big) for the two-batch noise-scale estimator."""
+    if len(values) != 2 or not (1 <= values[0] < values[1]):
+        raise ParamError(
+            f"noise_batches={','.join(map(str, values))}: expected two sizes B_small,B_big "
+            "with B_small < B_big"
+        )
+    return values[0], values[1]
+
+
+def _check_batch_size(values: dict[str, Any]) -> None:
+    noise_batches(values["noise_batches"])
+
+
 # transformer-trace's vocabulary, small enough to read in full; a word's
 # position is its token id. Here, torch-free, so a deck's Lab: line and
 # `lab run` check a sentence before any process starts.
@@ -214,6 +228,7 @@ register(
         ),
         module="labs.batch_size",
         distributed=True,
+        check=_check_batch_size,
         params=(
             Param("batch_sizes", "int_list", [1, 4, 16, 64, 256, 1257],
                   "batch sizes to compare (1257 = the whole digits training set)", 1, 65536),

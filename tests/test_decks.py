@@ -81,6 +81,8 @@ def test_every_error_names_file_and_line(tmp_path):
             ("bad.md:8:", "heads=4 must divide d_model=6"),
         "## a\nQ: x\nA: y\nLab: transformer-trace sentence=elephant\n":
             ("bad.md:8:", "sentence: unknown word 'elephant'"),
+        "## a\nQ: x\nA: y\nLab: batch-size noise_batches=64,32\n":
+            ("bad.md:8:", "noise_batches=64,32: expected two sizes B_small,B_big"),
     }
     for body, (where, message) in cases.items():
         errors = check(tmp_path, body)

@@ -267,12 +267,13 @@ def test_only_the_batch_size_lab_runs_under_torchrun(monkeypatch):
         run_lab("transformer-trace", {}, device="cpu")
 
 
-def test_bad_input_under_torchrun_is_one_line_per_process_and_no_events_twice():
+def test_bad_input_under_torchrun_is_one_line_per_process_and_no_events_twice(tmp_path):
+    missing = tmp_path / "cifar-10-python.tar.gz"  # found out by the lab, in every process
     done = torchrun("run", "batch-size", "--json", "--device", "cpu",
-                    *_param_args({**PARAMS, "noise_batches": "64,32"}))
+                    *_param_args({**PARAMS, "dataset": "cifar10", "cifar_path": str(missing)}))
     assert done.returncode != 0
     events = [from_json(line) for line in done.stdout.splitlines()]
     assert [e.type for e in events] == ["started", "failed"]  # rank 0's stream only
-    assert "noise_batches" in events[-1].message
+    assert str(missing) in events[-1].message
     said = [line for line in done.stderr.splitlines() if line.startswith("labs: error: ")]
     assert len(said) == 2  # each process says why it stopped

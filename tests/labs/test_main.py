@@ -103,12 +103,21 @@ def test_a_device_that_is_not_there_is_bad_input():
     ]
 
 
-def test_a_parameter_the_lab_itself_rejects_is_status_2_with_a_failed_event():
-    done = labs("run", "batch-size", "--json", "--device", "cpu", "-p", "noise_batches=8")
+def test_a_parameter_the_lab_itself_rejects_is_status_2_with_a_failed_event(tmp_path):
+    missing = tmp_path / "cifar-10-python.tar.gz"  # only the lab can find out it isn't there
+    done = labs("run", "batch-size", "--json", "--device", "cpu", "-p", "dataset=cifar10",
+                "-p", f"cifar_path={missing}")
     assert done.returncode == 2
     last = from_json(done.stdout.splitlines()[-1])
-    assert last.kind == "exception" and "noise_batches" in last.message
-    assert done.stderr.splitlines()[-1].startswith("labs: error: bad parameter: noise_batches")
+    assert last.kind == "exception" and str(missing) in last.message
+    assert done.stderr.splitlines()[-1].startswith("labs: error: bad parameter: cifar_path")
+
+
+def test_parameters_the_catalog_rejects_stop_before_any_event():
+    done = labs("run", "batch-size", "--json", "--device", "cpu", "-p", "noise_batches=8")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "labs: error: noise_batches=8: expected two sizes B_small,B_big with B_small < B_big"]
 
 
 def test_sigint_ends_a_run_with_a_cancelled_event():
