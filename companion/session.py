@@ -80,20 +80,13 @@ class Counts:
 
 
 @dataclass
-class _Undo:
+class Step:
     """One thing `undo` can take back: an answer, a suspend or a bury."""
 
     kind: str  # "answer", "suspend" or "bury"
     card_id: str
     flags: dict[str, tuple]  # card id -> (suspended, buried_until, tags) before it
     review_id: str = ""  # an answer's review row
-    rating: int = 0
-
-
-@dataclass
-class Undone:
-    kind: str  # "answer", "suspend" or "bury"
-    card_id: str
     rating: int = 0  # an answer's rating
 
 
@@ -115,7 +108,7 @@ class ReviewSession:
         self.clock = clock
         self.model = MemoryModel(settings)
         self.day = LearnerDay(settings)
-        self._undo: list[_Undo] = []
+        self._undo: list[Step] = []
 
     # -- the queue -------------------------------------------------------
 
@@ -256,7 +249,7 @@ class ReviewSession:
                 suspend = 1 if self.settings.leech_action == "suspend" else int(card.suspended)
                 conn.execute("UPDATE cards SET tags = ?, suspended = ? WHERE id = ?",
                              (" ".join(tags), suspend, card_id))
-        self._undo.append(_Undo("answer", card_id, flags, review_id, rating))
+        self._undo.append(Step("answer", card_id, flags, review_id, rating))
         return Answered(review_id, card_id, memory, leech, siblings)
 
     def _is_leech(self, lapses: int) -> bool:
@@ -268,7 +261,7 @@ class ReviewSession:
     def can_undo(self) -> bool:
         return bool(self._undo)
 
-    def undo(self) -> Undone | None:
+    def undo(self) -> Step | None:
         """Take back the last answer, suspend or bury of this session. An
         answer's review row goes and the card's state is replayed from the rest
         of its log; the flags it changed (bury, leech, suspend) are restored."""
@@ -282,7 +275,7 @@ class ReviewSession:
             for cid, (suspended, buried_until, tags) in last.flags.items():
                 conn.execute("UPDATE cards SET suspended = ?, buried_until = ?, tags = ? "
                              "WHERE id = ?", (suspended, buried_until, tags, cid))
-        return Undone(last.kind, last.card_id, last.rating)
+        return last
 
     def set_suspended(self, card_id: str, suspended: bool) -> None:
         """Suspend or unsuspend, outside the session's undo (Browse's toggle)."""
@@ -294,7 +287,7 @@ class ReviewSession:
         with self.store.transaction() as conn:
             flags = self._flags(conn, [card_id])
             conn.execute("UPDATE cards SET suspended = 1 WHERE id = ?", (card_id,))
-        self._undo.append(_Undo("suspend", card_id, flags))
+        self._undo.append(Step("suspend", card_id, flags))
 
     def bury(self, card_id: str, now: int | None = None) -> None:
         """Hide the card until the learner's next day starts; `undo` brings it back."""
@@ -303,7 +296,7 @@ class ReviewSession:
         with self.store.transaction() as conn:
             flags = self._flags(conn, [card_id])
             conn.execute("UPDATE cards SET buried_until = ? WHERE id = ?", (end, card_id))
-        self._undo.append(_Undo("bury", card_id, flags))
+        self._undo.append(Step("bury", card_id, flags))
 
 
 def _write_memory(conn: sqlite3.Connection, card_id: str, m: Memory) -> None:
