@@ -32,10 +32,8 @@ def _open(sync: bool = True):
 
     settings = load(paths.settings_path())
     store = open_store()
-    try:
-        store.daily_backup()
-    except OSError as exc:  # a full disk must not stop a review; say so and go on
-        print(f"companion: warning: daily backup failed: {exc}", file=sys.stderr)
+    if warning := store.daily_backup_warning():
+        print(f"companion: warning: {warning}", file=sys.stderr)
     if sync:
         from companion.library import sync_decks
 

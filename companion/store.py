@@ -206,6 +206,15 @@ class Store:
             return None  # nothing worth keeping yet
         return self.backup(reason="daily")
 
+    def daily_backup_warning(self) -> str | None:
+        """The daily backup, as every start takes it: a failure (a full disk) is
+        a warning to show, never a reason to stop a review."""
+        try:
+            self.daily_backup()
+        except OSError as exc:
+            return f"daily backup failed: {exc}"
+        return None
+
     def close(self) -> None:
         self.conn.close()
 

@@ -130,18 +130,17 @@ class CompanionApp(App[int]):
         except StoreError as exc:
             self.post_message(StoreFailed(str(exc)))
             return
+        if warning := store.daily_backup_warning():
+            self.call_from_thread(self.notify, warning, title="Backup", severity="warning",
+                                  timeout=10)
         warnings: list[str] = []
-        try:  # the same daily backup as every CLI command takes
-            store.daily_backup()
-        except OSError as exc:  # a full disk must not stop a review; say so and go on
-            warnings.append(f"daily backup failed: {exc}")
         if self.sync:
             try:
                 report = sync_decks(store, self.deck_dirs)
             except Exception as exc:  # a database that can't take the decks: say which and why
                 self.post_message(StoreFailed(f"{store.path}: cannot load the decks: {exc}"))
                 return
-            warnings += [str(error) for error in report.errors]
+            warnings = [str(error) for error in report.errors]
         self.post_message(StoreReady(store, warnings))
 
     def on_store_ready(self, message: StoreReady) -> None:
@@ -152,8 +151,7 @@ class CompanionApp(App[int]):
             text = "\n".join(shown)
             if more:
                 text += f"\n… and {more} more (companion decks check)"
-            title = "Deck problems" if not text.startswith("daily backup") else "Warnings"
-            self.notify(text, title=title, severity="warning", timeout=10)
+            self.notify(text, title="Deck problems", severity="warning", timeout=10)
         home = self.screen_stack[0]
         refresh = getattr(home, "reload", None)
         if refresh is not None:

@@ -303,3 +303,19 @@ async def test_the_app_takes_the_daily_backup_like_every_command(history_home):
             await ready(pilot)
     backups = list((history_home / "backups").glob("companion-*.db"))
     assert len(backups) == 1
+
+
+@run
+async def test_a_backup_that_fails_is_a_warning_and_the_app_goes_on(history_home, monkeypatch):
+    from companion.store import Store
+
+    def full_disk(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Store, "daily_backup", full_disk)
+    app = make_app(history_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        said = [(n.title, n.message) for n in app._notifications]
+        assert ("Backup", "daily backup failed: [Errno 28] No space left on device") in said
+        assert app.screen.data.reviews > 0
