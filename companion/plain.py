@@ -8,19 +8,17 @@ before the next card is shown, and the line `saved: <card id> <rating>` says so.
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from typing import TextIO
 
-from companion.render import math_to_unicode
+from companion.render import math_to_unicode, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession
 from companion.settings import Settings
 from companion.store import Store
 
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as a minute
-BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
 
 def _read(stream: TextIO, prompt: str, out: TextIO) -> str | None:
@@ -36,8 +34,7 @@ def _show(out: TextIO, label: str, text: str) -> None:
     """In a terminal the text is rendered as Markdown (code, lists, emphasis);
     in a pipe it stays plain text, one field per line, easy to read back."""
     if not out.isatty():
-        plain = BOLD.sub(r"\1", math_to_unicode(text).strip())  # a cloze gap's **[...]**
-        out.write(f"{label}: {plain}\n")
+        out.write(f"{label}: {without_bold(math_to_unicode(text).strip())}\n")
         return
     body = math_to_unicode(text, markdown=True).strip()
     from rich.console import Console

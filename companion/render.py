@@ -36,6 +36,15 @@ def latex_to_unicode(latex: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+BOLD_RE = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+
+
+def without_bold(text: str) -> str:
+    """Text with Markdown's **bold** markers dropped (a cloze gap is shown as
+    **[...]**), for places that show it as plain text: a pipe, a table cell."""
+    return BOLD_RE.sub(r"\1", text)
+
+
 MARKDOWN_SPECIAL = re.compile(r"([\\*_`\[\]<>])")
 
 

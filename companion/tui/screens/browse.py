@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
-from companion.render import math_to_unicode
+from companion.render import math_to_unicode, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.tui.format import local_time
 from companion.tui.messages import Loaded
@@ -37,7 +37,7 @@ def one_line(text: str, width: int = 60) -> str:
 def _cut(text: str, width: int) -> str:
     """One line of a card's text for the Question column: a cloze gap's bold
     markers dropped, cut at a word with … when too long."""
-    text = " ".join(text.replace("**", "").split())
+    text = " ".join(without_bold(text).split())
     if len(text) <= width:
         return text
     cut = text[:width - 1]
