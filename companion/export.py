@@ -295,7 +295,8 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
                            f"(found: {', '.join(header) or 'nothing'})")
     reviews: list[tuple] = []
     seen: dict[tuple[str, int], int] = {}
-    own: dict[int, str] | None = None  # this collection's cards by their CSV number
+    # This collection's own cards by the number `export --format csv` gives them.
+    own = {csv_card_number(cid): cid for (cid,) in store.conn.execute("SELECT id FROM cards")}
     for row in reader:
         number = reader.line_num  # counts physical lines, quoted newlines included
         where = f"{path}:{number}"
@@ -321,9 +322,6 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
             raise ImportError_(f"{where}: duplicate of line {seen[key]} "
                                f"(card {card} at {row['review_time']})")
         seen[key] = number
-        if own is None:
-            own = {csv_card_number(cid): cid
-                   for (cid,) in store.conn.execute("SELECT id FROM cards")}
         card_id = own.get(int(card), "") if card.isdigit() else ""
         card_id = card_id or f"{IMPORTED_DECK}/{card}"
         review_id = uuid.uuid5(uuid.NAMESPACE_URL, f"companion:{card_id}:{at}").hex
