@@ -190,23 +190,13 @@ class LabScreen(Screen):
                         yield Label("device", classes="field-label")
                         yield Select(DEVICES, value="auto", allow_blank=False, id="device",
                                      compact=True)
-                    with Horizontal(classes="field-row"):
-                        yield Label("seed", classes="field-label")
-                        seed = Input("0", id="seed", type="integer", compact=True)
-                        seed.cursor_blink = blink
-                        yield seed
-                    yield Static("", classes="field-error", id="error-seed")
+                    yield from self.number_field("seed", "seed", "0", blink)
                     if self.spec.distributed:
-                        with Horizontal(classes="field-row"):
-                            yield Label("processes", classes="field-label")
-                            nproc = Input("1", id="nproc", type="integer", compact=True)
-                            nproc.cursor_blink = blink
-                            yield nproc
-                        yield Static("data-parallel processes: more than 1 trains with "
-                                     "torch.distributed under torchrun (gloo on CPU, NCCL "
-                                     f"with a GPU each)  [1..{MAX_NPROC}]  default 1",
-                                     classes="field-help wide")
-                        yield Static("", classes="field-error", id="error-nproc")
+                        yield from self.number_field(
+                            "nproc", "processes", "1", blink,
+                            help="data-parallel processes: more than 1 trains with "
+                                 "torch.distributed under torchrun (gloo on CPU, NCCL with a "
+                                 f"GPU each)  [1..{MAX_NPROC}]  default 1")
                     with Horizontal(id="lab-buttons"):
                         yield Button("Run  ctrl+r", id="run", variant="primary")
                         yield Button("Cancel  ctrl+x", id="cancel", variant="error",
@@ -270,16 +260,27 @@ class LabScreen(Screen):
             raw[param.name] = text
         return raw if ok else None
 
+    @staticmethod
+    def number_field(name: str, label: str, value: str, blink: bool,
+                     help: str = "") -> ComposeResult:
+        """A whole-number field of the run (not of the lab): label, box, help, error."""
+        field = Input(value, id=name, type="integer", compact=True)
+        field.cursor_blink = blink
+        yield Horizontal(Label(label, classes="field-label"), field, classes="field-row")
+        if help:
+            yield Static(help, classes="field-help wide")
+        yield Static("", classes="field-error", id=f"error-{name}")
+
     def seed(self) -> int | None:
-        return self._whole_number("seed", 0, None)
+        return self._whole_number("seed", "seed", 0, None)
 
     def nproc(self) -> int | None:
         """How many processes: 1 for a lab that runs in one."""
         if not self.spec.distributed:
             return 1
-        return self._whole_number("nproc", 1, MAX_NPROC)
+        return self._whole_number("nproc", "processes", 1, MAX_NPROC)
 
-    def _whole_number(self, name: str, low: int, high: int | None) -> int | None:
+    def _whole_number(self, name: str, label: str, low: int, high: int | None) -> int | None:
         error = self.query_one(f"#error-{name}", Static)
         field = self.query_one(f"#{name}", Input)
         text = field.value.strip()
@@ -289,7 +290,6 @@ class LabScreen(Screen):
                 raise ValueError
         except ValueError:
             span = f"from {low} to {high}" if high is not None else f"{low} or more"
-            label = {"nproc": "processes"}.get(name, name)
             error.update(f"{label}={text!r}: expected a whole number, {span}")
             error.display = True
             field.add_class("-invalid")
@@ -361,10 +361,9 @@ class LabScreen(Screen):
         from labs.events import Failed
 
         app: Any = self.app
-        more = {"nproc": nproc} if nproc > 1 else {}  # one process: the runner's default
         try:
             run = app.lab_runner(app.store, lab=self.spec.name, params=raw, device=device,
-                                 seed=seed, card_id=self.card_id, **more)
+                                 seed=seed, card_id=self.card_id, nproc=nproc)
         except Exception as exc:  # a parameter the catalog refuses
             self.post_message(LabEvent(token, Failed("bad-input", str(exc))))
             self.post_message(LabEnded(token))
