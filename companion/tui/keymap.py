@@ -13,6 +13,7 @@ a warning, so one slip never stops the app or silently takes a key away.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from textual.binding import Binding
@@ -82,9 +83,17 @@ def clashes(keymap: dict[str, str]) -> list[tuple[str, str, str]]:
     return found
 
 
+@cache
+def _named_keys() -> frozenset[str]:
+    """Textual's names of keys without modifiers: escape, f5, pageup, space, ..."""
+    from textual.keys import Keys
+
+    return frozenset(k.value.rpartition("+")[2] for k in Keys if not k.value.startswith("<"))
+
+
 def key_problem(key: str) -> str | None:
     """Why Textual would never fire `key` ('ctrl+s', 'f5', 'j', '?'), or None."""
-    from textual.keys import Keys, key_to_character
+    from textual.keys import key_to_character
 
     if not key:
         return "an empty key"
@@ -94,8 +103,7 @@ def key_problem(key: str) -> str | None:
     for modifier in modifiers:
         if modifier not in MODIFIERS:
             return f"{key!r}: {modifier!r} is not a modifier ({', '.join(MODIFIERS)})"
-    named = {k.value.rpartition("+")[2] for k in Keys if not k.value.startswith("<")}
-    if len(base) == 1 or base in named or key_to_character(base) is not None:
+    if len(base) == 1 or base in _named_keys() or key_to_character(base) is not None:
         return None
     return f"{key!r} is not a key Textual knows (like j, ?, f5, ctrl+s, space, enter)"
 
