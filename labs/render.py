@@ -145,7 +145,7 @@ def line_chart(
     height: int = 12,
 ) -> RichText:
     """A multi-series line chart as rich Text; x goes logarithmic when it spans 100× or more."""
-    points = [(x, y) for pts in series.values() for x, y in pts if _finite(x) and _finite(y)]
+    points = [(x, y) for pts in series.values() for x, y in pts if finite(x) and finite(y)]
     out = RichText()
     out.append(title + "\n", style="bold")
     if not points:
@@ -167,7 +167,7 @@ def line_chart(
     cells: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for index, pts in enumerate(series.values()):
         pixels = []
-        for x, y in sorted(p for p in pts if _finite(p[0]) and _finite(p[1])):
+        for x, y in sorted(p for p in pts if finite(p[0]) and finite(p[1])):
             if log_x and x <= 0:
                 continue
             col = round((fx(x) - x_lo) / (x_hi - x_lo) * (px_w - 1))
@@ -238,7 +238,7 @@ SHADES = " ░▒▓█"  # low to high
 
 def heatmap(event: ev.Heatmap, console_width: int = 80, colour: bool = True) -> RichText:
     values = event.values
-    flat = [v for row in values for v in row if _finite(v)]
+    flat = [v for row in values for v in row if finite(v)]
     out = RichText()
     out.append(event.title + "\n", style="bold")
     if not flat:
@@ -281,33 +281,41 @@ def heatmap(event: ev.Heatmap, console_width: int = 80, colour: bool = True) -> 
 
 
 def _shade(value: float, lo: float, hi: float) -> str:
-    if not _finite(value):
+    if not finite(value):
         return "?"
     t = 0.0 if hi == lo else (value - lo) / (hi - lo)
     return SHADES[min(len(SHADES) - 1, int(t * len(SHADES)))]
 
 
-def _colour(value: float, lo: float, hi: float, signed: bool) -> str:
-    if not _finite(value):
-        return "rgb(80,80,80)"
+# viridis, through five of its colours
+VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
+
+
+def colour_rgb(t: float, signed: bool) -> tuple[int, int, int]:
+    """t in [0, 1] -> viridis; or, `signed`, t in [-1, 1] -> blue, white at 0, red.
+    One colour scale for heatmaps in the terminal and in the app."""
     if signed:
-        bound = max(abs(lo), abs(hi)) or 1.0
-        t = value / bound  # -1 .. 1: blue, white, red
         if t < 0:
             k = round(255 * (1 + t))
-            return f"rgb({k},{k},255)"
+            return (k, k, 255)
         k = round(255 * (1 - t))
-        return f"rgb(255,{k},{k})"
-    t = 0.0 if hi == lo else (value - lo) / (hi - lo)
-    # viridis, through five of its colours
-    position = t * (len(_VIRIDIS) - 1)
-    i = min(int(position), len(_VIRIDIS) - 2)
+        return (255, k, k)
+    position = t * (len(VIRIDIS) - 1)
+    i = min(int(position), len(VIRIDIS) - 2)
     f = position - i
-    r, g, b = (round(a + f * (z - a)) for a, z in zip(_VIRIDIS[i], _VIRIDIS[i + 1]))
+    r, g, b = (round(a + f * (z - a)) for a, z in zip(VIRIDIS[i], VIRIDIS[i + 1]))
+    return (r, g, b)
+
+
+def _colour(value: float, lo: float, hi: float, signed: bool) -> str:
+    if not finite(value):
+        return "rgb(80,80,80)"
+    if signed:
+        t = value / (max(abs(lo), abs(hi)) or 1.0)
+    else:
+        t = 0.0 if hi == lo else (value - lo) / (hi - lo)
+    r, g, b = colour_rgb(t, signed)
     return f"rgb({r},{g},{b})"
-
-
-_VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
 
 
 # ---------------------------------------------------------------------------
@@ -316,7 +324,7 @@ _VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231
 # ---------------------------------------------------------------------------
 
 
-def _finite(v: Any) -> bool:
+def finite(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -357,7 +365,7 @@ def number_format(values: Iterable[Any], sig: int = 3, each: bool = False) -> Ca
     need more than MAX_DECIMALS (or are huge) go to scientific notation.
     Anything not a number is shown as `format_value` shows it.
     """
-    numbers = [v for v in values if _finite(v)]
+    numbers = [v for v in values if finite(v)]
     nonzero = [abs(v) for v in numbers if v != 0]
     all_ints = all(isinstance(v, int) for v in numbers)
     given = max((_given_decimals(v) for v in numbers), default=0)

@@ -14,13 +14,9 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
-SHADES = " ░▒▓█"
+from labs.render import SHADES, colour_rgb, finite  # the terminal's heatmaps use the same
+
 NUMBER_WIDTH = 6
-
-
-def finite(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def short(v: Any) -> str:
@@ -29,20 +25,6 @@ def short(v: Any) -> str:
     if float(v).is_integer() and abs(v) < 1e5:
         return str(int(v))
     return f"{v:.2g}" if abs(v) < 0.01 or abs(v) >= 1000 else f"{v:.2f}"
-
-
-def colour(t: float, signed: bool) -> tuple[int, int, int]:
-    """t in [0, 1] (or [-1, 1] when signed) -> an RGB colour."""
-    if signed:  # blue < 0 < red, white at zero
-        if t < 0:
-            k = round(255 * (1 + t))
-            return (k, k, 255)
-        k = round(255 * (1 - t))
-        return (255, k, k)
-    position = t * (len(VIRIDIS) - 1)
-    i = min(int(position), len(VIRIDIS) - 2)
-    f = position - i
-    return tuple(round(a + f * (z - a)) for a, z in zip(VIRIDIS[i], VIRIDIS[i + 1]))  # type: ignore[return-value]
 
 
 def scale(values: list[list[Any]]) -> tuple[float, float, bool]:
@@ -83,7 +65,7 @@ def render_heatmap(title: str, values: list[list[Any]], row_labels: list[str],
                 out.append(("·" if not numbers else short(v)).rjust(cell_w), style="dim")
                 continue
             t = v / bound if signed else (0.0 if hi == lo else (v - lo) / (hi - lo))
-            r, g, b = colour(t, signed)
+            r, g, b = colour_rgb(t, signed)
             bg = f"rgb({r},{g},{b})"
             if plain:
                 shade = SHADES[min(4, int(abs(t) * 4.999))]
