@@ -234,8 +234,9 @@ def test_cli_export_import_round_trip(tmp_path):
     assert result.returncode == 0 and "imported: 5 cards, 2 reviews" in result.stdout
     again = run(["import", str(tmp_path / "x.json")], b)
     assert "(everything in it was already here)" in again.stdout
+    # Piped answers can share a millisecond, so the card breaks a tie in time.
     rows = sqlite3.connect(b / "companion.db").execute(
-        "SELECT card_id, rating FROM reviews ORDER BY reviewed_at").fetchall()
+        "SELECT card_id, rating FROM reviews ORDER BY reviewed_at, card_id").fetchall()
     assert rows == [("mine/alpha", 3), ("mine/beta", 4)]
     bad = run(["import", str(tmp_path / "missing.csv")], b)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
