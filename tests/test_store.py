@@ -121,7 +121,7 @@ def test_a_full_disk_stops_the_write_and_keeps_what_was_saved(tmp_path):
             session.answer(card.id, 3, 1000)
             answered.append(card.id)
     assert answered  # some answers fitted before the disk filled up
-    assert [r[0] for r in store.conn.execute("SELECT card_id FROM reviews ORDER BY reviewed_at")
+    assert [r[0] for r in store.conn.execute("SELECT card_id FROM reviews ORDER BY rowid")
             ] == answered
     assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
