@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from companion.library import deck_dirs, sync_decks  # noqa: E402
+from companion.deck_sync import deck_dirs, sync_decks  # noqa: E402
 from companion.scheduler import REVIEW  # noqa: E402
 from companion.session import ReviewSession, rebuild_all  # noqa: E402
 from companion.settings import Settings  # noqa: E402

@@ -6,8 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+from companion.deck_sync import sync_decks
 from companion.doctor import cache_mismatches
-from companion.library import sync_decks
 from companion.settings import Settings
 
 from .conftest import write_deck

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from companion.deck_sync import deck_dirs
 from companion.decks import cloze_sides, deck_files, load_decks, parse_deck
-from companion.library import deck_dirs
 
 from .conftest import SMALL_DECK, write_deck
 

@@ -10,8 +10,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from companion.export import ImportError_, export, import_csv, import_file, import_json
-from companion.library import sync_decks
+from companion.deck_sync import sync_decks
+from companion.interop import ImportError_, export, import_file
+from companion.interop.csv_log import import_csv
+from companion.interop.json_export import import_json
 from companion.scheduler import to_ms
 from companion.session import ReviewSession
 from companion.settings import Settings

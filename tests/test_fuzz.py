@@ -10,7 +10,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from companion.decks import parse_deck
-from companion.export import ImportError_, import_file
+from companion.interop import ImportError_, import_file
 from companion.settings import Settings, SettingsError, load
 
 FIELDS = ["Q: ", "A: ", "Cloze: ", "Predict: ", "Reveal: ", "Choices: ", "Lab: ", "Tags: ",

@@ -18,7 +18,7 @@ def test_the_wheel_carries_the_shipped_decks(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     shipped = {p.name for p in (ROOT / "decks").glob("*.md")}
     assert shipped and {f"companion/shipped_decks/{n}" for n in shipped} <= set(names)
-    assert "labs/catalog.py" in names and "companion/cli.py" in names
+    assert "labs/catalog.py" in names and "companion/cli/commands.py" in names
 
 
 def _modules_after(code: str) -> set[str]:
@@ -30,9 +30,9 @@ def _modules_after(code: str) -> set[str]:
 
 def test_the_app_and_its_deck_checks_never_import_torch():
     loaded = _modules_after(
-        "import companion.cli, companion.session, companion.decks, companion.library\n"
+        "import companion.cli, companion.session, companion.decks, companion.deck_sync\n"
         "from companion.decks import load_decks, deck_files\n"
-        "from companion.library import deck_dirs\n"
+        "from companion.deck_sync import deck_dirs\n"
         "load_decks(deck_files(deck_dirs()))")
     for heavy in ("torch", "numpy", "sklearn", "matplotlib", "pandas"):
         assert heavy not in loaded, heavy

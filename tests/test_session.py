@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from companion.deck_sync import sync_decks
 from companion.doctor import cache_mismatches
-from companion.library import sync_decks
 from companion.scheduler import LEARNING, NEW, REVIEW, to_ms
 from companion.session import ReviewSession, rebuild_all
 from companion.settings import Settings

@@ -34,7 +34,7 @@ def test_young_and_mature_follow_the_interval_before_the_review():
 
 
 def test_gather_counts_what_the_learner_did(store, deck_dir):
-    from companion.library import sync_decks
+    from companion.deck_sync import sync_decks
     from companion.session import ReviewSession
 
     sync_decks(store, [deck_dir])

@@ -101,7 +101,7 @@ def test_migrating_an_older_database_keeps_its_data_and_backs_it_up(tmp_path):
 
 
 def test_a_full_disk_stops_the_write_and_keeps_what_was_saved(tmp_path):
-    from companion.library import sync_decks
+    from companion.deck_sync import sync_decks
     from companion.session import ReviewSession
     from companion.settings import Settings
 
@@ -127,7 +127,7 @@ def test_a_full_disk_stops_the_write_and_keeps_what_was_saved(tmp_path):
 
 
 def test_a_truncated_database_is_refused_and_left_untouched(tmp_path):
-    from companion.library import sync_decks
+    from companion.deck_sync import sync_decks
 
     from .conftest import SMALL_DECK, write_deck
 

@@ -122,7 +122,7 @@ class CompanionApp(App[int]):
 
     @work(thread=True, exclusive=True, group="store", exit_on_error=False)
     def open_store(self) -> None:
-        from companion.library import sync_decks
+        from companion.deck_sync import sync_decks
         from companion.store import StoreError, open_store
 
         try:
@@ -248,7 +248,7 @@ class CompanionApp(App[int]):
         (or `folder`) in a thread worker; a notification says where."""
         import time
 
-        from companion.export import export
+        from companion.interop import export
         from companion.store import Store
 
         if self.store is None:

@@ -165,7 +165,7 @@ def db_reviews(home: Path) -> list[tuple]:
 
 def _build_history(home: Path) -> None:
     """Forty days of daily study of both decks, ratings from a fixed pattern."""
-    from companion.library import sync_decks
+    from companion.deck_sync import sync_decks
     from companion.session import ReviewSession
     from companion.store import Store
 

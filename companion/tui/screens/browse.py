@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
-from companion.render import math_to_unicode, without_bold
+from companion.cardtext import math_to_unicode, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.tui.format import local_time
 from companion.tui.messages import Loaded

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.markdown import Markdown
 from textual.widgets import Static
 
-from companion.render import math_to_unicode
+from companion.cardtext import math_to_unicode
 
 
 class CardText(Static):

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import TextIO
 
-from companion.render import math_to_unicode, without_bold
+from companion.cardtext import math_to_unicode, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession
 from companion.settings import Settings

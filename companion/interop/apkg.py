@@ -23,8 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from companion.cardtext import CODE_RE, MATH_RE
 from companion.decks import cloze_sides, parse_deck
-from companion.render import CODE_RE, MATH_RE
 from companion.store import Store
 
 CSS = """\

@@ -14,8 +14,8 @@ from html.parser import HTMLParser
 import pytest
 
 from companion import progress
-from companion.library import sync_decks
-from companion.report import write_html
+from companion.deck_sync import sync_decks
+from companion.interop.html_report import write_html
 from companion.scheduler import LearnerDay
 from companion.session import rebuild_all
 from companion.settings import Settings
@@ -191,7 +191,8 @@ def test_an_empty_collection_still_makes_a_report(store, settings, tmp_path):
 
 
 def test_importing_the_report_module_leaves_matplotlib_out():
-    code = ("import sys, companion.report, companion.anki_export, companion.optimize; "
+    code = ("import sys, companion.interop.html_report, companion.interop.apkg, "
+            "companion.optimize; "
             "print([m for m in ('matplotlib', 'genanki', 'fsrs_rs_python', 'torch') "
             "if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markdown import Markdown
 
-from companion.render import math_to_unicode
+from companion.cardtext import math_to_unicode
 
 
 def test_math_reads_as_unicode_and_code_and_money_stay():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from companion.library import sync_decks
+from companion.deck_sync import sync_decks
 from companion.session import ReviewSession
 from companion.settings import Settings
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from companion import __version__, progress
-from companion.render import math_to_unicode
+from companion.cardtext import math_to_unicode
 from companion.scheduler import LearnerDay, to_datetime
 from companion.settings import Settings
 from companion.store import Store, now_ms

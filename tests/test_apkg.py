@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from companion.anki_export import stable_id, to_anki_html, write_apkg
-from companion.library import sync_decks
+from companion.deck_sync import sync_decks
+from companion.interop.apkg import stable_id, to_anki_html, write_apkg
 
 from .conftest import write_deck
 

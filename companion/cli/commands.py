@@ -35,7 +35,7 @@ def _open(sync: bool = True):
     if warning := store.daily_backup_warning():
         print(f"companion: warning: {warning}", file=sys.stderr)
     if sync:
-        from companion.library import sync_decks
+        from companion.deck_sync import sync_decks
 
         report = sync_decks(store)
         for error in report.errors:
@@ -90,7 +90,7 @@ def review(plain: bool, deck: str | None, limit: int) -> None:
 
         store.close()
         raise click.exceptions.Exit(run(start_review=True, deck_id=deck))
-    from companion.plain import run_plain_review
+    from companion.cli.line_review import run_plain_review
 
     run_plain_review(store, settings, deck_id=deck, limit=limit)
 
@@ -138,8 +138,8 @@ def decks_check(paths: tuple[Path, ...]) -> None:
     """Report every problem in deck files (default: all decks) as file:line: message.
 
     Exit status 2 when there is any."""
+    from companion.deck_sync import deck_dirs
     from companion.decks import deck_files, load_decks
-    from companion.library import deck_dirs
 
     files: list[Path] = []
     for path in paths or []:
@@ -188,7 +188,7 @@ def decks_list() -> None:
               help="The file to write.")
 def export_cmd(fmt: str, output: Path) -> None:
     """Export your progress or your decks."""
-    from companion.export import export
+    from companion.interop import export
 
     if output.parent and not output.parent.exists():
         raise UserError(f"-o {output}: folder {output.parent} does not exist")
@@ -210,7 +210,7 @@ def import_cmd(path: Path) -> None:
     """Import a companion .json export (merged: the union of reviews) or a .csv review log
     (card_id, review_time, review_rating, review_duration) from Anki or FSRS tools."""
     from companion import paths
-    from companion.export import ImportError_, import_file
+    from companion.interop import ImportError_, import_file
     from companion.settings import save
 
     settings, store = _open()

@@ -1,0 +1,5 @@
+import sys
+
+from companion.cli.commands import main
+
+sys.exit(main())
