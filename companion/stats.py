@@ -1,21 +1,21 @@
-"""`companion stats`: how well the learner remembers, printed with rich.
-
-The numbers come from companion.progress (the same functions the TUI's Stats
-screen and the HTML report use); this module only gathers and lays them out.
+"""The read model: what Home, Stats, the report, `companion stats` and Browse's
+card detail show, computed from named store reads. The faces only format it.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from companion import progress
 from companion.scheduler import LearnerDay, Memory, MemoryModel
+from companion.session import CardView, Counts, ReviewSession
 from companion.settings import Settings
-from companion.store import Store, now_ms
+from companion.store import Reads, Store, now_ms
 
+CALENDAR_DAYS = 371  # 53 weeks: as much as the widest terminal shows
 PERIODS = (("today", 0), ("7 days", 7), ("30 days", 30), ("365 days", 365))
 
 
@@ -72,64 +72,157 @@ def gather(store: Store, settings: Settings, now: int | None = None) -> dict[str
     }
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f} %"
+# -- home ------------------------------------------------------------------
 
 
-def render(data: dict[str, Any], settings: Settings, console) -> None:
-    from rich.table import Table
-
-    target = settings.desired_retention
-    table = Table(title=f"True retention (desired {_pct(target)})", title_justify="left")
-    for column in ("", "young (< 21 d)", "mature", "all", "answers counted"):
-        table.add_column(column, justify="right" if column else "left")
-    for label, (young, mature, both) in data["retention"].items():
-        table.add_row(label, _pct(young.rate), _pct(mature.rate), _pct(both.rate),
-                      str(both.total))
-    console.print(table)
-
-    recall = data["recall"]
-    console.print(f"Recall now: {recall['would_recall']:.0f} of {recall['cards']} studied cards "
-                  f"(mean probability {_pct(recall['mean'])}); streak: {data['streak']} day(s).")
-    groups = Table(title="Recall probability now", title_justify="left")
-    groups.add_column("deck or tag")
-    groups.add_column("mean", justify="right")
-    for name, value in sorted(recall["deck"].items()):
-        groups.add_row(f"deck {name}", _pct(value))
-    for name, value in sorted(recall["tag"].items()):
-        groups.add_row(f"tag {name}", _pct(value))
-    if recall["deck"]:
-        console.print(groups)
-
-    console.print("Due in the next 30 days (today first):")
-    console.print(_bars(data["forecast"]))
-    today = data["today"]
-    days = [today - timedelta(days=i) for i in range(13, -1, -1)]
-    console.print("Reviews per day, last 14 days:")
-    console.print(_bars([data["per_day"].get(d, 0) for d in days]))
-    minutes = sum(data["seconds"].get(d, 0.0) for d in days) / 60
-    console.print(f"  {sum(data['per_day'].get(d, 0) for d in days)} answers, "
-                  f"{minutes:.0f} min in the last 14 days")
-    if data["runs"]:
-        runs = Table(title="Recent lab runs", title_justify="left")
-        for column in ("lab", "card", "status", "result"):
-            runs.add_column(column)
-        for lab, card_id, status, _, summary in data["runs"]:
-            text = ""
-            if summary:
-                from labs.events import format_value
-
-                items = list(json.loads(summary).items())[:3]
-                text = ", ".join(f"{k}: {format_value(v)}" for k, v in items)
-            runs.add_row(lab, card_id or "", status, text[:60])
-        console.print(runs)
+@dataclass
+class DeckRow:
+    id: str
+    name: str
+    counts: Counts
+    cards: int
 
 
-def _bars(values: list[int]) -> str:
-    """One line of block characters, scaled to the largest value, with it named."""
-    blocks = " ▁▂▃▄▅▆▇█"
-    top = max(values, default=0)
-    if not top:
-        return "  (none)"
-    line = "".join(blocks[min(8, round(8 * v / top))] if v else "·" for v in values)
-    return f"  {line}  max {top}"
+@dataclass
+class HomeData:
+    decks: list[DeckRow]
+    total: Counts
+    answered_today: int
+    seconds_today: int
+    streak: int
+    calendar: dict[date, int]
+    today: date
+    cards: int
+    reviews: int  # answers ever given
+
+
+def home_data(store: Reads, settings: Settings, now: int) -> HomeData:
+    conn = store.conn
+    session = ReviewSession(store, settings, clock=lambda: now)  # type: ignore[arg-type]
+    by_deck = session.counts_by_deck(now)
+    decks = []
+    for deck_id, name, cards in conn.execute(
+            "SELECT d.id, d.name, count(c.id) FROM decks d "
+            "LEFT JOIN cards c ON c.deck_id = d.id AND c.retired = 0 "
+            "WHERE d.retired = 0 GROUP BY d.id ORDER BY d.name"):
+        decks.append(DeckRow(deck_id, name, by_deck.get(deck_id, Counts(0, 0, 0)), cards))
+    day = LearnerDay(settings)
+    today = day.day_of(now)
+    start_today = day.start_of(today)
+    answered, seconds = conn.execute(
+        "SELECT count(*), coalesce(sum(duration_ms), 0) / 1000 FROM reviews "
+        "WHERE reviewed_at >= ?", (start_today,)).fetchone()
+    since = day.start_of(today - timedelta(days=CALENDAR_DAYS))
+    times = [r[0] for r in conn.execute(
+        "SELECT reviewed_at FROM reviews WHERE reviewed_at >= ? ORDER BY reviewed_at", (since,))]
+    counts = dict(_count_days(times, day))
+    streak = progress.streak(counts, today)
+    if streak >= CALENDAR_DAYS - 1:  # a streak longer than the calendar: read the whole log
+        every = [r[0] for r in conn.execute("SELECT reviewed_at FROM reviews ORDER BY reviewed_at")]
+        streak = progress.streak(dict(_count_days(every, day)), today)
+    total_reviews = conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
+    return HomeData(decks=decks, total=session.counts(now), answered_today=answered,
+                    seconds_today=seconds, streak=streak, calendar=counts, today=today,
+                    cards=sum(d.cards for d in decks), reviews=total_reviews)
+
+
+def _count_days(times: list[int], day: LearnerDay) -> dict[date, int]:
+    out: dict[date, int] = {}
+    for on in progress.learner_days(times, day):
+        out[on] = out.get(on, 0) + 1
+    return out
+
+
+# -- stats -----------------------------------------------------------------
+
+RETENTION_PERIODS = (("Today", 0), ("Last 7 days", 7), ("Last 30 days", 30),
+                     ("Last year", 365), ("All time", None))
+
+
+@dataclass
+class GroupRow:
+    name: str
+    cards: int
+    answers: int
+    retention: progress.Retention
+
+
+@dataclass
+class StatsData:
+    desired: float
+    today: date
+    retention: list[tuple[str, progress.Retention]]
+    forecast: list[int]
+    per_day: list[tuple[date, int]]
+    decks: list[GroupRow]
+    tags: list[GroupRow]
+    studied: int  # cards answered at least once
+    cards: int
+    reviews: int
+
+
+def stats_data(store: Reads, settings: Settings, now: int) -> StatsData:
+    conn = store.conn
+    day = LearnerDay(settings)
+    today = day.day_of(now)
+    reviews = progress.load_reviews(conn)
+    retention = []
+    for label, days in RETENTION_PERIODS:
+        start = None if days is None else day.start_of(today - timedelta(days=max(0, days - 1)))
+        retention.append((label, progress.true_retention(reviews, day, start_ms=start)))
+    forecast = progress.forecast(progress.load_due_times(conn), day, now, days=30)
+    per_day = progress.calendar(progress.reviews_per_day(
+        [r for r in reviews if r.reviewed_at >= day.start_of(today - timedelta(days=29))], day),
+        today - timedelta(days=29), today)
+
+    cards: dict[str, tuple[str, list[str]]] = {}
+    deck_cards: dict[str, int] = {}
+    tag_cards: dict[str, int] = {}
+    for card_id, deck_id, tags in conn.execute(
+            "SELECT id, deck_id, tags FROM cards WHERE retired = 0"):
+        tag_list = (tags or "").split()
+        cards[card_id] = (deck_id, tag_list)
+        deck_cards[deck_id] = deck_cards.get(deck_id, 0) + 1
+        for tag in tag_list:
+            tag_cards[tag] = tag_cards.get(tag, 0) + 1
+    names = dict(conn.execute("SELECT id, name FROM decks WHERE retired = 0").fetchall())
+
+    deck_ret, deck_answers, tag_ret, tag_answers = progress.by_deck_and_tag(reviews, day, cards)
+    decks = [GroupRow(names.get(d, d), n, deck_answers.get(d, 0),
+                      deck_ret.get(d, progress.Retention()))
+             for d, n in sorted(deck_cards.items(), key=lambda kv: names.get(kv[0], kv[0]))]
+    tags = [GroupRow(t, n, tag_answers.get(t, 0), tag_ret.get(t, progress.Retention()))
+            for t, n in sorted(tag_cards.items(), key=lambda kv: (-kv[1], kv[0]))]
+    studied = conn.execute(
+        "SELECT count(*) FROM cards WHERE retired = 0 AND reps > 0").fetchone()[0]
+    return StatsData(desired=settings.desired_retention, today=today, retention=retention,
+                     forecast=forecast, per_day=per_day, decks=decks, tags=tags,
+                     studied=studied, cards=len(cards), reviews=len(reviews))
+
+
+# -- a card, for Browse's detail ---------------------------------------------
+
+
+@dataclass
+class CardDetail:
+    card: CardView
+    deck_name: str
+    recall: float | None  # probability of recall now; None for a new card
+    history: list[progress.ReviewRow] = field(default_factory=list)
+    durations: list[int] = field(default_factory=list)
+
+
+def card_detail(store: Reads, settings: Settings, card_id: str, now: int) -> CardDetail:
+    conn = store.conn
+    session = ReviewSession(store, settings)  # type: ignore[arg-type]
+    card = session.card(card_id)
+    rows = conn.execute(
+        "SELECT card_id, reviewed_at, rating, state_before, duration_ms FROM reviews "
+        "WHERE card_id = ? ORDER BY reviewed_at DESC, id DESC", (card_id,)).fetchall()
+    recall = None
+    if card.memory.state != 0:
+        recall = MemoryModel(settings).retrievability(card.memory, now)
+    name = conn.execute("SELECT name FROM decks WHERE id = ?", (card.deck_id,)).fetchone()
+    return CardDetail(card=card, deck_name=name[0] if name else card.deck_id, recall=recall,
+                      history=[progress.ReviewRow(*r[:4]) for r in rows],
+                      durations=[r[4] or 0 for r in rows])

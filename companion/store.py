@@ -86,7 +86,38 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class Store:
+class Reads:
+    """Every named read of the store. `Store` (the writer) and `ReadStore` (a
+    worker's read-only connection) both have them, so a query is written once."""
+
+    path: Path
+    conn: sqlite3.Connection
+
+
+class ReadStore(Reads):
+    """A read-only connection of its own, for a worker thread: WAL lets it read
+    while the UI thread commits answers, and it can't write by mistake."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
+                                    check_same_thread=False)
+        self.conn.execute("PRAGMA busy_timeout = 10000")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@contextmanager
+def open_reader(path: Path) -> Iterator[ReadStore]:
+    store = ReadStore(path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+class Store(Reads):
     def __init__(self, path: Path):
         self.path = Path(path)
         self.conn = self._connect()

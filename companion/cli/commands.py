@@ -126,10 +126,11 @@ def stats() -> None:
     """True retention (young and mature), recall now, forecast, reviews per day, labs."""
     from rich.console import Console
 
-    from companion.stats import gather, render
+    from companion.cli.tables import print_stats
+    from companion.stats import gather
 
     settings, store = _open()
-    render(gather(store, settings), settings, Console())
+    print_stats(gather(store, settings), settings, Console())
 
 
 @decks_app.command("check", context_settings=CONTEXT)

@@ -17,7 +17,7 @@ def test_the_app_and_every_screen_import_without_torch():
         "import companion.tui.app\n"
         "from companion.tui.screens import browse, help, home, lab, review, settings, stats\n"
         "from companion.tui.widgets import barchart, calendar, heatmap, plot, stepper\n"
-        "import companion.labrunner, companion.progress, companion.tui.queries\n")
+        "import companion.labrunner, companion.progress, companion.stats, companion.search\n")
     assert "companion.tui.screens.lab" in loaded and "labs.catalog" in loaded
     heavy = {m for m in loaded if m.split(".")[0] in ("torch", "numpy", "sklearn", "pandas")}
     assert heavy == set()

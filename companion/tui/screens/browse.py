@@ -108,33 +108,36 @@ class BrowseScreen(Screen):
 
     @work(thread=True, exclusive=True, group="browse-decks", exit_on_error=False)
     def load_decks(self) -> None:
-        from companion.tui.queries import deck_choices, reader
+        from companion.search import deck_choices
+        from companion.store import open_reader
 
         app: Any = self.app
-        with reader(app.store.path) as conn:
-            self.post_message(Loaded("decks", deck_choices(conn)))
+        with open_reader(app.store.path) as store:
+            self.post_message(Loaded("decks", deck_choices(store)))
 
     @work(thread=True, exclusive=True, group="browse-search", exit_on_error=False)
     def run_search(self, text: str, deck: str | None, state: str | None) -> None:
         from companion.scheduler import LearnerDay
-        from companion.tui.queries import reader, search_cards
+        from companion.search import search_cards
+        from companion.store import open_reader
 
         app: Any = self.app
         now = app.clock()
         _, day_end = LearnerDay(app.settings).bounds(now)
-        with reader(app.store.path) as conn:
-            result = search_cards(conn, text, deck, state, day_end)
+        with open_reader(app.store.path) as store:
+            result = search_cards(store, text, deck, state, day_end)
         for row in result.rows:  # math to Unicode here, off the UI thread
             row.front = one_line(row.front, 200)
         self.post_message(Loaded("search", result))
 
     @work(thread=True, exclusive=True, group="browse-detail", exit_on_error=False)
     def load_detail(self, card_id: str) -> None:
-        from companion.tui.queries import card_detail, reader
+        from companion.stats import card_detail
+        from companion.store import open_reader
 
         app: Any = self.app
-        with reader(app.store.path) as conn:
-            detail = card_detail(conn, app.store.path, app.settings, card_id, app.clock())
+        with open_reader(app.store.path) as store:
+            detail = card_detail(store, app.settings, card_id, app.clock())
         self.post_message(Loaded("detail", detail))
 
     def search(self) -> None:
@@ -178,7 +181,7 @@ class BrowseScreen(Screen):
         if shown < result.total:
             count += f" (showing the first {shown})"
         if not result.total:
-            from companion.tui.queries import unknown_filters
+            from companion.search import unknown_filters
 
             unknown = unknown_filters(self.query_one("#search", Input).value)
             if unknown:

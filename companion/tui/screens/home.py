@@ -77,11 +77,12 @@ class HomeScreen(Screen):
 
     @work(thread=True, exclusive=True, group="home", exit_on_error=False)
     def load(self) -> None:
-        from companion.tui.queries import home_data, reader
+        from companion.stats import home_data
+        from companion.store import open_reader
 
         app: Any = self.app
-        with reader(app.store.path) as conn:
-            data = home_data(conn, app.store.path, app.settings, app.clock())
+        with open_reader(app.store.path) as store:
+            data = home_data(store, app.settings, app.clock())
         self.post_message(Loaded("home", data))
 
     def on_loaded(self, message: Loaded) -> None:

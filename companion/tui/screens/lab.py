@@ -499,21 +499,21 @@ class LabScreen(Screen):
     @work(thread=True, exclusive=True, group="lab-runs", exit_on_error=False)
     def load_runs(self) -> None:
         from companion.labrunner import past_runs
-        from companion.tui.queries import _ReadStore, reader
+        from companion.store import open_reader
 
         app: Any = self.app
-        with reader(app.store.path) as conn:
-            runs = past_runs(_ReadStore(conn, app.store.path), lab=self.spec.name)  # type: ignore[arg-type]
+        with open_reader(app.store.path) as store:
+            runs = past_runs(store, lab=self.spec.name)
         self.post_message(Loaded("runs", runs))
 
     @work(thread=True, exclusive=True, group="lab-metrics", exit_on_error=False)
     def load_metrics(self, run_id: int) -> None:
         from companion.labrunner import run_metrics
-        from companion.tui.queries import _ReadStore, reader
+        from companion.store import open_reader
 
         app: Any = self.app
-        with reader(app.store.path) as conn:
-            rows = run_metrics(_ReadStore(conn, app.store.path), run_id)  # type: ignore[arg-type]
+        with open_reader(app.store.path) as store:
+            rows = run_metrics(store, run_id)
         self.post_message(Loaded("metrics", (run_id, rows)))
 
     def on_loaded(self, message: Loaded) -> None:

@@ -74,11 +74,12 @@ class StatsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
     def load(self) -> None:
-        from companion.tui.queries import reader, stats_data
+        from companion.stats import stats_data
+        from companion.store import open_reader
 
         app: Any = self.app
-        with reader(app.store.path) as conn:
-            data = stats_data(conn, app.settings, app.clock())
+        with open_reader(app.store.path) as store:
+            data = stats_data(store, app.settings, app.clock())
         self.post_message(Loaded("stats", data))
 
     def on_loaded(self, message: Loaded) -> None:
