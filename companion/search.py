@@ -99,8 +99,3 @@ def search_cards(store: Reads, text: str, deck: str | None, state: str | None,
                 "SELECT id, deck_id, state, due, suspended, front, reps, lapses FROM cards "
                 f"WHERE {where} ORDER BY deck_id, position, id LIMIT ?", (*args, limit))]
     return SearchResult(rows, total)
-
-
-def deck_choices(store: Reads) -> list[tuple[str, str]]:
-    return store.conn.execute(
-        "SELECT name, id FROM decks WHERE retired = 0 ORDER BY name").fetchall()

@@ -9,12 +9,48 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple, TypeVar
 
 SCHEMA_VERSION = 2
 BACKUPS_KEPT = 5
+
+# A card's state, as the schema stores it (and as Anki numbers them). SQL names
+# them through these constants, never as bare numbers.
+NEW, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
+
+Row = TypeVar("Row")
+
+
+# -- rows: decks -------------------------------------------------------------
+
+
+class DeckChoice(NamedTuple):
+    name: str
+    id: str
+
+
+# -- rows: cards and the queue -----------------------------------------------
+
+
+# -- rows: the review log ----------------------------------------------------
+
+
+# -- rows: doctor and rebuild ------------------------------------------------
+
+
+# -- rows: lab runs ----------------------------------------------------------
+
+
+# -- rows: the read model ----------------------------------------------------
+
+
+# -- rows: import and export -------------------------------------------------
+
+
+# -- end of rows --------------------------------------------------------------
 
 
 class StoreError(RuntimeError):
@@ -88,10 +124,57 @@ def now_ms() -> int:
 
 class Reads:
     """Every named read of the store. `Store` (the writer) and `ReadStore` (a
-    worker's read-only connection) both have them, so a query is written once."""
+    worker's read-only connection) both have them, so a query is written once.
+
+    Rows come back typed (a NamedTuple per kind of row below), filled by column
+    name, so a reordered SELECT can't shift a value into the wrong field."""
 
     path: Path
     conn: sqlite3.Connection
+
+    def _rows(self, cls: type[Row], sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        cursor = self.conn.execute(sql, args)
+        names = [column[0] for column in cursor.description]
+        return [cls(**dict(zip(names, values))) for values in cursor]
+
+    def _row(self, cls: type[Row], sql: str, args: Sequence[Any] = ()) -> Row | None:
+        cursor = self.conn.execute(sql, args)
+        values = cursor.fetchone()
+        if values is None:
+            return None
+        return cls(**dict(zip([column[0] for column in cursor.description], values)))
+
+    def _value(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        """The first column of the first row (None when there is no row)."""
+        row = self.conn.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    def _column(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        return [row[0] for row in self.conn.execute(sql, args)]
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        value = self._value("SELECT value FROM meta WHERE key = ?", (key,))
+        return default if value is None else value
+
+    # -- decks (reads) -------------------------------------------------------
+
+    def deck_choices(self) -> list[DeckChoice]:
+        """The live decks by name, for a filter or a picker."""
+        return self._rows(DeckChoice, "SELECT name, id FROM decks WHERE retired = 0 ORDER BY name")
+
+    # -- cards: the queue, a card, its flags (reads) -------------------------
+
+    # -- the review log (reads) ----------------------------------------------
+
+    # -- doctor and rebuild (reads) ------------------------------------------
+
+    # -- lab runs (reads) ----------------------------------------------------
+
+    # -- the read model: stats, home, report, search (reads) -----------------
+
+    # -- export (reads) ------------------------------------------------------
+
+    # -- end of reads ---------------------------------------------------------
 
 
 class ReadStore(Reads):
@@ -199,10 +282,6 @@ class Store(Reads):
 
         return sqlite_utils.Database(self.conn)
 
-    def meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
-
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute(
             "INSERT INTO meta(key, value) VALUES (?, ?) "
@@ -245,6 +324,18 @@ class Store(Reads):
         except OSError as exc:
             return f"daily backup failed: {exc}"
         return None
+
+    # -- decks (writes) ------------------------------------------------------
+
+    # -- cards: answering, undo, suspend, bury (writes) ----------------------
+
+    # -- rebuild (writes) ----------------------------------------------------
+
+    # -- lab runs (writes) ---------------------------------------------------
+
+    # -- import (writes) -----------------------------------------------------
+
+    # -- end of writes --------------------------------------------------------
 
     def close(self) -> None:
         self.conn.close()

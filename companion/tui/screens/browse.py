@@ -108,12 +108,11 @@ class BrowseScreen(Screen):
 
     @work(thread=True, exclusive=True, group="browse-decks", exit_on_error=False)
     def load_decks(self) -> None:
-        from companion.search import deck_choices
         from companion.store import open_reader
 
         app: Any = self.app
         with open_reader(app.store.path) as store:
-            self.post_message(Loaded("decks", deck_choices(store)))
+            self.post_message(Loaded("decks", store.deck_choices()))
 
     @work(thread=True, exclusive=True, group="browse-search", exit_on_error=False)
     def run_search(self, text: str, deck: str | None, state: str | None) -> None:
