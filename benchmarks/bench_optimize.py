@@ -63,7 +63,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from companion import optimize as opt
-    from companion.progress import load_reviews
     from companion.scheduler import LearnerDay
 
     started = time.perf_counter()
@@ -82,7 +81,7 @@ def main() -> None:
             started = time.perf_counter()
             report = opt.optimize(store, settings)
             totals.append(time.perf_counter() - started)
-        train = opt.training_set(load_reviews(store.conn), LearnerDay(settings))
+        train = opt.training_set(store.reviews(), LearnerDay(settings))
         fits = []
         for _ in range(args.repeats):
             started = time.perf_counter()

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from companion.progress import ReviewRow, learner_days, load_reviews
+from companion.progress import ReviewRow, learner_days
 from companion.scheduler import LEARNING, NEW, RELEARNING, REVIEW, LearnerDay
 from companion.settings import Settings, save
 from companion.store import Store
@@ -104,7 +104,7 @@ class TrainingSet:
 
 def training_set(reviews: Iterable[ReviewRow], day: LearnerDay) -> TrainingSet:
     """Anki's training items from the review log (which must be in time order, as
-    `load_reviews` returns it). A review on the same learner's day as the card's
+    `Store.reviews` returns it). A review on the same learner's day as the card's
     previous one stays in the history (short-term memory) but is no target."""
     from fsrs_rs_python import FSRSItem, FSRSReview
 
@@ -180,7 +180,7 @@ def optimize(store: Store, settings: Settings, retention: bool = False) -> Optim
     """Fit FSRS-6 to the review log and score current and fitted parameters on
     it. Saves nothing: `apply` does, when the report keeps the fitted ones."""
     started = time.perf_counter()
-    reviews = load_reviews(store.conn)
+    reviews = store.reviews()
     train = training_set(reviews, LearnerDay(settings))
     current = list(settings.parameters) or default_parameters()
     usable = usable_items(train.items) if train.items else 0
@@ -273,7 +273,7 @@ def simulate_retentions(store: Store, settings: Settings, parameters: list[float
     costs more time per card remembered."""
     from fsrs_rs_python import default_simulator_config, simulate
 
-    reviews = load_reviews(store.conn) if reviews is None else reviews
+    reviews = store.reviews() if reviews is None else reviews
     config = default_simulator_config()
     cards = store.conn.execute(
         "SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0").fetchone()[0]

@@ -1,28 +1,21 @@
 """How the learner is doing: pure functions over the review log.
 
-Retention, streak, due forecast, reviews per day and calendar counts. The
-functions take plain rows (no database), so the TUI, the CLI and the exports
-compute the same numbers; the `load_*` helpers read those rows from a
-connection. Days are learner's days (`LearnerDay`: local time, rolling over
-at `day_starts_at`), as Anki counts them.
+Retention, streak, due forecast, reviews per day and calendar counts: the
+read model's arithmetic. The functions take plain rows (no database);
+`companion.stats` reads the rows from the store and calls them for every face.
+Days are learner's days (`LearnerDay`: local time, rolling over at
+`day_starts_at`), as Anki counts them.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator
 
 from companion.scheduler import REVIEW, LearnerDay
-
-
-class ReviewRow(NamedTuple):
-    card_id: str
-    reviewed_at: int  # ms since the epoch, UTC
-    rating: int  # 1-4
-    state_before: int | None  # the card's state when it was answered
+from companion.store import ReviewRow
 
 
 @dataclass(frozen=True)
@@ -38,35 +31,6 @@ class Retention:
 
     def __add__(self, other: "Retention") -> "Retention":
         return Retention(self.passed + other.passed, self.total + other.total)
-
-
-# -- reading the log -------------------------------------------------------
-
-
-def load_reviews(conn: sqlite3.Connection, since_ms: int | None = None,
-                 card_ids: Iterable[str] | None = None) -> list[ReviewRow]:
-    """The review log in time order (ties broken by review id, as replay does)."""
-    sql = "SELECT card_id, reviewed_at, rating, state_before FROM reviews"
-    where, args = [], []
-    if since_ms is not None:
-        where.append("reviewed_at >= ?")
-        args.append(since_ms)
-    if card_ids is not None:
-        import json
-
-        where.append("card_id IN (SELECT value FROM json_each(?))")
-        args.append(json.dumps(list(card_ids)))
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY reviewed_at, id"
-    return [ReviewRow(*row) for row in conn.execute(sql, args)]
-
-
-def load_due_times(conn: sqlite3.Connection) -> list[int]:
-    """When each studied, active card is next due (ms UTC)."""
-    return [row[0] for row in conn.execute(
-        "SELECT due FROM cards WHERE retired = 0 AND suspended = 0 AND state != 0 "
-        "AND due IS NOT NULL")]
 
 
 # -- days ------------------------------------------------------------------
@@ -236,7 +200,7 @@ def forecast(due_times: Iterable[int], day: LearnerDay, now_ms: int, days: int =
 
 
 __all__ = [
-    "ReviewRow", "Retention", "load_reviews", "load_due_times", "learner_days",
+    "ReviewRow", "Retention", "learner_days",
     "reviews_per_day", "calendar", "streak", "true_retention", "retention_young_mature",
     "retention_by", "answers_by", "by_deck_and_tag", "forecast",
 ]

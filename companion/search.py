@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Any
 
-from companion.store import Reads
+from companion.store import LEARNING, NEW, RELEARNING, REVIEW, Reads, SearchTerm
 
-STATE_CODES = {"new": 0, "learning": 1, "review": 2, "relearning": 3}
+STATE_CODES = {"new": NEW, "learning": LEARNING, "review": REVIEW, "relearning": RELEARNING}
 
 SEARCH_LIMIT = 1000
 
@@ -32,49 +31,37 @@ class SearchResult:
     error: str = ""
 
 
-def parse_search(text: str, deck: str | None = None, state: str | None = None,
-                 day_end: int | None = None) -> tuple[str, list[Any]]:
-    """Anki-like search text -> (SQL WHERE clause, args). Words match the
-    card's text or id; `deck:ID`, `tag:NAME`, `is:new|learning|review|
-    relearning|suspended|due|buried`, `lab:NAME` (or `has:lab`) filter; a
-    leading `-` negates a term. Terms are ANDed."""
+def parse_search(text: str, deck: str | None = None,
+                 state: str | None = None) -> list[SearchTerm]:
+    """Anki-like search text -> terms. Words match the card's text or id;
+    `deck:ID`, `tag:NAME`, `is:new|learning|review|relearning|suspended|due|
+    buried`, `lab:NAME` (or `has:lab`) filter; a leading `-` negates a term.
+    Terms are ANDed; the store turns them into SQL."""
     try:
-        terms = shlex.split(text)
+        words = shlex.split(text)
     except ValueError:  # an unclosed quote: take the words as they are
-        terms = text.split()
-    where: list[str] = ["retired = 0"]
-    args: list[Any] = []
+        words = text.split()
     filters = [f"deck:{deck}"] if deck else []
     filters += [f"is:{state}"] if state else []
-    for raw in [*filters, *terms]:
+    terms = []
+    for raw in [*filters, *words]:
         negate = raw.startswith("-") and len(raw) > 1
-        term = raw[1:] if negate else raw
-        key, sep, value = term.partition(":")
-        key = key.lower()
-        clause: str
-        if sep and key == "deck" and value:
-            clause, extra = "deck_id = ?", [value]
-        elif sep and key == "tag" and value:
-            clause, extra = "(' ' || coalesce(tags, '') || ' ') LIKE ?", [f"% {value} %"]
-        elif sep and key == "lab" and value:
-            clause, extra = "lab = ?", [value]
-        elif sep and key == "has" and value.lower() == "lab":
-            clause, extra = "coalesce(lab, '') != ''", []
-        elif sep and key == "is" and value.lower() in STATE_CODES:
-            clause, extra = "state = ?", [STATE_CODES[value.lower()]]
-        elif sep and key == "is" and value.lower() == "suspended":
-            clause, extra = "suspended = 1", []
-        elif sep and key == "is" and value.lower() == "buried":
-            clause, extra = "coalesce(buried_until, 0) > ?", [day_end and day_end - 1 or 0]
-        elif sep and key == "is" and value.lower() == "due":
-            clause, extra = "(state != 0 AND due < ?)", [day_end or 0]
+        word = raw[1:] if negate else raw
+        key, sep, value = word.partition(":")
+        key, lowered = key.lower(), value.lower()
+        term: SearchTerm
+        if sep and key in ("deck", "tag", "lab") and value:
+            term = SearchTerm(key, value, negate)
+        elif sep and key == "has" and lowered == "lab":
+            term = SearchTerm("has_lab", None, negate)
+        elif sep and key == "is" and lowered in STATE_CODES:
+            term = SearchTerm("state", STATE_CODES[lowered], negate)
+        elif sep and key == "is" and lowered in ("suspended", "buried", "due"):
+            term = SearchTerm(lowered, None, negate)
         else:
-            like = f"%{term}%"
-            clause = "(front LIKE ? OR back LIKE ? OR coalesce(extra, '') LIKE ? OR id LIKE ?)"
-            extra = [like, like, like, like]
-        where.append(f"NOT {clause}" if negate else clause)
-        args.extend(extra)
-    return " AND ".join(where), args
+            term = SearchTerm("text", word, negate)
+        terms.append(term)
+    return terms
 
 
 FILTERS = ("deck", "tag", "lab", "has", "is")
@@ -91,11 +78,6 @@ def unknown_filters(text: str) -> list[str]:
 
 def search_cards(store: Reads, text: str, deck: str | None, state: str | None,
                  day_end: int, limit: int = SEARCH_LIMIT) -> SearchResult:
-    conn = store.conn
-    where, args = parse_search(text, deck, state, day_end)
-    total = conn.execute(f"SELECT count(*) FROM cards WHERE {where}", args).fetchone()[0]
-    rows = [SearchRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7])
-            for r in conn.execute(
-                "SELECT id, deck_id, state, due, suspended, front, reps, lapses FROM cards "
-                f"WHERE {where} ORDER BY deck_id, position, id LIMIT ?", (*args, limit))]
-    return SearchResult(rows, total)
+    total, hits = store.search_cards(parse_search(text, deck, state), day_end, limit)
+    return SearchResult([SearchRow(h.id, h.deck_id, h.state, h.due, bool(h.suspended), h.front,
+                                   h.reps, h.lapses) for h in hits], total)

@@ -1,81 +1,137 @@
-"""The read model: what Home, Stats, the report, `companion stats` and Browse's
-card detail show, computed from named store reads. The faces only format it.
+"""The read model: every number Home, Stats, the review summary, the HTML report,
+`companion stats` (and its --json) and Browse's card detail show, computed here
+from named store reads and returned as frozen dataclasses. The faces only
+format them, so the same number can't differ between two of them.
+
+Periods are learner's days (local time, rolling over at `day_starts_at`, as
+Anki counts them): "Last 7 days" is today and the six learner's days before it.
+The arithmetic over review rows lives in `companion.progress`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from companion import progress
-from companion.scheduler import LearnerDay, Memory, MemoryModel
+from companion.progress import Retention, ReviewRow
+from companion.scheduler import NEW, LearnerDay, Memory, MemoryModel, to_datetime
 from companion.session import CardView, Counts, ReviewSession
 from companion.settings import Settings
-from companion.store import Reads, Store, now_ms
+from companion.store import Reads, now_ms
 
-CALENDAR_DAYS = 371  # 53 weeks: as much as the widest terminal shows
-PERIODS = (("today", 0), ("7 days", 7), ("30 days", 30), ("365 days", 365))
-
-
-def recall_now(store: Store, settings: Settings, now: int) -> dict[str, Any]:
-    """FSRS retrievability of every studied, active card now: averaged per deck
-    and per tag, and summed (the number of cards the learner would recall)."""
-    model = MemoryModel(settings)
-    per_deck: dict[str, list[float]] = defaultdict(list)
-    per_tag: dict[str, list[float]] = defaultdict(list)
-    for deck_id, tags, state, stability, last_review in store.conn.execute(
-            "SELECT deck_id, tags, state, stability, last_review FROM cards "
-            "WHERE retired = 0 AND suspended = 0 AND state != 0"):
-        r = model.retrievability(Memory(state=state, stability=stability,
-                                        last_review=last_review), now)
-        per_deck[deck_id].append(r)
-        for tag in (tags or "").split():
-            per_tag[tag].append(r)
-    everything = [r for rs in per_deck.values() for r in rs]
-    return {
-        "cards": len(everything),
-        "would_recall": sum(everything),
-        "mean": sum(everything) / len(everything) if everything else None,
-        "deck": {k: sum(v) / len(v) for k, v in per_deck.items()},
-        "tag": {k: sum(v) / len(v) for k, v in per_tag.items()},
-    }
+# (label, learner's days ending today; None: the whole log). Every face shows these.
+PERIODS: tuple[tuple[str, int | None], ...] = (
+    ("Today", 1), ("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365),
+    ("All time", None))
+FORECAST_DAYS = 30
+PER_DAY_DAYS = 30  # the Stats screen's bars of answers per day
+CALENDAR_DAYS = 371  # 53 weeks: Home's calendar and the report's heatmap
+YEAR_DAYS = 365
+RETENTION_WEEKS = 26  # the report's weekly retention chart
+HARDEST = 15  # cards in the report's "hardest cards" table
+RECENT_RUNS = 10  # lab runs `companion stats` lists
+REPORT_RUNS = 30  # lab runs the report lists
 
 
-def gather(store: Store, settings: Settings, now: int | None = None) -> dict[str, Any]:
-    now = now_ms() if now is None else now
-    day = LearnerDay(settings)
-    today = day.day_of(now)
-    reviews = progress.load_reviews(store.conn)
-    retention = {}
-    for label, days in PERIODS:
-        start = day.start_of(today - timedelta(days=days))
-        young, mature = progress.retention_young_mature(reviews, day, start_ms=start)
-        retention[label] = (young, mature, young + mature)
-    per_day = progress.reviews_per_day(reviews, day)
-    seconds: dict[Any, float] = defaultdict(float)
-    # the same order as load_reviews, so the durations line up with its rows
-    durations = [r[0] or 0 for r in store.conn.execute(
-        "SELECT duration_ms FROM reviews ORDER BY reviewed_at, id")]
-    for ms, on in zip(durations, progress.learner_days((r.reviewed_at for r in reviews), day)):
-        seconds[on] += ms / 1000
-    runs = store.conn.execute(
-        "SELECT lab, card_id, status, started_at, summary FROM lab_runs "
-        "ORDER BY started_at DESC LIMIT 10").fetchall()
-    return {
-        "now": now, "today": today, "retention": retention,
-        "recall": recall_now(store, settings, now),
-        "forecast": progress.forecast(progress.load_due_times(store.conn), day, now),
-        "per_day": per_day, "seconds": seconds,
-        "streak": progress.streak(per_day, today), "runs": runs,
-    }
+def period_start(day: LearnerDay, today: date, days: int | None) -> int | None:
+    """When a period of `days` learner's days ending today begins (ms UTC);
+    None for the whole log. The one definition every face's periods use."""
+    return None if days is None else day.start_of(today - timedelta(days=days - 1))
 
 
-# -- home ------------------------------------------------------------------
+def percent(value: Retention | float | None) -> str:
+    """A rate as every face shows it: 61.3%, or — when nothing was counted."""
+    rate = value.rate if isinstance(value, Retention) else value
+    return "—" if rate is None else f"{rate:.1%}"
 
 
-@dataclass
+# -- the numbers ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodRetention:
+    """True retention over one period, split as Anki splits it (young: the
+    interval before the answer was under 21 days)."""
+
+    label: str
+    days: int | None
+    young: Retention
+    mature: Retention
+
+    @property
+    def all(self) -> Retention:
+        return self.young + self.mature
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """A deck or a tag: its live cards, how many were studied, answers, lapses,
+    and the true retention of its cards over the whole log."""
+
+    id: str
+    name: str
+    cards: int
+    studied: int
+    answers: int
+    lapses: int
+    retention: Retention
+
+
+@dataclass(frozen=True)
+class Recall:
+    """FSRS's probability of recall now, for every studied, active card."""
+
+    cards: int
+    would_recall: float  # the sum: how many of them the learner would recall now
+    mean: float | None
+    deck: dict[str, float] = field(default_factory=dict)  # deck id -> mean
+    tag: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LabRunRow:
+    id: int
+    lab: str
+    params: dict[str, Any]
+    device: str
+    started_at: int
+    ended_at: int | None
+    status: str
+    error: str
+    summary: dict[str, Any] | None
+    prediction: str
+    card_id: str
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What `companion stats`, its --json and the Stats screen show."""
+
+    now: int
+    today: date
+    desired: float
+    cards: int  # live cards
+    studied: int  # live cards answered at least once
+    reviews: int  # answers ever given
+    streak: int
+    retention: tuple[PeriodRetention, ...]
+    forecast: tuple[int, ...]  # cards due on each of the next FORECAST_DAYS days, today first
+    per_day: dict[date, int]  # answers on each learner's day that has any
+    seconds: dict[date, float]  # time spent answering, per learner's day
+    decks: tuple[GroupRow, ...]
+    tags: tuple[GroupRow, ...]
+    recall: Recall
+    runs: tuple[LabRunRow, ...]  # the newest RECENT_RUNS
+
+    def last_days(self, days: int) -> list[tuple[date, int]]:
+        """Answers on each of the last `days` learner's days, oldest first."""
+        return progress.calendar(self.per_day, self.today - timedelta(days=days - 1), self.today)
+
+
+@dataclass(frozen=True)
 class DeckRow:
     id: str
     name: str
@@ -83,146 +139,251 @@ class DeckRow:
     cards: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class HomeData:
-    decks: list[DeckRow]
+    decks: tuple[DeckRow, ...]
     total: Counts
     answered_today: int
     seconds_today: int
     streak: int
-    calendar: dict[date, int]
+    calendar: dict[date, int]  # answers per learner's day over the last CALENDAR_DAYS
+    year: int  # answers in the last YEAR_DAYS learner's days
     today: date
     cards: int
     reviews: int  # answers ever given
 
 
-def home_data(store: Reads, settings: Settings, now: int) -> HomeData:
-    conn = store.conn
-    session = ReviewSession(store, settings, clock=lambda: now)  # type: ignore[arg-type]
-    by_deck = session.counts_by_deck(now)
-    decks = []
-    for deck_id, name, cards in conn.execute(
-            "SELECT d.id, d.name, count(c.id) FROM decks d "
-            "LEFT JOIN cards c ON c.deck_id = d.id AND c.retired = 0 "
-            "WHERE d.retired = 0 GROUP BY d.id ORDER BY d.name"):
-        decks.append(DeckRow(deck_id, name, by_deck.get(deck_id, Counts(0, 0, 0)), cards))
-    day = LearnerDay(settings)
-    today = day.day_of(now)
-    start_today = day.start_of(today)
-    answered, seconds = conn.execute(
-        "SELECT count(*), coalesce(sum(duration_ms), 0) / 1000 FROM reviews "
-        "WHERE reviewed_at >= ?", (start_today,)).fetchone()
-    since = day.start_of(today - timedelta(days=CALENDAR_DAYS))
-    times = [r[0] for r in conn.execute(
-        "SELECT reviewed_at FROM reviews WHERE reviewed_at >= ? ORDER BY reviewed_at", (since,))]
-    counts = dict(_count_days(times, day))
-    streak = progress.streak(counts, today)
-    if streak >= CALENDAR_DAYS - 1:  # a streak longer than the calendar: read the whole log
-        every = [r[0] for r in conn.execute("SELECT reviewed_at FROM reviews ORDER BY reviewed_at")]
-        streak = progress.streak(dict(_count_days(every, day)), today)
-    total_reviews = conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
-    return HomeData(decks=decks, total=session.counts(now), answered_today=answered,
-                    seconds_today=seconds, streak=streak, calendar=counts, today=today,
-                    cards=sum(d.cards for d in decks), reviews=total_reviews)
+@dataclass(frozen=True)
+class ReportData:
+    """The HTML report: the overview plus what only the report draws."""
+
+    overview: Overview
+    generated: datetime
+    weekly: tuple[tuple[date, Retention], ...]  # each week's first day, its true retention
+    calendar: tuple[tuple[date, int], ...]
+    hardest: tuple[dict[str, Any], ...]
+    runs: tuple[LabRunRow, ...]  # the newest REPORT_RUNS
+    curves: dict[int, list[tuple[str, str, float, float]]] = field(default_factory=dict)
 
 
-def _count_days(times: list[int], day: LearnerDay) -> dict[date, int]:
-    out: dict[date, int] = {}
-    for on in progress.learner_days(times, day):
-        out[on] = out.get(on, 0) + 1
-    return out
-
-
-# -- stats -----------------------------------------------------------------
-
-RETENTION_PERIODS = (("Today", 0), ("Last 7 days", 7), ("Last 30 days", 30),
-                     ("Last year", 365), ("All time", None))
-
-
-@dataclass
-class GroupRow:
-    name: str
-    cards: int
-    answers: int
-    retention: progress.Retention
-
-
-@dataclass
-class StatsData:
-    desired: float
-    today: date
-    retention: list[tuple[str, progress.Retention]]
-    forecast: list[int]
-    per_day: list[tuple[date, int]]
-    decks: list[GroupRow]
-    tags: list[GroupRow]
-    studied: int  # cards answered at least once
-    cards: int
-    reviews: int
-
-
-def stats_data(store: Reads, settings: Settings, now: int) -> StatsData:
-    conn = store.conn
-    day = LearnerDay(settings)
-    today = day.day_of(now)
-    reviews = progress.load_reviews(conn)
-    retention = []
-    for label, days in RETENTION_PERIODS:
-        start = None if days is None else day.start_of(today - timedelta(days=max(0, days - 1)))
-        retention.append((label, progress.true_retention(reviews, day, start_ms=start)))
-    forecast = progress.forecast(progress.load_due_times(conn), day, now, days=30)
-    per_day = progress.calendar(progress.reviews_per_day(
-        [r for r in reviews if r.reviewed_at >= day.start_of(today - timedelta(days=29))], day),
-        today - timedelta(days=29), today)
-
-    cards: dict[str, tuple[str, list[str]]] = {}
-    deck_cards: dict[str, int] = {}
-    tag_cards: dict[str, int] = {}
-    for card_id, deck_id, tags in conn.execute(
-            "SELECT id, deck_id, tags FROM cards WHERE retired = 0"):
-        tag_list = (tags or "").split()
-        cards[card_id] = (deck_id, tag_list)
-        deck_cards[deck_id] = deck_cards.get(deck_id, 0) + 1
-        for tag in tag_list:
-            tag_cards[tag] = tag_cards.get(tag, 0) + 1
-    names = dict(conn.execute("SELECT id, name FROM decks WHERE retired = 0").fetchall())
-
-    deck_ret, deck_answers, tag_ret, tag_answers = progress.by_deck_and_tag(reviews, day, cards)
-    decks = [GroupRow(names.get(d, d), n, deck_answers.get(d, 0),
-                      deck_ret.get(d, progress.Retention()))
-             for d, n in sorted(deck_cards.items(), key=lambda kv: names.get(kv[0], kv[0]))]
-    tags = [GroupRow(t, n, tag_answers.get(t, 0), tag_ret.get(t, progress.Retention()))
-            for t, n in sorted(tag_cards.items(), key=lambda kv: (-kv[1], kv[0]))]
-    studied = conn.execute(
-        "SELECT count(*) FROM cards WHERE retired = 0 AND reps > 0").fetchone()[0]
-    return StatsData(desired=settings.desired_retention, today=today, retention=retention,
-                     forecast=forecast, per_day=per_day, decks=decks, tags=tags,
-                     studied=studied, cards=len(cards), reviews=len(reviews))
-
-
-# -- a card, for Browse's detail ---------------------------------------------
-
-
-@dataclass
+@dataclass(frozen=True)
 class CardDetail:
     card: CardView
     deck_name: str
     recall: float | None  # probability of recall now; None for a new card
-    history: list[progress.ReviewRow] = field(default_factory=list)
+    history: list[ReviewRow] = field(default_factory=list)  # newest first
     durations: list[int] = field(default_factory=list)
 
 
+# -- computing them -------------------------------------------------------------
+
+
+def _retention(reviews: list[ReviewRow], day: LearnerDay,
+               today: date) -> tuple[PeriodRetention, ...]:
+    return tuple(PeriodRetention(label, days, *progress.retention_young_mature(
+        reviews, day, start_ms=period_start(day, today, days))) for label, days in PERIODS)
+
+
+def recall_now(store: Reads, settings: Settings, now: int) -> Recall:
+    """FSRS retrievability of every studied, active card now: averaged per deck
+    and per tag, and summed (the number of cards the learner would recall)."""
+    model = MemoryModel(settings)
+    per_deck: dict[str, list[float]] = defaultdict(list)
+    per_tag: dict[str, list[float]] = defaultdict(list)
+    for card in store.studied_memories():
+        r = model.retrievability(Memory(state=card.state, stability=card.stability,
+                                        last_review=card.last_review), now)
+        per_deck[card.deck_id].append(r)
+        for tag in (card.tags or "").split():
+            per_tag[tag].append(r)
+    everything = [r for rs in per_deck.values() for r in rs]
+    return Recall(
+        cards=len(everything), would_recall=sum(everything),
+        mean=sum(everything) / len(everything) if everything else None,
+        deck={k: sum(v) / len(v) for k, v in per_deck.items()},
+        tag={k: sum(v) / len(v) for k, v in per_tag.items()})
+
+
+def _groups(store: Reads, reviews: list[ReviewRow], day: LearnerDay
+            ) -> tuple[tuple[GroupRow, ...], tuple[GroupRow, ...]]:
+    """Decks by name, then tags by size: cards, studied, answers, lapses, retention."""
+    membership: dict[str, tuple[str, list[str]]] = {}
+    deck_stats: dict[str, list[int]] = {}  # cards, studied, lapses
+    tag_stats: dict[str, list[int]] = {}
+    for card in store.card_groups():
+        tag_list = (card.tags or "").split()
+        membership[card.id] = (card.deck_id, tag_list)
+        for key, table in [(card.deck_id, deck_stats)] + [(t, tag_stats) for t in tag_list]:
+            row = table.setdefault(key, [0, 0, 0])
+            row[0] += 1
+            row[1] += (card.reps or 0) > 0
+            row[2] += card.lapses or 0
+    names = store.deck_names()
+    deck_ret, deck_answers, tag_ret, tag_answers = progress.by_deck_and_tag(
+        reviews, day, membership)
+    decks = tuple(GroupRow(d, names.get(d) or d, *stats[:2], deck_answers.get(d, 0), stats[2],
+                           deck_ret.get(d, Retention()))
+                  for d, stats in sorted(deck_stats.items(),
+                                         key=lambda kv: names.get(kv[0]) or kv[0]))
+    tags = tuple(GroupRow(t, t, *stats[:2], tag_answers.get(t, 0), stats[2],
+                          tag_ret.get(t, Retention()))
+                 for t, stats in sorted(tag_stats.items(), key=lambda kv: (-kv[1][0], kv[0])))
+    return decks, tags
+
+
+def lab_runs(store: Reads, limit: int) -> tuple[LabRunRow, ...]:
+    """The newest runs. A run's stored parameters or summary that don't read as
+    JSON objects (a stranger's export) are shown as their text, never raised."""
+    import json
+
+    def decode(text: str | None, name: str) -> Any:
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return {name: text}
+        return value if isinstance(value, dict) else {name: value}
+
+    return tuple(LabRunRow(
+        run.id, run.lab or "", decode(run.params, "params") or {}, run.device or "",
+        run.started_at or 0, run.ended_at, run.status or "", run.error or "",
+        decode(run.summary, "result"), run.prediction or "", run.card_id or "")
+        for run in store.recent_lab_runs(limit))
+
+
+def overview(store: Reads, settings: Settings, now: int | None = None,
+             reviews: list[ReviewRow] | None = None) -> Overview:
+    now = now_ms() if now is None else now
+    day = LearnerDay(settings)
+    today = day.day_of(now)
+    reviews = store.reviews() if reviews is None else reviews
+    per_day: dict[date, int] = defaultdict(int)
+    seconds: dict[date, float] = defaultdict(float)
+    for review, on in zip(reviews, progress.learner_days((r.reviewed_at for r in reviews), day)):
+        per_day[on] += 1
+        seconds[on] += (review.duration_ms or 0) / 1000
+    decks, tags = _groups(store, reviews, day)
+    cards, studied = store.card_totals()
+    return Overview(
+        now=now, today=today, desired=settings.desired_retention, cards=cards, studied=studied,
+        reviews=len(reviews), streak=progress.streak(per_day, today),
+        retention=_retention(reviews, day, today),
+        forecast=tuple(progress.forecast(store.due_times(), day, now, FORECAST_DAYS)),
+        per_day=dict(per_day), seconds=dict(seconds), decks=decks, tags=tags,
+        recall=recall_now(store, settings, now), runs=lab_runs(store, RECENT_RUNS))
+
+
+stats_data = overview  # the Stats screen's worker calls it by this name
+
+
+def home_data(store: Reads, settings: Settings, now: int) -> HomeData:
+    """Home reads only the last CALENDAR_DAYS of the log: it draws at every start."""
+    session = ReviewSession(store, settings, clock=lambda: now)  # type: ignore[arg-type]
+    by_deck, total = session.overview(now)
+    decks = tuple(DeckRow(d.id, d.name, by_deck.get(d.id, Counts(0, 0, 0)), d.cards)
+                  for d in store.live_decks())
+    day = LearnerDay(settings)
+    today = day.day_of(now)
+    answered, seconds = store.answered_since(day.start_of(today))
+    since = day.start_of(today - timedelta(days=CALENDAR_DAYS - 1))
+    counts = progress.reviews_per_day(store.reviews(since_ms=since), day)
+    streak = progress.streak(counts, today)
+    if streak >= CALENDAR_DAYS - 1:  # a streak longer than the calendar: read the whole log
+        streak = progress.streak(progress.reviews_per_day(store.reviews(), day), today)
+    year_start = period_start(day, today, YEAR_DAYS) or 0
+    year = sum(n for on, n in counts.items() if day.start_of(on) >= year_start)
+    return HomeData(decks=decks, total=total, answered_today=answered,
+                    seconds_today=seconds, streak=streak, calendar=counts, year=year,
+                    today=today, cards=sum(d.cards for d in decks),
+                    reviews=store.review_count())
+
+
+def today_retention(store: Reads, settings: Settings, now: int) -> Retention:
+    """True retention today: the review summary's line (the same as the
+    overview's "Today" row)."""
+    day = LearnerDay(settings)
+    today = day.day_of(now)
+    return progress.true_retention(
+        store.reviews(since_ms=period_start(day, today, 1)), day)
+
+
+def _weekly(reviews: list[ReviewRow], day: LearnerDay,
+            today: date) -> tuple[tuple[date, Retention], ...]:
+    """True retention per week (7 learner's days ending today), oldest first.
+    Weeks start at a learner's day start, so a card's first answer of a day is
+    the same within its week as in the whole log."""
+    from bisect import bisect_left
+
+    times = [r.reviewed_at for r in reviews]  # in time order
+    out = []
+    for back in range(RETENTION_WEEKS - 1, -1, -1):
+        first = today - timedelta(days=7 * back + 6)
+        start, end = day.start_of(first), day.start_of(first + timedelta(days=7))
+        chunk = reviews[bisect_left(times, start):bisect_left(times, end)]
+        out.append((first, progress.true_retention(chunk, day)))
+    return tuple(out)
+
+
+def report(store: Reads, settings: Settings, now: int | None = None) -> ReportData:
+    now = now_ms() if now is None else now
+    day = LearnerDay(settings)
+    reviews = store.reviews()
+    base = overview(store, settings, now, reviews=reviews)
+    today = base.today
+    first_day = today - timedelta(days=CALENDAR_DAYS - 1)
+    runs = lab_runs(store, REPORT_RUNS)
+    curves: dict[int, list[tuple[str, str, float, float]]] = {}
+    for run in runs:  # the curves of the newest successful run of each lab
+        if run.status != "ok" or any(r.lab == run.lab for r in runs if r.id in curves):
+            continue
+        points = store.run_metric_points(run.id)
+        if points:
+            curves[run.id] = points
+    local = to_datetime(now).astimezone(day.tz) if day.tz else to_datetime(now).astimezone()
+    return ReportData(
+        overview=base, generated=local, weekly=_weekly(reviews, day, today),
+        calendar=tuple(progress.calendar(base.per_day, first_day, today)),
+        hardest=tuple(card._asdict() for card in store.hardest_cards(HARDEST)),
+        runs=runs, curves=curves)
+
+
 def card_detail(store: Reads, settings: Settings, card_id: str, now: int) -> CardDetail:
-    conn = store.conn
     session = ReviewSession(store, settings)  # type: ignore[arg-type]
     card = session.card(card_id)
-    rows = conn.execute(
-        "SELECT card_id, reviewed_at, rating, state_before, duration_ms FROM reviews "
-        "WHERE card_id = ? ORDER BY reviewed_at DESC, id DESC", (card_id,)).fetchall()
+    rows = store.card_history(card_id)
     recall = None
-    if card.memory.state != 0:
+    if card.memory.state != NEW:
         recall = MemoryModel(settings).retrievability(card.memory, now)
-    name = conn.execute("SELECT name FROM decks WHERE id = ?", (card.deck_id,)).fetchone()
-    return CardDetail(card=card, deck_name=name[0] if name else card.deck_id, recall=recall,
-                      history=[progress.ReviewRow(*r[:4]) for r in rows],
-                      durations=[r[4] or 0 for r in rows])
+    return CardDetail(card=card, deck_name=store.deck_names().get(card.deck_id) or card.deck_id,
+                      recall=recall, history=rows,
+                      durations=[r.duration_ms or 0 for r in rows])
+
+
+# -- for scripts -------------------------------------------------------------------
+
+
+def to_plain(value: Any) -> Any:
+    """A read-model value as JSON-ready data: dates as ISO text, a retention as
+    {passed, total, rate}, dataclasses as objects with their fields."""
+    if isinstance(value, Retention):
+        return {"passed": value.passed, "total": value.total, "rate": value.rate}
+    if isinstance(value, PeriodRetention):
+        return {"label": value.label, "days": value.days, "young": to_plain(value.young),
+                "mature": to_plain(value.mature), "all": to_plain(value.all)}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {(k.isoformat() if isinstance(k, date) else str(k)): to_plain(v)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+__all__ = ["PERIODS", "period_start", "Overview", "HomeData", "ReportData", "CardDetail",
+           "GroupRow", "PeriodRetention", "Recall", "LabRunRow", "overview", "home_data",
+           "stats_data", "report", "card_detail", "today_retention", "recall_now",
+           "to_plain", "percent"]

@@ -47,6 +47,80 @@ class DeckChoice(NamedTuple):
 # -- rows: the read model ----------------------------------------------------
 
 
+class ReviewRow(NamedTuple):
+    card_id: str
+    reviewed_at: int  # ms since the epoch, UTC
+    rating: int  # 1-4
+    state_before: int | None  # the card's state when it was answered
+    duration_ms: int | None = 0
+
+
+class StudiedMemory(NamedTuple):
+    deck_id: str
+    tags: str | None
+    state: int
+    stability: float | None
+    last_review: int | None
+
+
+class CardGroup(NamedTuple):
+    id: str
+    deck_id: str
+    tags: str | None
+    reps: int | None
+    lapses: int | None
+
+
+class LiveDeck(NamedTuple):
+    id: str
+    name: str
+    cards: int
+
+
+class HardCard(NamedTuple):
+    id: str
+    deck: str
+    front: str
+    tags: str | None
+    reps: int | None
+    lapses: int | None
+    suspended: int | None
+
+
+class LabRunRecord(NamedTuple):
+    id: int
+    lab: str | None
+    params: str | None
+    device: str | None
+    started_at: int | None
+    ended_at: int | None
+    status: str | None
+    error: str | None
+    summary: str | None
+    prediction: str | None
+    card_id: str | None
+
+
+class SearchHit(NamedTuple):
+    id: str
+    deck_id: str
+    state: int
+    due: int | None
+    suspended: int
+    front: str
+    reps: int
+    lapses: int
+
+
+class SearchTerm(NamedTuple):
+    """One term of Browse's search (companion.search parses the text): `kind`
+    is text, deck, tag, lab, has_lab, state, suspended, buried or due."""
+
+    kind: str
+    value: Any = None
+    negate: bool = False
+
+
 # -- rows: import and export -------------------------------------------------
 
 
@@ -118,6 +192,43 @@ def _migration_2(db: Any) -> None:
 MIGRATIONS = {1: _migration_1, 2: _migration_2}
 
 
+def _json_list(values: Sequence[Any]) -> str:
+    import json
+
+    return json.dumps(list(values))
+
+
+def _search_where(terms: Sequence[SearchTerm], day_end: int) -> tuple[str, list[Any]]:
+    """Browse's search terms as one WHERE clause over live cards; terms are ANDed."""
+    where: list[str] = ["retired = 0"]
+    args: list[Any] = []
+    for term in terms:
+        extra: list[Any] = []
+        if term.kind == "deck":
+            clause, extra = "deck_id = ?", [term.value]
+        elif term.kind == "tag":
+            clause, extra = "(' ' || coalesce(tags, '') || ' ') LIKE ?", [f"% {term.value} %"]
+        elif term.kind == "lab":
+            clause, extra = "lab = ?", [term.value]
+        elif term.kind == "has_lab":
+            clause = "coalesce(lab, '') != ''"
+        elif term.kind == "state":
+            clause, extra = "state = ?", [term.value]
+        elif term.kind == "suspended":
+            clause = "suspended = 1"
+        elif term.kind == "buried":
+            clause, extra = "coalesce(buried_until, 0) > ?", [day_end - 1]
+        elif term.kind == "due":
+            clause, extra = f"(state != {NEW} AND due < ?)", [day_end]
+        else:
+            like = f"%{term.value}%"
+            clause = "(front LIKE ? OR back LIKE ? OR coalesce(extra, '') LIKE ? OR id LIKE ?)"
+            extra = [like, like, like, like]
+        where.append(f"NOT {clause}" if term.negate else clause)
+        args.extend(extra)
+    return " AND ".join(where), args
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -171,6 +282,104 @@ class Reads:
     # -- lab runs (reads) ----------------------------------------------------
 
     # -- the read model: stats, home, report, search (reads) -----------------
+
+    def reviews(self, since_ms: int | None = None,
+                card_ids: Sequence[str] | None = None) -> list[ReviewRow]:
+        """The review log in time order (ties broken by review id, as replay does)."""
+        sql = "SELECT card_id, reviewed_at, rating, state_before, duration_ms FROM reviews"
+        where, args = [], []
+        if since_ms is not None:
+            where.append("reviewed_at >= ?")
+            args.append(since_ms)
+        if card_ids is not None:
+            where.append("card_id IN (SELECT value FROM json_each(?))")
+            args.append(_json_list(card_ids))
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self._rows(ReviewRow, sql + " ORDER BY reviewed_at, id", args)
+
+    def review_count(self) -> int:
+        return self._value("SELECT count(*) FROM reviews")
+
+    def answered_since(self, start_ms: int) -> tuple[int, int]:
+        """(answers, whole seconds spent answering) since `start_ms`."""
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(sum(duration_ms), 0) / 1000 FROM reviews "
+            "WHERE reviewed_at >= ?", (start_ms,)).fetchone()
+        return row[0], row[1]
+
+    def card_history(self, card_id: str) -> list[ReviewRow]:
+        """One card's answers, newest first."""
+        return self._rows(ReviewRow,
+                          "SELECT card_id, reviewed_at, rating, state_before, duration_ms "
+                          "FROM reviews WHERE card_id = ? ORDER BY reviewed_at DESC, id DESC",
+                          (card_id,))
+
+    def due_times(self) -> list[int]:
+        """When each studied, active card is next due (ms UTC)."""
+        return self._column(f"SELECT due FROM cards WHERE retired = 0 AND suspended = 0 "
+                            f"AND state != {NEW} AND due IS NOT NULL")
+
+    def studied_memories(self) -> list[StudiedMemory]:
+        """The memory state of every studied, active card."""
+        return self._rows(StudiedMemory,
+                          f"SELECT deck_id, tags, state, stability, last_review FROM cards "
+                          f"WHERE retired = 0 AND suspended = 0 AND state != {NEW}")
+
+    def card_groups(self) -> list[CardGroup]:
+        """Every live card's deck, tags, answers and lapses."""
+        return self._rows(CardGroup,
+                          "SELECT id, deck_id, tags, reps, lapses FROM cards WHERE retired = 0")
+
+    def card_totals(self) -> tuple[int, int]:
+        """(live cards, live cards answered at least once)."""
+        row = self.conn.execute("SELECT count(*), coalesce(sum(reps > 0), 0) FROM cards "
+                                "WHERE retired = 0").fetchone()
+        return row[0], row[1]
+
+    def deck_names(self) -> dict[str, str]:
+        """Every deck's name by id, retired ones too (their cards may be shown)."""
+        return dict(self.conn.execute("SELECT id, name FROM decks").fetchall())
+
+    def live_decks(self) -> list[LiveDeck]:
+        """The live decks by name with their live cards."""
+        return self._rows(LiveDeck,
+                          "SELECT d.id, d.name, count(c.id) AS cards FROM decks d "
+                          "LEFT JOIN cards c ON c.deck_id = d.id AND c.retired = 0 "
+                          "WHERE d.retired = 0 GROUP BY d.id ORDER BY d.name")
+
+    def hardest_cards(self, limit: int) -> list[HardCard]:
+        """The live cards forgotten most often after learning them."""
+        return self._rows(HardCard,
+                          "SELECT c.id, coalesce(d.name, c.deck_id) AS deck, c.front, c.tags, "
+                          "c.reps, c.lapses, c.suspended FROM cards c "
+                          "LEFT JOIN decks d ON d.id = c.deck_id WHERE c.retired = 0 "
+                          "AND c.lapses > 0 ORDER BY c.lapses DESC, c.reps DESC, c.id LIMIT ?",
+                          (limit,))
+
+    def recent_lab_runs(self, limit: int) -> list[LabRunRecord]:
+        """The newest lab runs, as stored (params and summary are JSON text)."""
+        return self._rows(LabRunRecord,
+                          "SELECT id, lab, params, device, started_at, ended_at, status, error, "
+                          "summary, prediction, card_id FROM lab_runs "
+                          "ORDER BY started_at DESC, id DESC LIMIT ?", (limit,))
+
+    def run_metric_points(self, run_id: int) -> list[tuple[str, str, float, float]]:
+        """A run's metric points (chart, series, x, y) in the order they came."""
+        return self.conn.execute("SELECT chart, series, x, y FROM lab_metrics WHERE run_id = ? "
+                                 "ORDER BY rowid", (run_id,)).fetchall()
+
+    def search_cards(self, terms: Sequence[SearchTerm], day_end: int,
+                     limit: int) -> tuple[int, list[SearchHit]]:
+        """(how many live cards match every term, the first `limit` of them in
+        deck and deck-file order)."""
+        where, args = _search_where(terms, day_end)
+        total = self._value(f"SELECT count(*) FROM cards WHERE {where}", args)
+        rows = self._rows(SearchHit,
+                          "SELECT id, deck_id, state, due, suspended, front, reps, lapses "
+                          f"FROM cards WHERE {where} ORDER BY deck_id, position, id LIMIT ?",
+                          (*args, limit))
+        return total, rows
 
     # -- export (reads) ------------------------------------------------------
 

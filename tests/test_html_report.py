@@ -159,13 +159,13 @@ def test_the_report_is_one_self_contained_file(hostile):
 def test_numbers_are_progress_numbers(hostile, settings):
     store, page_text = hostile
     page = Page(page_text).shown
-    reviews = progress.load_reviews(store.conn)
+    reviews = store.reviews()
     day = LearnerDay(settings)
     everything = progress.true_retention(reviews, day)
     # evil: Again on day 3 then Good on day 5; calm: Good; gaps.c1: Good, Hard.
     assert (everything.passed, everything.total) == (4, 5)
     assert "All time80.0%45" in page
-    forecast = progress.forecast(progress.load_due_times(store.conn), day, NOW, 30)
+    forecast = progress.forecast(store.due_times(), day, NOW, 30)
     assert f"next 30 days {sum(forecast)}." in page
     # Per deck and per tag: cards, studied, answers, lapses, retention, counted.
     assert "<b>Bold</b> & <i>deck</i>4312180.0%5" in page

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from companion.progress import ReviewRow, retention_young_mature
 from companion.scheduler import REVIEW, LearnerDay, to_ms
 from companion.settings import Settings
-from companion.stats import gather, recall_now
+from companion.stats import overview, recall_now
 
 from .conftest import TZ
 
@@ -44,14 +44,17 @@ def test_gather_counts_what_the_learner_did(store, deck_dir):
     s.answer("test/beta", 4, 5000)
     clock[0] = s.card("test/alpha").memory.due + 60_000
     s.answer("test/alpha", 3, 4000)
-    data = gather(store, Settings(timezone=TZ), now=clock[0])
-    young, mature, both = data["retention"]["today"]
-    assert (both.passed, both.total) == (1, 1) and young.total == 1 and mature.total == 0
+    data = overview(store, Settings(timezone=TZ), now=clock[0])
+    today = data.retention[0]
+    assert today.label == "Today"
+    assert (today.all.passed, today.all.total) == (1, 1)
+    assert today.young.total == 1 and today.mature.total == 0
     recall = recall_now(store, Settings(timezone=TZ), clock[0])
-    assert recall["cards"] == 2 and 0 < recall["would_recall"] <= 2
-    assert set(recall["deck"]) == {"test"} and "letters" in recall["tag"]
-    assert sum(data["per_day"].values()) == 3
-    assert sum(data["seconds"].values()) == 12.0
+    assert recall == data.recall
+    assert recall.cards == 2 and 0 < recall.would_recall <= 2
+    assert set(recall.deck) == {"test"} and "letters" in recall.tag
+    assert sum(data.per_day.values()) == 3
+    assert sum(data.seconds.values()) == 12.0
 
 
 def test_stats_command_prints_the_tables(tmp_path):
@@ -63,6 +66,6 @@ def test_stats_command_prints_the_tables(tmp_path):
     run(["review", "--plain", "--deck", "mine"], home, stdin="\n3\n\n4\nq\n")
     result = run(["stats"], home)
     assert result.returncode == 0, result.stderr
-    for text in ("True retention (desired 90.0 %)", "young (< 21 d)", "Recall now:",
+    for text in ("True retention (desired 90.0%)", "young (< 21 d)", "Recall now:",
                  "Due in the next 30 days", "Reviews per day", "2 answers"):
         assert text in result.stdout, text

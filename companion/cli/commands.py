@@ -122,15 +122,26 @@ def due() -> None:
 
 
 @app.command(context_settings=CONTEXT)
-def stats() -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the same numbers as one JSON object, for scripts.")
+def stats(as_json: bool) -> None:
     """True retention (young and mature), recall now, forecast, reviews per day, labs."""
+    from companion.stats import overview
+
+    settings, store = _open()
+    data = overview(store, settings)
+    if as_json:
+        import json
+
+        from companion.stats import to_plain
+
+        print(json.dumps(to_plain(data), ensure_ascii=False, indent=1))
+        return
     from rich.console import Console
 
     from companion.cli.tables import print_stats
-    from companion.stats import gather
 
-    settings, store = _open()
-    print_stats(gather(store, settings), settings, Console())
+    print_stats(data, Console())
 
 
 @decks_app.command("check", context_settings=CONTEXT)

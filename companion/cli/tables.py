@@ -2,63 +2,55 @@
 
 from __future__ import annotations
 
-import json
-from datetime import timedelta
 from typing import Any
 
-from companion.settings import Settings
+from companion.stats import Overview, percent
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f} %"
-
-
-def print_stats(data: dict[str, Any], settings: Settings, console: Any) -> None:
+def print_stats(data: Overview, console: Any) -> None:
+    """`companion stats`: the read model's overview as tables and bars."""
     from rich.table import Table
 
-    target = settings.desired_retention
-    table = Table(title=f"True retention (desired {_pct(target)})", title_justify="left")
+    table = Table(title=f"True retention (desired {percent(data.desired)})",
+                  title_justify="left")
     for column in ("", "young (< 21 d)", "mature", "all", "answers counted"):
         table.add_column(column, justify="right" if column else "left")
-    for label, (young, mature, both) in data["retention"].items():
-        table.add_row(label, _pct(young.rate), _pct(mature.rate), _pct(both.rate),
-                      str(both.total))
+    for period in data.retention:
+        table.add_row(period.label, percent(period.young), percent(period.mature),
+                      percent(period.all), str(period.all.total))
     console.print(table)
 
-    recall = data["recall"]
-    console.print(f"Recall now: {recall['would_recall']:.0f} of {recall['cards']} studied cards "
-                  f"(mean probability {_pct(recall['mean'])}); streak: {data['streak']} day(s).")
+    recall = data.recall
+    console.print(f"Recall now: {recall.would_recall:.0f} of {recall.cards} studied cards "
+                  f"(mean probability {percent(recall.mean)}); streak: {data.streak} day(s).")
     groups = Table(title="Recall probability now", title_justify="left")
     groups.add_column("deck or tag")
     groups.add_column("mean", justify="right")
-    for name, value in sorted(recall["deck"].items()):
-        groups.add_row(f"deck {name}", _pct(value))
-    for name, value in sorted(recall["tag"].items()):
-        groups.add_row(f"tag {name}", _pct(value))
-    if recall["deck"]:
+    for name, value in sorted(recall.deck.items()):
+        groups.add_row(f"deck {name}", percent(value))
+    for name, value in sorted(recall.tag.items()):
+        groups.add_row(f"tag {name}", percent(value))
+    if recall.deck:
         console.print(groups)
 
-    console.print("Due in the next 30 days (today first):")
-    console.print(_bars(data["forecast"]))
-    today = data["today"]
-    days = [today - timedelta(days=i) for i in range(13, -1, -1)]
+    console.print(f"Due in the next {len(data.forecast)} days (today first):")
+    console.print(_bars(list(data.forecast)))
+    days = [on for on, _ in data.last_days(14)]
     console.print("Reviews per day, last 14 days:")
-    console.print(_bars([data["per_day"].get(d, 0) for d in days]))
-    minutes = sum(data["seconds"].get(d, 0.0) for d in days) / 60
-    console.print(f"  {sum(data['per_day'].get(d, 0) for d in days)} answers, "
+    console.print(_bars([data.per_day.get(d, 0) for d in days]))
+    minutes = sum(data.seconds.get(d, 0.0) for d in days) / 60
+    console.print(f"  {sum(data.per_day.get(d, 0) for d in days)} answers, "
                   f"{minutes:.0f} min in the last 14 days")
-    if data["runs"]:
+    if data.runs:
+        from labs.events import format_value
+
         runs = Table(title="Recent lab runs", title_justify="left")
         for column in ("lab", "card", "status", "result"):
             runs.add_column(column)
-        for lab, card_id, status, _, summary in data["runs"]:
-            text = ""
-            if summary:
-                from labs.events import format_value
-
-                items = list(json.loads(summary).items())[:3]
-                text = ", ".join(f"{k}: {format_value(v)}" for k, v in items)
-            runs.add_row(lab, card_id or "", status, text[:60])
+        for run in data.runs:
+            items = list((run.summary or {}).items())[:3]
+            text = ", ".join(f"{k}: {format_value(v)}" for k, v in items)
+            runs.add_row(run.lab, run.card_id, run.status, text[:60])
         console.print(runs)
 
 

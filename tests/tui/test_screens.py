@@ -208,13 +208,13 @@ async def test_stats_show_the_logs_retention_and_forecast(history_home):
         await settle(pilot)
         screen = app.screen
         await wait_for(pilot, lambda: screen.query_one("#forecast").values != [])
-        reviews = progress.load_reviews(app.store.conn)
+        reviews = app.store.reviews()
         day = LearnerDay(app.settings)
         expected = progress.true_retention(reviews, day)
         assert expected.total > 0
         text = text_of(screen.query_one("#stats-retention"))
         assert f"{expected.passed} / {expected.total}" in text
-        forecast = progress.forecast(progress.load_due_times(app.store.conn), day, T0)
+        forecast = progress.forecast(app.store.due_times(), day, T0)
         assert screen.query_one("#forecast").values == forecast
 
 

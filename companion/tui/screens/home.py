@@ -126,9 +126,8 @@ class HomeScreen(Screen):
             hint = "Welcome! " + hint
         self.query_one("#home-hint", Static).update(hint)
         self.query_one("#calendar", CalendarHeatmap).set_data(data.calendar, data.today)
-        last_year = sum(data.calendar.values())
         self.query_one("#calendar-caption", Static).update(
-            f"{plural(last_year, 'review')} in the last year")
+            f"{plural(data.year, 'review')} in the last year")
 
     @staticmethod
     def _counts(counts: Any) -> list[Text]:

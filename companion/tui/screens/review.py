@@ -234,8 +234,7 @@ class ReviewScreen(Screen):
         self.refresh_bindings()
 
     def show_summary(self) -> None:
-        from companion import progress
-        from companion.scheduler import LearnerDay
+        from companion.stats import today_retention
 
         app: Any = self.app
         self.finished = True
@@ -243,9 +242,7 @@ class ReviewScreen(Screen):
         now = app.clock()
         elapsed = max(0, now - self.started_at) // 1000
         minutes, seconds = divmod(elapsed, 60)
-        day = LearnerDay(app.settings)
-        start, _ = day.bounds(now)
-        today = progress.true_retention(progress.load_reviews(app.store.conn, since_ms=start), day)
+        today = today_retention(app.store, app.settings, now)
         lines = Text()
         lines.append("Session complete\n\n" if self.answered else "Nothing to study\n\n",
                      style="bold")

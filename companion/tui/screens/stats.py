@@ -1,7 +1,7 @@
 """Stats: true retention against the desired retention, the due forecast for
-30 days, reviews per day, and retention per deck and tag. The numbers come
-from `companion.progress` (the CLI uses the same functions), computed in a
-worker over the whole review log."""
+30 days, reviews per day, and retention per deck and tag. The numbers are
+`companion.stats.overview` (what `companion stats` and the report show too),
+computed in a worker over the whole review log."""
 
 from __future__ import annotations
 
@@ -17,13 +17,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from companion.stats import PER_DAY_DAYS, percent
 from companion.tui.format import plural
 from companion.tui.messages import Loaded
 from companion.tui.widgets.barchart import BarChart
-
-
-def percent(retention: Any) -> str:
-    return "—" if retention.rate is None else f"{retention.rate:.1%}"
 
 
 def meter(rate: float | None, target: float, width: int = 20) -> Text:
@@ -93,8 +90,10 @@ class StatsScreen(Screen):
         table.add_column("Retention", justify="right")
         table.add_column("Passed / review answers", justify="right")
         table.add_column(f"against {data.desired:.0%} desired")
-        for label, retention in data.retention:
-            table.add_row(label, percent(retention), f"{retention.passed} / {retention.total}",
+        for period in data.retention:
+            retention = period.all
+            table.add_row(period.label, percent(retention),
+                          f"{retention.passed} / {retention.total}",
                           meter(retention.rate, data.desired))
         caption = Text(f"\n{data.studied} of {data.cards} cards studied · "
                        f"{data.reviews} answers in all", style="dim")
@@ -110,14 +109,15 @@ class StatsScreen(Screen):
             labels[i] = f"+{i}d"
         self.query_one("#forecast", BarChart).set_data(forecast, labels)
 
-        counts = [c for _, c in data.per_day]
+        per_day = data.last_days(PER_DAY_DAYS)
+        counts = [c for _, c in per_day]
         days_studied = sum(1 for c in counts if c)
         self.query_one("#per-day-title", Static).update(Text.assemble(
             ("Reviews per day, last 30 days", "bold"),
             f"   {plural(sum(counts), 'answer')} · {plural(days_studied, 'day')} studied · "
             f"{(sum(counts) / days_studied if days_studied else 0):.0f} a study day"))
         day_labels = {}
-        for i, (day, _) in enumerate(data.per_day):
+        for i, (day, _) in enumerate(per_day):
             if i in (0, 29) or (i % 7 == 0 and i < 26):
                 day_labels[i] = day.strftime("%b %d") if i != 29 else "today"
         self.query_one("#per-day", BarChart).set_data(counts, day_labels)
