@@ -269,7 +269,8 @@ def lab_list() -> None:
               help="Set a parameter (repeatable); see `companion lab list`.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
               show_default=True, help="Where to run: auto picks CUDA, then MPS, then CPU.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="The random seed: the same seed gives the same run.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None,
               help="Stop the lab after this many seconds.")
 @click.option("--card", default=None, help="Record the run against this card id.")
