@@ -39,10 +39,10 @@ class Retention:
 def learner_days(times: Iterable[int], day: LearnerDay) -> Iterator[date]:
     """The learner's day of each time. Times in order are cheap: the day's
     bounds are computed once per day, not once per review."""
-    start = end = None
-    current: date | None = None
+    start = end = 0
+    current = date.min
     for at in times:
-        if start is None or not start <= at < end:
+        if not start <= at < end:  # the first time, and each new day
             current = day.day_of(at)
             start, end = day.start_of(current), day.start_of(current + timedelta(days=1))
         yield current

@@ -221,13 +221,14 @@ def _groups(store: Reads, reviews: list[ReviewRow], day: LearnerDay
     names = store.deck_names()
     deck_ret, deck_answers, tag_ret, tag_answers = progress.by_deck_and_tag(
         reviews, day, membership)
-    decks = tuple(GroupRow(d, names.get(d) or d, *stats[:2], deck_answers.get(d, 0), stats[2],
+    decks = tuple(GroupRow(d, names.get(d) or d, cards, studied, deck_answers.get(d, 0), lapses,
                            deck_ret.get(d, Retention()))
-                  for d, stats in sorted(deck_stats.items(),
-                                         key=lambda kv: names.get(kv[0]) or kv[0]))
-    tags = tuple(GroupRow(t, t, *stats[:2], tag_answers.get(t, 0), stats[2],
+                  for d, (cards, studied, lapses) in sorted(
+                      deck_stats.items(), key=lambda kv: names.get(kv[0]) or kv[0]))
+    tags = tuple(GroupRow(t, t, cards, studied, tag_answers.get(t, 0), lapses,
                           tag_ret.get(t, Retention()))
-                 for t, stats in sorted(tag_stats.items(), key=lambda kv: (-kv[1][0], kv[0])))
+                 for t, (cards, studied, lapses) in sorted(
+                     tag_stats.items(), key=lambda kv: (-kv[1][0], kv[0])))
     return decks, tags
 
 

@@ -142,12 +142,12 @@ def _lab_figure(points: list[tuple[str, str, float, float]]) -> Any:
         charts.setdefault(chart or "metric", {}).setdefault(series or "", []).append((x, y))
     count = min(len(charts), 4)
     fig = _figure(4 * count, 2.8)
-    for ax, (chart, series) in zip(fig.subplots(1, count, squeeze=False)[0], charts.items()):
-        for name, xy in series.items():
+    for ax, (title, lines) in zip(fig.subplots(1, count, squeeze=False)[0], charts.items()):
+        for name, xy in lines.items():
             ax.plot([p[0] for p in xy], [p[1] for p in xy], label=name or None)
-        ax.set_title(chart, loc="left", fontsize=10)
+        ax.set_title(title, loc="left", fontsize=10)
         ax.grid(alpha=0.3)
-        if any(series):
+        if any(lines):
             ax.legend(frameon=False, fontsize=8)
     return fig
 
