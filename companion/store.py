@@ -192,6 +192,35 @@ def _migration_2(db: Any) -> None:
 MIGRATIONS = {1: _migration_1, 2: _migration_2}
 
 
+# What each schema version has, to tell companion's database from another
+# program's file that happens to carry the same user_version.
+SCHEMA_TABLES = {
+    "meta": {"key", "value"},
+    "decks": {"id", "name", "path", "retired"},
+    "cards": {"id", "deck_id", "note_id", "front", "back", "state", "due", "retired"},
+    "reviews": {"id", "card_id", "reviewed_at", "rating"},
+    "lab_runs": {"id", "lab", "params", "status"},
+    "lab_metrics": {"run_id", "chart", "series", "x", "y"},
+}
+SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}}}
+
+
+def _missing_schema(conn: sqlite3.Connection, version: int) -> str:
+    """What a database of `version` lacks of companion's schema, in words ('' if nothing)."""
+    for table, columns in SCHEMA_TABLES.items():
+        wanted = set(columns)
+        for since, added in SCHEMA_ADDED.items():
+            if version >= since:
+                wanted |= added.get(table, set())
+        have = {row[1] for row in conn.execute(
+            "SELECT * FROM pragma_table_info(?)", (table,))}
+        if not have:
+            return f"it has no {table} table"
+        if wanted - have:
+            return f"its {table} table lacks {', '.join(sorted(wanted - have))}"
+    return ""
+
+
 def _json_list(values: Sequence[Any]) -> str:
     import json
 
@@ -433,6 +462,12 @@ class Store(Reads):
                 raise StoreError(
                     f"{self.path}: written by a newer companion (schema {version}, this one "
                     f"knows up to {SCHEMA_VERSION}); upgrade companion, the file is untouched")
+            if existed and 0 < version <= SCHEMA_VERSION:
+                missing = _missing_schema(conn, version)
+                if missing:
+                    raise StoreError(
+                        f"{self.path}: not a companion database (schema version {version}, "
+                        f"but {missing}); the file is untouched")
             conn.execute("PRAGMA journal_mode = WAL")
             # In WAL mode NORMAL still makes every commit survive a crash of the
             # app (only a power cut can lose the last commits), at a fraction of

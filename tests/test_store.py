@@ -56,6 +56,49 @@ def test_a_foreign_database_is_refused(tmp_path):
         Store(path)
 
 
+@pytest.mark.parametrize("schema", [
+    "CREATE TABLE notes(x)",  # another program's tables under companion's version
+    "CREATE TABLE meta(key, value); CREATE TABLE decks(id)",
+])
+def test_a_foreign_database_with_companions_version_is_refused_untouched(tmp_path, schema):
+    from companion.store import SCHEMA_VERSION
+
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(schema)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a companion database") as info:
+        Store(path)
+    assert str(path) in str(info.value) and "untouched" in str(info.value)
+    assert path.read_bytes() == before
+    assert not (tmp_path / "other.db-wal").exists()
+
+
+def test_doctor_refuses_a_foreign_database_in_one_line(tmp_path):
+    from companion.store import SCHEMA_VERSION
+
+    from .test_cli import run
+
+    home = tmp_path / "home"
+    home.mkdir()
+    conn = sqlite3.connect(home / "companion.db")
+    conn.execute("CREATE TABLE notes(x)")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    conn.commit()
+    conn.close()
+    before = (home / "companion.db").read_bytes()
+    result = run(["doctor"], home)
+    assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
+    assert "not a companion database" in result.stdout
+    due = run(["due"], home)
+    assert due.returncode == 2 and due.stderr.count("\n") == 1
+    assert "not a companion database" in due.stderr
+    assert (home / "companion.db").read_bytes() == before
+
+
 def test_backups_are_consistent_copies_and_only_the_newest_are_kept(tmp_path, monkeypatch):
     store = Store(tmp_path / "c.db")
     store.set_meta("hello", "world")
