@@ -6,13 +6,39 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-CARD_HEADING = re.compile(r"^##(?!#)\s*(.*?)\s*$")
 FIELD_RE = re.compile(r"^(Q|A|Cloze|Predict|Choices|Reveal|Extra|Source|Tags|Lab):(?:\s|$)(.*)$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
+
+# Bounds on what one deck file may hold. A shared deck is a stranger's input:
+# past these it is a `file:line` error, never a hang or a database it breaks.
+MAX_FILE_BYTES = 8_000_000
+MAX_LINE_CHARS = 20_000
+MAX_FRONT_MATTER_CHARS = 8_000
+MAX_GAPS_PER_NOTE = 100
+MAX_CLOZE_NUMBER = 999  # {{c1::...}} .. {{c999::...}}
+
+
+def card_heading(line: str) -> str | None:
+    """The note id of a `## id` heading line (`###` and deeper are not cards).
+    Plain string operations, linear in the line's length."""
+    if not line.startswith("##") or line.startswith("###"):
+        return None
+    return line[2:].strip()
+
+
+def deck_lines(text: str) -> list[str]:
+    """A file's lines as an editor numbers them: only \n, \r\n and \r end a
+    line (a form feed or U+2028 inside a field must not shift every later
+    line number, as str.splitlines would)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 class ClozeError(ValueError):
@@ -52,7 +78,13 @@ def cloze_gaps(text: str) -> list[Gap]:
             raise ClozeError(f"c{m.group(1)} is never closed by }}}}")
         body_end = split if split is not None else i
         hint = text[split + 2:i] if split is not None else ""
-        gaps.append(Gap(m.start(), i + 2, int(m.group(1)), text[m.end():body_end], hint))
+        digits = m.group(1)
+        if len(digits) > len(str(MAX_CLOZE_NUMBER)) or not 1 <= int(digits) <= MAX_CLOZE_NUMBER:
+            raise ClozeError(f"c{digits[:12]}{'…' if len(digits) > 12 else ''} is not a gap "
+                             f"number from c1 to c{MAX_CLOZE_NUMBER}")
+        gaps.append(Gap(m.start(), i + 2, int(digits), text[m.end():body_end], hint))
+        if len(gaps) > MAX_GAPS_PER_NOTE:
+            raise ClozeError(f"more than {MAX_GAPS_PER_NOTE} gaps in one note; split it")
         pos = i + 2
     return gaps
 
@@ -102,6 +134,7 @@ class _Note:
     note_id: str
     line: int
     fields: dict[str, tuple[int, str]] = field(default_factory=dict)
+    broken: bool = False  # a line of it was refused (and reported): it makes no card
 
 
 def cloze_sides(text: str, gap: int) -> tuple[str, str]:
@@ -135,13 +168,21 @@ def _front_matter(lines: list[str], path: Path, errors: list[DeckError]) -> tupl
     else:
         errors.append(DeckError(path, 1, "front matter is not closed by a --- line"))
         # The cards still get checked: they start at the first `## id` heading.
-        first_card = next((i for i in range(1, len(lines)) if CARD_HEADING.match(lines[i])),
+        first_card = next((i for i in range(1, len(lines)) if card_heading(lines[i]) is not None),
                           len(lines))
         return {}, first_card
+    text = "\n".join(lines[1:end])
+    if len(text) > MAX_FRONT_MATTER_CHARS:
+        errors.append(DeckError(path, 2, f"front matter is {len(text):,} characters long; "
+                                f"the most is {MAX_FRONT_MATTER_CHARS:,} (id, name, description)"))
+        return {}, end + 1
     import yaml
 
     try:
-        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+        data = yaml.load(text, Loader=_no_alias_loader()) or {}
+    except RecursionError:
+        errors.append(DeckError(path, 2, "bad front matter: nested too deeply"))
+        return {}, end + 1
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1
@@ -154,6 +195,24 @@ def _front_matter(lines: list[str], path: Path, errors: list[DeckError]) -> tupl
     return data, end + 1
 
 
+@cache
+def _no_alias_loader() -> type:
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        """Safe YAML without anchors and aliases: front matter is a few plain
+        keys, and aliases are how a 'billion laughs' file grows without bound."""
+
+        def compose_node(self, parent: object, index: object) -> object:  # type: ignore[override]
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not allowed in front matter",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
+
+    return NoAliasLoader
+
+
 def _split_notes(lines: list[str], start: int, path: Path, errors: list[DeckError]) -> list[_Note]:
     notes: list[_Note] = []
     current: _Note | None = None
@@ -164,9 +223,15 @@ def _split_notes(lines: list[str], start: int, path: Path, errors: list[DeckErro
         line = lines[index]
         if FENCE_RE.match(line):
             in_fence = not in_fence
-        heading = None if in_fence else CARD_HEADING.match(line)
-        if heading:
-            current = _Note(heading.group(1), number)
+        if len(line) > MAX_LINE_CHARS:
+            errors.append(DeckError(path, number, f"line is {len(line):,} characters long; "
+                                    f"the most is {MAX_LINE_CHARS:,}"))
+            if current is not None:
+                current.broken = True
+            continue
+        heading = None if in_fence else card_heading(line)
+        if heading is not None:
+            current = _Note(heading, number)
             notes.append(current)
             field_name = None
             continue
@@ -242,6 +307,8 @@ def _check_predict(f: dict[str, tuple[int, str]], path: Path, name: str,
 
 def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
               errors: list[DeckError]) -> list[CardDef]:
+    if note.broken:
+        return []
     f = {name: (line, text.strip()) for name, (line, text) in note.fields.items()}
     at = (path, note.line)
     name = note.note_id
@@ -324,17 +391,29 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
     Its cards are checked either way, so one run reports every problem in the file."""
     errors: list[DeckError] = []
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [DeckError(path, 1, f"{size:,} bytes: a deck file may hold at most "
+                                    f"{MAX_FILE_BYTES:,}")]
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not text
     except UnicodeDecodeError as exc:
         return None, [DeckError(path, 1, f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
     except OSError as exc:
         return None, [DeckError(path, 0, f"cannot read: {exc.strerror or exc}")]
-    lines = text.splitlines()
+    lines = deck_lines(text)
     meta, body = _front_matter(lines, path, errors)
     deck_id, deck_name = meta.get("id"), meta.get("name")
+    # Front matter that read cleanly (its own errors are reported already).
+    read_cleanly = body > 0 and bool(lines) and lines[0].strip() == "---" and not errors
     for key in ("id", "name"):
-        if meta and not meta.get(key):
+        if read_cleanly and not meta.get(key):
             errors.append(DeckError(path, 2, f"front matter has no {key} key"))
+    for key in ("name", "description"):
+        if meta.get(key) is not None and not isinstance(meta[key], (str, int, float)):
+            errors.append(DeckError(path, _key_line(lines, body, key),
+                                    f"deck {key} must be text, not {type(meta[key]).__name__}"))
+            if key == "name":
+                deck_name = None
     unknown = set(meta) - {"id", "name", "description"}
     if unknown:
         keys = ", ".join(sorted(map(str, unknown)))
