@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from labs.events import format_value
+
 REVEAL_RE = re.compile(r"^(?:(argmin|argmax)\s+)?([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*)$")
 
 
@@ -47,22 +49,16 @@ def _lookup(summary: Any, path: str) -> Any:
     return value
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def evaluate(reveal: Reveal, summary: dict[str, Any]) -> tuple[str, str]:
     """(the measured answer, the numbers behind it) from a lab's result summary."""
     value = _lookup(summary, reveal.path)
     if reveal.op is None:
-        return _fmt(value), ""
+        return format_value(value), ""
     if not isinstance(value, dict):
         raise ValueError(f"{reveal}: {reveal.path!r} is not a set of numbers per choice")
     numbers = {str(k): v for k, v in value.items()
                if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
-    detail = ", ".join(f"{k} → {_fmt(v)}" for k, v in value.items())
+    detail = ", ".join(f"{k} → {format_value(v)}" for k, v in value.items())
     if not numbers:
         return "none reached it", detail
     pick = min if reveal.op == "argmin" else max
