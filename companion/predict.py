@@ -5,12 +5,19 @@ A deck says where the answer is in the lab's result summary with `Reveal:`:
 a dotted path (`final_accuracy.256`), or `argmin PATH` / `argmax PATH` for a
 path that holds numbers per choice (`argmin examples_to_target` -> "16").
 Nothing in a deck is executed: this is a lookup, not an expression.
+
+`verdict` is the one rule for what every face (line mode, the app) shows once
+the lab has run: the guess, the measured answer, and a judgement only where the
+card offers `Choices:`. A card without them asks for a free guess (a share, a
+count, a word), and nothing in the deck says how near counts as right, so the
+guess and the measurement stand side by side and the learner's grade judges.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,3 +80,50 @@ def matches(guess: str, answer: str) -> bool:
         return math.isclose(float(g), float(a), rel_tol=1e-9)
     except ValueError:
         return False
+
+
+RIGHT = "right"
+WRONG = "not this time"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a face shows after a prediction's lab run, as pieces it may style:
+    each piece is (text, role), role one of label, guess, answer, detail,
+    right, wrong or problem. `str()` is the line as plain text."""
+
+    guess: str
+    answer: str = ""
+    detail: str = ""
+    judgement: str = ""  # RIGHT, WRONG, or "" where the card offers no choices
+    problem: str = ""  # the card's Reveal: does not fit the lab's result
+
+    def pieces(self) -> list[tuple[str, str]]:
+        if self.problem:
+            return [(f"The lab ran, but this card's Reveal: does not fit its result: "
+                     f"{self.problem}", "problem")]
+        out = [("You predicted: ", "label"), (self.guess or "(no guess)", "guess"),
+               (" · measured: ", "label"), (self.answer, "answer")]
+        if self.detail:
+            out.append((f" ({self.detail})", "detail"))
+        if self.judgement:
+            out.append((f" — {self.judgement}", "right" if self.judgement == RIGHT else "wrong"))
+        return out
+
+    def __str__(self) -> str:
+        return "".join(text for text, _ in self.pieces())
+
+
+def verdict(reveal: str, choices: Sequence[str], guess: str, summary: dict[str, Any]) -> Verdict:
+    """The verdict on `guess` for a card with this `Reveal:` and `Choices:` (empty
+    for none), from the lab's result summary. Right or not only where there are
+    choices and a guess; otherwise the guess and the measurement side by side."""
+    guess = guess.strip()
+    try:
+        answer, detail = evaluate(parse_reveal(reveal), summary)
+    except ValueError as exc:
+        return Verdict(guess, problem=str(exc))
+    judgement = ""
+    if guess and choices:
+        judgement = RIGHT if matches(guess, answer) else WRONG
+    return Verdict(guess, answer, detail, judgement)

@@ -1,5 +1,6 @@
 """The app and the command line show the same thing for the same input: a
-trace step's cells and a heatmap (`companion lab run` against the Lab screen)."""
+trace step's cells and a heatmap (`companion lab run` against the Lab screen),
+and a predict card's verdict (`companion review --plain` against Review)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from textual.geometry import Region
 from labs import events as ev
 from labs.render import RichRenderer
 
-from .conftest import FakeRun, demo_lab, make_app, ready, run, settle, wait_for
+from ..conftest import write_deck
+from .conftest import FakeRun, demo_lab, make_app, ready, run, settle, text_of, wait_for
 
 WIDE = [[round(0.37 * r - 0.011 * c, 4) for c in range(32)] for r in range(3)]  # 3 × 32
 WORDS = ["the", "cat", "sat", "on", "the", "mat"]
@@ -136,3 +138,85 @@ def test_the_heatmap_widget_draws_what_lab_run_prints(tui_home, demo, event):
     assert coloured >= cells  # every value has its coloured cell, wide as it may be
     if event is ATTENTION:  # small enough to read its numbers, lined up
         assert "the  1.00 0.00" in "\n".join(text_lines(in_app))
+
+
+# -- predict, then run: one verdict on both faces ------------------------------
+
+SUMMARY = {"examples_to_target": {"16": 3200, "256": 9000},
+           "fgsm_accuracy": {"0": 0.98, "10": 0.2345}}
+
+CHOICES = ("16 | 256", "argmin examples_to_target")
+FREE = ("", "fgsm_accuracy.10")
+
+CASES = [
+    (CHOICES, "16", "You predicted: 16 · measured: 16 (16 → 3200, 256 → 9000) — right"),
+    (CHOICES, "256",
+     "You predicted: 256 · measured: 16 (16 → 3200, 256 → 9000) — not this time"),
+    (CHOICES, "", "You predicted: (no guess) · measured: 16 (16 → 3200, 256 → 9000)"),
+    # no Choices: the card does not say how near is right, so no verdict, near or far
+    (FREE, "0.23", "You predicted: 0.23 · measured: 0.2345"),
+    (FREE, "0.9", "You predicted: 0.9 · measured: 0.2345"),
+    (FREE, "0.2345", "You predicted: 0.2345 · measured: 0.2345"),
+    (FREE, "About a Quarter", "You predicted: About a Quarter · measured: 0.2345"),
+    (("", "fgsm_accuracy.20"), "0.1",
+     "The lab ran, but this card's Reveal: does not fit its result: the lab's result has "
+     "no 'fgsm_accuracy.20' (at '20' it has: 0, 10)"),
+]
+
+
+def predict_deck(home, choices: str, reveal: str) -> None:
+    lines = ["## guess", "Predict: What will the lab measure?"]
+    if choices:
+        lines.append(f"Choices: {choices}")
+    lines += ["Lab: transformer-trace", f"Reveal: {reveal}", "A: What it measured."]
+    write_deck(home / "decks", "p.md", "\n".join(lines) + "\n", deck_id="aaa",
+               deck_name="AAA")
+
+
+def runner():
+    return partial(FakeRun, script=[ev.Started("transformer-trace", {}, "cpu", 0),
+                                    ev.Result(SUMMARY)])
+
+
+def line_mode_verdict(home, guess: str) -> str:
+    from companion.library import sync_decks
+    from companion.plain import run_plain_review
+    from companion.settings import Settings
+    from companion.store import Store
+
+    store = Store(home / "companion.db")
+    try:
+        sync_decks(store, [home / "decks"])
+        out = io.StringIO()
+        run_plain_review(store, Settings(timezone="UTC"), deck_id="aaa",
+                         stdin=io.StringIO(f"{guess}\nq\n"), stdout=out, lab_runner=runner())
+    finally:
+        store.close()
+    return next(line for line in out.getvalue().splitlines()
+                if line.startswith(("You predicted:", "The lab ran")))
+
+
+async def app_verdict(home, guess: str) -> str:
+    app = make_app(home, lab_runner=runner())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "enter")  # All decks, then AAA
+        await settle(pilot)
+        screen = app.screen
+        assert screen.card.id == "aaa/guess" and screen.focused.id == "guess"
+        screen.query_one("#guess").value = guess
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.revealed)
+        return text_of(screen.query_one("#verdict"))
+
+
+@pytest.mark.parametrize("card, guess, expected", CASES, ids=[
+    "choices-right", "choices-wrong", "choices-no-guess", "free-near", "free-far",
+    "free-exact", "free-text", "reveal-misfits"])
+def test_line_mode_and_the_app_give_a_prediction_the_same_verdict(tui_home, card, guess,
+                                                                  expected):
+    predict_deck(tui_home, *card)
+    in_app = run(app_verdict)(tui_home, guess)
+    assert in_app == expected
+    # line mode, on a fresh copy of the card (the app's run graded nothing)
+    assert line_mode_verdict(tui_home, guess) == expected
