@@ -5,14 +5,23 @@ A deck says where the answer is in the lab's result summary with `Reveal:`:
 a dotted path (`final_accuracy.256`), or `argmin PATH` / `argmax PATH` for a
 path that holds numbers per choice (`argmin examples_to_target` -> "16").
 Nothing in a deck is executed: this is a lookup, not an expression.
+
+`verdict` is the one rule for what every face (line mode, the app) shows once
+the lab has run: the guess, the measured answer, and a judgement only where the
+card offers `Choices:`. A card without them asks for a free guess (a share, a
+count, a word), and nothing in the deck says how near counts as right, so the
+guess and the measurement stand side by side and the learner's grade judges.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from labs.events import format_value
 
 REVEAL_RE = re.compile(r"^(?:(argmin|argmax)\s+)?([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*)$")
 
@@ -47,22 +56,16 @@ def _lookup(summary: Any, path: str) -> Any:
     return value
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def evaluate(reveal: Reveal, summary: dict[str, Any]) -> tuple[str, str]:
     """(the measured answer, the numbers behind it) from a lab's result summary."""
     value = _lookup(summary, reveal.path)
     if reveal.op is None:
-        return _fmt(value), ""
+        return format_value(value), ""
     if not isinstance(value, dict):
         raise ValueError(f"{reveal}: {reveal.path!r} is not a set of numbers per choice")
     numbers = {str(k): v for k, v in value.items()
                if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
-    detail = ", ".join(f"{k} → {_fmt(v)}" for k, v in value.items())
+    detail = ", ".join(f"{k} → {format_value(v)}" for k, v in value.items())
     if not numbers:
         return "none reached it", detail
     pick = min if reveal.op == "argmin" else max
@@ -77,3 +80,50 @@ def matches(guess: str, answer: str) -> bool:
         return math.isclose(float(g), float(a), rel_tol=1e-9)
     except ValueError:
         return False
+
+
+RIGHT = "right"
+WRONG = "not this time"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a face shows after a prediction's lab run, as pieces it may style:
+    each piece is (text, role), role one of label, guess, answer, detail,
+    right, wrong or problem. `str()` is the line as plain text."""
+
+    guess: str
+    answer: str = ""
+    detail: str = ""
+    judgement: str = ""  # RIGHT, WRONG, or "" where the card offers no choices
+    problem: str = ""  # the card's Reveal: does not fit the lab's result
+
+    def pieces(self) -> list[tuple[str, str]]:
+        if self.problem:
+            return [(f"The lab ran, but this card's Reveal: does not fit its result: "
+                     f"{self.problem}", "problem")]
+        out = [("You predicted: ", "label"), (self.guess or "(no guess)", "guess"),
+               (" · measured: ", "label"), (self.answer, "answer")]
+        if self.detail:
+            out.append((f" ({self.detail})", "detail"))
+        if self.judgement:
+            out.append((f" — {self.judgement}", "right" if self.judgement == RIGHT else "wrong"))
+        return out
+
+    def __str__(self) -> str:
+        return "".join(text for text, _ in self.pieces())
+
+
+def verdict(reveal: str, choices: Sequence[str], guess: str, summary: dict[str, Any]) -> Verdict:
+    """The verdict on `guess` for a card with this `Reveal:` and `Choices:` (empty
+    for none), from the lab's result summary. Right or not only where there are
+    choices and a guess; otherwise the guess and the measurement side by side."""
+    guess = guess.strip()
+    try:
+        answer, detail = evaluate(parse_reveal(reveal), summary)
+    except ValueError as exc:
+        return Verdict(guess, problem=str(exc))
+    judgement = ""
+    if guess and choices:
+        judgement = RIGHT if matches(guess, answer) else WRONG
+    return Verdict(guess, answer, detail, judgement)

@@ -8,6 +8,7 @@ reader never guesses.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -106,21 +107,34 @@ EVENT_TYPES: dict[str, type] = {
 Event = Started | Progress | Metric | Table | Text | Heatmap | TraceStep | Result | Failed
 
 
-def format_value(value: Any, list_sep: str = ", ") -> str:
-    """A result or parameter value as a reader sees it, wherever events are shown."""
+def format_value(value: Any, list_sep: str = ", ", sig: int = 4) -> str:
+    """One value as a reader sees it, wherever lab values are shown: a result, a
+    parameter, a trace scalar, a heatmap's scale, a chart's axis, a predict card's
+    measured answer. Floats keep `sig` significant digits; whole ones read whole.
+
+    Numbers read together (a matrix, a table column) go through
+    `labs.render.number_format` instead, which gives them one format so that they
+    line up; it shows anything that is not a finite number the way this does.
+    """
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "-∞" if value < 0 else "∞"
+        if value.is_integer() and abs(value) < 1e7:
+            return str(int(value))  # 20000.0 reads 20000, not 2e+04
+        return f"{value:.{sig}g}"
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {format_value(v, list_sep)}" for k, v in value.items())
+        return ", ".join(f"{k}: {format_value(v, list_sep, sig)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         if value and all(isinstance(v, list | tuple) for v in value):
             # pairs such as (token, probability) read as pairs: "dog 0.4729, ran 0.1386"
-            return ", ".join(format_value(v, " ") for v in value)
-        return list_sep.join(format_value(v, list_sep) for v in value)
+            return ", ".join(format_value(v, " ", sig) for v in value)
+        return list_sep.join(format_value(v, list_sep, sig) for v in value)
     return str(value)
 
 

@@ -3,6 +3,11 @@
 Tables, text and trace steps print as they arrive, under a live progress bar.
 Metric points are collected and drawn as small braille line charts when the
 run ends, followed by the summary. No torch here.
+
+This module is also where the app lays out what it shows of a lab: a trace
+step's values (`trace_body`) and a heatmap (`heatmap`) are rich renderables
+laid out for a width, drawn by `companion lab run` and by the app's widgets
+alike, so both show the same cells with the same numbers.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -55,7 +60,8 @@ class RichRenderer:
         from labs import catalog
 
         title = catalog.LABS[event.lab].title if event.lab in catalog.LABS else event.lab
-        params = ", ".join(f"{k}={_format_value(v)}" for k, v in event.params.items())
+        params = ", ".join(f"{k}={ev.format_value(v, list_sep=',')}"
+                           for k, v in event.params.items())
         self.console.print(Panel(
             f"[dim]device[/] {event.device}   [dim]seed[/] {event.seed}\n[dim]{params}[/]",
             title=f"[bold]{title}[/]", title_align="left",
@@ -93,14 +99,9 @@ class RichRenderer:
         self.console.print(heatmap(event, self.console.width, colour=colour))
 
     def _on_trace(self, event: ev.TraceStep) -> None:
-        parts: list[Any] = [RichText(event.description)]
-        if event.shapes:
-            shapes = "   ".join(f"{k}: {tuple(v)}" for k, v in event.shapes.items())
-            parts.append(RichText(shapes, style="dim"))
-        inner = max(20, self.console.width - 4)  # the panel's border and padding
-        for name, value in event.values.items():
-            parts.extend(value_block(name, value, inner))
-        self.console.print(Panel(Group(*parts), title=f"[bold]{event.index}. {event.name}[/]",
+        # Laid out inside the panel, for the width the panel leaves it.
+        self.console.print(Panel(Fitted(lambda width: trace_body(event, width)),
+                                 title=f"[bold]{event.index}. {event.name}[/]",
                                  title_align="left"))
 
     def _on_result(self, event: ev.Result) -> None:
@@ -178,7 +179,7 @@ def line_chart(
                 cells[(r // 4, c // 2)][index] |= _BRAILLE_BITS[r % 4][c % 2]
 
     names = list(series)
-    y_top, y_bottom = _short(y_hi), _short(y_lo)
+    y_top, y_bottom = ev.format_value(y_hi, sig=3), ev.format_value(y_lo, sig=3)
     margin = max(len(y_top), len(y_bottom)) + 1
     for row in range(height):
         label = y_top if row == 0 else y_bottom if row == height - 1 else ""
@@ -195,8 +196,8 @@ def line_chart(
             top = max(owners, key=lambda i: owners[i].bit_count())
             out.append(chr(0x2800 + bits), style=SERIES_COLOURS[top % len(SERIES_COLOURS)])
         out.append("\n")
-    x_left = _short(min(xs))
-    x_right = _short(max(xs))
+    x_left = ev.format_value(min(xs), sig=3)
+    x_right = ev.format_value(max(xs), sig=3)
     axis = " " * margin + x_left + " " * max(1, width - len(x_left) - len(x_right)) + x_right
     out.append(axis + "\n", style="dim")
     caption = f"x: {x_label}{' (log scale)' if log_x else ''}   y: {y_label}"
@@ -229,14 +230,20 @@ def _segment(c0: int, r0: int, c1: int, r1: int) -> list[tuple[int, int]]:
 
 
 # ---------------------------------------------------------------------------
-# Heatmaps: one coloured cell per value, or one shade character per value
-# where the console has no colour (piped, NO_COLOR).
+# Heatmaps, for `companion lab run` and the app alike. A small matrix shows its
+# numbers (one format for all, lined up) on their colours; a larger one is a
+# picture, one cell per value: a colour, or a shade character where there is no
+# colour (piped, NO_COLOR).
 # ---------------------------------------------------------------------------
 
 SHADES = " ░▒▓█"  # low to high
+MAX_NUMBER_COLUMNS = 16  # more than this, or more rows than MAX_NUMBER_ROWS,
+MAX_NUMBER_ROWS = 24     # and a heatmap is read as a picture, not as numbers
+MAX_ROW_LABEL = 14
 
 
 def heatmap(event: ev.Heatmap, console_width: int = 80, colour: bool = True) -> RichText:
+    """A heatmap laid out for `console_width` columns."""
     values = event.values
     flat = [v for row in values for v in row if finite(v)]
     out = RichText()
@@ -246,34 +253,51 @@ def heatmap(event: ev.Heatmap, console_width: int = 80, colour: bool = True) -> 
         return out
     lo, hi = min(flat), max(flat)
     signed = lo < 0 < hi
-    label_w = max((len(str(r)) for r in event.row_labels), default=0)
+    row_labels = [str(r)[:MAX_ROW_LABEL] for r in event.row_labels]
+    col_labels = [str(c) for c in event.col_labels]
+    label_w = max((len(r) for r in row_labels), default=0)
     n_cols = max((len(r) for r in values), default=0)
     room = console_width - label_w - 1
-    col_label_w = max((len(str(c)) for c in event.col_labels), default=0)
-    if col_label_w >= 2 and n_cols * (col_label_w + 1) <= room:
+    col_label_w = max((len(c) for c in col_labels), default=0)
+    fmt = number_format(v for row in values for v in row)
+    texts = [[fmt(v) for v in row] for row in values]
+    number_w = max(max((len(t) for row in texts for t in row), default=0), col_label_w) + 1
+    numbers = (n_cols <= MAX_NUMBER_COLUMNS and len(values) <= MAX_NUMBER_ROWS
+               and n_cols * number_w <= room)
+    if numbers:
+        cell_w = number_w
+    elif col_label_w >= 2 and n_cols * (col_label_w + 1) <= room:
         cell_w = col_label_w + 1  # wide enough to put every column's label above it
     else:
         cell_w = 2 if 2 * n_cols <= room else 1
-    if event.col_labels and all(len(str(c)) < cell_w or cell_w == 2 and len(str(c)) <= 2
-                                for c in event.col_labels):
+    if col_labels and all(len(c) < cell_w or cell_w == 2 and len(c) <= 2 for c in col_labels):
         out.append(" " * (label_w + 1))
-        for c in event.col_labels:
-            out.append(str(c).rjust(cell_w), style="dim")
+        for c in col_labels:
+            out.append(c.rjust(cell_w), style="dim")
         out.append("\n")
     for i, row in enumerate(values):
-        label = str(event.row_labels[i]) if i < len(event.row_labels) else ""
+        label = row_labels[i] if i < len(row_labels) else ""
         out.append(label.rjust(label_w) + " ", style="dim")
-        for v in row:
-            if colour:
+        for j, v in enumerate(row):
+            if numbers:
+                text = texts[i][j].rjust(cell_w)
+                if colour:
+                    r, g, b = _rgb(v, lo, hi, signed)
+                    ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "white"
+                    out.append(text, style=f"{ink} on rgb({r},{g},{b})")
+                else:
+                    out.append(text)
+            elif colour:
                 out.append(" " * cell_w, style=f"on {_colour(v, lo, hi, signed)}")
             else:
                 out.append(_shade(v, lo, hi) * cell_w)
         out.append("\n")
+    scale = f"{ev.format_value(lo, sig=3)} … {ev.format_value(hi, sig=3)}"
     if colour:
-        scale = f"{_short(lo)} … {_short(hi)}" + ("  (blue < 0 < red)" if signed else "")
-    else:
-        scale = (f"shading: blank = {_short(lo)}, {' '.join(SHADES[1:-1])} in between, "
-                 f"{SHADES[-1]} = {_short(hi)}")
+        scale += "  (blue < 0 < red)" if signed else ""
+    elif not numbers:
+        scale = (f"shading: blank = {ev.format_value(lo, sig=3)}, {' '.join(SHADES[1:-1])} "
+                 f"in between, {SHADES[-1]} = {ev.format_value(hi, sig=3)}")
         if len(flat) < sum(len(r) for r in values):
             scale += ", ? = not a number"
     out.append(" " * (label_w + 1) + scale + "\n", style="dim")
@@ -307,14 +331,21 @@ def colour_rgb(t: float, signed: bool) -> tuple[int, int, int]:
     return (r, g, b)
 
 
-def _colour(value: float, lo: float, hi: float, signed: bool) -> str:
+NOT_A_NUMBER_RGB = (80, 80, 80)
+
+
+def _rgb(value: float, lo: float, hi: float, signed: bool) -> tuple[int, int, int]:
     if not finite(value):
-        return "rgb(80,80,80)"
+        return NOT_A_NUMBER_RGB
     if signed:
         t = value / (max(abs(lo), abs(hi)) or 1.0)
     else:
         t = 0.0 if hi == lo else (value - lo) / (hi - lo)
-    r, g, b = colour_rgb(t, signed)
+    return colour_rgb(t, signed)
+
+
+def _colour(value: float, lo: float, hi: float, signed: bool) -> str:
+    r, g, b = _rgb(value, lo, hi, signed)
     return f"rgb({r},{g},{b})"
 
 
@@ -326,20 +357,6 @@ def _colour(value: float, lo: float, hi: float, signed: bool) -> str:
 
 def finite(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _short(v: float) -> str:
-    if isinstance(v, int) or (float(v).is_integer() and abs(v) < 1e7):
-        return str(int(v))
-    return f"{v:.3g}"
-
-
-def _format_value(value: Any) -> str:
-    return ev.format_value(value, list_sep=",")
 
 
 def _given_decimals(v: float) -> int:
@@ -363,7 +380,7 @@ def number_format(values: Iterable[Any], sig: int = 3, each: bool = False) -> Ca
     With `each` (a table column) every number keeps `sig` significant digits.
     Never more decimals than the numbers were given with; numbers that would
     need more than MAX_DECIMALS (or are huge) go to scientific notation.
-    Anything not a number is shown as `format_value` shows it.
+    Anything not a finite number is shown as `format_value` shows one value.
     """
     numbers = [v for v in values if finite(v)]
     nonzero = [abs(v) for v in numbers if v != 0]
@@ -389,10 +406,8 @@ def number_format(values: Iterable[Any], sig: int = 3, each: bool = False) -> Ca
                                     for v in nonzero))
 
     def fmt(v: Any) -> str:
-        if not _is_number(v):
-            return _format_value(v)
-        if not math.isfinite(v):
-            return "nan" if math.isnan(v) else "-∞" if v < 0 else "∞"
+        if not finite(v):
+            return ev.format_value(v, list_sep=",")
         if all_ints:
             return str(v)
         if scientific:
@@ -421,6 +436,37 @@ MAX_MATRICES = 16
 INDENT = "  "
 COL_GAP = "  "
 BLOCK_GAP = "    "
+MIN_WIDTH = 20
+
+
+class Fitted:
+    """A renderable laid out when it is drawn, for the width it is drawn at: the
+    console's, what a panel leaves inside it, or a Textual widget's content."""
+
+    def __init__(self, layout: Callable[[int], list[Any]]) -> None:
+        self.layout = layout
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.layout(options.max_width)
+
+
+def trace_body(event: ev.TraceStep, width: int) -> list[Any]:
+    """A trace step's description, shapes and values, each value laid out to fit
+    `width` columns: the inside of a step's panel in `companion lab run`, and the
+    app's trace stepper under its own heading."""
+    width = max(MIN_WIDTH, width)
+    parts: list[Any] = [RichText(event.description)]
+    if event.shapes:
+        parts.append(RichText("   ".join(f"{k}: {shape_text(v)}" for k, v in event.shapes.items()),
+                              style="dim"))
+    for name, value in event.values.items():
+        parts.extend(value_block(name, value, width))
+    return parts
+
+
+def shape_text(shape: list[int]) -> str:
+    """(6, 32) reads "6 × 32"; a scalar's empty shape reads "scalar"."""
+    return " × ".join(str(n) for n in shape) if shape else "scalar"
 
 
 def _depth(value: Any) -> int:
@@ -449,11 +495,11 @@ def value_block(name: str, value: Any, width: int = 76) -> list[Any]:
         shown = ", ".join(fmt(v) for v in value[:32])
         more = f", … ({len(value)} in all)" if len(value) > 32 else ""
         return [RichText.assemble((name + ": ", "bold"), f"[{shown}{more}]")]
-    return [RichText.assemble((name + ": ", "bold"), _format_value(value))]
+    return [RichText.assemble((name + ": ", "bold"), ev.format_value(value, list_sep=","))]
 
 
 def _cells(matrix: list[list[Any]], fmt: Callable[[Any], str]) -> list[list[str]]:
-    return [[fmt(v) if not isinstance(v, list) else _format_value(v) for v in row]
+    return [[fmt(v) if not isinstance(v, list) else ev.format_value(v, list_sep=",") for v in row]
             for row in matrix]
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from companion.cardtext import math_to_unicode, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
@@ -21,13 +22,13 @@ from companion.store import Store
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as a minute
 
 
-def _read(stream: TextIO, prompt: str, out: TextIO) -> str | None:
+def _read(stream: TextIO, prompt: str, out: TextIO, lower: bool = True) -> str | None:
     out.write(prompt)
     out.flush()
     line = stream.readline()
     if not line:
         return None
-    return line.strip().lower()
+    return line.strip().lower() if lower else line.strip()
 
 
 def _show(out: TextIO, label: str, text: str) -> None:
@@ -47,7 +48,10 @@ def _show(out: TextIO, label: str, text: str) -> None:
 
 def run_plain_review(store: Store, settings: Settings, deck_id: str | None = None,
                      limit: int = 0, stdin: TextIO | None = None,
-                     stdout: TextIO | None = None) -> int:
+                     stdout: TextIO | None = None,
+                     lab_runner: Callable[..., Any] | None = None) -> int:
+    """`lab_runner` runs a predict card's lab (companion.labrunner.LabRun unless
+    given, as the app's is)."""
     inp = stdin or sys.stdin
     out = stdout or sys.stdout
     session = ReviewSession(store, settings, deck_id=deck_id)
@@ -67,10 +71,14 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
                   f"{counts.review} due\n")
         _show(out, "Predict" if card.kind == "predict" else "Q", card.front)
         shown = time.monotonic()
+        guess: str | None = None
         if card.kind == "predict":
             if card.choices:
                 out.write(f"Choices: {' | '.join(card.choices)}\n")
-            command = _read(inp, "Your prediction (then the lab runs; u: undo, q: quit) > ", out)
+            # a guess as typed, as the app keeps it (commands are read in any case)
+            guess = _read(inp, "Your prediction (then the lab runs; u: undo, q: quit) > ", out,
+                          lower=False)
+            command = guess.lower() if guess is not None else None
         else:
             command = _read(inp, "(Enter: show answer, s: suspend, b: bury, u: undo, q: quit) > ",
                             out)
@@ -83,7 +91,7 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
             _set_aside(session, card, command, out)
             continue
         if card.kind == "predict":
-            _run_prediction(store, card, command, out)
+            _run_prediction(store, card, guess or "", out, lab_runner)
         if card.back:
             _show(out, "A", card.back)
         if card.extra:
@@ -130,15 +138,22 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
     return _summary(out, answered, again, started)
 
 
-def _run_prediction(store: Store, card: CardView, guess: str, out: TextIO) -> None:
-    """Run the card's lab, then show what it measured next to the learner's guess."""
-    from companion.labrunner import LabRun
-    from companion.predict import evaluate, matches, parse_reveal
+def _run_prediction(store: Store, card: CardView, guess: str, out: TextIO,
+                    lab_runner: Callable[..., Any] | None = None) -> None:
+    """Run the card's lab, then show what it measured next to the learner's guess,
+    with the verdict the app shows too (companion.predict.verdict)."""
+    from companion.predict import verdict
     from labs.events import Failed, Progress, Result
 
+    runner = lab_runner
+    if runner is None:
+        from companion.labrunner import LabRun
+
+        runner = LabRun
     out.write(f"Running the {card.lab} lab to check (Ctrl-C stops it) ...\n")
     out.flush()
-    run = LabRun(store, card.lab, card.lab_params, card_id=card.id, prediction=guess or None)
+    run = runner(store, lab=card.lab, params=card.lab_params, card_id=card.id,
+                 prediction=guess or None)
     shown = -1
     for event in run.events():
         if isinstance(event, Progress) and event.total:
@@ -150,19 +165,7 @@ def _run_prediction(store: Store, card: CardView, guess: str, out: TextIO) -> No
         elif isinstance(event, Failed):
             out.write(f"The lab did not finish ({event.kind}): {event.message}\n")
         elif isinstance(event, Result):
-            try:
-                answer, detail = evaluate(parse_reveal(card.reveal), event.summary)
-            except ValueError as exc:
-                out.write(f"The lab ran, but this card's Reveal: does not fit its result: {exc}\n")
-                continue
-            # A verdict only where the card offers choices; a free guess at a
-            # number is the learner's to judge against the measurement.
-            verdict = ""
-            if guess and card.choices:
-                verdict = "right" if matches(guess, answer) else "not this time"
-            out.write(f"You predicted: {guess or '(no guess)'} · measured: {answer}"
-                      + (f" ({detail})" if detail else "") + (f" — {verdict}" if verdict else "")
-                      + "\n")
+            out.write(f"{verdict(card.reveal, card.choices, guess, event.summary)}\n")
 
 
 def _set_aside(session: ReviewSession, card: CardView, command: str, out: TextIO) -> None:

@@ -53,11 +53,25 @@ def test_heatmap_has_one_coloured_cell_per_value():
                     ["a", "b", "c"])
     text = heatmap(event, 80)
     plain = text.plain.splitlines()
-    assert plain[1].strip() == "a b c"
-    assert plain[2].startswith("r0 ") and plain[3].startswith("r1 ")
+    assert plain[1].split() == ["a", "b", "c"]
+    # small enough to read: each value's number on its colour, one format for all
+    assert plain[2].split() == ["r0", "1.00", "-1.00", "0.00"]
+    assert plain[3].split() == ["r1", "0.50", "0.25", "nan"]
+    assert len(plain[1]) == len(plain[2]) == len(plain[3])  # right-aligned under the labels
     coloured = [s for s in text.spans if "on rgb" in str(s.style)]
     assert len(coloured) == 6
     assert "blue < 0 < red" in text.plain
+
+
+def test_a_heatmap_too_big_for_numbers_is_a_picture_of_cells():
+    event = Heatmap("saliency", [[i * j for j in range(30)] for i in range(30)])
+    text = heatmap(event, 80)
+    rows = text.plain.splitlines()[1:31]
+    assert not any(ch.isdigit() for row in rows for ch in row)  # colours, no numbers
+    assert len([s for s in text.spans if "on rgb" in str(s.style)]) == 900
+    shaded = heatmap(event, 80, colour=False).plain
+    assert "█" in shaded and "░" in shaded  # without colour, shades carry the values
+    assert "0 … 841" in text.plain and "blank = 0" in shaded and "█ = 841" in shaded
 
 
 def test_renderer_prints_every_kind_of_event_in_order():
@@ -173,7 +187,7 @@ def test_numbers_in_a_column_share_their_decimals_and_line_up():
     render(step)
     render(Table("top", ["token", "probability"], [["dog", 0.4729], ["rug", 0.071]]))
     lines = console.export_text().splitlines()
-    rows = [line for line in lines if len(_numbers(line)) == 2]
+    rows = [line for line in lines if len(_numbers(line)) == 2 and "×" not in line]
     assert [_numbers(r) for r in rows] == [["0.005", "0.814"], ["0.002", "0.071"],
                                            ["1.000", "0.100"]]
     for column in (0, 1):  # right-justified: the numbers of a column end in one place
@@ -199,12 +213,14 @@ def test_a_wide_matrix_is_split_into_column_blocks_headed_by_column_numbers():
 
 
 def test_a_heatmap_without_colour_shades_its_cells():
-    event = Heatmap("w", [[0.0, 0.5], [1.0, 0.25]], ["r0", "r1"], ["a", "b"])
+    # more columns than a heatmap shows as numbers: a picture, one shade per value
+    values = [[0.0, 0.5] * 9, [1.0, 0.25] * 9]
+    event = Heatmap("w", values, ["r0", "r1"])
     console, render = _recorded()
     render(event)
     text = console.export_text()
     lines = text.splitlines()
-    assert lines[2] == "r0   ▒▒" and lines[3] == "r1 ██░░"
+    assert lines[1] == "r0 " + "  ▒▒" * 9 and lines[2] == "r1 " + "██░░" * 9
     assert "blank = 0" in text and "█ = 1" in text
 
     # NO_COLOR in a terminal: the same shading
@@ -213,11 +229,17 @@ def test_a_heatmap_without_colour_shades_its_cells():
     RichRenderer(console)(event)
     assert "r1 ██░░" in console.export_text()
 
-    # the positional-encoding heatmap of the lab, piped: shades and its column labels
-    pe = Heatmap("pe", [[0.0, 1.0], [0.8415, 0.5403], [0.9093, -0.4161]],
-                 ["0", "1", "2"], ["sin 0", "cos 0"])
+    # the positional-encoding heatmap of the lab (50 positions), piped: shades and
+    # its column labels
+    pe = Heatmap("pe", [[0.0, 1.0], [0.8415, 0.5403], [0.9093, -0.4161]] * 17,
+                 [str(p) for p in range(51)], ["sin 0", "cos 0"])
     assert "█" in heatmap(pe, 80, colour=False).plain
     assert "sin 0 cos 0" in heatmap(pe, 80, colour=False).plain
+
+    # a small one, piped, reads as its numbers, lined up under its labels
+    small = heatmap(Heatmap("a", [[1.0, 0.0], [0.25, 0.75]], ["the", "cat"], ["the", "cat"]),
+                    80, colour=False).plain.splitlines()
+    assert small[1:4] == ["      the  cat", "the  1.00 0.00", "cat  0.25 0.75"]
 
 
 def test_pairs_in_a_summary_read_as_pairs():
@@ -240,3 +262,13 @@ def test_number_format_keeps_integers_and_goes_scientific_for_tiny_numbers():
         "-0.001", "2.500", "nan", "-∞", "—"]
     assert number_format([-0.004, 2.5, 0.01])(-0.004) == "-0.004"
     assert number_format([-0.0001, 2.5])(-0.0001) == "-0.0001"
+
+
+def test_one_value_reads_the_same_wherever_it_is_shown():
+    values = (float("inf"), float("-inf"), float("nan"), 20000.0, -0.0, 0.12345, 3, True, None)
+    assert [format_value(v) for v in values] == ["∞", "-∞", "nan", "20000", "0", "0.1235", "3",
+                                                 "yes", "—"]
+    assert format_value(0.12345, sig=3) == "0.123"
+    # a matrix's numbers share decimals; what is not a finite number reads as one value
+    fmt = number_format([0.5, float("inf"), None])
+    assert [fmt(v) for v in (0.5, float("inf"), None)] == ["0.5", "∞", "—"]

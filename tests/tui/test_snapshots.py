@@ -130,3 +130,8 @@ def test_lab_charts(snap_compare, tui_home, demo):
 
 def test_lab_trace(snap_compare, tui_home, demo):
     assert snap_compare(app_for(tui_home), run_before=after(then=_run_then("trace", "right")))
+
+
+def test_lab_heatmaps(snap_compare, tui_home, demo):
+    # laid out by labs.render as `companion lab run` prints it: the numbers on their colours
+    assert snap_compare(app_for(tui_home), run_before=after(then=_run_then("heatmaps")))

@@ -41,6 +41,7 @@ from textual.widgets.option_list import Option
 from companion.tui.format import local_time
 from companion.tui.messages import LabEnded, LabEvent, Loaded
 from labs.catalog import param_text
+from labs.events import format_value
 
 TABS = Binding.Group("Tabs")
 TAB_ORDER = ("setup", "output", "charts", "heatmaps", "trace", "runs")
@@ -54,12 +55,6 @@ def device_text(run: dict[str, Any]) -> str:
     processes = (run.get("summary") or {}).get("world_size", 1)
     device = run.get("device") or ""
     return f"{device} ×{processes}" if isinstance(processes, int) and processes > 1 else device
-
-
-def fmt(value: Any) -> str:
-    from labs.events import format_value
-
-    return format_value(value)
 
 
 class LabListScreen(Screen):
@@ -399,7 +394,7 @@ class LabScreen(Screen):
         kind = event.type
         log = self.query_one("#lab-log", VerticalScroll)
         if kind == "started":
-            params = ", ".join(f"{k}={fmt(v)}" for k, v in event.params.items())
+            params = ", ".join(f"{k}={format_value(v)}" for k, v in event.params.items())
             self.query_one("#lab-state", Static).update(
                 f"Running on {event.device} · seed {event.seed} · ctrl+x cancels")
             log.mount(Static(Text.assemble(("device ", "dim"), event.device, ("  seed ", "dim"),
@@ -429,7 +424,7 @@ class LabScreen(Screen):
 
             box = self.query_one("#lab-heatmaps", VerticalScroll)
             box.query(".placeholder").remove()
-            box.mount(Heatmap(event.title, event.values, event.row_labels, event.col_labels))
+            box.mount(Heatmap(event))
         elif kind == "trace":
             from companion.tui.widgets.stepper import TraceStepper
 
@@ -441,7 +436,7 @@ class LabScreen(Screen):
             summary.add_column(style="dim")
             summary.add_column()
             for key, value in event.summary.items():
-                summary.add_row(str(key), fmt(value))
+                summary.add_row(str(key), format_value(value))
             log.mount(Static(summary, classes="log-entry"))
             self.query_one("#lab-state", Static).update(Text("Finished: recorded in Past runs",
                                                              style="green"))
@@ -548,10 +543,10 @@ class LabScreen(Screen):
             changed = {k: v for k, v in run["params"].items()
                        if param_text(v) != param_text(self._default(k))}
             started = local_time(run["started_at"], self.app.settings)  # type: ignore[attr-defined]
+            params = ", ".join(f"{k}={format_value(v)}" for k, v in changed.items())
             table.add_row(started + mine, Text(status, style=style),
                           device_text(run), format_duration(run["started_at"], run["ended_at"]),
-                          ", ".join(f"{k}={fmt(v)}" for k, v in changed.items()) or "defaults",
-                          key=str(run["id"]))
+                          params or "defaults", key=str(run["id"]))
         pane = self.query_one("#runs", TabPane)
         self.query_one(TabbedContent).get_tab(pane).label = f"Past runs ({len(runs)})"  # type: ignore[union-attr]
         if runs:
@@ -582,7 +577,7 @@ class LabScreen(Screen):
             table.add_column(style="dim")
             table.add_column()
             for key, value in run["summary"].items():
-                table.add_row(str(key), fmt(value))
+                table.add_row(str(key), format_value(value))
             parts.append(table)
         parts.append(Text("Enter redraws this run's curves, if it drew any", style="dim"))
         self.query_one("#run-detail", Static).update(Group(*parts))

@@ -27,6 +27,11 @@ from companion.tui.widgets.cardtext import CardText
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as one minute
 GRADE = Binding.Group("Grade")
 GRADE_VARIANTS = {1: "error", 2: "warning", 3: "success", 4: "primary"}
+# how each piece of a prediction's verdict (companion.predict.Verdict) is styled
+VERDICT_STYLES = {"label": "bold", "guess": "", "answer": "bold", "detail": "dim",
+                  "right": "green", "wrong": "yellow", "problem": "yellow"}
+
+
 def short_id(card_id: str) -> str:
     """A card's id without its deck: what a learner can recognise in a toast."""
     return card_id.split("/", 1)[-1]
@@ -415,21 +420,12 @@ class ReviewScreen(Screen):
             status.update(f"Running the {card.lab} lab… {event.done / event.total:.0%} "
                           f"{event.label} · esc cancels it")
         elif event.type == "result":
-            from companion.predict import evaluate, matches, parse_reveal
+            from companion.predict import verdict
 
-            try:
-                answer, detail = evaluate(parse_reveal(card.reveal), event.summary)
-            except ValueError as exc:
-                self.verdict = Text(f"The lab ran, but this card's Reveal: does not fit its "
-                                    f"result: {exc}", style="yellow")
-            else:
-                right = bool(guess) and matches(guess, answer)
-                self.verdict = Text.assemble(
-                    ("You predicted: ", "bold"), guess or "(no guess)",
-                    (" · measured: ", "bold"), (answer, "bold"),
-                    (f" ({detail})" if detail else "", "dim"),
-                    ((" — right" if right else " — not this time") if guess else "",
-                     "green" if right else "yellow"))
+            self.verdict = Text.assemble(*(
+                (text, VERDICT_STYLES[role])
+                for text, role in verdict(card.reveal, card.choices, guess,
+                                          event.summary).pieces()))
         elif event.type == "failed":
             self.verdict = Text(f"The lab did not finish ({event.kind}): {event.message}",
                                 style="red")

@@ -1,13 +1,11 @@
 """A step-by-step trace: one step of a computation at a time, forward and back,
-with the tensors' shapes and values on screen."""
+with the tensors' shapes and values on screen, laid out by labs.render."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -15,61 +13,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-MAX_ROWS = 16
-MAX_COLS = 12
-
-
-def fmt(v: Any) -> str:
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if math.isinf(v):
-            return "-∞" if v < 0 else "∞"
-        if math.isnan(v):
-            return "nan"
-        return f"{v:.4g}"
-    return str(v)
-
-
-def depth(value: Any) -> int:
-    d = 0
-    while isinstance(value, list) and value:
-        value = value[0]
-        d += 1
-    return d
-
-
-def matrix(name: str, value: list[list[Any]]) -> Group:
-    cols = max((len(r) for r in value), default=0)
-    # The name on its own line: a table title would wrap to the table's width.
-    table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False)
-    for _ in range(min(cols, MAX_COLS) + (1 if cols > MAX_COLS else 0)):
-        table.add_column(justify="right", no_wrap=True)
-    for row in value[:MAX_ROWS]:
-        cells = [fmt(v) for v in row[:MAX_COLS]]
-        if cols > MAX_COLS:
-            cells.append(f"… +{cols - MAX_COLS}")
-        table.add_row(*cells)
-    if len(value) > MAX_ROWS:
-        table.add_row(f"… {len(value) - MAX_ROWS} more rows")
-    return Group(Text(name, style="bold"), table)
-
-
-def value_block(name: str, value: Any) -> Any:
-    """A number, a vector, a matrix, or a stack of matrices (one per head)."""
-    d = depth(value)
-    if d >= 3:
-        parts = [value_block(f"{name}[{i}]", item) for i, item in enumerate(value[:4])]
-        if len(value) > 4:
-            parts.append(Text(f"… {len(value) - 4} more", style="dim"))
-        return Group(*parts)
-    if d == 2:
-        return matrix(name, value)
-    if d == 1:
-        shown = ", ".join(fmt(v) for v in value[:32])
-        more = f", … ({len(value)} in all)" if len(value) > 32 else ""
-        return Text.assemble((name + " ", "bold"), f"[{shown}{more}]")
-    return Text.assemble((name + " ", "bold"), fmt(value))
+# `companion lab run` draws the same steps: one layout, laid out for the width
+# the body has when it is drawn (all of a matrix's columns, in blocks if need be).
+from labs.render import Fitted, trace_body
 
 
 class TraceStepper(VerticalScroll, can_focus=True):
@@ -125,17 +71,7 @@ class TraceStepper(VerticalScroll, can_focus=True):
         head = Text.assemble((f"Step {self.index + 1} of {len(self.steps)}: ", "bold"),
                              (step.name, "bold underline"),
                              ("   ← p  previous · next  n →", "dim"))
-        parts: list[Any] = [head, Text(""), Text(step.description), Text("")]
-        if step.shapes:
-            shapes = Text()
-            for key, shape in step.shapes.items():
-                shapes.append(f"{key} ", style="bold")
-                shapes.append(" × ".join(str(n) for n in shape) if shape else "scalar")
-                shapes.append("   ")
-            parts += [Text("shapes", style="dim"), shapes, Text("")]
-        for key, value in step.values.items():
-            parts += [value_block(key, value), Text("")]
-        body.update(Group(*parts))
+        body.update(Group(head, Text(""), Fitted(lambda width: trace_body(step, width))))
         self.post_message(self.Moved(self.index, len(self.steps)))
 
     def action_step(self, delta: int) -> None:
