@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import math
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -199,11 +198,11 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
         for key, item in value.items():
             out.extend(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
         return out
-    if isinstance(value, float):
-        return [(prefix, f"{value:.4g}")]
     if isinstance(value, list) and len(value) > 8:
         return [(prefix, f"[{len(value)} values]")]
-    return [(prefix, json.dumps(value) if isinstance(value, list) else str(value))]
+    from labs.events import format_value  # the one formatter of a lab's values
+
+    return [(prefix, format_value(value))]
 
 
 def _group_rows(rows: tuple[GroupRow, ...]) -> list[list[Any]]:
