@@ -14,16 +14,21 @@ class SettingsError(ValueError):
     """A settings file that can't be read, or a value out of range; names the setting."""
 
 
-_STEP = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_STEP = re.compile(r"^\s*(\d{1,9}(?:\.\d{1,6})?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_STEP_DAYS = 36500  # no step longer than the longest interval
+MAX_TIMEZONE_CHARS = 64
 
 
-def parse_step(text: str) -> timedelta:
+def parse_step(text: object) -> timedelta:
     """'1m', '10m', '1h', '1d', '30s' -> timedelta (Anki's step notation)."""
-    match = _STEP.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a step like 1m, 10m, 1h or 1d")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    match = _STEP.match(str(text)[:40])
+    if not isinstance(text, str) or not match:
+        raise ValueError(f"{str(text)[:40]!r} is not a step like 1m, 10m, 1h or 1d")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_STEP_DAYS * 86400:
+        raise ValueError(f"{text!r} is longer than {MAX_STEP_DAYS} days")
+    return timedelta(seconds=seconds)
 
 
 @dataclass
@@ -75,15 +80,30 @@ class Settings:
         if self.timezone:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+            shown = repr(self.timezone[:MAX_TIMEZONE_CHARS]) + (
+                "…" if len(self.timezone) > MAX_TIMEZONE_CHARS else "")
             try:
+                if len(self.timezone) > MAX_TIMEZONE_CHARS:
+                    raise ValueError(self.timezone)
                 ZoneInfo(self.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                fail("timezone", f"{self.timezone!r} is not a known time zone")
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                fail("timezone", f"{shown} is not a known time zone (e.g. \"Europe/Berlin\")")
         if self.parameters:
-            from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS
+            import math
+
+            from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
 
             if len(self.parameters) != len(LOWER_BOUNDS_PARAMETERS):
-                fail("parameters", f"expected {len(LOWER_BOUNDS_PARAMETERS)} FSRS-6 numbers")
+                fail("parameters", f"expected {len(LOWER_BOUNDS_PARAMETERS)} FSRS-6 numbers, "
+                                   f"got {len(self.parameters)}")
+            for i, (value, low, high) in enumerate(zip(
+                    self.parameters, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS)):
+                if not isinstance(value, int | float) or isinstance(value, bool) \
+                        or not math.isfinite(value):
+                    fail("parameters", f"w{i} is {str(value)[:40]!r}, not a number")
+                if not low <= value <= high:
+                    fail("parameters", f"w{i} = {value} is outside FSRS-6's range "
+                                       f"{low} to {high}")
         for binding_id, keys in self.keymap.items():
             if not isinstance(keys, str) or not keys.strip():
                 fail("keymap", f"{binding_id}: expected keys as text like \"j\" or \"ctrl+s,f5\","
@@ -100,14 +120,19 @@ def from_mapping(data: dict[str, Any], where: str = "settings") -> Settings:
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known:
-            raise SettingsError(f"{where}: unknown setting {key!r} (known: {', '.join(known)})")
+            from difflib import get_close_matches
+
+            close = get_close_matches(str(key), list(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise SettingsError(f"{where}: unknown setting {str(key)[:60]!r} "
+                                f"({hint}known: {', '.join(known)})")
         default = getattr(Settings(), key)
         expected = type(default)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise SettingsError(
-                f"{where}: {key}: expected {expected.__name__}, got {value!r}"
+                f"{where}: {key}: expected {expected.__name__}, got {repr(value)[:60]}"
             )
         values[key] = value
     settings = Settings(**values)

@@ -40,3 +40,38 @@ def test_step_notation():
     assert parse_step("90s").total_seconds() == 90
     assert parse_step("10m").total_seconds() == 600
     assert parse_step("1d").total_seconds() == 86400
+
+
+HOSTILE_SETTINGS = [
+    ('learning_steps = ["99999999999999999999d"]', "learning_steps: "),
+    ('relearning_steps = ["40000d"]', "longer than 36500 days"),
+    ('learning_steps = [1]', "is not a step"),
+    (f'timezone = "{"A" * 10000}"', "timezone: "),
+    ('timezone = "../../../etc/passwd"', "not a known time zone"),
+    ('timezone = "Mars/Olympus"', "not a known time zone"),
+    ("parameters = [" + ", ".join(['"a"'] * 21) + "]", "w0 is 'a', not a number"),
+    ("parameters = [" + ", ".join(["1e9"] * 21) + "]", "outside FSRS-6's range"),
+    ("parameters = [" + ", ".join(["nan"] * 21) + "]", "not a number"),
+    ("parameters = [0.2, 1.2]", "expected 21 FSRS-6 numbers, got 2"),
+    ("desired_retention = nan", "desired_retention"),
+    ("desired_retnetion = 0.8", "did you mean 'desired_retention'?"),
+    ("new_per_day = 1e400", "new_per_day: expected int"),
+    ('[keymap]\n"review.again" = 5', "keymap: review.again"),
+]
+
+
+@pytest.mark.parametrize("text,message", HOSTILE_SETTINGS)
+def test_hostile_settings_are_one_line_errors_naming_the_setting(tmp_path, text, message):
+    """Through the real command line: exit 2, one line naming the file and the
+    setting, no traceback; the file is left as the learner wrote it."""
+    from .test_cli import run
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.toml").write_text(text + "\n", encoding="utf-8")
+    result = run(["due"], home)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert str(home / "settings.toml") in result.stderr and message in result.stderr
+    assert len(result.stderr) < 1200
+    assert (home / "settings.toml").read_text(encoding="utf-8") == text + "\n"

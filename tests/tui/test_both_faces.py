@@ -179,8 +179,8 @@ def runner():
 
 
 def line_mode_verdict(home, guess: str) -> str:
-    from companion.deck_sync import sync_decks
     from companion.cli.line_review import run_plain_review
+    from companion.deck_sync import sync_decks
     from companion.settings import Settings
     from companion.store import Store
 
