@@ -196,24 +196,23 @@ def decks_list() -> None:
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "html", "apkg"]),
               required=True, help="json: lossless and importable; csv: the review log for "
               "FSRS tools; html: a report for a browser; apkg: the decks for Anki.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="The file to write.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True),
+              required=True, help="The file to write; - for standard output.")
 def export_cmd(fmt: str, output: Path) -> None:
-    """Export your progress or your decks."""
-    from companion.interop import export
+    """Export your progress or your decks (-o - writes to standard output)."""
+    from companion.interop import OutputError, output_target, write_export
 
-    if output.parent and not output.parent.exists():
-        raise UserError(f"-o {output}: folder {output.parent} does not exist")
-    settings, store = _open()
-    tmp = output.with_name(output.name + ".part")
     try:
-        export(store, settings, fmt, tmp)
-        tmp.replace(output)  # never leave half a file under the real name
+        if str(output) != "-":
+            output_target(output)  # refused before the database is even opened
+        settings, store = _open()
+        written = write_export(store, settings, fmt, output)
+    except OutputError as exc:
+        raise UserError(f"-o {exc}") from None
     except OSError as exc:
         raise UserError(f"-o {output}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    print(f"wrote {output} ({fmt})")
+    if written is not None:
+        print(f"wrote {output} ({fmt})")
 
 
 @app.command("import", context_settings=CONTEXT)

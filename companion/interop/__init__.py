@@ -15,8 +15,11 @@ file is refused with `file:line: message` and nothing is half-imported.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from companion.settings import Settings
 from companion.store import Store
@@ -33,6 +36,66 @@ class ImportError_(ValueError):
 class ImportResult:
     added: dict[str, int]
     settings: Settings | None = None  # the export's settings, when adopted
+
+
+class OutputError(ValueError):
+    """A place an export can't be written to; the message names it and says why."""
+
+
+def output_target(path: Path) -> Path:
+    """The regular file an export named `path` goes to: a new file, or an
+    existing regular one (replaced whole), reached through any symlinks so a
+    link is written through, never replaced by a file. Anything else (a
+    folder, a device, a pipe, a socket) is refused before anything is written."""
+    if str(path) in ("", "."):
+        raise OutputError(f"{str(path)!r}: name a file to write (or - for standard output)")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; name a file in it")
+    real = Path(os.path.realpath(path))
+    try:
+        mode = real.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise OutputError(f"{path}: {exc.strerror or exc}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = ("a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+                "a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else
+                "a folder" if stat.S_ISDIR(mode) else "not a file")
+        raise OutputError(f"{path}: not a regular file ({kind}); use - for standard output")
+    if not real.parent.is_dir():
+        raise OutputError(f"{path}: folder {real.parent} does not exist")
+    return real
+
+
+def write_export(store: Store, settings: Settings, fmt: str, path: Path,
+                 stdout: BinaryIO | None = None) -> Path | None:
+    """Export `fmt` to `path` as `companion export -o` and the app's palette do:
+    written whole to a fresh temporary file beside the target, then renamed
+    over it, so a crash never leaves half a file under the name. `-` writes
+    to standard output instead (returns None)."""
+    import tempfile
+
+    if str(path) == "-":
+        import sys
+
+        with tempfile.TemporaryDirectory() as folder:
+            part = Path(folder) / f"export.{fmt}"
+            export(store, settings, fmt, part)
+            out = stdout or sys.stdout.buffer
+            out.write(part.read_bytes())
+            out.flush()
+        return None
+    target = output_target(path)
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(handle)
+    part = Path(name)
+    try:
+        export(store, settings, fmt, part)
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
+    return target
 
 
 def export(store: Store, settings: Settings, fmt: str, path: Path) -> None:

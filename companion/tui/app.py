@@ -248,7 +248,7 @@ class CompanionApp(App[int]):
         (or `folder`) in a thread worker; a notification says where."""
         import time
 
-        from companion.interop import export
+        from companion.interop import write_export
         from companion.store import Store
 
         if self.store is None:
@@ -256,20 +256,16 @@ class CompanionApp(App[int]):
             return None
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock() / 1000))
         target = (folder or Path.home()) / f"companion-{stamp}.{fmt}"
-        part = target.with_name(target.name + ".part")  # never half a file under the name
         try:
             store = Store(self.store.path)  # this thread's own connection
             try:
-                export(store, self.settings, fmt, part)
+                write_export(store, self.settings, fmt, target)
             finally:
                 store.close()
-            part.replace(target)
         except Exception as exc:  # noqa: BLE001 - any failure is the learner's to read
             self.call_from_thread(self.notify, f"Export failed: {exc}", severity="error",
                                   timeout=15)
             return None
-        finally:
-            part.unlink(missing_ok=True)
         self.call_from_thread(self.notify, f"Wrote {target}", timeout=10)
         return target
 
