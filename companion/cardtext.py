@@ -1,9 +1,65 @@
-"""Card text for a terminal: Markdown with its `$...$` math turned into Unicode."""
+"""Text bound for a terminal: Markdown with its `$...$` math turned into Unicode,
+and the terminal-safety wall, `neutralise`, that every string from outside
+(decks, imports, settings, lab output, file names) passes before a face
+prints it."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any, TextIO
+
+# Everything a terminal would act on rather than show: C0 controls but tab and
+# newline (ESC among them, which starts every escape sequence: OSC 52 writes the
+# clipboard, OSC 0 the window title, CSI 2J clears the screen), DEL, and the C1
+# controls (0x9b is a one-byte CSI).
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # Unicode's control pictures: ␛ for ESC, ␍ for CR
+    if code == 0x7f:
+        return "\u2421"  # ␡
+    return "\ufffd"  # a C1 control: the replacement character
+
+
+def neutralise(text: Any) -> str:
+    """`text` safe to print: every control character shown as a visible
+    placeholder (ESC as ␛), never emitted. Newlines and tabs stay."""
+    text = "" if text is None else str(text)
+    return CONTROL_RE.sub(_placeholder, text) if CONTROL_RE.search(text) else text
+
+
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029]")
+
+
+def terminal_json(value: Any, indent: int | None = 1) -> str:
+    """JSON that is safe to print and still lossless: json escapes C0 controls
+    itself; DEL, the C1 controls (and U+2028/9, for JavaScript readers) are
+    written as \\u escapes too, which any JSON reader turns back."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class NeutralisingWriter:
+    """A text stream that neutralises everything written through it (line mode
+    writes card text, deck ids and lab messages this way)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(neutralise(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
 
 # $$display$$ or $inline$; a backslash-escaped \$ is a dollar sign, and a $
 # followed by a digit with no closing $ on the line stays money ("$5").

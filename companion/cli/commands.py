@@ -21,7 +21,15 @@ class UserError(Exception):
 
 
 def _err(message: str) -> None:
-    print(f"companion: error: {message}", file=sys.stderr)
+    from companion.cardtext import neutralise
+
+    print(f"companion: error: {neutralise(message)}", file=sys.stderr)
+
+
+def _warn(message: object) -> None:
+    from companion.cardtext import neutralise
+
+    print(f"companion: warning: {neutralise(message)}", file=sys.stderr)
 
 
 def _open(sync: bool = True):
@@ -33,13 +41,13 @@ def _open(sync: bool = True):
     settings = load(paths.settings_path())
     store = open_store()
     if warning := store.daily_backup_warning():
-        print(f"companion: warning: {warning}", file=sys.stderr)
+        _warn(warning)
     if sync:
         from companion.deck_sync import sync_decks
 
         report = sync_decks(store)
         for error in report.errors:
-            print(f"companion: warning: {error}", file=sys.stderr)
+            _warn(error)
     return settings, store
 
 
@@ -104,6 +112,8 @@ def due() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from companion.cli.tables import plain
+
     rows = store.conn.execute(
         "SELECT d.id, d.name FROM decks d WHERE d.retired = 0 ORDER BY d.name").fetchall()
     table = Table(title="Due today", title_justify="left")
@@ -114,7 +124,7 @@ def due() -> None:
     for deck_id, name in rows:
         counts = by_deck.get(deck_id)
         values = (counts.new, counts.learning, counts.review) if counts else (0, 0, 0)
-        table.add_row(f"{name} ({deck_id})", *map(str, values))
+        table.add_row(plain(f"{name} ({deck_id})"), *map(str, values))
     table.add_section()
     table.add_row("All decks, daily limits applied", str(total.new), str(total.learning),
                   str(total.review))
@@ -131,11 +141,10 @@ def stats(as_json: bool) -> None:
     settings, store = _open()
     data = overview(store, settings)
     if as_json:
-        import json
-
+        from companion.cardtext import terminal_json
         from companion.stats import to_plain
 
-        print(json.dumps(to_plain(data), ensure_ascii=False, indent=1))
+        print(terminal_json(to_plain(data)))
         return
     from rich.console import Console
 
@@ -164,8 +173,10 @@ def decks_check(paths: tuple[Path, ...]) -> None:
     if not paths:
         files = deck_files(deck_dirs())
     decks, errors = load_decks(files)
+    from companion.cardtext import neutralise
+
     for error in errors:
-        print(error)
+        print(neutralise(error))
     cards = sum(len(d.cards) for d in decks)
     print(f"{len(files)} file(s), {len(decks)} deck(s), {cards} card(s), "
           f"{len(errors)} problem(s)", file=sys.stderr)
@@ -180,6 +191,8 @@ def decks_list() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from companion.cli.tables import plain
+
     table = Table()
     for name in ("Id", "Name", "Cards", "Reviewed", "Suspended", "File"):
         table.add_column(name)
@@ -188,7 +201,7 @@ def decks_list() -> None:
             "coalesce(sum(c.suspended), 0), d.path FROM decks d "
             "LEFT JOIN cards c ON c.deck_id = d.id AND c.retired = 0 "
             "WHERE d.retired = 0 GROUP BY d.id ORDER BY d.name"):
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(plain(v) for v in row))
     Console().print(table)
 
 
@@ -212,7 +225,9 @@ def export_cmd(fmt: str, output: Path) -> None:
     except OSError as exc:
         raise UserError(f"-o {output}: {exc.strerror or exc}") from None
     if written is not None:
-        print(f"wrote {output} ({fmt})")
+        from companion.cardtext import neutralise
+
+        print(f"wrote {neutralise(output)} ({fmt})")
 
 
 @app.command("import", context_settings=CONTEXT)
@@ -387,7 +402,9 @@ def doctor(rebuild: bool, restore: str | None) -> None:
     try:
         store = open_store()
     except StoreError as exc:
-        print(f"database: {exc}")
+        from companion.cardtext import neutralise
+
+        print(f"database: {neutralise(exc)}")
         backups = list_backups(database)
         if not backups:
             print("backups: none. The file is left as it is.")

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from companion.cardtext import math_to_unicode, without_bold
+from companion.cardtext import NeutralisingWriter, math_to_unicode, neutralise, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession
 from companion.settings import Settings
@@ -37,13 +37,16 @@ def _show(out: TextIO, label: str, text: str) -> None:
     if not out.isatty():
         out.write(f"{label}: {without_bold(math_to_unicode(text).strip())}\n")
         return
-    body = math_to_unicode(text, markdown=True).strip()
+    body = neutralise(math_to_unicode(text, markdown=True).strip())
     from rich.console import Console
     from rich.markdown import Markdown
 
     out.write(f"{label}:\n")
     out.flush()
-    Console(file=out).print(Markdown(body))
+    # rich writes its own styles (escape sequences) to the stream underneath;
+    # the card's text inside them is neutralised above.
+    raw = out.stream if isinstance(out, NeutralisingWriter) else out
+    Console(file=raw).print(Markdown(body))
 
 
 def run_plain_review(store: Store, settings: Settings, deck_id: str | None = None,
@@ -53,7 +56,7 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
     """`lab_runner` runs a predict card's lab (companion.labrunner.LabRun unless
     given, as the app's is)."""
     inp = stdin or sys.stdin
-    out = stdout or sys.stdout
+    out: Any = NeutralisingWriter(stdout or sys.stdout)  # the terminal-safety wall
     session = ReviewSession(store, settings, deck_id=deck_id)
     answered = 0
     started = time.monotonic()

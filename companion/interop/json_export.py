@@ -29,8 +29,9 @@ RUN_FIELDS = ("lab", "params", "device", "seed", "card_id", "started_at", "ended
 
 
 def write_json(store: Store, settings: Settings, path: Path) -> None:
-    path.write_text(json.dumps(to_document(store, settings), ensure_ascii=False, indent=1),
-                    encoding="utf-8")
+    from companion.cardtext import terminal_json  # safe to cat, and lossless
+
+    path.write_text(terminal_json(to_document(store, settings)), encoding="utf-8")
 
 def _rows(store: Store, sql: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
     return [dict(zip(fields, row)) for row in store.conn.execute(sql)]

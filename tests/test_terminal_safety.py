@@ -1,0 +1,80 @@
+"""A shared deck can't drive the learner's terminal: escape sequences and other
+controls in card text, deck names, tags and sources reach no face raw (they
+show as visible placeholders such as ␛), and rich markup in them is text."""
+
+from __future__ import annotations
+
+import pytest
+
+from companion.cardtext import neutralise
+
+from .test_cli import run
+
+OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07"  # writes the clipboard
+TITLE = "\x1b]0;pwned\x07"  # retitles the window
+CLEAR = "\x1b[2J\x9b2J"  # clears the screen (ESC [ and the one-byte C1 CSI)
+
+HOSTILE_DECK = f"""---
+id: evil
+name: "Evil \\e]0;pwned\\a[bold red]deck[/]"
+---
+
+## clip
+Q: Copy {OSC52} this {CLEAR}?
+A: No {TITLE} thanks [link=https://example.com]x[/link]
+Source: {OSC52}
+Tags: t{CLEAR}
+
+## broken
+Q: only a question {OSC52}
+"""
+
+
+def test_neutralise_shows_every_control_and_keeps_text():
+    assert neutralise("a\x1b[2Jb") == "a␛[2Jb"
+    assert neutralise("bell\x07 del\x7f c1\x9b") == "bell␇ del␡ c1\ufffd"
+    assert neutralise("tab\tand\nnewline stay, CR\r does not") == \
+        "tab\tand\nnewline stay, CR␍ does not"
+    assert neutralise(None) == "" and neutralise(5) == "5"
+
+
+@pytest.fixture
+def evil_home(tmp_path):
+    home = tmp_path / "home"
+    (home / "decks").mkdir(parents=True)
+    (home / "decks" / "evil.md").write_text(HOSTILE_DECK, encoding="utf-8")
+    return home
+
+
+@pytest.mark.parametrize("args,stdin", [
+    (["review", "--plain", "--deck", "evil"], "\n3\n\nq\n"),
+    (["due"], ""),
+    (["decks", "list"], ""),
+    (["decks", "check"], ""),
+    (["stats"], ""),
+    (["stats", "--json"], ""),
+    (["export", "--format", "csv", "-o", "-"], ""),
+])
+def test_no_face_of_the_command_line_emits_a_control(evil_home, args, stdin):
+    result = run(args, evil_home, stdin=stdin)
+    assert "Traceback" not in result.stderr
+    for stream in (result.stdout, result.stderr):
+        assert not any(c in stream for c in "\x1b\x07\x9b\x7f"), (args, stream)
+    if args[0] in ("review", "due") or args[:2] == ["decks", "list"]:
+        assert "␛" in result.stdout + result.stderr
+
+
+def test_json_out_is_lossless_and_safe(evil_home):
+    import json
+
+    result = run(["export", "--format", "json", "-o", "-"], evil_home)
+    assert not any(c in result.stdout for c in "\x1b\x07\x9b\x7f")
+    cards = {c["id"]: c for c in json.loads(result.stdout)["cards"]}
+    assert cards["evil/clip"]["front"] == f"Copy {OSC52} this {CLEAR}?"
+
+
+def test_markup_in_a_deck_is_shown_as_text(evil_home):
+    listing = run(["decks", "list"], evil_home, env_extra={"COLUMNS": "200"})
+    assert "[bold red]deck[/]" in listing.stdout
+    review = run(["review", "--plain", "--deck", "evil"], evil_home, stdin="\n3\nq\n")
+    assert "[link=https://example.com]x[/link]" in review.stdout
