@@ -130,6 +130,30 @@ class MergedFlags(NamedTuple):
     added_at: int | None
 
 
+class ApkgDeck(NamedTuple):
+    id: str
+    name: str
+    description: str
+    path: str
+
+
+class ApkgCard(NamedTuple):
+    id: str
+    note_id: str | None
+    kind: str
+    ord: int
+    front: str
+    back: str
+    extra: str | None
+    source: str | None
+    tags: str | None
+    lab: str | None
+    lab_params: str | None
+    choices: str | None
+    reveal: str | None
+    suspended: int
+
+
 # -- end of rows --------------------------------------------------------------
 
 
@@ -304,6 +328,18 @@ class Reads:
     def lab_run_keys(self) -> set[tuple[str, int, str]]:
         """(lab, started_at, params) of every lab run: what makes an imported run known."""
         return set(self.conn.execute("SELECT lab, started_at, params FROM lab_runs"))
+
+    def apkg_decks(self) -> list[ApkgDeck]:
+        """The decks that are not retired, by name."""
+        return self._rows(ApkgDeck, "SELECT id, name, coalesce(description, '') AS description, "
+                                    "coalesce(path, '') AS path FROM decks "
+                                    "WHERE retired = 0 ORDER BY name, id")
+
+    def apkg_cards(self, deck_id: str) -> list[ApkgCard]:
+        """A deck's cards that are not retired, in the deck file's order."""
+        return self._rows(ApkgCard, f"SELECT {', '.join(ApkgCard._fields)} FROM cards "
+                                    "WHERE deck_id = ? AND retired = 0 "
+                                    "ORDER BY position, ord, id", (deck_id,))
 
     # -- end of reads ---------------------------------------------------------
 
