@@ -217,10 +217,10 @@ def apply(store: Store, settings: Settings, report: OptimizeReport,
     if report.kept != "fitted":
         return settings, 0
     new_settings = replace(settings, parameters=list(report.parameters))
-    before = dict(store.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
+    before = store.studied_card_dues()
     save(new_settings, settings_path)
     rebuild_all(store, new_settings)
-    after = dict(store.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
+    after = store.studied_card_dues()
     moved = sum(1 for card_id, due in after.items() if before.get(card_id) != due)
     return new_settings, moved
 
@@ -254,13 +254,10 @@ def _review_costs(store: Store, config: Any) -> list[list[float]]:
     """Seconds per answer by state (learning, review, relearning) and rating, from
     the log's durations where there are enough, else the simulator's defaults."""
     costs = [list(row) for row in config.state_rating_costs]
-    rows = store.conn.execute(
-        "SELECT state_before, rating, count(*), avg(min(duration_ms, 60000)) FROM reviews "
-        "WHERE duration_ms > 0 GROUP BY state_before, rating").fetchall()
     row_of = {NEW: 0, LEARNING: 0, REVIEW: 1, RELEARNING: 2}
-    for state, rating, count, avg_ms in rows:
-        if state in row_of and 1 <= rating <= 4 and count >= 20:
-            costs[row_of[state]][rating - 1] = avg_ms / 1000
+    for cost in store.review_costs():
+        if cost.state_before in row_of and 1 <= cost.rating <= 4 and cost.answers >= 20:
+            costs[row_of[cost.state_before]][cost.rating - 1] = cost.avg_ms / 1000
     return costs
 
 
@@ -275,8 +272,7 @@ def simulate_retentions(store: Store, settings: Settings, parameters: list[float
 
     reviews = load_reviews(store.conn) if reviews is None else reviews
     config = default_simulator_config()
-    cards = store.conn.execute(
-        "SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0").fetchone()[0]
+    cards = store.active_card_count()
     if cards == 0:
         return []
     config.deck_size = cards

@@ -154,6 +154,15 @@ class ApkgCard(NamedTuple):
     suspended: int
 
 
+class ReviewCost(NamedTuple):
+    """Answers in one state with one rating that took time, and their mean duration
+    (each capped at a minute), for optimize's workload simulation."""
+    state_before: int | None
+    rating: int
+    answers: int
+    avg_ms: float
+
+
 # -- end of rows --------------------------------------------------------------
 
 
@@ -340,6 +349,21 @@ class Reads:
         return self._rows(ApkgCard, f"SELECT {', '.join(ApkgCard._fields)} FROM cards "
                                     "WHERE deck_id = ? AND retired = 0 "
                                     "ORDER BY position, ord, id", (deck_id,))
+
+    def studied_card_dues(self) -> dict[str, int | None]:
+        """card id -> due, for every card answered at least once."""
+        return dict(self.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
+
+    def review_costs(self) -> list[ReviewCost]:
+        """Answers that took time, by state and rating: how many, and their mean
+        duration with each capped at a minute."""
+        return self._rows(ReviewCost, "SELECT state_before, rating, count(*) AS answers, "
+                                      "avg(min(duration_ms, 60000)) AS avg_ms FROM reviews "
+                                      "WHERE duration_ms > 0 GROUP BY state_before, rating")
+
+    def active_card_count(self) -> int:
+        """Cards neither retired nor suspended."""
+        return self._value("SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0")
 
     # -- end of reads ---------------------------------------------------------
 
