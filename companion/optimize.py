@@ -217,10 +217,10 @@ def apply(store: Store, settings: Settings, report: OptimizeReport,
     if report.kept != "fitted":
         return settings, 0
     new_settings = replace(settings, parameters=list(report.parameters))
-    before = dict(store.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
+    before = store.studied_card_dues()
     save(new_settings, settings_path)
     rebuild_all(store, new_settings)
-    after = dict(store.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
+    after = store.studied_card_dues()
     moved = sum(1 for card_id, due in after.items() if before.get(card_id) != due)
     return new_settings, moved
 
@@ -254,13 +254,10 @@ def _review_costs(store: Store, config: Any) -> list[list[float]]:
     """Seconds per answer by state (learning, review, relearning) and rating, from
     the log's durations where there are enough, else the simulator's defaults."""
     costs = [list(row) for row in config.state_rating_costs]
-    rows = store.conn.execute(
-        "SELECT state_before, rating, count(*), avg(min(duration_ms, 60000)) FROM reviews "
-        "WHERE duration_ms > 0 GROUP BY state_before, rating").fetchall()
     row_of = {NEW: 0, LEARNING: 0, REVIEW: 1, RELEARNING: 2}
-    for state, rating, count, avg_ms in rows:
-        if state in row_of and 1 <= rating <= 4 and count >= 20:
-            costs[row_of[state]][rating - 1] = avg_ms / 1000
+    for cost in store.review_costs():
+        if cost.state_before in row_of and 1 <= cost.rating <= 4 and cost.answers >= 20:
+            costs[row_of[cost.state_before]][cost.rating - 1] = cost.avg_ms / 1000
     return costs
 
 
@@ -275,8 +272,7 @@ def simulate_retentions(store: Store, settings: Settings, parameters: list[float
 
     reviews = store.reviews() if reviews is None else reviews
     config = default_simulator_config()
-    cards = store.conn.execute(
-        "SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0").fetchone()[0]
+    cards = store.active_card_count()
     if cards == 0:
         return []
     config.deck_size = cards
@@ -305,59 +301,3 @@ def simulate_retentions(store: Store, settings: Settings, parameters: list[float
                                  memorized=memorized,
                                  seconds_per_card=cost / memorized if memorized else float("inf")))
     return rows
-
-
-# -- printing --------------------------------------------------------------
-
-
-def render(report: OptimizeReport, console: Any) -> None:
-    """The report as the learner reads it (a rich Console)."""
-    from rich.table import Table
-
-    console.print(f"Review log: {report.reviews} reviews, {report.items} training items "
-                  f"(a card's review on a later day), {report.usable} after the outlier filter.")
-    if not report.enough:
-        console.print(
-            f"Too little history to fit: fsrs needs {MIN_TRAINING_ITEMS} training items and "
-            f"this log has {report.usable}; about {report.needed} more reviews on days after "
-            "a card's previous review are needed. Kept the current parameters"
-            f"{' (the defaults)' if report.current_parameters == default_parameters() else ''}.")
-    if report.current is not None:
-        console.print("On this same review history (lower is better):")
-        table = Table()
-        for name, justify in (("Parameters", "left"), ("Log loss", "right"),
-                              ("RMSE (bins)", "right")):
-            table.add_column(name, justify=justify)
-        table.add_row("current", f"{report.current.log_loss:.4f}",
-                      f"{report.current.rmse_bins:.2%}")
-        if report.fitted is not None:
-            table.add_row("fitted", f"{report.fitted.log_loss:.4f}",
-                          f"{report.fitted.rmse_bins:.2%}")
-        console.print(table)
-    if report.fitted is not None:
-        if report.kept == "fitted":
-            console.print("Kept the fitted parameters: they predict your answers better.")
-        else:
-            console.print("Kept the current parameters: the fitted ones predict your answers "
-                          "no better.")
-        console.print("Fitted: " + ", ".join(f"{p:g}" for p in report.fitted_parameters or []))
-    console.print(f"({report.seconds:.2f} s)")
-    if report.retention and report.suggested_retention is not None:
-        console.print("Desired retention: a simulated year of study (< marks the suggestion)")
-        if not report.enough and report.current_parameters == default_parameters():
-            console.print("Simulated with FSRS's default parameters, since your log is too "
-                          "short to fit: a typical learner's memory, not yet yours.")
-        table = Table()
-        for name in ("Retention", "Minutes a day", "Cards remembered", "Seconds per card"):
-            table.add_column(name, justify="right")
-        for row in report.retention:
-            if round(row.retention * 100) % 5 and row.retention != report.suggested_retention:
-                continue
-            mark = " <" if row.retention == report.suggested_retention else ""
-            table.add_row(f"{row.retention:.2f}{mark}", f"{row.minutes_per_day:.1f}",
-                          f"{row.memorized:.0f}", f"{row.seconds_per_card:.1f}")
-        console.print(table)
-        console.print(
-            f"Suggested desired retention: {report.suggested_retention:.2f} (the least study "
-            "time per card remembered). A higher one remembers more at a higher cost per card; "
-            "set it with desired_retention in settings.toml.")

@@ -271,7 +271,7 @@ class ReviewSession:
         with self.store.transaction() as conn:
             if last.review_id:
                 conn.execute("DELETE FROM reviews WHERE id = ?", (last.review_id,))
-                rebuild_card(conn, self.model, last.card_id)
+                rebuild_card(self.store, self.model, last.card_id)
             for cid, (suspended, buried_until, tags) in last.flags.items():
                 conn.execute("UPDATE cards SET suspended = ?, buried_until = ?, tags = ? "
                              "WHERE id = ?", (suspended, buried_until, tags, cid))
@@ -307,7 +307,8 @@ def _write_memory(conn: sqlite3.Connection, card_id: str, m: Memory) -> None:
          card_id))
 
 
-def rebuild_card(conn: sqlite3.Connection, model: MemoryModel, card_id: str) -> Memory:
+def rebuild_card(store: Store, model: MemoryModel, card_id: str) -> Memory:
+    conn = store.conn
     rows = conn.execute(
         "SELECT id, reviewed_at, rating FROM reviews WHERE card_id = ? "
         "ORDER BY reviewed_at, id", (card_id,)).fetchall()

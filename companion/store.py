@@ -124,6 +124,119 @@ class SearchTerm(NamedTuple):
 # -- rows: import and export -------------------------------------------------
 
 
+class ExportDeck(NamedTuple):
+    id: str
+    name: str
+    description: str | None
+    path: str | None
+    retired: int
+
+
+class ExportCard(NamedTuple):
+    """A card as the json export carries it: its definition and flags, not its
+    memory state (the review log rebuilds that). The field order is the export's."""
+    id: str
+    deck_id: str
+    note_id: str | None
+    kind: str | None
+    ord: int | None
+    front: str
+    back: str
+    extra: str | None
+    source: str | None
+    tags: str | None
+    lab: str | None
+    lab_params: str | None
+    choices: str | None
+    reveal: str | None
+    position: int | None
+    line: int | None
+    retired: int
+    suspended: int
+    buried_until: int | None
+    added_at: int | None
+
+
+class ExportReview(NamedTuple):
+    id: str
+    card_id: str
+    reviewed_at: int
+    rating: int
+    duration_ms: int | None
+
+
+class ExportLabRun(NamedTuple):
+    """A lab run as the json export carries it (after its id, the export's fields)."""
+    id: int
+    lab: str | None
+    params: str | None
+    device: str | None
+    seed: int | None
+    card_id: str | None
+    started_at: int | None
+    ended_at: int | None
+    status: str | None
+    error: str | None
+    summary: str | None
+    prediction: str | None
+
+
+class ExportMetric(NamedTuple):
+    chart: str | None
+    series: str | None
+    x: float | None
+    y: float | None
+
+
+class CsvReview(NamedTuple):
+    card_id: str
+    reviewed_at: int
+    rating: int
+    state_before: int | None
+    duration_ms: int | None
+
+
+class MergedFlags(NamedTuple):
+    """A local card's flags that an imported copy of it merges with."""
+    suspended: int
+    buried_until: int | None
+    tags: str | None
+    added_at: int | None
+
+
+class ApkgDeck(NamedTuple):
+    id: str
+    name: str
+    description: str
+    path: str
+
+
+class ApkgCard(NamedTuple):
+    id: str
+    note_id: str | None
+    kind: str
+    ord: int
+    front: str
+    back: str
+    extra: str | None
+    source: str | None
+    tags: str | None
+    lab: str | None
+    lab_params: str | None
+    choices: str | None
+    reveal: str | None
+    suspended: int
+
+
+class ReviewCost(NamedTuple):
+    """Answers in one state with one rating that took time, and their mean duration
+    (each capped at a minute), for optimize's workload simulation."""
+    state_before: int | None
+    rating: int
+    answers: int
+    avg_ms: float
+
+
 # -- end of rows --------------------------------------------------------------
 
 
@@ -412,6 +525,84 @@ class Reads:
 
     # -- export (reads) ------------------------------------------------------
 
+    def export_decks(self) -> list[ExportDeck]:
+        return self._rows(ExportDeck, "SELECT id, name, description, path, retired FROM decks "
+                                      "ORDER BY id")
+
+    def export_cards(self) -> list[ExportCard]:
+        return self._rows(ExportCard, f"SELECT {', '.join(ExportCard._fields)} FROM cards "
+                                      "ORDER BY id")
+
+    def export_reviews(self) -> list[ExportReview]:
+        """The whole review log in time order (ties by id)."""
+        return self._rows(ExportReview, f"SELECT {', '.join(ExportReview._fields)} FROM reviews "
+                                        "ORDER BY reviewed_at, id")
+
+    def export_lab_runs(self) -> list[ExportLabRun]:
+        return self._rows(ExportLabRun, f"SELECT {', '.join(ExportLabRun._fields)} FROM lab_runs "
+                                        "ORDER BY id")
+
+    def export_lab_metrics(self, run_id: int) -> list[ExportMetric]:
+        """One run's metric points in the order they were recorded."""
+        return self._rows(ExportMetric, "SELECT chart, series, x, y FROM lab_metrics "
+                                        "WHERE run_id = ? ORDER BY rowid", (run_id,))
+
+    def csv_reviews(self) -> list[CsvReview]:
+        """The review log for the csv export, in time order (ties by id)."""
+        return self._rows(CsvReview, "SELECT card_id, reviewed_at, rating, state_before, "
+                                     "duration_ms FROM reviews ORDER BY reviewed_at, id")
+
+    def every_deck_id(self) -> set[str]:
+        """Every deck's id, retired ones included."""
+        return set(self._column("SELECT id FROM decks"))
+
+    def every_card_id(self) -> list[str]:
+        """Every card's id, retired ones included."""
+        return self._column("SELECT id FROM cards")
+
+    def merged_flags(self, card_id: str) -> MergedFlags | None:
+        return self._row(MergedFlags, "SELECT suspended, buried_until, tags, added_at FROM cards "
+                                      "WHERE id = ?", (card_id,))
+
+    def reviews_at(self, card_ids: Sequence[str]) -> set[tuple[str, int]]:
+        """(card id, reviewed_at) of every review these cards have."""
+        import json
+
+        return set(self.conn.execute("SELECT card_id, reviewed_at FROM reviews WHERE card_id IN "
+                                     "(SELECT value FROM json_each(?))",
+                                     (json.dumps(list(card_ids)),)))
+
+    def lab_run_keys(self) -> set[tuple[str, int, str]]:
+        """(lab, started_at, params) of every lab run: what makes an imported run known."""
+        return set(self.conn.execute("SELECT lab, started_at, params FROM lab_runs"))
+
+    def apkg_decks(self) -> list[ApkgDeck]:
+        """The decks that are not retired, by name."""
+        return self._rows(ApkgDeck, "SELECT id, name, coalesce(description, '') AS description, "
+                                    "coalesce(path, '') AS path FROM decks "
+                                    "WHERE retired = 0 ORDER BY name, id")
+
+    def apkg_cards(self, deck_id: str) -> list[ApkgCard]:
+        """A deck's cards that are not retired, in the deck file's order."""
+        return self._rows(ApkgCard, f"SELECT {', '.join(ApkgCard._fields)} FROM cards "
+                                    "WHERE deck_id = ? AND retired = 0 "
+                                    "ORDER BY position, ord, id", (deck_id,))
+
+    def studied_card_dues(self) -> dict[str, int | None]:
+        """card id -> due, for every card answered at least once."""
+        return dict(self.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
+
+    def review_costs(self) -> list[ReviewCost]:
+        """Answers that took time, by state and rating: how many, and their mean
+        duration with each capped at a minute."""
+        return self._rows(ReviewCost, "SELECT state_before, rating, count(*) AS answers, "
+                                      "avg(min(duration_ms, 60000)) AS avg_ms FROM reviews "
+                                      "WHERE duration_ms > 0 GROUP BY state_before, rating")
+
+    def active_card_count(self) -> int:
+        """Cards neither retired nor suspended."""
+        return self._value("SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0")
+
     # -- end of reads ---------------------------------------------------------
 
 
@@ -578,6 +769,62 @@ class Store(Reads):
     # -- lab runs (writes) ---------------------------------------------------
 
     # -- import (writes) -----------------------------------------------------
+
+    def insert_store_only_deck(self, deck_id: str, name: str, description: str,
+                               retired: int) -> None:
+        """A deck whose file is elsewhere (an empty path), so syncing deck files
+        never retires it."""
+        self.conn.execute("INSERT INTO decks(id, name, description, path, retired) "
+                          "VALUES (?, ?, ?, '', ?)", (deck_id, name, description, retired))
+
+    def insert_deck_if_missing(self, deck_id: str, name: str, description: str) -> None:
+        """A live deck of the store alone (an empty path), unless the id is taken."""
+        self.conn.execute("INSERT OR IGNORE INTO decks(id, name, description, path, retired) "
+                          "VALUES (?, ?, ?, '', 0)", (deck_id, name, description))
+
+    def insert_export_card(self, card: ExportCard) -> None:
+        """A card with its definition and flags, as the json export carries it;
+        its memory state starts empty (a replay fills it)."""
+        self.conn.execute(f"INSERT INTO cards({', '.join(ExportCard._fields)}) VALUES "
+                          f"({', '.join('?' * len(ExportCard._fields))})", card)
+
+    def set_merged_flags(self, card_id: str, flags: MergedFlags) -> None:
+        self.conn.execute("UPDATE cards SET suspended = ?, buried_until = ?, tags = ?, "
+                          "added_at = ? WHERE id = ?", (*flags, card_id))
+
+    def insert_log_cards(self, cards: Sequence[tuple[str, str, str, str, str, str, int, int]]
+                         ) -> int:
+        """Basic cards that stand for a review log's cards: (id, deck_id, note_id,
+        front, back, source, position, added_at) each, a card whose id is taken
+        left as it is. Returns how many were added."""
+        before = self._value("SELECT count(*) FROM cards")
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO cards(id, deck_id, note_id, kind, ord, front, back, extra, "
+            "source, tags, lab, lab_params, position, line, added_at) "
+            "VALUES (?, ?, ?, 'basic', 0, ?, ?, '', ?, 'imported', '', '{}', ?, 0, ?)", cards)
+        return self._value("SELECT count(*) FROM cards") - before
+
+    def insert_new_reviews(self, reviews: Sequence[tuple[str, str, int, int, int | None]]) -> int:
+        """(id, card_id, reviewed_at, rating, duration_ms) each; a review whose id
+        the log has already is left out (the logs' union). Returns how many were added."""
+        before = self._value("SELECT count(*) FROM reviews")
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO reviews(id, card_id, reviewed_at, rating, duration_ms) "
+            "VALUES (?, ?, ?, ?, ?)", reviews)
+        return self._value("SELECT count(*) FROM reviews") - before
+
+    def insert_export_lab_run(self, run: Sequence[Any],
+                              metrics: Sequence[Sequence[Any]]) -> int:
+        """A lab run (ExportLabRun's fields after the id) with its metric points
+        (chart, series, x, y); returns the run's new id."""
+        fields = ExportLabRun._fields[1:]
+        cursor = self.conn.execute(f"INSERT INTO lab_runs({', '.join(fields)}) VALUES "
+                                   f"({', '.join('?' * len(fields))})", run)
+        run_id = cursor.lastrowid
+        assert run_id is not None  # an INSERT's cursor always has it
+        self.conn.executemany("INSERT INTO lab_metrics(run_id, chart, series, x, y) "
+                              "VALUES (?, ?, ?, ?, ?)", [(run_id, *m) for m in metrics])
+        return run_id
 
     # -- end of writes --------------------------------------------------------
 

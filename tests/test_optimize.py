@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from companion import optimize as opt
+from companion.cli.tables import print_optimize
 from companion.progress import ReviewRow
 from companion.scheduler import LearnerDay
 from companion.settings import Settings, load
@@ -258,7 +259,7 @@ def test_too_little_history_keeps_the_defaults_and_says_how_much_more(store):
     assert report.kept == "current" and report.fitted is None
     assert report.parameters == opt.default_parameters()
     console = Console(record=True, width=200)
-    opt.render(report, console)
+    print_optimize(report, console)
     text = console.export_text()
     assert f"about {report.needed} more reviews" in text and "(the defaults)" in text
 
@@ -271,7 +272,7 @@ def test_a_retention_suggestion_from_too_short_a_log_says_it_is_generic(store):
     report = opt.optimize(store, settings, retention=True)
     assert not report.enough and report.suggested_retention is not None
     console = Console(record=True, width=200)
-    opt.render(report, console)
+    print_optimize(report, console)
     text = console.export_text()
     assert "(< marks the suggestion)" in text
     assert "a typical learner's memory, not yet yours" in text

@@ -347,7 +347,8 @@ def optimize(retention: bool, dry_run: bool) -> None:
     from rich.console import Console
 
     from companion import paths
-    from companion.optimize import OptimizeError, apply, render
+    from companion.cli.tables import print_optimize
+    from companion.optimize import OptimizeError, apply
     from companion.optimize import optimize as fit_log
 
     settings, store = _open(sync=False)
@@ -356,7 +357,7 @@ def optimize(retention: bool, dry_run: bool) -> None:
         report = fit_log(store, settings, retention=retention)
     except OptimizeError as exc:
         raise UserError(str(exc)) from None
-    render(report, console)
+    print_optimize(report, console)
     if report.kept != "fitted":
         return
     if dry_run:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion.cardtext import neutralise
 from companion.stats import Overview, percent
+
+if TYPE_CHECKING:
+    from companion.optimize import OptimizeReport
 
 
 def plain(value: object) -> Any:
@@ -71,3 +74,58 @@ def _bars(values: list[int]) -> str:
         return "  (none)"
     line = "".join(blocks[min(8, round(8 * v / top))] if v else "·" for v in values)
     return f"  {line}  max {top}"
+
+
+def print_optimize(report: OptimizeReport, console: Any) -> None:
+    """`companion optimize`'s report as the learner reads it (a rich Console)."""
+    from rich.table import Table
+
+    from companion.optimize import MIN_TRAINING_ITEMS, default_parameters
+
+    console.print(f"Review log: {report.reviews} reviews, {report.items} training items "
+                  f"(a card's review on a later day), {report.usable} after the outlier filter.")
+    if not report.enough:
+        console.print(
+            f"Too little history to fit: fsrs needs {MIN_TRAINING_ITEMS} training items and "
+            f"this log has {report.usable}; about {report.needed} more reviews on days after "
+            "a card's previous review are needed. Kept the current parameters"
+            f"{' (the defaults)' if report.current_parameters == default_parameters() else ''}.")
+    if report.current is not None:
+        console.print("On this same review history (lower is better):")
+        table = Table()
+        for name, justify in (("Parameters", "left"), ("Log loss", "right"),
+                              ("RMSE (bins)", "right")):
+            table.add_column(name, justify=justify)
+        table.add_row("current", f"{report.current.log_loss:.4f}",
+                      f"{report.current.rmse_bins:.2%}")
+        if report.fitted is not None:
+            table.add_row("fitted", f"{report.fitted.log_loss:.4f}",
+                          f"{report.fitted.rmse_bins:.2%}")
+        console.print(table)
+    if report.fitted is not None:
+        if report.kept == "fitted":
+            console.print("Kept the fitted parameters: they predict your answers better.")
+        else:
+            console.print("Kept the current parameters: the fitted ones predict your answers "
+                          "no better.")
+        console.print("Fitted: " + ", ".join(f"{p:g}" for p in report.fitted_parameters or []))
+    console.print(f"({report.seconds:.2f} s)")
+    if report.retention and report.suggested_retention is not None:
+        console.print("Desired retention: a simulated year of study (< marks the suggestion)")
+        if not report.enough and report.current_parameters == default_parameters():
+            console.print("Simulated with FSRS's default parameters, since your log is too "
+                          "short to fit: a typical learner's memory, not yet yours.")
+        table = Table()
+        for name in ("Retention", "Minutes a day", "Cards remembered", "Seconds per card"):
+            table.add_column(name, justify="right")
+        for row in report.retention:
+            if round(row.retention * 100) % 5 and row.retention != report.suggested_retention:
+                continue
+            mark = " <" if row.retention == report.suggested_retention else ""
+            table.add_row(f"{row.retention:.2f}{mark}", f"{row.minutes_per_day:.1f}",
+                          f"{row.memorized:.0f}", f"{row.seconds_per_card:.1f}")
+        console.print(table)
+        console.print(
+            f"Suggested desired retention: {report.suggested_retention:.2f} (the least study "
+            "time per card remembered). A higher one remembers more at a higher cost per card; "
+            "set it with desired_retention in settings.toml.")

@@ -25,7 +25,7 @@ from typing import Any
 
 from companion.cardtext import CODE_RE, MATH_RE
 from companion.decks import cloze_sides, parse_deck
-from companion.store import Store
+from companion.store import ApkgCard, Store
 
 CSS = """\
 .card { font-family: sans-serif; font-size: 20px; text-align: left; color: black;
@@ -111,11 +111,6 @@ def to_anki_html(text: str) -> str:
 
 # -- notes -----------------------------------------------------------------
 
-CARD_SQL = ("SELECT id, note_id, kind, ord, front, back, extra, source, tags, lab, lab_params, "
-            "choices, reveal, suspended FROM cards WHERE deck_id = ? AND retired = 0 "
-            "ORDER BY position, ord, id")
-
-
 def _cloze_texts(deck_path: str) -> dict[str, str]:
     """note id -> the note's original Cloze: text, from the deck file as it is now."""
     if not deck_path or not Path(deck_path).is_file():
@@ -126,46 +121,46 @@ def _cloze_texts(deck_path: str) -> dict[str, str]:
     return {c.note_id: c.raw for c in deck.cards if c.kind == "cloze" and c.raw}
 
 
-def _predict_sides(card: dict[str, Any]) -> tuple[str, str]:
+def _predict_sides(card: ApkgCard) -> tuple[str, str]:
     """A predict card as question and answer text for a plain Anki note."""
-    front = card["front"]
-    choices = json.loads(card["choices"] or "[]")
+    front = card.front
+    choices = json.loads(card.choices or "[]")
     if choices:
         front += "\n\nChoices: " + " | ".join(choices)
-    params = " ".join(f"{k}={v}" for k, v in json.loads(card["lab_params"] or "{}").items())
-    command = " ".join(p for p in ("companion lab run", card["lab"], params) if p)
-    back = card["back"] or ""
-    check = f"Check it: `{command}`" + (f" (the result's `{card['reveal']}`)."
-                                         if card["reveal"] else ".")
+    params = " ".join(f"{k}={v}" for k, v in json.loads(card.lab_params or "{}").items())
+    command = " ".join(p for p in ("companion lab run", card.lab, params) if p)
+    back = card.back or ""
+    check = f"Check it: `{command}`" + (f" (the result's `{card.reveal}`)."
+                                         if card.reveal else ".")
     return front, (back + "\n\n" + check).strip()
 
 
-def _basic_note(deck_id: str, card: dict[str, Any], front: str, back: str) -> Any:
+def _basic_note(deck_id: str, card: ApkgCard, front: str, back: str) -> Any:
     import genanki
 
     basic, _ = _models()
     note = genanki.Note(
         model=basic,
-        fields=[to_anki_html(front), to_anki_html(back), to_anki_html(card["extra"] or ""),
-                to_anki_html(card["source"] or "")],
-        tags=(card["tags"] or "").split(),
-        guid=genanki.guid_for("companion", deck_id, card["id"]))
-    note.cards[0].suspend = bool(card["suspended"])
+        fields=[to_anki_html(front), to_anki_html(back), to_anki_html(card.extra or ""),
+                to_anki_html(card.source or "")],
+        tags=(card.tags or "").split(),
+        guid=genanki.guid_for("companion", deck_id, card.id))
+    note.cards[0].suspend = bool(card.suspended)
     return note
 
 
-def _cloze_note(deck_id: str, note_id: str, raw: str, gaps: list[dict[str, Any]]) -> Any:
+def _cloze_note(deck_id: str, note_id: str | None, raw: str, gaps: list[ApkgCard]) -> Any:
     import genanki
 
     _, cloze = _models()
     first = gaps[0]
     note = genanki.Note(
         model=cloze,
-        fields=[to_anki_html(raw), to_anki_html(first["extra"] or ""),
-                to_anki_html(first["source"] or "")],
-        tags=(first["tags"] or "").split(),
+        fields=[to_anki_html(raw), to_anki_html(first.extra or ""),
+                to_anki_html(first.source or "")],
+        tags=(first.tags or "").split(),
         guid=genanki.guid_for("companion", deck_id, f"{deck_id}/{note_id}"))
-    suspended = {g["ord"] for g in gaps if g["suspended"]}
+    suspended = {g.ord for g in gaps if g.suspended}
     for anki_card in note.cards:  # genanki's ord is the gap number minus one
         anki_card.suspend = anki_card.ord + 1 in suspended
     return note
@@ -173,31 +168,28 @@ def _cloze_note(deck_id: str, note_id: str, raw: str, gaps: list[dict[str, Any]]
 
 def deck_notes(store: Store, deck_id: str, deck_path: str) -> list[Any]:
     """The genanki notes of one deck's cards that are not retired."""
-    conn = store.conn
-    columns = ("id", "note_id", "kind", "ord", "front", "back", "extra", "source", "tags",
-               "lab", "lab_params", "choices", "reveal", "suspended")
-    cards = [dict(zip(columns, row)) for row in conn.execute(CARD_SQL, (deck_id,))]
-    clozes: dict[str, list[dict[str, Any]]] = {}
+    cards = store.apkg_cards(deck_id)
+    clozes: dict[str | None, list[ApkgCard]] = {}
     for card in cards:
-        if card["kind"] == "cloze":
-            clozes.setdefault(card["note_id"], []).append(card)
+        if card.kind == "cloze":
+            clozes.setdefault(card.note_id, []).append(card)
     raw_texts = _cloze_texts(deck_path) if clozes else {}
     notes, done = [], set()
     for card in cards:
-        if card["kind"] == "predict":
+        if card.kind == "predict":
             notes.append(_basic_note(deck_id, card, *_predict_sides(card)))
-        elif card["kind"] != "cloze":
-            notes.append(_basic_note(deck_id, card, card["front"], card["back"]))
-        elif card["note_id"] not in done:
-            done.add(card["note_id"])
-            gaps = clozes[card["note_id"]]
-            raw = raw_texts.get(card["note_id"], "")
+        elif card.kind != "cloze":
+            notes.append(_basic_note(deck_id, card, card.front, card.back))
+        elif card.note_id not in done:
+            done.add(card.note_id)
+            gaps = clozes[card.note_id]
+            raw = raw_texts.get(card.note_id, "")
             # The file's text must still be the one the cards were made from;
             # if it is gone or changed, each gap goes as a card of its own.
-            if raw and all(cloze_sides(raw, g["ord"]) == (g["front"], g["back"]) for g in gaps):
-                notes.append(_cloze_note(deck_id, card["note_id"], raw, gaps))
+            if raw and all(cloze_sides(raw, g.ord) == (g.front, g.back) for g in gaps):
+                notes.append(_cloze_note(deck_id, card.note_id, raw, gaps))
             else:
-                notes.extend(_basic_note(deck_id, g, g["front"], g["back"]) for g in gaps)
+                notes.extend(_basic_note(deck_id, g, g.front, g.back) for g in gaps)
     return notes
 
 
@@ -206,12 +198,10 @@ def write_apkg(store: Store, path: Path) -> None:
     import genanki
 
     decks = []
-    for deck_id, name, description, deck_path in store.conn.execute(
-            "SELECT id, name, coalesce(description, ''), coalesce(path, '') FROM decks "
-            "WHERE retired = 0 ORDER BY name, id"):
-        deck = genanki.Deck(stable_id("deck", deck_id), name,
-                            description=to_anki_html(description))
-        for note in deck_notes(store, deck_id, deck_path):
+    for row in store.apkg_decks():
+        deck = genanki.Deck(stable_id("deck", row.id), row.name,
+                            description=to_anki_html(row.description))
+        for note in deck_notes(store, row.id, row.path):
             deck.add_note(note)
         decks.append(deck)
     path = Path(path)

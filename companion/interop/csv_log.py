@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,11 +34,10 @@ def export_csv(store: Store, path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(CSV_COLUMNS)
-        for card_id, at, rating, state, duration in store.conn.execute(
-                "SELECT card_id, reviewed_at, rating, state_before, duration_ms FROM reviews "
-                "ORDER BY reviewed_at, id"):
-            writer.writerow([csv_card_number(card_id), at, rating,
-                             state if state is not None else "", duration or 0])
+        for review in store.csv_reviews():
+            writer.writerow([csv_card_number(review.card_id), review.reviewed_at, review.rating,
+                             review.state_before if review.state_before is not None else "",
+                             review.duration_ms or 0])
 
 
 def _parse_time(text: str) -> int:
@@ -71,10 +69,10 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
     if missing:
         raise ImportError_(f"{path}:1: missing columns {', '.join(sorted(missing))} "
                            f"(found: {', '.join(header) or 'nothing'})")
-    reviews: list[tuple] = []
+    reviews: list[tuple[str, str, int, int, int]] = []
     seen: dict[tuple[str, int], int] = {}
     # This collection's own cards by the number `export --format csv` gives them.
-    own = {csv_card_number(cid): cid for (cid,) in store.conn.execute("SELECT id FROM cards")}
+    own = {csv_card_number(cid): cid for cid in store.every_card_id()}
     for row in reader:
         number = reader.line_num  # counts physical lines, quoted newlines included
         where = f"{path}:{number}"
@@ -109,29 +107,19 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
     model = MemoryModel(settings)
     cards = sorted({r[1] for r in reviews})
     new_cards = [cid for cid in cards if cid.startswith(f"{IMPORTED_DECK}/")]
-    with store.transaction() as conn:
+    with store.transaction():
         # The same card answered at the same millisecond is the same review.
-        have = set(conn.execute("SELECT card_id, reviewed_at FROM reviews WHERE card_id IN "
-                                "(SELECT value FROM json_each(?))", (json.dumps(cards),)))
+        have = store.reviews_at(cards)
         reviews = [r for r in reviews if (r[1], r[2]) not in have]
         if new_cards:
-            conn.execute("INSERT OR IGNORE INTO decks(id, name, description, path, retired) "
-                         "VALUES (?, 'Imported', 'Review history imported from a CSV log', "
-                         "'', 0)", (IMPORTED_DECK,))
-        before_cards = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
-        conn.executemany(
-            "INSERT OR IGNORE INTO cards(id, deck_id, note_id, kind, ord, front, back, extra, "
-            "source, tags, lab, lab_params, position, line, added_at) "
-            "VALUES (?, ?, ?, 'basic', 0, ?, ?, '', ?, 'imported', '', '{}', ?, 0, ?)",
+            store.insert_deck_if_missing(IMPORTED_DECK, "Imported",
+                                         "Review history imported from a CSV log")
+        added_cards = store.insert_log_cards(
             [(cid, IMPORTED_DECK, cid.split("/", 1)[1],
               f"Card {cid.split('/', 1)[1]} of an imported review log",
               "The log carries the history, not the card's text.",
               path.name, i, now_ms()) for i, cid in enumerate(new_cards)])
-        before = conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
-        conn.executemany("INSERT OR IGNORE INTO reviews(id, card_id, reviewed_at, rating, "
-                         "duration_ms) VALUES (?, ?, ?, ?, ?)", reviews)
-        added_reviews = conn.execute("SELECT count(*) FROM reviews").fetchone()[0] - before
-        added_cards = conn.execute("SELECT count(*) FROM cards").fetchone()[0] - before_cards
+        added_reviews = store.insert_new_reviews(reviews)
         for card_id in cards:
-            rebuild_card(conn, model, card_id)
+            rebuild_card(store, model, card_id)
     return ImportResult({"cards": added_cards, "reviews": added_reviews})

@@ -15,17 +15,15 @@ from companion.interop import ImportError_, ImportResult
 from companion.scheduler import MemoryModel
 from companion.session import rebuild_card
 from companion.settings import Settings, SettingsError, from_mapping
-from companion.store import Store, now_ms
+from companion.store import ExportCard, ExportLabRun, ExportReview, MergedFlags, Store, now_ms
 
 FORMAT = "companion-export"
 FORMAT_VERSION = 1
 
-CARD_FIELDS = ("id", "deck_id", "note_id", "kind", "ord", "front", "back", "extra", "source",
-               "tags", "lab", "lab_params", "choices", "reveal", "position", "line", "retired",
-               "suspended", "buried_until", "added_at")
-REVIEW_FIELDS = ("id", "card_id", "reviewed_at", "rating", "duration_ms")
-RUN_FIELDS = ("lab", "params", "device", "seed", "card_id", "started_at", "ended_at", "status",
-              "error", "summary", "prediction")
+# The export's fields are the store's rows, in their order.
+CARD_FIELDS = ExportCard._fields
+REVIEW_FIELDS = ExportReview._fields
+RUN_FIELDS = ExportLabRun._fields[1:]  # a run's id is this database's own
 
 
 def write_json(store: Store, settings: Settings, path: Path) -> None:
@@ -33,18 +31,12 @@ def write_json(store: Store, settings: Settings, path: Path) -> None:
 
     path.write_text(terminal_json(to_document(store, settings)), encoding="utf-8")
 
-def _rows(store: Store, sql: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [dict(zip(fields, row)) for row in store.conn.execute(sql)]
-
-
 def to_document(store: Store, settings: Settings) -> dict[str, Any]:
     runs = []
-    for run in _rows(store, f"SELECT id, {', '.join(RUN_FIELDS)} FROM lab_runs ORDER BY id",
-                     ("id", *RUN_FIELDS)):
-        run_id = run.pop("id")
-        run["metrics"] = [list(m) for m in store.conn.execute(
-            "SELECT chart, series, x, y FROM lab_metrics WHERE run_id = ? ORDER BY rowid",
-            (run_id,))]
+    for row in store.export_lab_runs():
+        run = row._asdict()
+        del run["id"]
+        run["metrics"] = [list(m) for m in store.export_lab_metrics(row.id)]
         runs.append(run)
     return {
         "format": FORMAT,
@@ -52,12 +44,9 @@ def to_document(store: Store, settings: Settings) -> dict[str, Any]:
         "app_version": __version__,
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "settings": asdict(settings),
-        "decks": _rows(store, "SELECT id, name, description, path, retired FROM decks ORDER BY id",
-                       ("id", "name", "description", "path", "retired")),
-        "cards": _rows(store, f"SELECT {', '.join(CARD_FIELDS)} FROM cards ORDER BY id",
-                       CARD_FIELDS),
-        "reviews": _rows(store, f"SELECT {', '.join(REVIEW_FIELDS)} FROM reviews "
-                                "ORDER BY reviewed_at, id", REVIEW_FIELDS),
+        "decks": [deck._asdict() for deck in store.export_decks()],
+        "cards": [card._asdict() for card in store.export_cards()],
+        "reviews": [review._asdict() for review in store.export_reviews()],
         "lab_runs": runs,
     }
 
@@ -130,60 +119,49 @@ def import_json(store: Store, settings: Settings, path: Path,
         adopted = settings = from_mapping(doc["settings"], where="settings")
     added = {"cards": 0, "reviews": 0, "lab_runs": 0}
     model = MemoryModel(settings)
-    with store.transaction() as conn:
-        local_decks = {r[0] for r in conn.execute("SELECT id FROM decks")}
+    with store.transaction():
+        local_decks = store.every_deck_id()
         for deck in doc["decks"]:
             if deck["id"] not in local_decks:
                 # Its file is on the other machine: the deck lives in the store
                 # alone (an empty path), so syncing deck files never retires it.
-                conn.execute("INSERT INTO decks(id, name, description, path, retired) "
-                             "VALUES (?, ?, ?, '', ?)",
-                             (deck["id"], deck["name"], deck.get("description") or "",
-                              int(deck.get("retired") or 0)))
-        local_cards = {r[0] for r in conn.execute("SELECT id FROM cards")}
+                store.insert_store_only_deck(deck["id"], deck["name"],
+                                             deck.get("description") or "",
+                                             int(deck.get("retired") or 0))
+        local_cards = set(store.every_card_id())
         for card in doc["cards"]:
             values = {k: card.get(k) for k in CARD_FIELDS}
             if card["id"] not in local_cards:
-                conn.execute(f"INSERT INTO cards({', '.join(CARD_FIELDS)}) VALUES "
-                             f"({', '.join('?' * len(CARD_FIELDS))})",
-                             [values[k] if values[k] is not None else _default(k)
-                              for k in CARD_FIELDS])
+                store.insert_export_card(ExportCard(
+                    *[values[k] if values[k] is not None else _default(k)
+                      for k in CARD_FIELDS]))
                 added["cards"] += 1
             else:
                 # Both machines' flags count: suspended on either stays suspended,
                 # the later burial wins, tags are the union, the card was added
                 # when either machine first had it.
-                row = conn.execute("SELECT suspended, buried_until, tags, added_at FROM cards "
-                                   "WHERE id = ?", (card["id"],)).fetchone()
-                tags = set((row[2] or "").split()) | set((card.get("tags") or "").split())
-                ordered = (row[2] or "").split() + sorted(tags - set((row[2] or "").split()))
-                added_at = min(x for x in (row[3], card.get("added_at")) if x is not None)
-                conn.execute("UPDATE cards SET suspended = ?, buried_until = ?, tags = ?, "
-                             "added_at = ? WHERE id = ?",
-                             (int(bool(row[0]) or bool(card.get("suspended"))),
-                              max(row[1] or 0, card.get("buried_until") or 0) or None,
-                              " ".join(ordered), added_at, card["id"]))
-        before = conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
-        conn.executemany(
-            "INSERT OR IGNORE INTO reviews(id, card_id, reviewed_at, rating, duration_ms) "
-            "VALUES (?, ?, ?, ?, ?)",
+                row = store.merged_flags(card["id"])
+                assert row is not None  # among local_cards, in this transaction
+                local_tags = (row.tags or "").split()
+                tags = set(local_tags) | set((card.get("tags") or "").split())
+                ordered = local_tags + sorted(tags - set(local_tags))
+                added_at = min(x for x in (row.added_at, card.get("added_at")) if x is not None)
+                store.set_merged_flags(card["id"], MergedFlags(
+                    suspended=int(bool(row.suspended) or bool(card.get("suspended"))),
+                    buried_until=max(row.buried_until or 0, card.get("buried_until") or 0)
+                    or None,
+                    tags=" ".join(ordered), added_at=added_at))
+        added["reviews"] = store.insert_new_reviews(
             [tuple(r[k] for k in REVIEW_FIELDS) for r in doc["reviews"]])
-        added["reviews"] = conn.execute("SELECT count(*) FROM reviews").fetchone()[0] - before
-        seen_runs = {(r[0], r[1], r[2]) for r in conn.execute(
-            "SELECT lab, started_at, params FROM lab_runs")}
+        seen_runs = store.lab_run_keys()
         for run in doc["lab_runs"]:
             if (run["lab"], run["started_at"], run["params"]) in seen_runs:
                 continue
-            cur = conn.execute(f"INSERT INTO lab_runs({', '.join(RUN_FIELDS)}) VALUES "
-                               f"({', '.join('?' * len(RUN_FIELDS))})",
-                               [run[k] for k in RUN_FIELDS])
-            conn.executemany("INSERT INTO lab_metrics(run_id, chart, series, x, y) "
-                             "VALUES (?, ?, ?, ?, ?)",
-                             [(cur.lastrowid, *m) for m in run["metrics"]])
+            store.insert_export_lab_run([run[k] for k in RUN_FIELDS], run["metrics"])
             added["lab_runs"] += 1
         touched = {r["card_id"] for r in doc["reviews"]}
         for card_id in sorted(touched):
-            rebuild_card(conn, model, card_id)
+            rebuild_card(store, model, card_id)
     return ImportResult(added, adopted)
 
 
