@@ -169,6 +169,12 @@ def test_csv_times_may_be_iso_8601(tmp_path, store):
     ([[1, 1000, 3, "fast"]], None, ":2: review_duration 'fast'"),
     ([["a b", 1000, 3, 5]], None, ":2: card_id 'a b'"),
     ([], None, ":2: no reviews"),
+    ([[1, 1000, 3, "²"]], None, ":2: review_duration '²' must be whole"),
+    ([["²", 1000, 3, 5]], None, ":2: card_id '²'"),
+    ([[1, "9" * 40, 3, 5]], None, ":2: review_time"),
+    ([[1, 4_102_444_800_000, 3, 5]], None, "is in the future"),
+    ([[1, 1000, 3, 10**12]], None, ":2: review_duration"),
+    ([[1, 1000, 3, "x" * 140_000]], None, ":2: field larger than field limit"),
 ])
 def test_bad_csv_is_refused_with_file_line_and_nothing_imported(tmp_path, store, rows, header,
                                                                  message):
@@ -187,7 +193,25 @@ def test_bad_csv_is_refused_with_file_line_and_nothing_imported(tmp_path, store,
     (lambda d: d.update(version=99), "written by a newer companion"),
     (lambda d: d["reviews"][0].update(rating=7), "reviews[0]: rating 7 is not 1-4"),
     (lambda d: d["reviews"][0].update(card_id="test/nope"), "card 'test/nope' is not among"),
-    (lambda d: d["cards"][0].update(evil="x"), "cards[0]: unknown fields ['evil']"),
+    (lambda d: d["cards"][0].update(evil="x"), "cards[0]: object contains unknown field `evil`"),
+    # What a stranger's export can hold that once gave a traceback or broke the store:
+    (lambda d: d["cards"][0].update(front=["a list"]), "cards[0].front: expected `str`"),
+    (lambda d: d["cards"][0].update(lab_params={"an": "object"}), "cards[0].lab_params: expected"),
+    (lambda d: d["cards"][0].update(lab_params="{not json"), "lab_params is not valid JSON"),
+    (lambda d: d["cards"][0].update(lab_params='{"n": 1}'), "lab_params must be a JSON object"),
+    (lambda d: d["cards"][0].update(choices='[1, 2]'), "choices must be a JSON list of text"),
+    (lambda d: d["cards"][0].update(position="3"), "cards[0].position: expected `int | null`"),
+    (lambda d: d["cards"][0].update(position=2**70), "cards[0].position: expected `int` <="),
+    (lambda d: d["cards"][0].update(ord=10**30), "cards[0].ord: expected `int` <= 999"),
+    (lambda d: d["reviews"][0].update(rating=True), "reviews[0].rating: expected `int`, got"),
+    (lambda d: d["reviews"][0].update(reviewed_at=10**20), "reviews[0].reviewed_at: expected"),
+    (lambda d: d["reviews"][0].update(reviewed_at=4_102_444_800_000), "is in the future"),
+    (lambda d: d["reviews"].append(dict(d["reviews"][0])), "reviews[1]: id"),
+    (lambda d: d["cards"].append(dict(d["cards"][0])), "is already cards[0]"),
+    (lambda d: d["decks"].append(dict(d["decks"][0])), "is already decks[0]"),
+    (lambda d: d["decks"][0].update(name={"x": 1}), "decks[0].name: expected `str`"),
+    (lambda d: d.update(settings={"parameters": ["a"] * 21}), "not a number"),
+    (lambda d: d.update(reviews={"not": "a list"}), "reviews: expected `array`"),
     (lambda d: d["settings"].update(desired_retention=3), "desired_retention"),
 ])
 def test_bad_json_is_refused_before_anything_is_written(tmp_path, deck_dir, mutate, message):
@@ -202,6 +226,14 @@ def test_bad_json_is_refused_before_anything_is_written(tmp_path, deck_dir, muta
     with pytest.raises(ImportError_, match=re.escape(message)):
         import_json(b, Settings(), path)
     assert snapshot(b) == before
+
+
+def test_deeply_nested_json_is_one_line_not_a_recursion_error(tmp_path, store):
+    path = tmp_path / "deep.json"
+    path.write_text('{"format": "companion-export", "version": 1, "decks": ' + "[" * 100_000
+                    + "]" * 100_000 + "}")
+    with pytest.raises(ImportError_, match=r"deep\.json(:\d+)?: not valid JSON"):
+        import_file(store, Settings(), path)
 
 
 def test_broken_json_names_the_line(tmp_path, store):

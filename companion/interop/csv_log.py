@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,17 +41,27 @@ def export_csv(store: Store, path: Path) -> None:
                              review.duration_ms or 0])
 
 
-def _parse_time(text: str) -> int:
+DIGITS = re.compile(r"-?[0-9]{1,19}")  # ASCII digits only: "²".isdigit() is True
+
+
+def _parse_time(text: str, latest: int) -> int:
+    """ms since 1970 or an ISO-8601 time, never after `latest` (a log holds
+    no answer from the future)."""
     text = text.strip()
-    if text.lstrip("-").isdigit():
+    if DIGITS.fullmatch(text):
         value = int(text)
         if value <= 0:
             raise ValueError("time must be after 1970")
-        return value
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return round(moment.timestamp() * 1000)
+    else:
+        if len(text) > 40:
+            raise ValueError("not a time")
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        value = round(moment.timestamp() * 1000)
+    if value > latest:
+        raise ValueError("is in the future")
+    return value
 
 
 def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
@@ -73,7 +84,15 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
     seen: dict[tuple[str, int], int] = {}
     # This collection's own cards by the number `export --format csv` gives them.
     own = {csv_card_number(cid): cid for cid in store.every_card_id()}
-    for row in reader:
+    latest = now_ms() + 86_400_000
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a field over the csv module's limit, a stray NUL
+            raise ImportError_(f"{path}:{reader.line_num + 1}: {exc}") from None
         number = reader.line_num  # counts physical lines, quoted newlines included
         where = f"{path}:{number}"
         if None in row:
@@ -81,24 +100,25 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
                                f"has {len(header)}")
         row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
         card = row["card_id"]
-        if not card or not all(c.isalnum() or c in "-_." for c in card):
-            raise ImportError_(f"{where}: card_id {card!r} must be letters, digits, - _ or .")
+        if not card or len(card) > 200 or not re.fullmatch(r"[A-Za-z0-9._-]+", card):
+            raise ImportError_(f"{where}: card_id {card[:40]!r} must be letters, digits, "
+                               "- _ or .")
         try:
-            at = _parse_time(row["review_time"])
+            at = _parse_time(row["review_time"], latest)
         except (ValueError, OverflowError) as exc:
-            raise ImportError_(f"{where}: review_time {row['review_time']!r}: {exc}") from None
+            raise ImportError_(f"{where}: review_time {row['review_time'][:40]!r}: {exc}") from None
         if row["review_rating"] not in ("1", "2", "3", "4"):
-            raise ImportError_(f"{where}: review_rating {row['review_rating']!r} is not 1-4")
+            raise ImportError_(f"{where}: review_rating {row['review_rating'][:40]!r} is not 1-4")
         duration_text = row.get("review_duration", "") or "0"
-        if not duration_text.isdigit():
-            raise ImportError_(f"{where}: review_duration {duration_text!r} must be whole "
-                               "milliseconds")
+        if not re.fullmatch(r"[0-9]{1,9}", duration_text):
+            raise ImportError_(f"{where}: review_duration {duration_text[:40]!r} must be whole "
+                               "milliseconds (at most 999,999,999)")
         key = (card, at)
         if key in seen:
             raise ImportError_(f"{where}: duplicate of line {seen[key]} "
                                f"(card {card} at {row['review_time']})")
         seen[key] = number
-        card_id = own.get(int(card), "") if card.isdigit() else ""
+        card_id = own.get(int(card), "") if re.fullmatch(r"[0-9]{1,19}", card) else ""
         card_id = card_id or f"{IMPORTED_DECK}/{card}"
         review_id = uuid.uuid5(uuid.NAMESPACE_URL, f"companion:{card_id}:{at}").hex
         reviews.append((review_id, card_id, at, int(row["review_rating"]), int(duration_text)))

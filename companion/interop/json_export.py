@@ -4,7 +4,6 @@ replay of the cards they touch, in one transaction after the whole file is check
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,72 +50,27 @@ def to_document(store: Store, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _check(cond: bool, where: str, message: str) -> None:
-    if not cond:
-        raise ImportError_(f"{where}: {message}")
-
-
-def _validate_document(doc: Any, where: str) -> None:
-    """The whole document is checked before anything is written."""
-    _check(isinstance(doc, dict) and doc.get("format") == FORMAT, where,
-           f"not a companion export (expected \"format\": \"{FORMAT}\")")
-    version = doc.get("version")
-    _check(isinstance(version, int), where, "no format version")
-    _check(version <= FORMAT_VERSION, where,
-           f"written by a newer companion (format {version}; this one reads up to "
-           f"{FORMAT_VERSION}): upgrade companion")
-    for key in ("decks", "cards", "reviews", "lab_runs"):
-        _check(isinstance(doc.get(key), list), where, f"{key!r} must be a list")
-    for i, deck in enumerate(doc["decks"]):
-        _check(isinstance(deck, dict) and isinstance(deck.get("id"), str)
-               and isinstance(deck.get("name"), str), where, f"decks[{i}]: needs id and name")
-    card_ids = set()
-    for i, card in enumerate(doc["cards"]):
-        _check(isinstance(card, dict) and set(card) >= {"id", "deck_id", "front", "back"},
-               where, f"cards[{i}]: needs id, deck_id, front and back")
-        _check(isinstance(card["id"], str) and isinstance(card["front"], str)
-               and isinstance(card["back"], str), where, f"cards[{i}]: id and text are strings")
-        unknown = set(card) - set(CARD_FIELDS)
-        _check(not unknown, where, f"cards[{i}]: unknown fields {sorted(unknown)}")
-        card_ids.add(card["id"])
-    for i, review in enumerate(doc["reviews"]):
-        _check(isinstance(review, dict) and set(review) == set(REVIEW_FIELDS), where,
-               f"reviews[{i}]: expected the fields {', '.join(REVIEW_FIELDS)}")
-        _check(isinstance(review["id"], str) and review["id"], where, f"reviews[{i}]: bad id")
-        _check(review["rating"] in (1, 2, 3, 4), where,
-               f"reviews[{i}]: rating {review['rating']!r} is not 1-4")
-        _check(isinstance(review["reviewed_at"], int) and review["reviewed_at"] > 0, where,
-               f"reviews[{i}]: reviewed_at must be ms since the epoch")
-        _check(isinstance(review["duration_ms"], int | None), where,
-               f"reviews[{i}]: duration_ms must be a whole number")
-        _check(review["card_id"] in card_ids, where,
-               f"reviews[{i}]: card {review['card_id']!r} is not among the cards")
-    for i, run in enumerate(doc["lab_runs"]):
-        _check(isinstance(run, dict) and set(run) == {*RUN_FIELDS, "metrics"}, where,
-               f"lab_runs[{i}]: expected the fields {', '.join(RUN_FIELDS)}, metrics")
-    if doc.get("settings") is not None:
-        try:
-            from_mapping(doc["settings"], where="settings")
-        except SettingsError as exc:
-            raise ImportError_(f"{where}: {exc}") from None
-
-
 def import_json(store: Store, settings: Settings, path: Path,
                 adopt_settings: bool = False) -> ImportResult:
     """Merge an export into this home. With `adopt_settings` (a home that has no
     settings of its own) the export's settings are used for the replay and
     returned, for the caller to save."""
-    where = str(path)
+    from companion.interop.schema import read_document
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ImportError_(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportError_(f"{path}: cannot read: {exc}") from None
-    _validate_document(doc, where)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportError_(f"{path}: cannot read: {exc.strerror or exc}") from None
+    doc = read_document(data, str(path), FORMAT, FORMAT_VERSION)
+    exported = None
+    if doc.get("settings") is not None:
+        try:
+            exported = from_mapping(doc["settings"], where="settings")
+        except SettingsError as exc:
+            raise ImportError_(f"{path}: {exc}") from None
     adopted = None
-    if adopt_settings and doc.get("settings") is not None:
-        adopted = settings = from_mapping(doc["settings"], where="settings")
+    if adopt_settings and exported is not None:
+        adopted = settings = exported
     added = {"cards": 0, "reviews": 0, "lab_runs": 0}
     model = MemoryModel(settings)
     with store.transaction():

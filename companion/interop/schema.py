@@ -1,0 +1,179 @@
+"""The json export's declared schema, checked once at the boundary with msgspec
+(imported only when a file is read): every field's type, every number's range
+(what SQLite can hold, times a calendar can show), every text's length, and
+no field the format doesn't have. What passes here, the store can take and
+every later command can read."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from companion.interop import ImportError_
+
+INT64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+# Milliseconds since 1970, up to the last moment of the year 9999.
+MS = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799_999)]
+FLAG = Annotated[int, msgspec.Meta(ge=0, le=1)]
+ID = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+TEXT = Annotated[str, msgspec.Meta(max_length=200_000)]
+SHORT = Annotated[str, msgspec.Meta(max_length=2_000)]
+DAY_MS = 86_400_000
+
+
+class Deck(msgspec.Struct, forbid_unknown_fields=True):
+    id: ID
+    name: SHORT
+    description: TEXT | None = None
+    path: TEXT | None = None
+    retired: FLAG = 0
+
+
+class Card(msgspec.Struct, forbid_unknown_fields=True):
+    id: ID
+    deck_id: ID
+    front: TEXT
+    back: TEXT
+    note_id: ID | None = None
+    kind: Literal["basic", "cloze", "predict"] | None = None
+    ord: Annotated[int, msgspec.Meta(ge=0, le=999)] | None = None
+    extra: TEXT | None = None
+    source: TEXT | None = None
+    tags: TEXT | None = None
+    lab: SHORT | None = None
+    lab_params: TEXT | None = None  # a JSON object of text, as the store keeps it
+    choices: TEXT | None = None  # a JSON list of text
+    reveal: SHORT | None = None
+    position: INT64 | None = None
+    line: INT64 | None = None
+    retired: FLAG = 0
+    suspended: FLAG = 0
+    buried_until: MS | None = None
+    added_at: MS | None = None
+
+
+class Review(msgspec.Struct, forbid_unknown_fields=True):
+    id: ID
+    card_id: ID
+    reviewed_at: MS
+    rating: int
+    duration_ms: Annotated[int, msgspec.Meta(ge=0, le=DAY_MS)] | None
+
+
+class LabRun(msgspec.Struct, forbid_unknown_fields=True):
+    lab: SHORT | None
+    params: TEXT | None
+    device: SHORT | None
+    seed: INT64 | None
+    card_id: ID | None
+    started_at: MS | None
+    ended_at: MS | None
+    status: SHORT | None
+    error: TEXT | None
+    summary: TEXT | None
+    prediction: TEXT | None
+    metrics: list[tuple[SHORT | None, SHORT | None, float | None, float | None]]
+
+
+class Document(msgspec.Struct):
+    format: str
+    version: int
+    decks: list[Deck]
+    cards: list[Card]
+    reviews: list[Review]
+    lab_runs: list[LabRun]
+    settings: dict[str, Any] | None = None
+    app_version: SHORT | None = None
+    exported_at: SHORT | None = None
+
+
+_AT = re.compile(r" - at `\$\.?(.*)`$")
+_BYTE = re.compile(r"\(byte (\d+)\)$")
+
+
+def read_document(data: bytes, where: str, format_name: str, newest: int) -> dict[str, Any]:
+    """The export in `data`, checked against the schema, as plain dicts; any
+    problem is an ImportError_ naming the file and its line or field."""
+    try:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        message = str(exc)
+        found = _BYTE.search(message)
+        line = data[:int(found.group(1))].count(b"\n") + 1 if found else 1
+        message = _BYTE.sub("", message).replace("JSON is malformed: ", "").strip()
+        raise ImportError_(f"{where}:{line}: not valid JSON: {message}") from None
+    except RecursionError:
+        raise ImportError_(f"{where}: not valid JSON: nested too deeply") from None
+    if not isinstance(raw, dict) or raw.get("format") != format_name:
+        raise ImportError_(f"{where}: not a companion export (expected \"format\": "
+                           f"\"{format_name}\")")
+    version = raw.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ImportError_(f"{where}: no format version")
+    if version > newest:
+        raise ImportError_(f"{where}: written by a newer companion (format {version}; this "
+                           f"one reads up to {newest}): upgrade companion")
+    try:
+        doc = msgspec.convert(raw, Document, strict=True)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        at = _AT.search(message)
+        field = at.group(1) if at else ""
+        what = _AT.sub("", message)
+        what = what[:1].lower() + what[1:]
+        raise ImportError_(f"{where}: {field + ': ' if field else ''}{what}") from None
+    _check_meaning(doc, where)
+    return msgspec.to_builtins(doc)
+
+
+def _json_of(text: str | None, kind: type, what: str) -> str | None:
+    """Why `text` is not a JSON `kind` of text values (None: it is, or it is empty)."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return f"{what} is not valid JSON"
+    values = value.values() if isinstance(value, dict) else value
+    if not isinstance(value, kind) or not all(isinstance(v, str) for v in values):
+        return f"{what} must be a JSON {'object' if kind is dict else 'list'} of text"
+    return None
+
+
+def _check_meaning(doc: Document, where: str) -> None:
+    """What a schema can't say: ids unique, references that resolve, ratings
+    1-4, no review from the future, the JSON held inside text fields."""
+    from companion.store import now_ms
+
+    def fail(message: str) -> None:
+        raise ImportError_(f"{where}: {message}")
+
+    def unique(items: list[Any], name: str) -> set[str]:
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if item.id in seen:
+                fail(f"{name}[{i}]: id {item.id!r} is already {name}[{seen[item.id]}]")
+            seen[item.id] = i
+        return set(seen)
+
+    unique(doc.decks, "decks")
+    card_ids = unique(doc.cards, "cards")
+    unique(doc.reviews, "reviews")
+    for i, card in enumerate(doc.cards):
+        for problem in (_json_of(card.lab_params, dict, "lab_params"),
+                        _json_of(card.choices, list, "choices")):
+            if problem:
+                fail(f"cards[{i}]: {problem}")
+    latest = now_ms() + DAY_MS
+    for i, review in enumerate(doc.reviews):
+        if review.rating not in (1, 2, 3, 4) or isinstance(review.rating, bool):
+            fail(f"reviews[{i}]: rating {review.rating!r} is not 1-4")
+        if review.reviewed_at == 0:
+            fail(f"reviews[{i}]: reviewed_at must be ms since the epoch")
+        if review.reviewed_at > latest:
+            fail(f"reviews[{i}]: reviewed_at {review.reviewed_at} is in the future")
+        if review.card_id not in card_ids:
+            fail(f"reviews[{i}]: card {review.card_id!r} is not among the cards")
