@@ -133,5 +133,5 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
         added_reviews = conn.execute("SELECT count(*) FROM reviews").fetchone()[0] - before
         added_cards = conn.execute("SELECT count(*) FROM cards").fetchone()[0] - before_cards
         for card_id in cards:
-            rebuild_card(conn, model, card_id)
+            rebuild_card(store, model, card_id)
     return ImportResult({"cards": added_cards, "reviews": added_reviews})

@@ -182,7 +182,7 @@ def import_json(store: Store, settings: Settings, path: Path,
             added["lab_runs"] += 1
         touched = {r["card_id"] for r in doc["reviews"]}
         for card_id in sorted(touched):
-            rebuild_card(conn, model, card_id)
+            rebuild_card(store, model, card_id)
     return ImportResult(added, adopted)
 
 
