@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from companion.settings import Settings
+
+if TYPE_CHECKING:
+    from companion.doctor import DoctorReport
 
 
 def _pct(value: float | None) -> str:
@@ -70,3 +73,27 @@ def _bars(values: list[int]) -> str:
         return "  (none)"
     line = "".join(blocks[min(8, round(8 * v / top))] if v else "·" for v in values)
     return f"  {line}  max {top}"
+
+
+def print_doctor(report: DoctorReport, out: TextIO) -> None:
+    """`companion doctor`'s lines, in the order the checks run."""
+    out.write(f"database: {report.database}\n")
+    out.write(f"integrity: {report.integrity}\n")
+    out.write(f"schema version: {report.schema_version} "
+              f"(this companion: {report.known_schema_version})\n")
+    out.write(f"cards: {report.cards} ({report.retired_cards} retired), "
+              f"reviews: {report.reviews}\n")
+    if report.orphan_reviews:
+        out.write(f"reviews of unknown cards: {report.orphan_reviews} "
+                  "(kept; their deck may come back)\n")
+    if report.rebuilt_reviews is not None:
+        out.write(f"rebuilt card states from {report.rebuilt_reviews} reviews in "
+                  f"{report.rebuild_seconds:.1f} s\n")
+    bad = report.mismatches
+    if bad:
+        out.write(f"cached states that differ from a replay: {len(bad)} "
+                  f"(e.g. {', '.join(bad[:3])}); run `companion doctor --rebuild`\n")
+    else:
+        out.write("cached states: equal to a replay of the review log\n")
+    backups = report.backups
+    out.write(f"backups: {len(backups)}" + (f", newest {backups[-1]}" if backups else "") + "\n")
