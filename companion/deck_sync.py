@@ -12,7 +12,7 @@ from pathlib import Path
 
 from companion import __version__
 from companion.decks import Deck, DeckError, deck_files, load_decks
-from companion.store import Store, now_ms
+from companion.store import CardDefinition, Store, now_ms
 
 
 def deck_dirs() -> list[Path]:
@@ -51,62 +51,35 @@ def sync_decks(store: Store, dirs: list[Path] | None = None, force: bool = False
     decks, errors = load_decks(files)
     report = SyncReport(decks=len(decks), errors=errors)
     broken_files = {e.path for e in errors}
-    with store.transaction() as conn:
-        before = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
+    with store.transaction():
+        before = store.card_count()
         for deck in decks:
-            _upsert_deck(conn, deck)
+            _upsert_deck(store, deck)
             if deck.path not in broken_files:
                 # Only a file that parsed cleanly may retire cards: a typo that
                 # breaks one card must not hide it.
-                ids = [c.id for c in deck.cards]
-                conn.execute(
-                    "UPDATE cards SET retired = 1 WHERE deck_id = ? AND retired = 0 "
-                    "AND id NOT IN (SELECT value FROM json_each(?))",
-                    (deck.id, json.dumps(ids)))
-                report.retired += conn.execute("SELECT changes()").fetchone()[0]
+                report.retired += store.retire_cards_not_in(deck.id, [c.id for c in deck.cards])
         loaded = {d.id for d in decks}
         known_paths = {str(p) for p in files}
-        live = conn.execute("SELECT id, path FROM decks WHERE retired = 0").fetchall()
-        for deck_id, path in live:
+        for live in store.live_deck_paths():
             # A deck whose file is gone is retired; one whose file is there but
             # unreadable is left alone until it is fixed.
             # A deck with no path lives in the store alone (imported): no file
             # to miss.
-            if deck_id not in loaded and path and path not in known_paths:
-                conn.execute("UPDATE decks SET retired = 1 WHERE id = ?", (deck_id,))
-                conn.execute("UPDATE cards SET retired = 1 WHERE deck_id = ? AND retired = 0",
-                             (deck_id,))
-                report.retired += conn.execute("SELECT changes()").fetchone()[0]
-        after = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
-        report.added = after - before
+            if live.id not in loaded and live.path and live.path not in known_paths:
+                report.retired += store.retire_deck(live.id)
+        report.added = store.card_count() - before
         store.set_meta("deck_signature", signature if not errors else "")
     return report
 
 
-def _upsert_deck(conn, deck: Deck) -> None:
-    conn.execute(
-        "INSERT INTO decks(id, name, description, path, retired) VALUES (?, ?, ?, ?, 0) "
-        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
-        "description = excluded.description, path = excluded.path, retired = 0",
-        (deck.id, deck.name, deck.description, str(deck.path)))
+def _upsert_deck(store: Store, deck: Deck) -> None:
+    store.upsert_deck(deck.id, deck.name, deck.description, str(deck.path))
     added = now_ms()
-    conn.executemany(
-        "INSERT INTO cards(id, deck_id, note_id, kind, ord, front, back, extra, source, tags, "
-        "lab, lab_params, position, line, added_at, choices, reveal) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET deck_id = excluded.deck_id, note_id = excluded.note_id, "
-        "kind = excluded.kind, ord = excluded.ord, front = excluded.front, "
-        "back = excluded.back, extra = excluded.extra, source = excluded.source, "
-        "tags = CASE WHEN instr(' ' || cards.tags || ' ', ' leech ') > 0 "
-        "  AND instr(' ' || excluded.tags || ' ', ' leech ') = 0 "
-        "  THEN trim(excluded.tags || ' leech') ELSE excluded.tags END, "
-        "lab = excluded.lab, lab_params = excluded.lab_params, position = excluded.position, "
-        "line = excluded.line, choices = excluded.choices, reveal = excluded.reveal, "
-        "retired = 0",
-        [
-            (c.id, c.deck_id, c.note_id, c.kind, c.ord, c.front, c.back, c.extra, c.source,
-             " ".join(c.tags), c.lab, json.dumps(c.lab_params), c.position, c.line, added,
-             json.dumps(c.choices), c.reveal)
-            for c in deck.cards
-        ],
-    )
+    store.upsert_cards(
+        CardDefinition(
+            id=c.id, deck_id=c.deck_id, note_id=c.note_id, kind=c.kind, ord=c.ord,
+            front=c.front, back=c.back, extra=c.extra, source=c.source, tags=" ".join(c.tags),
+            lab=c.lab, lab_params=json.dumps(c.lab_params), position=c.position, line=c.line,
+            added_at=added, choices=json.dumps(c.choices), reveal=c.reveal)
+        for c in deck.cards)

@@ -1,68 +1,71 @@
-"""`companion doctor`: is the learner's database whole, and does the cache agree with the log?"""
+"""`companion doctor`: is the learner's database whole, and does the cache agree with the log?
+
+`run_doctor` returns a report and prints nothing; the CLI lays it out
+(companion/cli/tables.py `print_doctor`).
+"""
 
 from __future__ import annotations
 
-import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 from companion.scheduler import MemoryModel
-from companion.session import rebuild_all
+from companion.session import memory_row, rebuild_all
 from companion.settings import Settings
-from companion.store import SCHEMA_VERSION, Store
+from companion.store import SCHEMA_VERSION, Reads, Store
 
 
-def cache_mismatches(store: Store, settings: Settings) -> list[str]:
+@dataclass(frozen=True)
+class DoctorReport:
+    database: Path
+    integrity: str  # "ok", or what SQLite's integrity check found
+    schema_version: int
+    known_schema_version: int  # the newest this companion knows
+    cards: int
+    retired_cards: int
+    reviews: int
+    orphan_reviews: int  # reviews of cards not in the store
+    rebuilt_reviews: int | None  # with --rebuild: the reviews replayed
+    rebuild_seconds: float | None
+    mismatches: tuple[str, ...]  # card ids whose cache differs from a replay
+    backups: tuple[Path, ...]  # oldest first
+
+    @property
+    def status(self) -> int:
+        """The exit status: 1 when the file is damaged or the cache disagrees."""
+        return 1 if self.integrity != "ok" or self.mismatches else 0
+
+
+def cache_mismatches(store: Reads, settings: Settings) -> list[str]:
     """Card ids whose cached memory differs from a replay of their reviews."""
     model = MemoryModel(settings)
-    conn = store.conn
-    cached = {
-        r[0]: r[1:] for r in conn.execute(
-            "SELECT id, state, step, stability, difficulty, due, last_review, reps, lapses "
-            "FROM cards WHERE reps > 0 OR state != 0")
-    }
+    cached = {row.id: row for row in store.cached_memories()}
     logs: dict[str, list[tuple[int, int]]] = {}
-    for card_id, at, rating in conn.execute(
-            "SELECT card_id, reviewed_at, rating FROM reviews ORDER BY card_id, reviewed_at, id"):
-        logs.setdefault(card_id, []).append((at, rating))
+    for review in store.review_log():
+        logs.setdefault(review.card_id, []).append((review.reviewed_at, review.rating))
     bad = []
     for card_id in set(cached) | set(logs):
         memory, _ = model.replay(card_id, logs.get(card_id, []))
-        replayed = (memory.state, memory.step, memory.stability, memory.difficulty, memory.due,
-                    memory.last_review, memory.reps, memory.lapses)
-        if cached.get(card_id) != replayed:
+        if cached.get(card_id) != memory_row(card_id, memory):
             bad.append(card_id)
     return sorted(bad)
 
 
-def run_doctor(store: Store, settings: Settings, rebuild: bool = False, out=None) -> int:
-    out = out or sys.stdout
-    conn = store.conn
-    status = 0
-    integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-    out.write(f"database: {store.path}\n")
-    out.write(f"integrity: {integrity}\n")
-    if integrity != "ok":
-        status = 1
-    out.write(f"schema version: {store.version} (this companion: {SCHEMA_VERSION})\n")
-    cards = conn.execute("SELECT count(*), coalesce(sum(retired), 0) FROM cards").fetchone()
-    reviews = conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
-    out.write(f"cards: {cards[0]} ({cards[1]} retired), reviews: {reviews}\n")
-    orphans = conn.execute(
-        "SELECT count(*) FROM reviews WHERE card_id NOT IN (SELECT id FROM cards)").fetchone()[0]
-    if orphans:
-        out.write(f"reviews of unknown cards: {orphans} (kept; their deck may come back)\n")
+def run_doctor(store: Store, settings: Settings, rebuild: bool = False) -> DoctorReport:
+    integrity = store.integrity_check()
+    totals = store.card_totals()
+    reviews = store.review_count()
+    orphans = store.orphan_review_count()
+    rebuilt, seconds = None, None
     if rebuild:
         started = time.perf_counter()
-        replayed = rebuild_all(store, settings)
-        out.write(f"rebuilt card states from {replayed} reviews in "
-                  f"{time.perf_counter() - started:.1f} s\n")
-    bad = cache_mismatches(store, settings)
-    if bad:
-        status = 1
-        out.write(f"cached states that differ from a replay: {len(bad)} "
-                  f"(e.g. {', '.join(bad[:3])}); run `companion doctor --rebuild`\n")
-    else:
-        out.write("cached states: equal to a replay of the review log\n")
-    backups = sorted(store.backups_dir().glob("companion-*.db"))
-    out.write(f"backups: {len(backups)}" + (f", newest {backups[-1]}" if backups else "") + "\n")
-    return status
+        rebuilt = rebuild_all(store, settings)
+        seconds = time.perf_counter() - started
+    return DoctorReport(
+        database=store.path, integrity=integrity, schema_version=store.version,
+        known_schema_version=SCHEMA_VERSION, cards=totals.cards,
+        retired_cards=totals.retired, reviews=reviews, orphan_reviews=orphans,
+        rebuilt_reviews=rebuilt, rebuild_seconds=seconds,
+        mismatches=tuple(cache_mismatches(store, settings)),
+        backups=tuple(sorted(store.backups_dir().glob("companion-*.db"))))

@@ -14,16 +14,15 @@ so bad input is recognised by the `labs: error:` line they print on stderr.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 from collections import deque
-from typing import Any, Iterator
+from typing import Iterator
 
-from companion.store import Store, now_ms
+from companion.store import LabRunRow, MetricPoint, Reads, Store, now_ms
 from labs.catalog import LABS, ParamError
 from labs.catalog import get as get_spec
 from labs.events import Event, Failed, Metric, Result, Started, from_json
@@ -83,13 +82,10 @@ class LabRun:
             store.close()
 
     def _run(self, store: Store) -> Iterator[Event]:
-        with store.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO lab_runs(lab, params, device, seed, card_id, started_at, status, "
-                "prediction) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
-                (self.spec.name, json.dumps(self.params), self.device, self.seed,
-                 self.card_id, now_ms(), self.prediction))
-            self.run_id = cur.lastrowid
+        with store.transaction():
+            self.run_id = store.insert_lab_run(self.spec.name, self.params, self.device,
+                                               self.seed, self.card_id, now_ms(),
+                                               self.prediction)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if self.nproc > 1:
             # torchrun would set 1 (and print a banner about it); share the cores instead.
@@ -105,7 +101,7 @@ class LabRun:
         self._stderr_thread.start()
         if self.timeout_s:
             threading.Thread(target=self._watchdog, daemon=True).start()
-        metrics: list[tuple] = []
+        metrics: list[MetricPoint] = []
         outcome: Result | Failed | None = None
         assert self._process.stdout is not None
         lines = iter(self._process.stdout)
@@ -127,7 +123,7 @@ class LabRun:
             if isinstance(event, Started):
                 self.device = event.device
             if isinstance(event, Metric):
-                metrics.append((self.run_id, event.chart, event.series, event.x, event.y))
+                metrics.append(MetricPoint(event.chart, event.series, event.x, event.y))
                 if len(metrics) >= 500:
                     self._save_metrics(store, metrics)
             if isinstance(event, Result | Failed):
@@ -179,20 +175,18 @@ class LabRun:
     def _finish(self, store: Store, outcome: Result | Failed) -> Result | Failed:
         status = "ok" if isinstance(outcome, Result) else outcome.kind
         error = None if isinstance(outcome, Result) else outcome.message
-        summary = json.dumps(outcome.summary) if isinstance(outcome, Result) else None
-        with store.transaction() as conn:
-            conn.execute(
-                "UPDATE lab_runs SET ended_at = ?, status = ?, error = ?, summary = ?, "
-                "device = ? WHERE id = ?",
-                (now_ms(), status, error, summary, self.device, self.run_id))
+        summary = outcome.summary if isinstance(outcome, Result) else None
+        assert self.run_id is not None
+        with store.transaction():
+            store.finish_lab_run(self.run_id, now_ms(), status, error, summary, self.device)
         self.outcome = outcome
         return outcome
 
-    def _save_metrics(self, store: Store, metrics: list[tuple]) -> None:
+    def _save_metrics(self, store: Store, metrics: list[MetricPoint]) -> None:
         if metrics:
-            with store.transaction() as conn:
-                conn.executemany("INSERT INTO lab_metrics(run_id, chart, series, x, y) "
-                                 "VALUES (?, ?, ?, ?, ?)", metrics)
+            assert self.run_id is not None
+            with store.transaction():
+                store.insert_lab_metrics(self.run_id, metrics)
             metrics.clear()
 
     def _drain_stderr(self) -> None:
@@ -238,34 +232,14 @@ class LabRun:
                 pass
 
 
-def past_runs(store: Store, lab: str | None = None, card_id: str | None = None,
-              limit: int = 50) -> list[dict[str, Any]]:
-    where, args = [], []
-    if lab:
-        where.append("lab = ?")
-        args.append(lab)
-    if card_id:
-        where.append("card_id = ?")
-        args.append(card_id)
-    sql = ("SELECT id, lab, params, device, seed, card_id, started_at, ended_at, status, error, "
-           "summary, prediction FROM lab_runs" + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY started_at DESC, id DESC LIMIT ?")
-    rows = store.conn.execute(sql, (*args, limit)).fetchall()
-    names = ("id", "lab", "params", "device", "seed", "card_id", "started_at", "ended_at",
-             "status", "error", "summary", "prediction")
-    out = []
-    for row in rows:
-        item = dict(zip(names, row))
-        item["params"] = json.loads(item["params"] or "{}")
-        item["summary"] = json.loads(item["summary"]) if item["summary"] else None
-        out.append(item)
-    return out
+def past_runs(store: Reads, lab: str | None = None, card_id: str | None = None,
+              limit: int = 50) -> list[LabRunRow]:
+    """The newest runs first (of one lab, from one card), parameters and summary decoded."""
+    return store.lab_runs(lab, card_id, limit)
 
 
-def run_metrics(store: Store, run_id: int) -> list[tuple[str, str, float, float]]:
-    return store.conn.execute(
-        "SELECT chart, series, x, y FROM lab_metrics WHERE run_id = ? ORDER BY rowid",
-        (run_id,)).fetchall()
+def run_metrics(store: Reads, run_id: int) -> list[MetricPoint]:
+    return store.lab_metrics(run_id)
 
 
 def format_duration(started_at: int, ended_at: int | None) -> str:
@@ -274,4 +248,4 @@ def format_duration(started_at: int, ended_at: int | None) -> str:
     return f"{(ended_at - started_at) / 1000:.1f} s"
 
 
-__all__ = ["LabRun", "past_runs", "run_metrics", "format_duration"]
+__all__ = ["LabRun", "LabRunRow", "past_runs", "run_metrics", "format_duration"]

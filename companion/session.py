@@ -9,7 +9,6 @@ before the next card is drawn.
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable
@@ -25,16 +24,10 @@ from companion.scheduler import (
     format_interval,
 )
 from companion.settings import Settings
-from companion.store import Store, now_ms
+from companion.store import CardFlags, CardRow, DeckCounts, MemoryRow, Store, now_ms
 
 # Anki shows learning cards up to 20 minutes early once nothing else is left.
 LEARN_AHEAD_MS = 20 * 60 * 1000
-
-CARD_COLUMNS = (
-    "id, deck_id, note_id, kind, front, back, extra, source, tags, lab, lab_params, "
-    "state, step, stability, difficulty, due, last_review, reps, lapses, suspended, "
-    "choices, reveal"
-)
 
 
 @dataclass(frozen=True)
@@ -56,15 +49,17 @@ class CardView:
     reveal: str = ""
 
     @classmethod
-    def from_row(cls, row: tuple) -> "CardView":
+    def from_row(cls, row: CardRow) -> "CardView":
         return cls(
-            id=row[0], deck_id=row[1], note_id=row[2], kind=row[3], front=row[4],
-            back=row[5], extra=row[6] or "", source=row[7] or "",
-            tags=(row[8] or "").split(), lab=row[9] or "",
-            lab_params=json.loads(row[10] or "{}"),
-            memory=Memory(state=row[11], step=row[12], stability=row[13], difficulty=row[14],
-                          due=row[15], last_review=row[16], reps=row[17], lapses=row[18]),
-            suspended=bool(row[19]), choices=json.loads(row[20] or "[]"), reveal=row[21] or "",
+            id=row.id, deck_id=row.deck_id, note_id=row.note_id, kind=row.kind,
+            front=row.front, back=row.back, extra=row.extra or "", source=row.source or "",
+            tags=(row.tags or "").split(), lab=row.lab or "",
+            lab_params=json.loads(row.lab_params or "{}"),
+            memory=Memory(state=row.state, step=row.step, stability=row.stability,
+                          difficulty=row.difficulty, due=row.due, last_review=row.last_review,
+                          reps=row.reps, lapses=row.lapses),
+            suspended=bool(row.suspended), choices=json.loads(row.choices or "[]"),
+            reveal=row.reveal or "",
         )
 
 
@@ -85,7 +80,7 @@ class Step:
 
     kind: str  # "answer", "suspend" or "bury"
     card_id: str
-    flags: dict[str, tuple]  # card id -> (suspended, buried_until, tags) before it
+    flags: list[CardFlags]  # each card's flags before it
     review_id: str = ""  # an answer's review row
     rating: int = 0  # an answer's rating
 
@@ -100,6 +95,9 @@ class Answered:
 
 
 class ReviewSession:
+    """Over a `Store`. The queue, its counts and `card` only read (through
+    `Reads`), so they work over a worker's `ReadStore` too."""
+
     def __init__(self, store: Store, settings: Settings, deck_id: str | None = None,
                  clock: Callable[[], int] = now_ms):
         self.store = store
@@ -112,19 +110,14 @@ class ReviewSession:
 
     # -- the queue -------------------------------------------------------
 
-    def _deck_filter(self) -> tuple[str, tuple]:
-        return ("AND deck_id = ?", (self.deck_id,)) if self.deck_id else ("", ())
-
     def done_today(self, now: int | None = None) -> tuple[int, int]:
         """(new cards introduced, review-state cards answered) in the learner's day,
         in every deck: the daily limits are shared, so studying one deck spends
         the same allowance as studying them all."""
         now = self.clock() if now is None else now
         start, _ = self.day.bounds(now)
-        row = self.store.conn.execute(
-            "SELECT coalesce(sum(state_before = 0), 0), coalesce(sum(state_before = 2), 0) "
-            "FROM reviews WHERE reviewed_at >= ?", (start,)).fetchone()
-        return row[0], row[1]
+        done = self.store.answered_since(start)
+        return done.new, done.review
 
     def counts(self, now: int | None = None) -> Counts:
         """What is left to study today, daily limits applied."""
@@ -140,10 +133,10 @@ class ReviewSession:
         now = self.clock() if now is None else now
         raw = self._raw_counts(now)
         new_left, review_left = self._allowance(now)
-        by_deck = {deck_id: Counts(min(new, new_left), learning, min(review, review_left))
-                   for deck_id, new, learning, review in raw}
-        total = Counts(min(sum(r[1] for r in raw), new_left), sum(r[2] for r in raw),
-                       min(sum(r[3] for r in raw), review_left))
+        by_deck = {r.deck_id: Counts(min(r.new, new_left), r.learning, min(r.review, review_left))
+                   for r in raw}
+        total = Counts(min(sum(r.new for r in raw), new_left), sum(r.learning for r in raw),
+                       min(sum(r.review for r in raw), review_left))
         return by_deck, total
 
     def _allowance(self, now: int) -> tuple[int, int]:
@@ -151,48 +144,33 @@ class ReviewSession:
         return (max(0, self.settings.new_per_day - new_done),
                 max(0, self.settings.reviews_per_day - review_done))
 
-    def _raw_counts(self, now: int) -> list[tuple[str, int, int, int]]:
+    def _raw_counts(self, now: int) -> list[DeckCounts]:
         """One pass over the cards, grouped by deck: new, learning due now (or
         within the learn-ahead window), reviews due before the day ends."""
         _, end = self.day.bounds(now)
-        deck_sql, deck_args = self._deck_filter()
-        return self.store.conn.execute(
-            "SELECT deck_id, coalesce(sum(state = 0), 0), "
-            "coalesce(sum(state IN (1, 3) AND due <= ?), 0), "
-            "coalesce(sum(state = 2 AND due < ?), 0) FROM cards "
-            "WHERE retired = 0 AND suspended = 0 "
-            f"AND (buried_until IS NULL OR buried_until <= ?) {deck_sql} "
-            "GROUP BY deck_id ORDER BY deck_id",
-            (now + LEARN_AHEAD_MS, end, now, *deck_args)).fetchall()
-
-    def _first(self, where: str, order: str, args: tuple, now: int) -> CardView | None:
-        deck_sql, deck_args = self._deck_filter()
-        row = self.store.conn.execute(
-            f"SELECT {CARD_COLUMNS} FROM cards WHERE retired = 0 AND suspended = 0 "
-            f"AND {where} AND (buried_until IS NULL OR buried_until <= ?) {deck_sql} "
-            f"ORDER BY {order} LIMIT 1", (*args, now, *deck_args)).fetchone()
-        return CardView.from_row(row) if row else None
+        return self.store.queue_counts(now + LEARN_AHEAD_MS, end, now, self.deck_id)
 
     def next_card(self, now: int | None = None) -> CardView | None:
         now = self.clock() if now is None else now
         _, end = self.day.bounds(now)
-        card = self._first("state IN (1, 3) AND due <= ?", "due", (now,), now)
-        if card:
-            return card
+        reads, deck_id = self.store, self.deck_id
+        row = reads.first_learning_card(now, now, deck_id)
+        if row:
+            return CardView.from_row(row)
         new_done, review_done = self.done_today(now)
         if review_done < self.settings.reviews_per_day:
-            card = self._first("state = 2 AND due < ?", "due", (end,), now)
-            if card:
-                return card
+            row = reads.first_review_card(end, now, deck_id)
+            if row:
+                return CardView.from_row(row)
         if new_done < self.settings.new_per_day:
-            card = self._first("state = 0", "deck_id, position", (), now)
-            if card:
-                return card
-        return self._first("state IN (1, 3) AND due <= ?", "due", (now + LEARN_AHEAD_MS,), now)
+            row = reads.first_new_card(now, deck_id)
+            if row:
+                return CardView.from_row(row)
+        row = reads.first_learning_card(now + LEARN_AHEAD_MS, now, deck_id)
+        return CardView.from_row(row) if row else None
 
     def card(self, card_id: str) -> CardView:
-        row = self.store.conn.execute(
-            f"SELECT {CARD_COLUMNS} FROM cards WHERE id = ?", (card_id,)).fetchone()
+        row = self.store.card_row(card_id)
         if row is None:
             raise KeyError(f"no card {card_id!r}")
         return CardView.from_row(row)
@@ -208,18 +186,13 @@ class ReviewSession:
 
     # -- answering -------------------------------------------------------
 
-    def _flags(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple]:
-        rows = conn.execute(
-            "SELECT id, suspended, buried_until, tags FROM cards WHERE id IN "
-            "(SELECT value FROM json_each(?))", (json.dumps(ids),)).fetchall()
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
-
     def answer(self, card_id: str, rating: int, duration_ms: int = 0,
                now: int | None = None) -> Answered:
         if rating not in (1, 2, 3, 4):
             raise ValueError(f"rating must be 1-4, got {rating!r}")
         review_id = uuid.uuid4().hex
-        with self.store.transaction() as conn:
+        store = self.store
+        with store.transaction():
             card = self.card(card_id)
             # The time is read under the write lock, and never at or before the
             # card's last review: a replay orders reviews by time, so the log's
@@ -228,27 +201,19 @@ class ReviewSession:
             now = self.clock() if now is None else now
             now = max(now, (card.memory.last_review or 0) + 1)
             _, day_end = self.day.bounds(now)
-            siblings = [r[0] for r in conn.execute(
-                "SELECT id FROM cards WHERE note_id = ? AND deck_id = ? AND id != ? "
-                "AND kind = 'cloze' AND retired = 0", (card.note_id, card.deck_id, card_id))]
-            flags = self._flags(conn, [card_id, *siblings])
+            siblings = store.cloze_siblings(card.note_id, card.deck_id, card_id)
+            flags = store.card_flags([card_id, *siblings])
             memory = self.model.review(card_id, card.memory, rating, now)
-            conn.execute(
-                "INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms, state_before) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (review_id, card_id, now, rating, max(0, int(duration_ms)), card.memory.state))
-            _write_memory(conn, card_id, memory)
+            store.insert_review(review_id, card_id, now, rating, max(0, int(duration_ms)),
+                                card.memory.state)
+            _write_memory(store, card_id, memory)
             if siblings:
-                conn.execute(
-                    "UPDATE cards SET buried_until = ? "
-                    "WHERE id IN (SELECT value FROM json_each(?))",
-                    (day_end, json.dumps(siblings)))
+                store.bury_cards(siblings, day_end)
             leech = memory.lapses > card.memory.lapses and self._is_leech(memory.lapses)
             if leech:
                 tags = card.tags if "leech" in card.tags else [*card.tags, "leech"]
-                suspend = 1 if self.settings.leech_action == "suspend" else int(card.suspended)
-                conn.execute("UPDATE cards SET tags = ?, suspended = ? WHERE id = ?",
-                             (" ".join(tags), suspend, card_id))
+                suspend = self.settings.leech_action == "suspend" or card.suspended
+                store.mark_leech(card_id, " ".join(tags), suspend)
         self._undo.append(Step("answer", card_id, flags, review_id, rating))
         return Answered(review_id, card_id, memory, leech, siblings)
 
@@ -268,54 +233,54 @@ class ReviewSession:
         if not self._undo:
             return None
         last = self._undo.pop()
-        with self.store.transaction() as conn:
+        store = self.store
+        with store.transaction():
             if last.review_id:
-                conn.execute("DELETE FROM reviews WHERE id = ?", (last.review_id,))
-                rebuild_card(self.store, self.model, last.card_id)
-            for cid, (suspended, buried_until, tags) in last.flags.items():
-                conn.execute("UPDATE cards SET suspended = ?, buried_until = ?, tags = ? "
-                             "WHERE id = ?", (suspended, buried_until, tags, cid))
+                store.delete_review(last.review_id)
+                rebuild_card(store, self.model, last.card_id)
+            for flags in last.flags:
+                store.restore_card_flags(flags)
         return last
 
     def set_suspended(self, card_id: str, suspended: bool) -> None:
         """Suspend or unsuspend, outside the session's undo (Browse's toggle)."""
-        with self.store.transaction() as conn:
-            conn.execute("UPDATE cards SET suspended = ? WHERE id = ?", (int(suspended), card_id))
+        with self.store.transaction():
+            self.store.set_suspended(card_id, suspended)
 
     def suspend(self, card_id: str) -> None:
         """Suspend the card being studied; `undo` brings it back."""
-        with self.store.transaction() as conn:
-            flags = self._flags(conn, [card_id])
-            conn.execute("UPDATE cards SET suspended = 1 WHERE id = ?", (card_id,))
+        with self.store.transaction():
+            flags = self.store.card_flags([card_id])
+            self.store.set_suspended(card_id, True)
         self._undo.append(Step("suspend", card_id, flags))
 
     def bury(self, card_id: str, now: int | None = None) -> None:
         """Hide the card until the learner's next day starts; `undo` brings it back."""
         now = self.clock() if now is None else now
         _, end = self.day.bounds(now)
-        with self.store.transaction() as conn:
-            flags = self._flags(conn, [card_id])
-            conn.execute("UPDATE cards SET buried_until = ? WHERE id = ?", (end, card_id))
+        with self.store.transaction():
+            flags = self.store.card_flags([card_id])
+            self.store.bury_card(card_id, end)
         self._undo.append(Step("bury", card_id, flags))
 
 
-def _write_memory(conn: sqlite3.Connection, card_id: str, m: Memory) -> None:
-    conn.execute(
-        "UPDATE cards SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
-        "last_review = ?, reps = ?, lapses = ? WHERE id = ?",
-        (m.state, m.step, m.stability, m.difficulty, m.due, m.last_review, m.reps, m.lapses,
-         card_id))
+def memory_row(card_id: str, m: Memory) -> MemoryRow:
+    """A memory state as the store caches it on its card."""
+    return MemoryRow(m.state, m.step, m.stability, m.difficulty, m.due, m.last_review, m.reps,
+                     m.lapses, card_id)
+
+
+def _write_memory(store: Store, card_id: str, m: Memory) -> None:
+    store.write_memory(memory_row(card_id, m))
 
 
 def rebuild_card(store: Store, model: MemoryModel, card_id: str) -> Memory:
-    conn = store.conn
-    rows = conn.execute(
-        "SELECT id, reviewed_at, rating FROM reviews WHERE card_id = ? "
-        "ORDER BY reviewed_at, id", (card_id,)).fetchall()
-    memory, before = model.replay(card_id, [(r[1], r[2]) for r in rows])
-    conn.executemany("UPDATE reviews SET state_before = ? WHERE id = ?",
-                     [(b, r[0]) for b, r in zip(before, rows)])
-    _write_memory(conn, card_id, memory)
+    """Replay one card's reviews into its cached state (and each review's
+    state_before). Runs inside the caller's transaction."""
+    rows = store.card_reviews(card_id)
+    memory, before = model.replay(card_id, [(r.reviewed_at, r.rating) for r in rows])
+    store.set_states_before([(b, r.id) for b, r in zip(before, rows)])
+    _write_memory(store, card_id, memory)
     return memory
 
 
@@ -324,45 +289,39 @@ def rebuild_all(store: Store, settings: Settings,
     """Replay the whole review log into every card's memory state. Returns the
     number of reviews replayed. One transaction: all or nothing."""
     model = MemoryModel(settings)
-    conn = store.conn
-    total = conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
+    total = store.review_count()
     done = 0
     with store.transaction():
-        conn.execute("UPDATE cards SET state = 0, step = NULL, stability = NULL, "
-                     "difficulty = NULL, due = NULL, last_review = NULL, reps = 0, lapses = 0 "
-                     "WHERE reps > 0 OR state != 0")
-        cursor = conn.execute(
-            "SELECT card_id, id, reviewed_at, rating FROM reviews "
-            "ORDER BY card_id, reviewed_at, id")
-        card_id, ids, log = None, [], []
-        memory_rows, before_rows = [], []
+        store.reset_memories()
+        card_id: str | None = None
+        ids: list[str] = []
+        log: list[tuple[int, int]] = []
+        memory_rows: list[MemoryRow] = []
+        before_rows: list[tuple[int, str]] = []
 
         def finish() -> None:
+            assert card_id is not None
             memory, before = model.replay(card_id, log)
-            memory_rows.append((memory.state, memory.step, memory.stability, memory.difficulty,
-                                memory.due, memory.last_review, memory.reps, memory.lapses,
-                                card_id))
+            memory_rows.append(memory_row(card_id, memory))
             before_rows.extend(zip(before, ids))
 
         def flush() -> None:
-            conn.executemany(
-                "UPDATE cards SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
-                "last_review = ?, reps = ?, lapses = ? WHERE id = ?", memory_rows)
-            conn.executemany("UPDATE reviews SET state_before = ? WHERE id = ?", before_rows)
+            store.write_memories(memory_rows)
+            store.set_states_before(before_rows)
             memory_rows.clear()
             before_rows.clear()
 
-        for cid, rid, at, rating in cursor.fetchall():
-            if cid != card_id:
+        for review in store.review_log():
+            if review.card_id != card_id:
                 if card_id is not None:
                     finish()
                     if len(before_rows) > 50_000:
                         flush()
                         if progress:
                             progress(done, total)
-                card_id, ids, log = cid, [], []
-            ids.append(rid)
-            log.append((at, rating))
+                card_id, ids, log = review.card_id, [], []
+            ids.append(review.id)
+            log.append((review.reviewed_at, review.rating))
             done += 1
         if card_id is not None:
             finish()

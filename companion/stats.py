@@ -20,7 +20,7 @@ from companion.progress import Retention, ReviewRow
 from companion.scheduler import NEW, LearnerDay, Memory, MemoryModel, to_datetime
 from companion.session import CardView, Counts, ReviewSession
 from companion.settings import Settings
-from companion.store import Reads, now_ms
+from companion.store import LabRunRow, MetricPoint, Reads, now_ms
 
 # (label, learner's days ending today; None: the whole log). Every face shows these.
 PERIODS: tuple[tuple[str, int | None], ...] = (
@@ -92,21 +92,6 @@ class Recall:
 
 
 @dataclass(frozen=True)
-class LabRunRow:
-    id: int
-    lab: str
-    params: dict[str, Any]
-    device: str
-    started_at: int
-    ended_at: int | None
-    status: str
-    error: str
-    summary: dict[str, Any] | None
-    prediction: str
-    card_id: str
-
-
-@dataclass(frozen=True)
 class Overview:
     """What `companion stats`, its --json and the Stats screen show."""
 
@@ -163,7 +148,7 @@ class ReportData:
     calendar: tuple[tuple[date, int], ...]
     hardest: tuple[dict[str, Any], ...]
     runs: tuple[LabRunRow, ...]  # the newest REPORT_RUNS
-    curves: dict[int, list[tuple[str, str, float, float]]] = field(default_factory=dict)
+    curves: dict[int, list[MetricPoint]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -233,24 +218,9 @@ def _groups(store: Reads, reviews: list[ReviewRow], day: LearnerDay
 
 
 def lab_runs(store: Reads, limit: int) -> tuple[LabRunRow, ...]:
-    """The newest runs. A run's stored parameters or summary that don't read as
-    JSON objects (a stranger's export) are shown as their text, never raised."""
-    import json
-
-    def decode(text: str | None, name: str) -> Any:
-        if not text:
-            return None
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return {name: text}
-        return value if isinstance(value, dict) else {name: value}
-
-    return tuple(LabRunRow(
-        run.id, run.lab or "", decode(run.params, "params") or {}, run.device or "",
-        run.started_at or 0, run.ended_at, run.status or "", run.error or "",
-        decode(run.summary, "result"), run.prediction or "", run.card_id or "")
-        for run in store.recent_lab_runs(limit))
+    """The newest runs, their parameters and summary decoded (the store shows
+    a value that doesn't decode as text instead of raising)."""
+    return tuple(store.lab_runs(limit=limit))
 
 
 def overview(store: Reads, settings: Settings, now: int | None = None,
@@ -265,7 +235,7 @@ def overview(store: Reads, settings: Settings, now: int | None = None,
         per_day[on] += 1
         seconds[on] += (review.duration_ms or 0) / 1000
     decks, tags = _groups(store, reviews, day)
-    cards, studied = store.card_totals()
+    cards, studied = store.live_card_totals()
     return Overview(
         now=now, today=today, desired=settings.desired_retention, cards=cards, studied=studied,
         reviews=len(reviews), streak=progress.streak(per_day, today),
@@ -286,7 +256,7 @@ def home_data(store: Reads, settings: Settings, now: int) -> HomeData:
                   for d in store.live_decks())
     day = LearnerDay(settings)
     today = day.day_of(now)
-    answered, seconds = store.answered_since(day.start_of(today))
+    answered, seconds = store.answers_and_seconds_since(day.start_of(today))
     since = day.start_of(today - timedelta(days=CALENDAR_DAYS - 1))
     counts = progress.reviews_per_day(store.reviews(since_ms=since), day)
     streak = progress.streak(counts, today)
@@ -334,11 +304,11 @@ def report(store: Reads, settings: Settings, now: int | None = None) -> ReportDa
     today = base.today
     first_day = today - timedelta(days=CALENDAR_DAYS - 1)
     runs = lab_runs(store, REPORT_RUNS)
-    curves: dict[int, list[tuple[str, str, float, float]]] = {}
+    curves: dict[int, list[MetricPoint]] = {}
     for run in runs:  # the curves of the newest successful run of each lab
         if run.status != "ok" or any(r.lab == run.lab for r in runs if r.id in curves):
             continue
-        points = store.run_metric_points(run.id)
+        points = store.lab_metrics(run.id)
         if points:
             curves[run.id] = points
     local = to_datetime(now).astimezone(day.tz) if day.tz else to_datetime(now).astimezone()

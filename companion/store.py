@@ -7,9 +7,10 @@ imported only when they run (it pulls in numpy, too slow for every start).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple, TypeVar
@@ -32,16 +33,168 @@ class DeckChoice(NamedTuple):
     id: str
 
 
+class DeckPath(NamedTuple):
+    id: str
+    path: str | None
+
+
+class DeckListing(NamedTuple):
+    """A row of `companion decks list`."""
+
+    id: str
+    name: str
+    cards: int
+    reviewed: int
+    suspended: int
+    path: str | None
+
+
+class CardDefinition(NamedTuple):
+    """A card as a deck file defines it: what a deck sync writes (the memory
+    state and the learner's flags are not part of it)."""
+
+    id: str
+    deck_id: str
+    note_id: str
+    kind: str
+    ord: int
+    front: str
+    back: str
+    extra: str
+    source: str
+    tags: str
+    lab: str
+    lab_params: str
+    position: int
+    line: int
+    added_at: int
+    choices: str
+    reveal: str
+
+
 # -- rows: cards and the queue -----------------------------------------------
+
+
+class CardRow(NamedTuple):
+    """A card as the review shows it: its text, its memory state, its flags."""
+
+    id: str
+    deck_id: str
+    note_id: str
+    kind: str
+    front: str
+    back: str
+    extra: str | None
+    source: str | None
+    tags: str | None
+    lab: str | None
+    lab_params: str | None
+    state: int
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    due: int | None
+    last_review: int | None
+    reps: int
+    lapses: int
+    suspended: int
+    choices: str | None
+    reveal: str | None
+
+
+CARD_COLUMNS = ", ".join(CardRow._fields)
+
+
+class CardFlags(NamedTuple):
+    """What a suspend, a bury or a leech changes, so undo can put it back."""
+
+    id: str
+    suspended: int
+    buried_until: int | None
+    tags: str | None
+
+
+class DeckCounts(NamedTuple):
+    """Per deck: new cards, learning cards due, reviews due (before any daily limit)."""
+
+    deck_id: str
+    new: int
+    learning: int
+    review: int
 
 
 # -- rows: the review log ----------------------------------------------------
 
 
+class AnsweredCounts(NamedTuple):
+    """Answers since a time: of new cards (introduced) and of review-state cards."""
+
+    new: int
+    review: int
+
+
+class CardReview(NamedTuple):
+    id: str
+    reviewed_at: int
+    rating: int
+
+
+class LogReview(NamedTuple):
+    """A review in the order a replay reads the whole log: by card, then time."""
+
+    card_id: str
+    id: str
+    reviewed_at: int
+    rating: int
+
+
 # -- rows: doctor and rebuild ------------------------------------------------
 
 
+class CardTotals(NamedTuple):
+    cards: int
+    retired: int
+
+
+class MemoryRow(NamedTuple):
+    """A card's cached memory state, as it is written (and compared with a replay)."""
+
+    state: int
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    due: int | None
+    last_review: int | None
+    reps: int
+    lapses: int
+    id: str
+
+
 # -- rows: lab runs ----------------------------------------------------------
+
+
+class LabRunRow(NamedTuple):
+    """A recorded lab run, its parameters and result summary decoded from JSON."""
+
+    id: int
+    lab: str
+    params: dict[str, Any]
+    device: str | None
+    seed: int | None
+    card_id: str | None
+    started_at: int
+    ended_at: int | None
+    status: str
+    error: str | None
+    summary: dict[str, Any] | None
+    prediction: str | None
+
+
+class MetricPoint(NamedTuple):
+    chart: str
+    series: str
+    x: float
+    y: float
 
 
 # -- rows: the read model ----------------------------------------------------
@@ -85,20 +238,6 @@ class HardCard(NamedTuple):
     reps: int | None
     lapses: int | None
     suspended: int | None
-
-
-class LabRunRecord(NamedTuple):
-    id: int
-    lab: str | None
-    params: str | None
-    device: str | None
-    started_at: int | None
-    ended_at: int | None
-    status: str | None
-    error: str | None
-    summary: str | None
-    prediction: str | None
-    card_id: str | None
 
 
 class SearchHit(NamedTuple):
@@ -334,6 +473,21 @@ def _missing_schema(conn: sqlite3.Connection, version: int) -> str:
     return ""
 
 
+def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
+    """A stored JSON object (a run's parameters or summary). Text that doesn't
+    read as one (a stranger's export, an old bug) comes back under `name`,
+    never raised: every reader of runs can show it."""
+    import json
+
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return {name: text}
+    return value if isinstance(value, dict) else {name: value}
+
+
 def _json_list(values: Sequence[Any]) -> str:
     import json
 
@@ -385,8 +539,26 @@ class Reads:
     path: Path
     conn: sqlite3.Connection
 
+    # (row class, SQL) -> whether the SELECT's columns are the class's fields in
+    # order. Then a row is filled by position, which is filling by name, at
+    # a tenth of the cost: a card's 22 columns by keyword cost ~8 µs, several
+    # times per answer.
+    _in_field_order: dict[tuple[type, str], bool] = {}
+
+    def _by_position(self, cls: type, sql: str, cursor: sqlite3.Cursor) -> bool:
+        key = (cls, sql)
+        known = self._in_field_order.get(key)
+        if known is None:
+            if len(self._in_field_order) > 1000:  # statements built with literals in them
+                self._in_field_order.clear()
+            names = tuple(column[0] for column in cursor.description)
+            known = self._in_field_order[key] = names == getattr(cls, "_fields", None)
+        return known
+
     def _rows(self, cls: type[Row], sql: str, args: Sequence[Any] = ()) -> list[Row]:
         cursor = self.conn.execute(sql, args)
+        if self._by_position(cls, sql, cursor):
+            return list(map(cls._make, cursor))  # type: ignore[attr-defined]  # a NamedTuple
         names = [column[0] for column in cursor.description]
         return [cls(**dict(zip(names, values))) for values in cursor]
 
@@ -395,6 +567,8 @@ class Reads:
         values = cursor.fetchone()
         if values is None:
             return None
+        if self._by_position(cls, sql, cursor):
+            return cls._make(values)  # type: ignore[attr-defined]  # a NamedTuple
         return cls(**dict(zip([column[0] for column in cursor.description], values)))
 
     def _value(self, sql: str, args: Sequence[Any] = ()) -> Any:
@@ -415,13 +589,177 @@ class Reads:
         """The live decks by name, for a filter or a picker."""
         return self._rows(DeckChoice, "SELECT name, id FROM decks WHERE retired = 0 ORDER BY name")
 
+    def deck_exists(self, deck_id: str) -> bool:
+        """A live (not retired) deck with this id."""
+        return self._value("SELECT 1 FROM decks WHERE id = ? AND retired = 0",
+                           (deck_id,)) is not None
+
+    def live_deck_ids(self) -> list[str]:
+        return self._column("SELECT id FROM decks WHERE retired = 0")
+
+    def live_deck_paths(self) -> list[DeckPath]:
+        return self._rows(DeckPath, "SELECT id, path FROM decks WHERE retired = 0")
+
+    def deck_listing(self) -> list[DeckListing]:
+        """The live decks by name with their live cards: how many, reviewed, suspended."""
+        return self._rows(
+            DeckListing,
+            "SELECT d.id, d.name, count(c.id) AS cards, coalesce(sum(c.reps > 0), 0) AS reviewed, "
+            "coalesce(sum(c.suspended), 0) AS suspended, d.path FROM decks d "
+            "LEFT JOIN cards c ON c.deck_id = d.id AND c.retired = 0 "
+            "WHERE d.retired = 0 GROUP BY d.id ORDER BY d.name")
+
+    def card_count(self) -> int:
+        """Every card, retired ones too."""
+        return self._value("SELECT count(*) FROM cards")
+
     # -- cards: the queue, a card, its flags (reads) -------------------------
+
+    @staticmethod
+    def _deck_filter(deck_id: str | None) -> tuple[str, tuple[Any, ...]]:
+        return ("AND deck_id = ?", (deck_id,)) if deck_id else ("", ())
+
+    def queue_counts(self, learning_due_by: int, reviews_due_before: int, now: int,
+                     deck_id: str | None = None) -> list[DeckCounts]:
+        """One pass over the studyable cards (not retired, suspended or buried at
+        `now`), grouped by deck: new, learning due by `learning_due_by`, reviews
+        due before `reviews_due_before`."""
+        deck_sql, deck_args = self._deck_filter(deck_id)
+        return self._rows(
+            DeckCounts,
+            f"SELECT deck_id, coalesce(sum(state = {NEW}), 0) AS new, "
+            f"coalesce(sum(state IN ({LEARNING}, {RELEARNING}) AND due <= ?), 0) AS learning, "
+            f"coalesce(sum(state = {REVIEW} AND due < ?), 0) AS review FROM cards "
+            "WHERE retired = 0 AND suspended = 0 "
+            f"AND (buried_until IS NULL OR buried_until <= ?) {deck_sql} "
+            "GROUP BY deck_id ORDER BY deck_id",
+            (learning_due_by, reviews_due_before, now, *deck_args))
+
+    def _first_card(self, where: str, order: str, args: tuple[Any, ...], now: int,
+                    deck_id: str | None) -> CardRow | None:
+        deck_sql, deck_args = self._deck_filter(deck_id)
+        return self._row(
+            CardRow,
+            f"SELECT {CARD_COLUMNS} FROM cards WHERE retired = 0 AND suspended = 0 "
+            f"AND {where} AND (buried_until IS NULL OR buried_until <= ?) {deck_sql} "
+            f"ORDER BY {order} LIMIT 1", (*args, now, *deck_args))
+
+    def first_learning_card(self, due_by: int, now: int,
+                            deck_id: str | None = None) -> CardRow | None:
+        """The studyable learning or relearning card due first, if due by `due_by`."""
+        return self._first_card(f"state IN ({LEARNING}, {RELEARNING}) AND due <= ?", "due",
+                                (due_by,), now, deck_id)
+
+    def first_review_card(self, due_before: int, now: int,
+                          deck_id: str | None = None) -> CardRow | None:
+        """The studyable review card due first, if due before `due_before`."""
+        return self._first_card(f"state = {REVIEW} AND due < ?", "due", (due_before,), now,
+                                deck_id)
+
+    def first_new_card(self, now: int, deck_id: str | None = None) -> CardRow | None:
+        """The next new card in deck order."""
+        return self._first_card(f"state = {NEW}", "deck_id, position", (), now, deck_id)
+
+    def card_row(self, card_id: str) -> CardRow | None:
+        return self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE id = ?", (card_id,))
+
+    def cloze_siblings(self, note_id: str, deck_id: str, card_id: str) -> list[str]:
+        """The other live cloze cards of the same note in the same deck."""
+        return self._column(
+            "SELECT id FROM cards WHERE note_id = ? AND deck_id = ? AND id != ? "
+            "AND kind = 'cloze' AND retired = 0", (note_id, deck_id, card_id))
+
+    def card_flags(self, ids: list[str]) -> list[CardFlags]:
+        return self._rows(
+            CardFlags,
+            "SELECT id, suspended, buried_until, tags FROM cards WHERE id IN "
+            "(SELECT value FROM json_each(?))", (json.dumps(ids),))
+
+    def learning_due_count(self, due_before: int, deck_id: str | None = None) -> int:
+        """Learning and relearning cards (not retired or suspended) due before a time."""
+        deck_sql, deck_args = self._deck_filter(deck_id)
+        return self._value(
+            "SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0 "
+            f"AND state IN ({LEARNING}, {RELEARNING}) AND due < ? {deck_sql}",
+            (due_before, *deck_args))
 
     # -- the review log (reads) ----------------------------------------------
 
+    def answered_since(self, since: int) -> AnsweredCounts:
+        """Answers at or after `since` of cards that were new, and that were in review."""
+        row = self._row(
+            AnsweredCounts,
+            f"SELECT coalesce(sum(state_before = {NEW}), 0) AS new, "
+            f"coalesce(sum(state_before = {REVIEW}), 0) AS review "
+            "FROM reviews WHERE reviewed_at >= ?", (since,))
+        assert row is not None  # an aggregate always has its row
+        return row
+
+    def card_reviews(self, card_id: str) -> list[CardReview]:
+        """One card's reviews in replay order (time, then id)."""
+        return self._rows(
+            CardReview,
+            "SELECT id, reviewed_at, rating FROM reviews WHERE card_id = ? "
+            "ORDER BY reviewed_at, id", (card_id,))
+
+    def review_log(self) -> list[LogReview]:
+        """The whole log in replay order: by card, then time, then id."""
+        return self._rows(
+            LogReview,
+            "SELECT card_id, id, reviewed_at, rating FROM reviews "
+            "ORDER BY card_id, reviewed_at, id")
+
+    def review_count(self) -> int:
+        return self._value("SELECT count(*) FROM reviews")
+
     # -- doctor and rebuild (reads) ------------------------------------------
 
+    def integrity_check(self) -> str:
+        """SQLite's own check: "ok", or what is wrong."""
+        return self._value("PRAGMA integrity_check")
+
+    def card_totals(self) -> CardTotals:
+        row = self._row(CardTotals, "SELECT count(*) AS cards, "
+                                    "coalesce(sum(retired), 0) AS retired FROM cards")
+        assert row is not None  # an aggregate always has its row
+        return row
+
+    def orphan_review_count(self) -> int:
+        """Reviews whose card is not in the store (its deck may come back)."""
+        return self._value(
+            "SELECT count(*) FROM reviews WHERE card_id NOT IN (SELECT id FROM cards)")
+
+    def cached_memories(self) -> list[MemoryRow]:
+        """The cached memory state of every card that has one (not plain new)."""
+        return self._rows(
+            MemoryRow,
+            "SELECT state, step, stability, difficulty, due, last_review, reps, lapses, id "
+            f"FROM cards WHERE reps > 0 OR state != {NEW}")
+
     # -- lab runs (reads) ----------------------------------------------------
+
+    def lab_runs(self, lab: str | None = None, card_id: str | None = None,
+                 limit: int = 50) -> list[LabRunRow]:
+        """The newest runs first, of one lab and/or from one card if given."""
+        where, args = [], []
+        if lab:
+            where.append("lab = ?")
+            args.append(lab)
+        if card_id:
+            where.append("card_id = ?")
+            args.append(card_id)
+        sql = ("SELECT id, lab, params, device, seed, card_id, started_at, ended_at, status, "
+               "error, summary, prediction FROM lab_runs"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY started_at DESC, id DESC LIMIT ?")
+        return [row._replace(params=_json_object(row.params, "params") or {},
+                             summary=_json_object(row.summary, "result"))
+                for row in self._rows(LabRunRow, sql, (*args, limit))]
+
+    def lab_metrics(self, run_id: int) -> list[MetricPoint]:
+        """A run's metric points in the order they were recorded."""
+        return self._rows(MetricPoint, "SELECT chart, series, x, y FROM lab_metrics "
+                                       "WHERE run_id = ? ORDER BY rowid", (run_id,))
 
     # -- the read model: stats, home, report, search (reads) -----------------
 
@@ -440,10 +778,7 @@ class Reads:
             sql += " WHERE " + " AND ".join(where)
         return self._rows(ReviewRow, sql + " ORDER BY reviewed_at, id", args)
 
-    def review_count(self) -> int:
-        return self._value("SELECT count(*) FROM reviews")
-
-    def answered_since(self, start_ms: int) -> tuple[int, int]:
+    def answers_and_seconds_since(self, start_ms: int) -> tuple[int, int]:
         """(answers, whole seconds spent answering) since `start_ms`."""
         row = self.conn.execute(
             "SELECT count(*), coalesce(sum(duration_ms), 0) / 1000 FROM reviews "
@@ -473,7 +808,7 @@ class Reads:
         return self._rows(CardGroup,
                           "SELECT id, deck_id, tags, reps, lapses FROM cards WHERE retired = 0")
 
-    def card_totals(self) -> tuple[int, int]:
+    def live_card_totals(self) -> tuple[int, int]:
         """(live cards, live cards answered at least once)."""
         row = self.conn.execute("SELECT count(*), coalesce(sum(reps > 0), 0) FROM cards "
                                 "WHERE retired = 0").fetchone()
@@ -498,18 +833,6 @@ class Reads:
                           "LEFT JOIN decks d ON d.id = c.deck_id WHERE c.retired = 0 "
                           "AND c.lapses > 0 ORDER BY c.lapses DESC, c.reps DESC, c.id LIMIT ?",
                           (limit,))
-
-    def recent_lab_runs(self, limit: int) -> list[LabRunRecord]:
-        """The newest lab runs, as stored (params and summary are JSON text)."""
-        return self._rows(LabRunRecord,
-                          "SELECT id, lab, params, device, started_at, ended_at, status, error, "
-                          "summary, prediction, card_id FROM lab_runs "
-                          "ORDER BY started_at DESC, id DESC LIMIT ?", (limit,))
-
-    def run_metric_points(self, run_id: int) -> list[tuple[str, str, float, float]]:
-        """A run's metric points (chart, series, x, y) in the order they came."""
-        return self.conn.execute("SELECT chart, series, x, y FROM lab_metrics WHERE run_id = ? "
-                                 "ORDER BY rowid", (run_id,)).fetchall()
 
     def search_cards(self, terms: Sequence[SearchTerm], day_end: int,
                      limit: int) -> tuple[int, list[SearchHit]]:
@@ -762,11 +1085,130 @@ class Store(Reads):
 
     # -- decks (writes) ------------------------------------------------------
 
+    def upsert_deck(self, deck_id: str, name: str, description: str, path: str) -> None:
+        """Add the deck, or update it from its file; either way it is live."""
+        self.conn.execute(
+            "INSERT INTO decks(id, name, description, path, retired) VALUES (?, ?, ?, ?, 0) "
+            "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+            "description = excluded.description, path = excluded.path, retired = 0",
+            (deck_id, name, description, path))
+
+    def upsert_cards(self, cards: Iterable[CardDefinition]) -> None:
+        """Add the cards, or update their definitions. The memory state, suspension,
+        burial and added time stay; a `leech` tag the learner earned stays too."""
+        self.conn.executemany(
+            "INSERT INTO cards(id, deck_id, note_id, kind, ord, front, back, extra, source, tags, "
+            "lab, lab_params, position, line, added_at, choices, reveal) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET deck_id = excluded.deck_id, "
+            "note_id = excluded.note_id, "
+            "kind = excluded.kind, ord = excluded.ord, front = excluded.front, "
+            "back = excluded.back, extra = excluded.extra, source = excluded.source, "
+            "tags = CASE WHEN instr(' ' || cards.tags || ' ', ' leech ') > 0 "
+            "  AND instr(' ' || excluded.tags || ' ', ' leech ') = 0 "
+            "  THEN trim(excluded.tags || ' leech') ELSE excluded.tags END, "
+            "lab = excluded.lab, lab_params = excluded.lab_params, "
+            "position = excluded.position, "
+            "line = excluded.line, choices = excluded.choices, reveal = excluded.reveal, "
+            "retired = 0",
+            cards)
+
+    def retire_cards_not_in(self, deck_id: str, keep: list[str]) -> int:
+        """Retire the deck's live cards whose ids are not in `keep`; how many."""
+        return self.conn.execute(
+            "UPDATE cards SET retired = 1 WHERE deck_id = ? AND retired = 0 "
+            "AND id NOT IN (SELECT value FROM json_each(?))",
+            (deck_id, json.dumps(keep))).rowcount
+
+    def retire_deck(self, deck_id: str) -> int:
+        """Retire the deck and its live cards; how many cards."""
+        self.conn.execute("UPDATE decks SET retired = 1 WHERE id = ?", (deck_id,))
+        return self.conn.execute(
+            "UPDATE cards SET retired = 1 WHERE deck_id = ? AND retired = 0",
+            (deck_id,)).rowcount
+
     # -- cards: answering, undo, suspend, bury (writes) ----------------------
+
+    _WRITE_MEMORY = ("UPDATE cards SET state = ?, step = ?, stability = ?, difficulty = ?, "
+                     "due = ?, last_review = ?, reps = ?, lapses = ? WHERE id = ?")
+
+    def insert_review(self, review_id: str, card_id: str, reviewed_at: int, rating: int,
+                      duration_ms: int, state_before: int) -> None:
+        self.conn.execute(
+            "INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms, state_before) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (review_id, card_id, reviewed_at, rating, duration_ms, state_before))
+
+    def delete_review(self, review_id: str) -> None:
+        self.conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
+
+    def write_memory(self, memory: MemoryRow) -> None:
+        """Cache one card's memory state."""
+        self.conn.execute(self._WRITE_MEMORY, memory)
+
+    def bury_cards(self, ids: list[str], until: int) -> None:
+        self.conn.execute(
+            "UPDATE cards SET buried_until = ? WHERE id IN (SELECT value FROM json_each(?))",
+            (until, json.dumps(ids)))
+
+    def bury_card(self, card_id: str, until: int) -> None:
+        self.conn.execute("UPDATE cards SET buried_until = ? WHERE id = ?", (until, card_id))
+
+    def set_suspended(self, card_id: str, suspended: bool) -> None:
+        self.conn.execute("UPDATE cards SET suspended = ? WHERE id = ?",
+                          (int(suspended), card_id))
+
+    def mark_leech(self, card_id: str, tags: str, suspended: bool) -> None:
+        """A leech: its tags (with `leech`) and whether it is now suspended."""
+        self.conn.execute("UPDATE cards SET tags = ?, suspended = ? WHERE id = ?",
+                          (tags, int(suspended), card_id))
+
+    def restore_card_flags(self, flags: CardFlags) -> None:
+        """Put back what `card_flags` read (undo of a bury, suspend or leech)."""
+        self.conn.execute("UPDATE cards SET suspended = ?, buried_until = ?, tags = ? "
+                          "WHERE id = ?", (flags.suspended, flags.buried_until, flags.tags,
+                                           flags.id))
 
     # -- rebuild (writes) ----------------------------------------------------
 
+    def reset_memories(self) -> None:
+        """Every card back to new, its cached memory state cleared."""
+        self.conn.execute(
+            f"UPDATE cards SET state = {NEW}, step = NULL, stability = NULL, "
+            "difficulty = NULL, due = NULL, last_review = NULL, reps = 0, lapses = 0 "
+            f"WHERE reps > 0 OR state != {NEW}")
+
+    def write_memories(self, memories: Iterable[MemoryRow]) -> None:
+        self.conn.executemany(self._WRITE_MEMORY, memories)
+
+    def set_states_before(self, states: Iterable[tuple[int, str]]) -> None:
+        """(state_before, review id) pairs: the state each review found its card in."""
+        self.conn.executemany("UPDATE reviews SET state_before = ? WHERE id = ?", states)
+
     # -- lab runs (writes) ---------------------------------------------------
+
+    def insert_lab_run(self, lab: str, params: dict[str, Any], device: str, seed: int,
+                       card_id: str | None, started_at: int, prediction: str | None) -> int:
+        """A run that is starting (status `running`); its id."""
+        cursor = self.conn.execute(
+            "INSERT INTO lab_runs(lab, params, device, seed, card_id, started_at, status, "
+            "prediction) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+            (lab, json.dumps(params), device, seed, card_id, started_at, prediction))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_lab_run(self, run_id: int, ended_at: int, status: str, error: str | None,
+                       summary: dict[str, Any] | None, device: str) -> None:
+        self.conn.execute(
+            "UPDATE lab_runs SET ended_at = ?, status = ?, error = ?, summary = ?, "
+            "device = ? WHERE id = ?",
+            (ended_at, status, error, json.dumps(summary) if summary is not None else None,
+             device, run_id))
+
+    def insert_lab_metrics(self, run_id: int, points: Iterable[MetricPoint]) -> None:
+        self.conn.executemany("INSERT INTO lab_metrics(run_id, chart, series, x, y) "
+                              "VALUES (?, ?, ?, ?, ?)",
+                              ((run_id, *point) for point in points))
 
     # -- import (writes) -----------------------------------------------------
 

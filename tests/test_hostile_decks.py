@@ -97,4 +97,4 @@ def test_the_store_takes_what_decks_check_accepts(tmp_path):
     store = Store(tmp_path / "c.db")
     report = sync_decks(store, [folder])
     assert report.errors == [] and report.added == MAX_GAPS_PER_NOTE
-    assert store.card_totals() == (MAX_GAPS_PER_NOTE, 0)
+    assert store.live_card_totals() == (MAX_GAPS_PER_NOTE, 0)

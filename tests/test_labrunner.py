@@ -45,7 +45,7 @@ def test_a_real_lab_runs_in_a_child_and_is_recorded(store):
     assert status == "ok" and error is None and ended
     assert json.loads(summary) == events[-1].summary
     [row] = past_runs(store, card_id="c/1")
-    assert row["params"]["norm"] == "pre" and row["seed"] == 3 and row["status"] == "ok"
+    assert row.params["norm"] == "pre" and row.seed == 3 and row.status == "ok"
 
 
 def test_metrics_are_stored_with_the_run(store):

@@ -89,9 +89,8 @@ def review(plain: bool, deck: str | None, limit: int) -> None:
     if limit or not (sys.stdin.isatty() and sys.stdout.isatty()):
         plain = True
     settings, store = _open()
-    if deck is not None and not store.conn.execute(
-            "SELECT 1 FROM decks WHERE id = ? AND retired = 0", (deck,)).fetchone():
-        known = [r[0] for r in store.conn.execute("SELECT id FROM decks WHERE retired = 0")]
+    if deck is not None and not store.deck_exists(deck):
+        known = store.live_deck_ids()
         raise UserError(f"--deck {deck}: no such deck (decks: {', '.join(known) or 'none'})")
     if not plain:
         from companion.tui.app import run
@@ -196,12 +195,9 @@ def decks_list() -> None:
     table = Table()
     for name in ("Id", "Name", "Cards", "Reviewed", "Suspended", "File"):
         table.add_column(name)
-    for row in store.conn.execute(
-            "SELECT d.id, d.name, count(c.id), coalesce(sum(c.reps > 0), 0), "
-            "coalesce(sum(c.suspended), 0), d.path FROM decks d "
-            "LEFT JOIN cards c ON c.deck_id = d.id AND c.retired = 0 "
-            "WHERE d.retired = 0 GROUP BY d.id ORDER BY d.name"):
-        table.add_row(*(plain(v) for v in row))
+    for deck in store.deck_listing():
+        table.add_row(*(plain(v) for v in (deck.id, deck.name, deck.cards, deck.reviewed,
+                                           deck.suspended, deck.path)))
     Console().print(table)
 
 
@@ -379,6 +375,7 @@ def doctor(rebuild: bool, restore: str | None) -> None:
 
     When the database can't be opened, list the backups to restore from."""
     from companion import paths
+    from companion.cli.tables import print_doctor
     from companion.doctor import run_doctor
     from companion.settings import load
     from companion.store import StoreError, list_backups, open_store, restore_backup
@@ -416,7 +413,9 @@ def doctor(rebuild: bool, restore: str | None) -> None:
             print("restore the newest with: companion doctor --restore newest "
                   "(the current file is moved aside, not deleted)")
         raise click.exceptions.Exit(1)
-    raise click.exceptions.Exit(run_doctor(store, settings, rebuild=rebuild))
+    report = run_doctor(store, settings, rebuild=rebuild)
+    print_doctor(report, sys.stdout)
+    raise click.exceptions.Exit(report.status)
 
 
 def main(argv: list[str] | None = None) -> int:

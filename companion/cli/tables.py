@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from companion.cardtext import neutralise
 from companion.stats import Overview, percent
 
 if TYPE_CHECKING:
     from companion.optimize import OptimizeReport
+
+if TYPE_CHECKING:
+    from companion.doctor import DoctorReport
 
 
 def plain(value: object) -> Any:
@@ -129,3 +132,27 @@ def print_optimize(report: OptimizeReport, console: Any) -> None:
             f"Suggested desired retention: {report.suggested_retention:.2f} (the least study "
             "time per card remembered). A higher one remembers more at a higher cost per card; "
             "set it with desired_retention in settings.toml.")
+
+
+def print_doctor(report: DoctorReport, out: TextIO) -> None:
+    """`companion doctor`'s lines, in the order the checks run."""
+    out.write(f"database: {report.database}\n")
+    out.write(f"integrity: {report.integrity}\n")
+    out.write(f"schema version: {report.schema_version} "
+              f"(this companion: {report.known_schema_version})\n")
+    out.write(f"cards: {report.cards} ({report.retired_cards} retired), "
+              f"reviews: {report.reviews}\n")
+    if report.orphan_reviews:
+        out.write(f"reviews of unknown cards: {report.orphan_reviews} "
+                  "(kept; their deck may come back)\n")
+    if report.rebuilt_reviews is not None:
+        out.write(f"rebuilt card states from {report.rebuilt_reviews} reviews in "
+                  f"{report.rebuild_seconds:.1f} s\n")
+    bad = report.mismatches
+    if bad:
+        out.write(f"cached states that differ from a replay: {len(bad)} "
+                  f"(e.g. {', '.join(bad[:3])}); run `companion doctor --rebuild`\n")
+    else:
+        out.write("cached states: equal to a replay of the review log\n")
+    backups = report.backups
+    out.write(f"backups: {len(backups)}" + (f", newest {backups[-1]}" if backups else "") + "\n")

@@ -38,6 +38,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from companion.store import LabRunRow
 from companion.tui.format import local_time
 from companion.tui.messages import LabEnded, LabEvent, Loaded
 from labs.catalog import param_text
@@ -50,10 +51,10 @@ DEVICES = [("auto (CUDA, then MPS, then CPU)", "auto"), ("cpu", "cpu"), ("cuda",
            ("mps", "mps")]
 
 
-def device_text(run: dict[str, Any]) -> str:
+def device_text(run: LabRunRow) -> str:
     """'cpu', or 'cpu ×2' for a run in two data-parallel processes."""
-    processes = (run.get("summary") or {}).get("world_size", 1)
-    device = run.get("device") or ""
+    processes = (run.summary or {}).get("world_size", 1)
+    device = run.device or ""
     return f"{device} ×{processes}" if isinstance(processes, int) and processes > 1 else device
 
 
@@ -137,7 +138,7 @@ class LabScreen(Screen):
         self.plots: dict[str, Any] = {}
         self.replot_pending = False
         self.trace_steps: list[Any] = []
-        self.runs: list[dict[str, Any]] = []
+        self.runs: list[LabRunRow] = []
 
     # -- layout ------------------------------------------------------------
 
@@ -530,23 +531,23 @@ class LabScreen(Screen):
             self.query_one("#lab-state", Static).update(f"Curves of run #{run_id}")
             self.query_one(TabbedContent).active = "charts"
 
-    def show_runs(self, runs: list[dict[str, Any]]) -> None:
+    def show_runs(self, runs: list[LabRunRow]) -> None:
         from companion.labrunner import format_duration
 
         self.runs = runs
         table = self.query_one("#runs-table", DataTable)
         table.clear()
         for run in runs:
-            status = run["status"]
+            status = run.status
             style = {"ok": "green", "running": "yellow"}.get(status, "red")
-            mine = " ◆" if self.card_id and run.get("card_id") == self.card_id else ""
-            changed = {k: v for k, v in run["params"].items()
+            mine = " ◆" if self.card_id and run.card_id == self.card_id else ""
+            changed = {k: v for k, v in run.params.items()
                        if param_text(v) != param_text(self._default(k))}
-            started = local_time(run["started_at"], self.app.settings)  # type: ignore[attr-defined]
+            started = local_time(run.started_at, self.app.settings)  # type: ignore[attr-defined]
             params = ", ".join(f"{k}={format_value(v)}" for k, v in changed.items())
             table.add_row(started + mine, Text(status, style=style),
-                          device_text(run), format_duration(run["started_at"], run["ended_at"]),
-                          params or "defaults", key=str(run["id"]))
+                          device_text(run), format_duration(run.started_at, run.ended_at),
+                          params or "defaults", key=str(run.id))
         pane = self.query_one("#runs", TabPane)
         self.query_one(TabbedContent).get_tab(pane).label = f"Past runs ({len(runs)})"  # type: ignore[union-attr]
         if runs:
@@ -561,22 +562,22 @@ class LabScreen(Screen):
         except Exception:
             return None
 
-    def show_run_detail(self, run: dict[str, Any]) -> None:
-        started = local_time(run["started_at"], self.app.settings)  # type: ignore[attr-defined]
-        parts: list[Any] = [Text.assemble((f"Run #{run['id']}", "bold"), "  ",
+    def show_run_detail(self, run: LabRunRow) -> None:
+        started = local_time(run.started_at, self.app.settings)  # type: ignore[attr-defined]
+        parts: list[Any] = [Text.assemble((f"Run #{run.id}", "bold"), "  ",
                                           started, "  ", device_text(run),
-                                          f"  seed {run['seed']}")]
-        if run.get("card_id"):
-            parts.append(Text(f"from card {run['card_id']}", style="dim"))
-        if run.get("prediction"):
-            parts.append(Text(f"prediction: {run['prediction']}", style="dim"))
-        if run["error"]:
-            parts.append(Text(run["error"], style="red"))
-        if run["summary"]:
+                                          f"  seed {run.seed}")]
+        if run.card_id:
+            parts.append(Text(f"from card {run.card_id}", style="dim"))
+        if run.prediction:
+            parts.append(Text(f"prediction: {run.prediction}", style="dim"))
+        if run.error:
+            parts.append(Text(run.error, style="red"))
+        if run.summary:
             table = Table(show_header=False, box=None, pad_edge=False)
             table.add_column(style="dim")
             table.add_column()
-            for key, value in run["summary"].items():
+            for key, value in run.summary.items():
                 table.add_row(str(key), format_value(value))
             parts.append(table)
         parts.append(Text("Enter redraws this run's curves, if it drew any", style="dim"))
@@ -591,7 +592,7 @@ class LabScreen(Screen):
     @on(DataTable.RowHighlighted, "#runs-table")
     def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
         for run in self.runs:
-            if str(run["id"]) == event.row_key.value:
+            if str(run.id) == event.row_key.value:
                 self.show_run_detail(run)
 
     @on(DataTable.RowSelected, "#runs-table")

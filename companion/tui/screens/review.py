@@ -274,11 +274,8 @@ class ReviewScreen(Screen):
         self.refresh_bindings()
 
     def _learning_later(self, now: int) -> int:
-        deck_sql, args = ("AND deck_id = ?", (self.deck_id,)) if self.deck_id else ("", ())
         _, end = self.session.day.bounds(now)
-        return self.session.store.conn.execute(
-            "SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0 "
-            f"AND state IN (1, 3) AND due < ? {deck_sql}", (end, *args)).fetchone()[0]
+        return self.session.store.learning_due_count(end, self.deck_id)
 
     # -- actions -----------------------------------------------------------
 
