@@ -113,17 +113,15 @@ def due() -> None:
 
     from companion.cli.tables import plain
 
-    rows = store.conn.execute(
-        "SELECT d.id, d.name FROM decks d WHERE d.retired = 0 ORDER BY d.name").fetchall()
     table = Table(title="Due today", title_justify="left")
     for name, justify in (("Deck", "left"), ("New", "right"), ("Learning", "right"),
                           ("Due", "right")):
         table.add_column(name, justify=justify)
     by_deck, total = ReviewSession(store, settings).overview()
-    for deck_id, name in rows:
-        counts = by_deck.get(deck_id)
+    for deck in store.deck_choices():
+        counts = by_deck.get(deck.id)
         values = (counts.new, counts.learning, counts.review) if counts else (0, 0, 0)
-        table.add_row(plain(f"{name} ({deck_id})"), *map(str, values))
+        table.add_row(plain(f"{deck.name} ({deck.id})"), *map(str, values))
     table.add_section()
     table.add_row("All decks, daily limits applied", str(total.new), str(total.learning),
                   str(total.review))
