@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 FIELD_RE = re.compile(r"^(Q|A|Cloze|Predict|Choices|Reveal|Extra|Source|Tags|Lab):(?:\s|$)(.*)$")
@@ -340,7 +341,7 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
             if side in f and other not in f:
                 errors.append(DeckError(*at, f"card {name!r} has {side}: but no {other}: field"))
                 ok = False
-    lab, lab_params = "", {}
+    lab, lab_params = "", dict[str, str]()
     if "Lab" in f:
         checked = _check_lab(f["Lab"][1], (path, f["Lab"][0]), name, errors)
         if checked is None:
@@ -349,7 +350,7 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
             lab, lab_params = checked
     if not ok:
         return []
-    common = dict(
+    common: dict[str, Any] = dict(
         deck_id=deck_id, note_id=name, extra=f.get("Extra", (0, ""))[1],
         source=f.get("Source", (0, ""))[1], tags=f.get("Tags", (0, ""))[1].split(),
         lab=lab, lab_params=lab_params, line=note.line,
@@ -427,7 +428,7 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
     usable = bool(deck_id and deck_name)
     # A deck whose front matter is unusable is refused as a whole, but its cards
     # are still checked (under a stand-in id) so their problems show in this run.
-    deck = Deck(deck_id if usable else "?", str(deck_name), str(meta.get("description") or ""),
+    deck = Deck(str(deck_id) if usable else "?", str(deck_name), str(meta.get("description") or ""),
                 path)
     seen: dict[str, int] = {}
     position = 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from fsrs import Card, Rating, Scheduler, State
 from fsrs.scheduler import DEFAULT_PARAMETERS, FUZZ_RANGES
@@ -152,6 +152,7 @@ class LearnerDay:
 
     def __init__(self, settings: Settings):
         self.rollover = settings.day_starts_at
+        self.tz: tzinfo | None
         if settings.timezone:
             from zoneinfo import ZoneInfo
 

@@ -181,6 +181,7 @@ class ReviewSession:
         out = {}
         for rating in (1, 2, 3, 4):
             after = self.model.review(card.id, card.memory, rating, now)
+            assert after.due is not None  # an answered card is always due again
             out[rating] = format_interval((after.due - now) / 1000)
         return out
 

@@ -752,9 +752,11 @@ class Reads:
                "error, summary, prediction FROM lab_runs"
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY started_at DESC, id DESC LIMIT ?")
+        # The query reads params and summary as JSON text; the rows carry them decoded.
+        stored: list[Any] = self._rows(LabRunRow, sql, (*args, limit))
         return [row._replace(params=_json_object(row.params, "params") or {},
                              summary=_json_object(row.summary, "result"))
-                for row in self._rows(LabRunRow, sql, (*args, limit))]
+                for row in stored]
 
     def lab_metrics(self, run_id: int) -> list[MetricPoint]:
         """A run's metric points in the order they were recorded."""
@@ -767,7 +769,8 @@ class Reads:
                 card_ids: Sequence[str] | None = None) -> list[ReviewRow]:
         """The review log in time order (ties broken by review id, as replay does)."""
         sql = "SELECT card_id, reviewed_at, rating, state_before, duration_ms FROM reviews"
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if since_ms is not None:
             where.append("reviewed_at >= ?")
             args.append(since_ms)

@@ -114,9 +114,9 @@ def due() -> None:
     from companion.cli.tables import plain
 
     table = Table(title="Due today", title_justify="left")
-    for name, justify in (("Deck", "left"), ("New", "right"), ("Learning", "right"),
-                          ("Due", "right")):
-        table.add_column(name, justify=justify)
+    table.add_column("Deck")
+    for name in ("New", "Learning", "Due"):
+        table.add_column(name, justify="right")
     by_deck, total = ReviewSession(store, settings).overview()
     for deck in store.deck_choices():
         counts = by_deck.get(deck.id)
@@ -291,6 +291,7 @@ def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
     """Run a lab in its own process, show its events, and record the run."""
     from companion.labrunner import LabRun
     from labs.catalog import ParamError, parse_assignments
+    from labs.events import Failed
 
     _, store = _open(sync=False)
     try:
@@ -322,7 +323,7 @@ def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
         if close:
             close()
     outcome = run.outcome
-    if outcome is not None and outcome.type == "failed":
+    if isinstance(outcome, Failed):
         if outcome.kind == "bad-input":
             raise UserError(f"lab {name}: {outcome.message}")
         _err(f"lab {name} {outcome.kind}: {outcome.message}")

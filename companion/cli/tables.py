@@ -96,9 +96,9 @@ def print_optimize(report: OptimizeReport, console: Any) -> None:
     if report.current is not None:
         console.print("On this same review history (lower is better):")
         table = Table()
-        for name, justify in (("Parameters", "left"), ("Log loss", "right"),
-                              ("RMSE (bins)", "right")):
-            table.add_column(name, justify=justify)
+        table.add_column("Parameters")
+        for name in ("Log loss", "RMSE (bins)"):
+            table.add_column(name, justify="right")
         table.add_row("current", f"{report.current.log_loss:.4f}",
                       f"{report.current.rmse_bins:.2%}")
         if report.fitted is not None:

@@ -180,7 +180,7 @@ def deck_notes(store: Store, deck_id: str, deck_path: str) -> list[Any]:
             notes.append(_basic_note(deck_id, card, *_predict_sides(card)))
         elif card.kind != "cloze":
             notes.append(_basic_note(deck_id, card, card.front, card.back))
-        elif card.note_id not in done:
+        elif card.note_id is not None and card.note_id not in done:
             done.add(card.note_id)
             gaps = clozes[card.note_id]
             raw = raw_texts.get(card.note_id, "")

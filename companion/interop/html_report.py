@@ -18,7 +18,7 @@ import base64
 import html
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,7 @@ def matplotlib_cmap() -> Any:
     return cmap.with_extremes(bad="white")  # days outside the range
 
 
-def _lab_figure(points: list[tuple[str, str, float, float]]) -> Any:
+def _lab_figure(points: Sequence[tuple[str, str, float, float]]) -> Any:
     charts: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for chart, series, x, y in points:
         charts.setdefault(chart or "metric", {}).setdefault(series or "", []).append((x, y))
