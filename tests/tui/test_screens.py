@@ -82,22 +82,38 @@ async def test_question_mark_lists_the_keys_of_the_screen(tui_home):
 
 
 def test_every_binding_has_a_description_and_a_unique_id():
-    import pkgutil
+    from companion.tui.bindings import SCOPES
 
-    from companion.tui import screens
-    from companion.tui.keymap import binding_classes
-
-    classes = binding_classes()
-    # Every screen module is in the list the keymap checks ids against.
-    modules = {cls.__module__ for cls in classes}
-    for info in pkgutil.iter_modules(screens.__path__):
-        assert f"companion.tui.screens.{info.name}" in modules, info.name
     seen = set()
-    for cls in classes:
-        for binding in cls.BINDINGS:
-            assert binding.description and binding.tooltip and binding.id, (cls, binding)
+    for scope, declared in SCOPES.items():
+        for binding in declared:
+            assert binding.description and binding.tooltip and binding.id, (scope, binding)
             assert binding.id not in seen, binding.id
             seen.add(binding.id)
+            # An id says whose key it is: "stats.reload"; the app's own are bare.
+            assert binding.id.startswith(f"{scope}.") or scope == "app", binding.id
+
+
+def test_every_screen_and_widget_declares_its_keys_in_the_table_the_keymap_reads():
+    import importlib
+    import inspect
+    import pkgutil
+
+    from textual.dom import DOMNode
+
+    from companion.tui import app, bindings, screens, widgets
+
+    tables = [id(table) for table in bindings.SCOPES.values()]
+    declaring = [app.CompanionApp]
+    for package in (screens, widgets):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            declaring += [cls for _, cls in inspect.getmembers(module, inspect.isclass)
+                          if issubclass(cls, DOMNode) and cls.__module__ == module.__name__
+                          and "BINDINGS" in vars(cls)]
+    assert len(declaring) == len(tables)  # one scope each, none left out
+    for cls in declaring:
+        assert id(cls.BINDINGS) in tables, cls
 
 
 @run

@@ -9,13 +9,13 @@ from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from companion.cardtext import math_to_unicode, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
+from companion.tui import bindings
 from companion.tui.format import local_time
 from companion.tui.messages import Loaded
 from companion.tui.widgets.cardtext import CardText
@@ -53,20 +53,7 @@ class BrowseScreen(Screen):
                   "leading - to negate a term. ↑↓ move through the cards; the detail below "
                   "(or beside, on a wide terminal) follows.")
 
-    BINDINGS = [
-        Binding("slash", "focus_search", "Search", key_display="/", priority=True,
-                tooltip="Type a search", id="browse.search"),
-        Binding("s", "toggle_suspend", "Suspend",
-                tooltip="Suspend the card, or bring a suspended card back",
-                id="browse.suspend"),
-        Binding("l", "lab", "Lab", tooltip="Open the card's lab", id="browse.lab"),
-        Binding("f1", "app.help", "Keys", key_display="F1",
-                tooltip="Show every key of this screen", id="browse.help"),
-        Binding("down", "focus_table", "Results", show=False,
-                tooltip="From the search box: to the results", id="browse.results"),
-        Binding("escape", "leave", "Back", tooltip="Back to the previous screen",
-                id="browse.leave"),
-    ]
+    BINDINGS = bindings.BROWSE
 
     def __init__(self, query: str = "") -> None:
         super().__init__()

@@ -6,10 +6,11 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+from companion.tui import bindings
 
 
 def key_rows(screen: Screen, focused: bool = False) -> list[tuple[str, str, str, str]]:
@@ -47,10 +48,7 @@ def key_rows(screen: Screen, focused: bool = False) -> list[tuple[str, str, str,
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape,question_mark,f1,q", "close", "Close", tooltip="Close the key list",
-                id="help.close"),
-    ]
+    BINDINGS = bindings.HELP
 
     def __init__(self, under: Screen) -> None:
         super().__init__()

@@ -8,12 +8,12 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
+from companion.tui import bindings
 from companion.tui.format import plural
 from companion.tui.messages import Loaded
 from companion.tui.widgets.calendar import CalendarHeatmap
@@ -26,22 +26,7 @@ class HomeScreen(Screen):
     KEYS_INTRO = ("Pick a deck with ↑↓ and press Enter or space to study it, or s to study "
                   "every deck. Every key is also in the command palette (ctrl+p).")
 
-    BINDINGS = [
-        Binding("space", "study_selected", "Study", tooltip="Study the highlighted deck",
-                id="home.study"),
-        Binding("s", "app.study", "Study all", show=False,
-                tooltip="Study every deck's cards due today", id="home.study_all"),
-        Binding("b", "app.browse", "Browse", tooltip="Search and inspect cards",
-                id="home.browse"),
-        Binding("t", "app.stats", "Stats", tooltip="Retention, forecast, reviews per day",
-                id="home.stats"),
-        Binding("l", "app.labs", "Labs", tooltip="The PyTorch labs", id="home.labs"),
-        Binding("comma", "app.settings", "Settings", key_display=",",
-                tooltip="Retention, daily limits, day start, theme", id="home.settings"),
-        Binding("q", "app.quit", "Quit", tooltip="Quit companion", id="home.quit"),
-        Binding("question_mark", "app.help", "Keys", key_display="?",
-                tooltip="Show every key of this screen", id="home.help"),
-    ]
+    BINDINGS = bindings.HOME
 
     def compose(self) -> ComposeResult:
         with Vertical(id="home"):

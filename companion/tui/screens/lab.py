@@ -19,7 +19,6 @@ from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
@@ -38,11 +37,11 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from companion.tui import bindings
 from companion.tui.format import local_time
 from companion.tui.messages import LabEnded, LabEvent, Loaded
 from labs.catalog import param_text
 
-TABS = Binding.Group("Tabs")
 TAB_ORDER = ("setup", "output", "charts", "heatmaps", "trace", "runs")
 MAX_NPROC = 64  # processes on one machine; more machines is torchrun's job (README)
 DEVICES = [("auto (CUDA, then MPS, then CPU)", "auto"), ("cpu", "cpu"), ("cuda", "cuda"),
@@ -66,12 +65,7 @@ class LabListScreen(Screen):
     SCREEN_TITLE = "Labs"
     KEYS_INTRO = "↑↓ choose a lab, Enter opens it: its parameters, Run, and its past runs."
 
-    BINDINGS = [
-        Binding("question_mark", "app.help", "Keys", key_display="?",
-                tooltip="Show every key of this screen", id="labs.help"),
-        Binding("escape", "leave", "Back", tooltip="Back to the previous screen",
-                id="labs.leave"),
-    ]
+    BINDINGS = bindings.LABS
 
     def compose(self) -> ComposeResult:
         from labs.catalog import LABS
@@ -113,20 +107,7 @@ class LabScreen(Screen):
                   "fill in as it runs; in Trace, ← and → step through the computation. Past "
                   "runs lists every run of this lab; Enter on one shows its curves.")
 
-    BINDINGS = [
-        Binding("ctrl+r", "run", "Run", tooltip="Run the lab with these parameters",
-                id="lab.run"),
-        Binding("ctrl+x", "cancel", "Cancel", tooltip="Stop the running lab",
-                id="lab.cancel"),
-        Binding("left_square_bracket", "tab(-1)", "Tab", key_display="[", group=TABS,
-                tooltip="The tab to the left", id="lab.tab_left"),
-        Binding("right_square_bracket", "tab(1)", "Tab", key_display="]", group=TABS,
-                tooltip="The tab to the right", id="lab.tab_right"),
-        Binding("f1", "app.help", "Keys", key_display="F1",
-                tooltip="Show every key of this screen", id="lab.help"),
-        Binding("escape", "leave", "Back", tooltip="Back (to the card, when opened from one)",
-                id="lab.leave"),
-    ]
+    BINDINGS = bindings.LAB
 
     def __init__(self, name: str, params: dict[str, Any] | None = None,
                  card_id: str | None = None) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Rule, Static
@@ -21,11 +20,11 @@ from textual.widgets import Button, Footer, Input, Rule, Static
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession
 from companion.store import StoreError
+from companion.tui import bindings
 from companion.tui.messages import LabEnded, LabEvent
 from companion.tui.widgets.cardtext import CardText
 
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as one minute
-GRADE = Binding.Group("Grade")
 GRADE_VARIANTS = {1: "error", 2: "warning", 3: "success", 4: "primary"}
 def short_id(card_id: str) -> str:
     """A card's id without its deck: what a learner can recognise in a toast."""
@@ -42,35 +41,7 @@ class ReviewScreen(Screen):
                   "4 Easy; each button shows when the card comes back. Space or Enter on the "
                   "answer side means Good. Your answer is saved before the next card shows.")
 
-    BINDINGS = [
-        Binding("space,enter", "reveal", "Show answer", tooltip="Reveal the answer",
-                id="review.reveal"),
-        Binding("space,enter", "grade(3)", "Good", show=False,
-                tooltip="On the answer side: grade Good", id="review.good_default"),
-        Binding("space,enter", "finish", "Home", show=False,
-                tooltip="After the last card: back home", id="review.finish"),
-        Binding("1", "grade(1)", "Again", group=GRADE, tooltip="Forgot: see it again soon",
-                id="review.again"),
-        Binding("2", "grade(2)", "Hard", group=GRADE, tooltip="Recalled with effort",
-                id="review.hard"),
-        Binding("3", "grade(3)", "Good", group=GRADE, tooltip="Recalled", id="review.good"),
-        Binding("4", "grade(4)", "Easy", group=GRADE, tooltip="Recalled without effort",
-                id="review.easy"),
-        Binding("u", "undo", "Undo", tooltip="Take back the last answer, suspend or bury",
-                id="review.undo"),
-        Binding("s", "suspend", "Suspend", tooltip="Never show this card until unsuspended",
-                id="review.suspend"),
-        Binding("b", "bury", "Bury", tooltip="Hide this card until tomorrow",
-                id="review.bury"),
-        Binding("l", "lab", "Lab", tooltip="Open this card's lab; come back to this card",
-                id="review.lab"),
-        Binding("question_mark", "app.help", "Keys", key_display="?",
-                tooltip="Show every key of this screen", id="review.help"),
-        Binding("escape", "leave", "Home", tooltip="Stop studying (answers are saved)",
-                id="review.leave"),
-        Binding("q", "leave", "Home", show=False, tooltip="Stop studying (answers are saved)",
-                id="review.quit"),
-    ]
+    BINDINGS = bindings.REVIEW
 
     def __init__(self, deck_id: str | None = None) -> None:
         super().__init__()

@@ -11,10 +11,11 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
+
+from companion.tui import bindings
 
 # (setting, label, kind, help)
 FIELDS = (
@@ -44,14 +45,7 @@ class SettingsScreen(Screen):
     KEYS_INTRO = ("Tab moves between fields; ctrl+s saves. A value out of range is shown in "
                   "red under its field, and nothing is saved until all are good.")
 
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", tooltip="Check and save the settings",
-                id="settings.save"),
-        Binding("f1", "app.help", "Keys", key_display="F1",
-                tooltip="Show every key of this screen", id="settings.help"),
-        Binding("escape", "leave", "Back", tooltip="Back without saving",
-                id="settings.leave"),
-    ]
+    BINDINGS = bindings.SETTINGS
 
     def compose(self) -> ComposeResult:
         app: Any = self.app

@@ -12,11 +12,11 @@ from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from companion.tui import bindings
 from companion.tui.format import plural
 from companion.tui.messages import Loaded
 from companion.tui.widgets.barchart import BarChart
@@ -49,14 +49,7 @@ class StatsScreen(Screen):
                   "review (learning steps don't count), the way Anki measures it; compare it "
                   "with your desired retention in Settings.")
 
-    BINDINGS = [
-        Binding("r", "reload", "Refresh", tooltip="Recompute from the review log",
-                id="stats.reload"),
-        Binding("question_mark", "app.help", "Keys", key_display="?",
-                tooltip="Show every key of this screen", id="stats.help"),
-        Binding("escape", "leave", "Back", tooltip="Back to the previous screen",
-                id="stats.leave"),
-    ]
+    BINDINGS = bindings.STATS
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="stats"):

@@ -9,11 +9,12 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
+
+from companion.tui import bindings
 
 MAX_ROWS = 16
 MAX_COLS = 12
@@ -75,16 +76,7 @@ def value_block(name: str, value: Any) -> Any:
 class TraceStepper(VerticalScroll, can_focus=True):
     """Shows one TraceStep; ←/→ (or p/n) move, Home/End jump."""
 
-    BINDINGS = [
-        Binding("right,n", "step(1)", "Next step", tooltip="The next step of the trace",
-                id="trace.next"),
-        Binding("left,p", "step(-1)", "Previous step", tooltip="The step before",
-                id="trace.previous"),
-        Binding("home", "jump(0)", "First step", show=False, tooltip="Back to the first step",
-                id="trace.first"),
-        Binding("end", "jump(-1)", "Last step", show=False, tooltip="To the last step",
-                id="trace.last"),
-    ]
+    BINDINGS = bindings.TRACE
 
     index: reactive[int] = reactive(0)
 
