@@ -39,9 +39,9 @@ def key_display(app: CompanionApp, binding: Binding) -> str:
 
 
 def _keys(text: str) -> list[str]:
-    from textual.keys import _normalize_key_list  # Textual's own reading of "?,ctrl+s"
-
-    return _normalize_key_list(text).split(",")
+    """Textual's reading of "?,ctrl+s": ['question_mark', 'ctrl+s'] (as the keymap
+    and BINDINGS name them), through its public `Binding.make_bindings`."""
+    return [binding.key for binding in Binding.make_bindings([Binding(text, "")])]
 
 
 def clashes(keymap: dict[str, str]) -> list[tuple[str, str, str]]:

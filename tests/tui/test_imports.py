@@ -51,3 +51,21 @@ def test_checking_a_keymap_imports_no_screen_and_still_knows_every_id():
                for p in problems)
     assert any("'nothing.here' is not a key id" in p for p in problems)
     assert screens == []
+
+
+def test_the_app_uses_no_private_textual_name():
+    # Textual's private names change without notice between releases.
+    import ast
+    from pathlib import Path
+
+    import companion
+
+    found = []
+    for path in Path(companion.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("textual"):
+                module_parts = (node.module or "").split(".")
+                names = [alias.name for alias in node.names]
+                if any(part.startswith("_") for part in module_parts + names):
+                    found.append(f"{path.name}:{node.lineno}")
+    assert found == []

@@ -22,6 +22,12 @@ def test_keys_are_checked_against_what_textual_can_fire():
     assert "not a key" in key_problem("f5x")
 
 
+def test_keys_are_read_the_way_textual_reads_bindings():
+    from companion.tui.keymap import _keys
+
+    assert _keys("?, ctrl+s,j,space") == ["question_mark", "ctrl+s", "j", "space"]
+
+
 def test_unknown_ids_and_bad_keys_are_left_out_and_named():
     good, problems = check_keymap({"home.browse": " f5 , B ", "again": "j",
                                    "review.good": "ctrl+nope", "nothing.here": "x"})
