@@ -147,10 +147,11 @@ class CompanionApp(App[int]):
             if more:
                 text += f"\n… and {more} more (companion decks check)"
             self.notify(text, title="Deck problems", severity="warning", timeout=10)
+        from companion.tui.screens.home import HomeScreen
+
         home = self.screen_stack[0]
-        refresh = getattr(home, "reload", None)
-        if refresh is not None:
-            refresh()
+        if isinstance(home, HomeScreen):
+            home.reload()
         if self.start_review:
             self.start_review = False
             self.action_study(self.start_deck)

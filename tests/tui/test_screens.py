@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 
 from companion import progress
@@ -116,6 +117,16 @@ def test_every_screen_and_widget_declares_its_keys_in_the_table_the_keymap_reads
         assert id(cls.BINDINGS) in tables, cls
 
 
+def test_every_screen_is_a_companion_screen_with_a_title():
+    from companion.tui.screens import browse, home, lab, review, settings, stats
+    from companion.tui.screens.base import CompanionScreen
+
+    for cls in (home.HomeScreen, review.ReviewScreen, browse.BrowseScreen, stats.StatsScreen,
+                settings.SettingsScreen, lab.LabListScreen, lab.LabScreen):
+        assert issubclass(cls, CompanionScreen), cls
+        assert cls.SCREEN_TITLE != CompanionScreen.SCREEN_TITLE and cls.KEYS_INTRO, cls
+
+
 @run
 async def test_the_command_palette_offers_the_screens_and_the_screens_keys(tui_home):
     app = make_app(tui_home)
@@ -158,6 +169,74 @@ async def test_browse_searches_by_text_tag_state_and_deck(history_home):
         assert await search("") == ["greek/epsilon", "greek/zeta"]
         assert await search("foo:bar") == []
         assert "foo: is not a filter" in text_of(screen.query_one("#browse-count"))
+
+
+@run
+async def test_a_slower_older_search_never_overwrites_a_newer_one(history_home, monkeypatch):
+    # "alpha" is still being searched when "delta" is typed and found: the
+    # rows must stay delta's when alpha's answer finally comes back.
+    import threading
+
+    from companion import search
+
+    real = search.search_cards
+    started, release, returned = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_for_alpha(store, text, *args, **kwargs):
+        result = real(store, text, *args, **kwargs)
+        if text == "alpha":
+            started.set()
+            release.wait(10)
+            returned.set()
+        return result
+
+    monkeypatch.setattr(search, "search_cards", slow_for_alpha)
+    app = make_app(history_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one("#cards")
+        screen.query_one("#search").value = "alpha"
+        await wait_for(pilot, started.is_set)
+        screen.query_one("#search").value = "delta"
+        await wait_for(pilot, lambda: screen.result_ids == ["test/delta"])
+        release.set()
+        await wait_for(pilot, returned.is_set)
+        for _ in range(10):  # time for alpha's thread to post, and for the app to handle it
+            await asyncio.sleep(0.02)
+            await pilot.pause()
+        await settle(pilot)
+        assert screen.result_ids == ["test/delta"]
+        assert [key.value for key in table.rows] == ["test/delta"]
+        assert screen.detail is not None and screen.detail.card.id == "test/delta"
+
+
+@run
+async def test_a_result_that_a_newer_request_superseded_is_not_drawn(history_home):
+    from companion.search import SearchResult
+    from companion.tui.messages import HomeLoaded, SearchDone
+
+    app = make_app(history_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        home = app.screen
+        shown = home.data
+        home.post_message(HomeLoaded(home.latest_requests[HomeLoaded] - 1, None))
+        await settle(pilot)
+        assert home.data is shown
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert len(screen.result_ids) == 7
+        latest = screen.latest_requests[SearchDone]
+        screen.post_message(SearchDone(latest - 1, SearchResult([], 0)))
+        await settle(pilot)
+        assert len(screen.result_ids) == 7
+        screen.post_message(SearchDone(latest, SearchResult([], 0)))  # the latest is drawn
+        await settle(pilot)
+        assert screen.result_ids == []
 
 
 @run

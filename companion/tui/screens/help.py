@@ -11,6 +11,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from companion.tui import bindings
+from companion.tui.screens.base import CompanionScreen
 
 
 def key_rows(screen: Screen, focused: bool = False) -> list[tuple[str, str, str, str]]:
@@ -54,8 +55,9 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.rows = key_rows(under)
         self.widget_rows = key_rows(under, focused=True)
-        self.title_text = getattr(under, "SCREEN_TITLE", "companion")
-        self.intro = getattr(under, "KEYS_INTRO", "")
+        ours = isinstance(under, CompanionScreen)  # not, say, Textual's command palette
+        self.title_text = under.SCREEN_TITLE if ours else CompanionScreen.SCREEN_TITLE
+        self.intro = under.KEYS_INTRO if ours else ""
 
     @staticmethod
     def table(rows: list[tuple[str, str, str, str]]) -> Table:

@@ -14,7 +14,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Rule, Static
 
 from companion.scheduler import RATING_NAMES, STATE_NAMES
@@ -22,6 +21,7 @@ from companion.session import CardView, ReviewSession
 from companion.store import StoreError
 from companion.tui import bindings
 from companion.tui.messages import LabEnded, LabEvent
+from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText
 
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as one minute
@@ -34,7 +34,7 @@ def short_id(card_id: str) -> str:
 GRADE_IDS = {1: "review.again", 2: "review.hard", 3: "review.good", 4: "review.easy"}
 
 
-class ReviewScreen(Screen):
+class ReviewScreen(CompanionScreen):
     SCREEN_TITLE = "Review"
     KEYS_INTRO = ("Read the question, recall the answer, then press space (or Enter) to see "
                   "it. Grade how well you remembered: 1 Again (forgot), 2 Hard, 3 Good, "
@@ -70,7 +70,7 @@ class ReviewScreen(Screen):
                 yield Static("", id="choices")
                 guess = Input(placeholder="your prediction, then Enter runs the lab",
                               id="guess")
-                guess.cursor_blink = getattr(self.app, "cursor_blink", True)
+                guess.cursor_blink = self.app.cursor_blink
                 yield guess
                 yield Static("", id="predict-status")
             with Vertical(id="answer"):
@@ -95,13 +95,13 @@ class ReviewScreen(Screen):
         """The key that does `binding_id` now (the learner may have rebound it)."""
         from companion.tui.keymap import key_display
 
-        return key_display(self.app, next(b for b in self.BINDINGS if b.id == binding_id))
+        return key_display(self.app, next(b for b in bindings.REVIEW if b.id == binding_id))
 
     def on_mount(self) -> None:
-        app: Any = self.app
+        app = self.app
         for button in self.query(Button):
             button.can_focus = False  # keys go to the screen; a click still works
-        self.session = ReviewSession(app.store, app.settings, deck_id=self.deck_id,
+        self.session = ReviewSession(self.store, app.settings, deck_id=self.deck_id,
                                      clock=app.clock)
         self.started_at = app.clock()
         self.query_one("#card").focus()
@@ -119,7 +119,7 @@ class ReviewScreen(Screen):
             self.show_summary()
             return
         self.finished = False
-        self.shown_at = self.app.clock()  # type: ignore[attr-defined]
+        self.shown_at = self.app.clock()
         self.query_one("#front", CardText).show(card.front)
         self.query_one("#card", VerticalScroll).scroll_home(animate=False)
         predict = card.kind == "predict"
@@ -208,7 +208,7 @@ class ReviewScreen(Screen):
         from companion import progress
         from companion.scheduler import LearnerDay
 
-        app: Any = self.app
+        app = self.app
         self.finished = True
         self.layout_for(revealed=False, finished=True, predict=False)
         now = app.clock()
@@ -216,7 +216,7 @@ class ReviewScreen(Screen):
         minutes, seconds = divmod(elapsed, 60)
         day = LearnerDay(app.settings)
         start, _ = day.bounds(now)
-        today = progress.true_retention(progress.load_reviews(app.store.conn, since_ms=start), day)
+        today = progress.true_retention(progress.load_reviews(self.store.conn, since_ms=start), day)
         lines = Text()
         lines.append("Session complete\n\n" if self.answered else "Nothing to study\n\n",
                      style="bold")
@@ -275,7 +275,7 @@ class ReviewScreen(Screen):
         card = self.card
         if card is None or not self.revealed:
             return
-        app: Any = self.app
+        app = self.app
         duration = min(MAX_ANSWER_MS, max(0, app.clock() - self.shown_at))
         try:
             result = self.session.answer(card.id, rating, duration)  # committed on return
@@ -327,7 +327,7 @@ class ReviewScreen(Screen):
         if not card.lab:
             self.notify("This card has no lab", timeout=2)
             return
-        self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)  # type: ignore[attr-defined]
+        self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)
 
     def action_leave(self) -> None:
         if self.predict_run is not None:
@@ -366,9 +366,9 @@ class ReviewScreen(Screen):
     def run_prediction(self, token: int, card: CardView, guess: str) -> None:
         from labs.events import Failed
 
-        app: Any = self.app
+        app = self.app
         try:
-            run = app.lab_runner(app.store, lab=card.lab, params=dict(card.lab_params),
+            run = app.lab_runner(self.store, lab=card.lab, params=dict(card.lab_params),
                                  card_id=card.id, prediction=guess or None)
             self.predict_run = run
             for event in run.events():

@@ -5,7 +5,7 @@ worker over the whole review log."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -13,16 +13,20 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from companion.tui import bindings
 from companion.tui.format import plural
-from companion.tui.messages import Loaded
+from companion.tui.messages import StatsLoaded
+from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.barchart import BarChart
 
+if TYPE_CHECKING:
+    from companion.progress import Retention
+    from companion.stats import StatsData
 
-def percent(retention: Any) -> str:
+
+def percent(retention: Retention) -> str:
     return "—" if retention.rate is None else f"{retention.rate:.1%}"
 
 
@@ -43,7 +47,7 @@ def meter(rate: float | None, target: float, width: int = 20) -> Text:
     return out
 
 
-class StatsScreen(Screen):
+class StatsScreen(CompanionScreen):
     SCREEN_TITLE = "Statistics"
     KEYS_INTRO = ("True retention counts each card's first answer of the day while it was in "
                   "review (learning steps don't count), the way Anki measures it; compare it "
@@ -63,23 +67,21 @@ class StatsScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#stats").focus()
-        self.load()
+        self.action_reload()
 
     @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
-    def load(self) -> None:
+    def load(self, request: int) -> None:
         from companion.stats import stats_data
-        from companion.store import open_reader
 
-        app: Any = self.app
-        with open_reader(app.store.path) as store:
-            data = stats_data(store, app.settings, app.clock())
-        self.post_message(Loaded("stats", data))
+        with self.reader() as store:
+            data = stats_data(store, self.app.settings, self.app.clock())
+        self.reply(StatsLoaded(request, data))
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "stats":
+    def on_stats_loaded(self, message: StatsLoaded) -> None:
+        if self.is_latest(message):
             self.show(message.data)
 
-    def show(self, data: Any) -> None:
+    def show(self, data: StatsData) -> None:
         table = Table(title="True retention", title_justify="left", title_style="bold",
                       box=None, pad_edge=False, show_edge=False)
         table.add_column("")
@@ -133,7 +135,4 @@ class StatsScreen(Screen):
         self.query_one("#stats-groups", Static).update(groups)
 
     def action_reload(self) -> None:
-        self.load()
-
-    def action_leave(self) -> None:
-        self.dismiss()
+        self.load(self.new_request(StatsLoaded))
