@@ -93,7 +93,7 @@ async def test_a_bad_entry_is_named_and_the_rest_still_apply(tui_home):
     app = make_app(tui_home, settings=settings)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
-        said = [n.message for n in app._notifications]
+        said = [n.message for n in app.said]
         assert any("'home.brwse' is not a key id (did you mean home.browse?)" in m
                    for m in said), said
         await pilot.press("f6")
@@ -120,7 +120,7 @@ async def test_a_taken_key_keeps_its_default_binding_and_says_so(tui_home):
     app = make_app(tui_home, settings=settings)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
-        said = [n.message for n in app._notifications]
+        said = [n.message for n in app.said]
         assert any("review.again: u is already review.undo's key" in m for m in said), said
         await pilot.press("s")
         await settle(pilot)

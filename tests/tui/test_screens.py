@@ -350,7 +350,7 @@ async def test_a_deck_problem_is_a_notification_not_a_crash(tui_home):
     app = make_app(tui_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in app.said]
         assert any("broken.md:1" in m for m in messages)
         assert [d.id for d in app.screen.data.decks] == ["greek", "test"]
 
@@ -380,7 +380,7 @@ async def test_export_from_the_app_writes_the_same_files_as_the_cli(history_home
             await worker.wait()
             assert worker.result is not None and worker.result.exists()
         await settle(pilot)
-        assert any("Wrote" in str(n.message) for n in app._notifications)
+        assert any("Wrote" in str(n.message) for n in app.said)
     [exported] = tmp_path.glob("companion-*.json")
     doc = json.loads(exported.read_text())
     assert doc["format"] == "companion-export" and len(doc["reviews"]) > 0
@@ -411,6 +411,6 @@ async def test_a_backup_that_fails_is_a_warning_and_the_app_goes_on(history_home
     app = make_app(history_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        said = [(n.title, n.message) for n in app._notifications]
+        said = [(n.title, n.message) for n in app.said]
         assert ("Backup", "daily backup failed: [Errno 28] No space left on device") in said
         assert app.screen.data.reviews > 0
