@@ -42,7 +42,7 @@ class CompanionApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # Browse: detail beside the list
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS = bindings.APP
+    BINDINGS = [*bindings.APP]
 
     def __init__(self, store: "Store | None" = None, settings: Settings | None = None,
                  *, settings_path: Path | None = None, clock: Callable[[], int] | None = None,

@@ -2,9 +2,10 @@
 the footer and F1 show them.
 
 The screens and widgets declare their keys from here (`BINDINGS =
-bindings.STATS`), and the keymap checker reads the same table, so checking a
-learner's `[keymap]` at start-up sees every binding id without importing a
-screen it may never open. An id is what settings.toml's `[keymap]` names
+[*bindings.STATS]`, a copy typed as Textual's BINDINGS; a test checks each
+is one table exactly), and the keymap checker reads the same table, so
+checking a learner's `[keymap]` at start-up sees every binding id without
+importing a screen it may never open. An id is what settings.toml's `[keymap]` names
 ("stats.reload"): once shipped, it never changes.
 
 Each screen's help and back keys are made by `help_binding` and

@@ -52,7 +52,7 @@ def clashes(keymap: dict[str, str]) -> list[tuple[str, str, str]]:
     found = []
     for name, own in SCOPES.items():
         scope = own + (app_bindings if name != "app" else [])
-        final = {b.id: _keys(keymap.get(b.id) or b.key) for b in scope}
+        final = {b.id: _keys(keymap.get(b.id or "") or b.key) for b in scope}
         for binding in scope:
             if binding.id not in keymap:
                 continue

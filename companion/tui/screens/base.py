@@ -1,7 +1,7 @@
 """The one base class of companion's screens: the typed app, the title and
 intro F1 shows, leaving with escape, and the rule for workers' results.
 
-A screen's keys live in `companion.tui.bindings` (`BINDINGS = bindings.STATS`),
+A screen's keys live in `companion.tui.bindings` (`BINDINGS = [*bindings.STATS]`),
 where the keymap checker finds them without importing the screen.
 
 Workers and stale results: a screen asks for data with a numbered request

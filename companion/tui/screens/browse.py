@@ -58,7 +58,7 @@ class BrowseScreen(CompanionScreen):
                   "leading - to negate a term. ↑↓ move through the cards; the detail below "
                   "(or beside, on a wide terminal) follows.")
 
-    BINDINGS = bindings.BROWSE
+    BINDINGS = [*bindings.BROWSE]
 
     def __init__(self, query: str = "") -> None:
         super().__init__()

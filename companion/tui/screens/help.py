@@ -49,15 +49,16 @@ def key_rows(screen: Screen, focused: bool = False) -> list[tuple[str, str, str,
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = bindings.HELP
+    BINDINGS = [*bindings.HELP]
 
     def __init__(self, under: Screen) -> None:
         super().__init__()
         self.rows = key_rows(under)
         self.widget_rows = key_rows(under, focused=True)
-        ours = isinstance(under, CompanionScreen)  # not, say, Textual's command palette
-        self.title_text = under.SCREEN_TITLE if ours else CompanionScreen.SCREEN_TITLE
-        self.intro = under.KEYS_INTRO if ours else ""
+        # The screen underneath may be Textual's own (the command palette).
+        shown = under if isinstance(under, CompanionScreen) else CompanionScreen
+        self.title_text = shown.SCREEN_TITLE
+        self.intro = shown.KEYS_INTRO
 
     @staticmethod
     def table(rows: list[tuple[str, str, str, str]]) -> Table:

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
 from textual.widgets import Button, DataTable, Footer, Static
 
@@ -30,7 +31,7 @@ class HomeScreen(CompanionScreen):
     KEYS_INTRO = ("Pick a deck with ↑↓ and press Enter or space to study it, or s to study "
                   "every deck. Every key is also in the command palette (ctrl+p).")
 
-    BINDINGS = bindings.HOME
+    BINDINGS = [*bindings.HOME]
 
     data: HomeData | None = None  # what the screen shows; None until the first load
 
@@ -83,7 +84,8 @@ class HomeScreen(CompanionScreen):
         selected = None
         if table.row_count and table.cursor_row is not None:
             try:
-                selected = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+                cell = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
+                selected = cell.row_key.value
             except Exception:
                 selected = None
         table.clear()
@@ -132,7 +134,7 @@ class HomeScreen(CompanionScreen):
         table = self.query_one("#decks", DataTable)
         if not table.row_count:
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return key or None
 
     def action_study_selected(self) -> None:

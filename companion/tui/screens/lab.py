@@ -65,7 +65,7 @@ class LabListScreen(CompanionScreen):
     SCREEN_TITLE = "Labs"
     KEYS_INTRO = "↑↓ choose a lab, Enter opens it: its parameters, Run, and its past runs."
 
-    BINDINGS = bindings.LABS
+    BINDINGS = [*bindings.LABS]
 
     def compose(self) -> ComposeResult:
         from labs.catalog import LABS
@@ -104,7 +104,7 @@ class LabScreen(CompanionScreen):
                   "fill in as it runs; in Trace, ← and → step through the computation. Past "
                   "runs lists every run of this lab; Enter on one shows its curves.")
 
-    BINDINGS = bindings.LAB
+    BINDINGS = [*bindings.LAB]
 
     def __init__(self, name: str, params: dict[str, Any] | None = None,
                  card_id: str | None = None) -> None:

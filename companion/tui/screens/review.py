@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Rule, Static
+from textual.widgets.button import ButtonVariant
 
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession
@@ -25,7 +26,8 @@ from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText
 
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as one minute
-GRADE_VARIANTS = {1: "error", 2: "warning", 3: "success", 4: "primary"}
+GRADE_VARIANTS: dict[int, ButtonVariant] = {1: "error", 2: "warning", 3: "success",
+                                            4: "primary"}
 def short_id(card_id: str) -> str:
     """A card's id without its deck: what a learner can recognise in a toast."""
     return card_id.split("/", 1)[-1]
@@ -41,7 +43,7 @@ class ReviewScreen(CompanionScreen):
                   "4 Easy; each button shows when the card comes back. Space or Enter on the "
                   "answer side means Good. Your answer is saved before the next card shows.")
 
-    BINDINGS = bindings.REVIEW
+    BINDINGS = [*bindings.REVIEW]
 
     def __init__(self, deck_id: str | None = None) -> None:
         super().__init__()

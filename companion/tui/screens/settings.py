@@ -48,7 +48,7 @@ class SettingsScreen(CompanionScreen):
     KEYS_INTRO = ("Tab moves between fields; ctrl+s saves. A value out of range is shown in "
                   "red under its field, and nothing is saved until all are good.")
 
-    BINDINGS = bindings.SETTINGS
+    BINDINGS = [*bindings.SETTINGS]
 
     def compose(self) -> ComposeResult:
         app = self.app

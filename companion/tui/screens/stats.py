@@ -53,7 +53,7 @@ class StatsScreen(CompanionScreen):
                   "review (learning steps don't count), the way Anki measures it; compare it "
                   "with your desired retention in Settings.")
 
-    BINDINGS = bindings.STATS
+    BINDINGS = [*bindings.STATS]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="stats"):

@@ -76,7 +76,7 @@ def value_block(name: str, value: Any) -> Any:
 class TraceStepper(VerticalScroll, can_focus=True):
     """Shows one TraceStep; ←/→ (or p/n) move, Home/End jump."""
 
-    BINDINGS = bindings.TRACE
+    BINDINGS = [*bindings.TRACE]
 
     index: reactive[int] = reactive(0)
 
