@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from companion.settings import Settings
+from companion.tui import bindings
 from companion.tui.messages import StoreFailed, StoreReady
 
 if TYPE_CHECKING:
@@ -42,12 +42,7 @@ class CompanionApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # Browse: detail beside the list
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS = [
-        Binding("f1", "help", "Keys", key_display="F1", show=False,
-                tooltip="Show every key of this screen", id="help"),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True,
-                tooltip="Quit companion (answers are already saved)", id="quit"),
-    ]
+    BINDINGS = [*bindings.APP]
 
     def __init__(self, store: "Store | None" = None, settings: Settings | None = None,
                  *, settings_path: Path | None = None, clock: Callable[[], int] | None = None,
@@ -152,10 +147,11 @@ class CompanionApp(App[int]):
             if more:
                 text += f"\n… and {more} more (companion decks check)"
             self.notify(text, title="Deck problems", severity="warning", timeout=10)
+        from companion.tui.screens.home import HomeScreen
+
         home = self.screen_stack[0]
-        refresh = getattr(home, "reload", None)
-        if refresh is not None:
-            refresh()
+        if isinstance(home, HomeScreen):
+            home.reload()
         if self.start_review:
             self.start_review = False
             self.action_study(self.start_deck)

@@ -14,28 +14,22 @@ a warning, so one slip never stops the app or silently takes a key away.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
+
+from companion.tui.bindings import SCOPES, by_id
+
+if TYPE_CHECKING:
+    from companion.tui.app import CompanionApp
 
 MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
 
 
-def binding_classes() -> list[type]:
-    """Every class that declares companion's bindings: the app, each screen, the stepper."""
-    from companion.tui.app import CompanionApp
-    from companion.tui.screens import browse, help, home, lab, review, settings, stats
-    from companion.tui.widgets.stepper import TraceStepper
-
-    return [CompanionApp, home.HomeScreen, review.ReviewScreen, browse.BrowseScreen,
-            stats.StatsScreen, settings.SettingsScreen, lab.LabListScreen, lab.LabScreen,
-            help.HelpScreen, TraceStepper]
-
-
-def key_display(app: Any, binding: Binding) -> str:
+def key_display(app: CompanionApp, binding: Binding) -> str:
     """How `binding`'s first key reads now, the learner's keymap applied: the
     labels on buttons and hints say the key that actually works."""
-    rebound = getattr(app, "keymap", {}).get(binding.id)
+    rebound = app.keymap.get(binding.id) if binding.id else None
     if rebound:
         return str(app.get_key_display(binding.with_key(_keys(rebound)[0], key_display=None)))
     first = binding.key.split(",")[0].strip()
@@ -44,42 +38,33 @@ def key_display(app: Any, binding: Binding) -> str:
     return str(app.get_key_display(binding.with_key(first, key_display=None)))
 
 
-def _own_bindings(cls: type) -> list[Binding]:
-    return [b for b in cls.BINDINGS if isinstance(b, Binding) and b.id]
-
-
-def bindings_by_id() -> dict[str, Binding]:
-    return {b.id: b for cls in binding_classes() for b in _own_bindings(cls)}  # type: ignore[misc]
-
-
 def _keys(text: str) -> list[str]:
-    from textual.keys import _normalize_key_list  # Textual's own reading of "?,ctrl+s"
-
-    return _normalize_key_list(text).split(",")
+    """Textual's reading of "?,ctrl+s": ['question_mark', 'ctrl+s'] (as the keymap
+    and BINDINGS name them), through its public `Binding.make_bindings`."""
+    return [binding.key for binding in Binding.make_bindings([Binding(text, "")])]
 
 
 def clashes(keymap: dict[str, str]) -> list[tuple[str, str, str]]:
     """(rebound id, key, other id) for each rebound key that another binding
     of the same screen (or the app) already answers to, unless the two shared
     that key to begin with (Review's space reveals, then grades Good)."""
-    classes = binding_classes()
-    app_bindings = _own_bindings(classes[0])
+    app_bindings = SCOPES["app"]
     found = []
-    for cls in classes:
-        scope = _own_bindings(cls) + (app_bindings if cls is not classes[0] else [])
-        final = {b.id: _keys(keymap.get(b.id) or b.key) for b in scope}  # type: ignore[index]
+    for name, own in SCOPES.items():
+        scope = own + (app_bindings if name != "app" else [])
+        final = {b.id: _keys(keymap.get(b.id or "") or b.key) for b in scope}
         for binding in scope:
             if binding.id not in keymap:
                 continue
-            for key in final[binding.id]:  # type: ignore[index]
+            for key in final[binding.id]:
                 for other in scope:
-                    if other.id == binding.id or key not in final[other.id]:  # type: ignore[index]
+                    if other.id == binding.id or key not in final[other.id]:
                         continue
                     if other.action.removeprefix("app.") == binding.action.removeprefix("app."):
                         continue  # the same action under two ids (F1 here and in the app)
                     if key in _keys(binding.key) and key in _keys(other.key):
                         continue
-                    found.append((binding.id, key, other.id))  # type: ignore[arg-type]
+                    found.append((str(binding.id), key, str(other.id)))
     return found
 
 
@@ -110,7 +95,7 @@ def key_problem(key: str) -> str | None:
 
 def check_keymap(keymap: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
     """(the entries that can be applied, one line per entry left out)."""
-    known = bindings_by_id()
+    known = by_id()  # the app's, every screen's and the stepper's: none of them imported
     good: dict[str, str] = {}
     problems: list[str] = []
     for binding_id, keys in keymap.items():

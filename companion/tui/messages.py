@@ -1,55 +1,118 @@
-"""Results that workers hand back to the UI thread, one small Message each.
+"""What workers hand back to the UI thread: one dataclass Message per result.
 
 Workers run in threads and never touch widgets; they post one of these and a
 handler on the UI thread draws it (Textual's `post_message` is thread-safe).
+A screen's results are `Reply`s: each carries the number of the request it
+answers, so a result that a newer request superseded is dropped, never drawn
+(`CompanionScreen.is_latest`). The payloads are the read model's dataclasses
+(plain values, never widgets).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
+if TYPE_CHECKING:
+    from companion.search import SearchResult
+    from companion.stats import CardDetail, HomeData, Overview
+    from companion.store import DeckChoice, LabRunRow, MetricPoint, Store
 
+
+# -- the app ---------------------------------------------------------------
+
+
+@dataclass
 class StoreReady(Message):
     """The store is open and the decks are synced; `warnings` are deck problems."""
 
-    def __init__(self, store: Any, warnings: list[str]) -> None:
-        super().__init__()
-        self.store = store
-        self.warnings = warnings
+    store: Store
+    warnings: list[str]
 
 
+@dataclass
 class StoreFailed(Message):
     """The database could not be opened; the app exits with this one line."""
 
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
+    error: str
 
 
-class Loaded(Message):
-    """A worker's query result for the screen that asked: `what` says which
-    query, `data` is the payload (plain Python values, never widgets)."""
-
-    def __init__(self, what: str, data: Any) -> None:
-        super().__init__()
-        self.what = what
-        self.data = data
+# -- a screen's queries ------------------------------------------------------
 
 
+@dataclass
+class Reply(Message):
+    """A worker's result for its screen's request number `request`."""
+
+    request: int
+
+
+@dataclass
+class HomeLoaded(Reply):
+    """Home's decks, counts, streak and calendar."""
+
+    data: HomeData
+
+
+@dataclass
+class StatsLoaded(Reply):
+    """Stats: retention, forecast, reviews per day, decks and tags."""
+
+    data: Overview
+
+
+@dataclass
+class DecksLoaded(Reply):
+    """Browse's deck filter: (name, deck id) of each deck."""
+
+    choices: list[DeckChoice]
+
+
+@dataclass
+class SearchDone(Reply):
+    """The cards a Browse search found."""
+
+    result: SearchResult
+
+
+@dataclass
+class DetailLoaded(Reply):
+    """One card's detail for Browse: its memory state and review history."""
+
+    detail: CardDetail
+
+
+@dataclass
+class RunsLoaded(Reply):
+    """A lab's past runs, newest first (as `companion.labrunner.past_runs` gives them)."""
+
+    runs: list[LabRunRow]
+
+
+@dataclass
+class MetricsLoaded(Reply):
+    """The metric points one past run recorded: (chart, series, x, y)."""
+
+    run_id: int
+    rows: list[MetricPoint]
+
+
+# -- a running lab ---------------------------------------------------------
+
+
+@dataclass
 class LabEvent(Message):
-    """One event of a running lab (a `labs.events` dataclass)."""
+    """One event of run number `run_token` (a `labs.events` dataclass; Review's
+    prediction runs send (guess, event))."""
 
-    def __init__(self, run_token: int, event: Any) -> None:
-        super().__init__()
-        self.run_token = run_token
-        self.event = event
+    run_token: int
+    event: Any
 
 
+@dataclass
 class LabEnded(Message):
-    """The lab's worker has finished: the run is recorded, whatever its end."""
+    """Run number `run_token`'s worker has finished: the run is recorded, whatever its end."""
 
-    def __init__(self, run_token: int) -> None:
-        super().__init__()
-        self.run_token = run_token
+    run_token: int

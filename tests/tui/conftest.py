@@ -110,7 +110,24 @@ def make_app(home: Path, clock: Clock | None = None, **kwargs: Any):
     kwargs.setdefault("cursor_blink", False)
     app = CompanionApp(clock=clock or Clock(), **kwargs)
     app.animation_level = "none"
+    record_notifications(app)
     return app
+
+
+def record_notifications(app: Any) -> None:
+    """`app.said`: every notification the app gave, in order, gone from the
+    screen or not (Textual keeps those on screen only, and privately)."""
+    from textual.notifications import Notification
+
+    notify = app.notify
+    app.said = []
+
+    def recording(message: str, *, title: str = "", severity: Any = "information",
+                  **kwargs: Any) -> None:
+        app.said.append(Notification(message, title, severity))
+        notify(message, title=title, severity=severity, **kwargs)
+
+    app.notify = recording
 
 
 async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -28,3 +29,43 @@ def test_starting_the_app_loads_no_other_screen():
     assert not {m for m in loaded if m.startswith("companion.tui.screens.")
                 and m != "companion.tui.screens"}
     assert "textual_plotext" not in loaded and "companion.labrunner" not in loaded
+
+
+def test_checking_a_keymap_imports_no_screen_and_still_knows_every_id():
+    # The app checks the learner's [keymap] at start-up, before any screen but
+    # Home is open: ids of screens not imported yet must be known all the same.
+    code = ("import json, sys\n"
+            "from companion.tui.keymap import check_keymap\n"
+            "good, problems = check_keymap({'stats.reload': 'f5', 'trace.next': 'right,j',\n"
+            "                               'lab.run': 'ctrl+g', 'help': 'f2',\n"
+            "                               'stats.relaod': 'x', 'nothing.here': 'y'})\n"
+            "screens = [m for m in sys.modules if m.startswith('companion.tui.screens.')\n"
+            "           or m == 'companion.tui.widgets.stepper']\n"
+            "print(json.dumps([good, problems, screens]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    good, problems, screens = json.loads(out.stdout)
+    assert good == {"stats.reload": "f5", "trace.next": "right,j", "lab.run": "ctrl+g",
+                    "help": "f2"}
+    assert len(problems) == 2
+    assert any("'stats.relaod' is not a key id (did you mean stats.reload?)" in p
+               for p in problems)
+    assert any("'nothing.here' is not a key id" in p for p in problems)
+    assert screens == []
+
+
+def test_the_app_uses_no_private_textual_name():
+    # Textual's private names change without notice between releases.
+    import ast
+    from pathlib import Path
+
+    import companion
+
+    found = []
+    for path in Path(companion.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("textual"):
+                module_parts = (node.module or "").split(".")
+                names = [alias.name for alias in node.names]
+                if any(part.startswith("_") for part in module_parts + names):
+                    found.append(f"{path.name}:{node.lineno}")
+    assert found == []

@@ -22,6 +22,12 @@ def test_keys_are_checked_against_what_textual_can_fire():
     assert "not a key" in key_problem("f5x")
 
 
+def test_keys_are_read_the_way_textual_reads_bindings():
+    from companion.tui.keymap import _keys
+
+    assert _keys("?, ctrl+s,j,space") == ["question_mark", "ctrl+s", "j", "space"]
+
+
 def test_unknown_ids_and_bad_keys_are_left_out_and_named():
     good, problems = check_keymap({"home.browse": " f5 , B ", "again": "j",
                                    "review.good": "ctrl+nope", "nothing.here": "x"})
@@ -87,7 +93,7 @@ async def test_a_bad_entry_is_named_and_the_rest_still_apply(tui_home):
     app = make_app(tui_home, settings=settings)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
-        said = [n.message for n in app._notifications]
+        said = [n.message for n in app.said]
         assert any("'home.brwse' is not a key id (did you mean home.browse?)" in m
                    for m in said), said
         await pilot.press("f6")
@@ -114,7 +120,7 @@ async def test_a_taken_key_keeps_its_default_binding_and_says_so(tui_home):
     app = make_app(tui_home, settings=settings)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
-        said = [n.message for n in app._notifications]
+        said = [n.message for n in app.said]
         assert any("review.again: u is already review.undo's key" in m for m in said), said
         await pilot.press("s")
         await settle(pilot)

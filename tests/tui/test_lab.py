@@ -119,7 +119,7 @@ async def test_a_run_without_curves_says_so_and_enter_on_it_keeps_the_output(tui
         await settle(pilot)
         log = " ".join(text_of(w) for w in screen.query("#lab-log Static"))
         assert "Attention, traced." in log  # not wiped by an empty redraw
-        assert any("drew no curves" in n.message for n in app._notifications)
+        assert any("drew no curves" in n.message for n in app.said)
 
 
 @run

@@ -170,7 +170,7 @@ async def test_a_card_without_a_lab_says_so(tui_home):
         assert screen.card.lab == ""
         await pilot.press("l")
         assert app.screen is screen
-        assert any(n.message == "This card has no lab" for n in app._notifications)
+        assert any(n.message == "This card has no lab" for n in app.said)
 
 
 @run
@@ -191,5 +191,5 @@ async def test_a_failed_save_says_so_ends_the_session_and_keeps_earlier_answers(
         await settle(pilot)
         assert not isinstance(app.screen, ReviewScreen)  # the session stopped
         assert any("Could not save this answer" in str(n.message)
-                   for n in app._notifications)
+                   for n in app.said)
         assert len(db_reviews(tui_home)) == 1

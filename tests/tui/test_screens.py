@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 
 from companion import progress
@@ -82,22 +83,48 @@ async def test_question_mark_lists_the_keys_of_the_screen(tui_home):
 
 
 def test_every_binding_has_a_description_and_a_unique_id():
-    import pkgutil
+    from companion.tui.bindings import SCOPES
 
-    from companion.tui import screens
-    from companion.tui.keymap import binding_classes
-
-    classes = binding_classes()
-    # Every screen module is in the list the keymap checks ids against.
-    modules = {cls.__module__ for cls in classes}
-    for info in pkgutil.iter_modules(screens.__path__):
-        assert f"companion.tui.screens.{info.name}" in modules, info.name
     seen = set()
-    for cls in classes:
-        for binding in cls.BINDINGS:
-            assert binding.description and binding.tooltip and binding.id, (cls, binding)
+    for scope, declared in SCOPES.items():
+        for binding in declared:
+            assert binding.description and binding.tooltip and binding.id, (scope, binding)
             assert binding.id not in seen, binding.id
             seen.add(binding.id)
+            # An id says whose key it is: "stats.reload"; the app's own are bare.
+            assert binding.id.startswith(f"{scope}.") or scope == "app", binding.id
+
+
+def test_every_screen_and_widget_declares_its_keys_in_the_table_the_keymap_reads():
+    import importlib
+    import inspect
+    import pkgutil
+
+    from textual.dom import DOMNode
+
+    from companion.tui import app, bindings, screens, widgets
+
+    tables = list(bindings.SCOPES.values())
+    declaring = [app.CompanionApp]
+    for package in (screens, widgets):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            declaring += [cls for _, cls in inspect.getmembers(module, inspect.isclass)
+                          if issubclass(cls, DOMNode) and cls.__module__ == module.__name__
+                          and "BINDINGS" in vars(cls)]
+    assert len(declaring) == len(tables)  # one scope each, none left out
+    for cls in declaring:
+        assert cls.BINDINGS in tables, cls  # exactly one table, nothing added
+
+
+def test_every_screen_is_a_companion_screen_with_a_title():
+    from companion.tui.screens import browse, home, lab, review, settings, stats
+    from companion.tui.screens.base import CompanionScreen
+
+    for cls in (home.HomeScreen, review.ReviewScreen, browse.BrowseScreen, stats.StatsScreen,
+                settings.SettingsScreen, lab.LabListScreen, lab.LabScreen):
+        assert issubclass(cls, CompanionScreen), cls
+        assert cls.SCREEN_TITLE != CompanionScreen.SCREEN_TITLE and cls.KEYS_INTRO, cls
 
 
 @run
@@ -142,6 +169,74 @@ async def test_browse_searches_by_text_tag_state_and_deck(history_home):
         assert await search("") == ["greek/epsilon", "greek/zeta"]
         assert await search("foo:bar") == []
         assert "foo: is not a filter" in text_of(screen.query_one("#browse-count"))
+
+
+@run
+async def test_a_slower_older_search_never_overwrites_a_newer_one(history_home, monkeypatch):
+    # "alpha" is still being searched when "delta" is typed and found: the
+    # rows must stay delta's when alpha's answer finally comes back.
+    import threading
+
+    from companion import search
+
+    real = search.search_cards
+    started, release, returned = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_for_alpha(store, text, *args, **kwargs):
+        result = real(store, text, *args, **kwargs)
+        if text == "alpha":
+            started.set()
+            release.wait(10)
+            returned.set()
+        return result
+
+    monkeypatch.setattr(search, "search_cards", slow_for_alpha)
+    app = make_app(history_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one("#cards")
+        screen.query_one("#search").value = "alpha"
+        await wait_for(pilot, started.is_set)
+        screen.query_one("#search").value = "delta"
+        await wait_for(pilot, lambda: screen.result_ids == ["test/delta"])
+        release.set()
+        await wait_for(pilot, returned.is_set)
+        for _ in range(10):  # time for alpha's thread to post, and for the app to handle it
+            await asyncio.sleep(0.02)
+            await pilot.pause()
+        await settle(pilot)
+        assert screen.result_ids == ["test/delta"]
+        assert [key.value for key in table.rows] == ["test/delta"]
+        assert screen.detail is not None and screen.detail.card.id == "test/delta"
+
+
+@run
+async def test_a_result_that_a_newer_request_superseded_is_not_drawn(history_home):
+    from companion.search import SearchResult
+    from companion.tui.messages import HomeLoaded, SearchDone
+
+    app = make_app(history_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        home = app.screen
+        shown = home.data
+        home.post_message(HomeLoaded(home.latest_requests[HomeLoaded] - 1, None))
+        await settle(pilot)
+        assert home.data is shown
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert len(screen.result_ids) == 7
+        latest = screen.latest_requests[SearchDone]
+        screen.post_message(SearchDone(latest - 1, SearchResult([], 0)))
+        await settle(pilot)
+        assert len(screen.result_ids) == 7
+        screen.post_message(SearchDone(latest, SearchResult([], 0)))  # the latest is drawn
+        await settle(pilot)
+        assert screen.result_ids == []
 
 
 @run
@@ -255,7 +350,7 @@ async def test_a_deck_problem_is_a_notification_not_a_crash(tui_home):
     app = make_app(tui_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in app.said]
         assert any("broken.md:1" in m for m in messages)
         assert [d.id for d in app.screen.data.decks] == ["greek", "test"]
 
@@ -285,7 +380,7 @@ async def test_export_from_the_app_writes_the_same_files_as_the_cli(history_home
             await worker.wait()
             assert worker.result is not None and worker.result.exists()
         await settle(pilot)
-        assert any("Wrote" in str(n.message) for n in app._notifications)
+        assert any("Wrote" in str(n.message) for n in app.said)
     [exported] = tmp_path.glob("companion-*.json")
     doc = json.loads(exported.read_text())
     assert doc["format"] == "companion-export" and len(doc["reviews"]) > 0
@@ -316,6 +411,6 @@ async def test_a_backup_that_fails_is_a_warning_and_the_app_goes_on(history_home
     app = make_app(history_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        said = [(n.title, n.message) for n in app._notifications]
+        said = [(n.title, n.message) for n in app.said]
         assert ("Backup", "daily backup failed: [Errno 28] No space left on device") in said
         assert app.screen.data.reviews > 0

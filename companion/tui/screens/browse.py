@@ -3,29 +3,34 @@ shows its review history, stability, difficulty and recall probability now."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from companion.cardtext import math_to_unicode, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
+from companion.tui import bindings
 from companion.tui.format import local_time
-from companion.tui.messages import Loaded
+from companion.tui.messages import DecksLoaded, DetailLoaded, SearchDone
+from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText
+
+if TYPE_CHECKING:
+    from companion.search import SearchResult
+    from companion.settings import Settings
+    from companion.stats import CardDetail
 
 STATE_FILTERS = [("new", "new"), ("learning", "learning"), ("review", "review"),
                  ("relearning", "relearning"), ("due today", "due"),
                  ("suspended", "suspended"), ("buried", "buried")]
 
 
-def when(ms: int | None, settings: Any) -> str:
+def when(ms: int | None, settings: Settings) -> str:
     return local_time(ms, settings)
 
 
@@ -46,37 +51,24 @@ def _cut(text: str, width: int) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
-class BrowseScreen(Screen):
+class BrowseScreen(CompanionScreen):
     SCREEN_TITLE = "Browse"
     KEYS_INTRO = ("Type to search the cards' text. In the search box: deck:ID, tag:NAME, "
                   "is:new|learning|review|relearning|due|suspended|buried, has:lab, and a "
                   "leading - to negate a term. ↑↓ move through the cards; the detail below "
                   "(or beside, on a wide terminal) follows.")
 
-    BINDINGS = [
-        Binding("slash", "focus_search", "Search", key_display="/", priority=True,
-                tooltip="Type a search", id="browse.search"),
-        Binding("s", "toggle_suspend", "Suspend",
-                tooltip="Suspend the card, or bring a suspended card back",
-                id="browse.suspend"),
-        Binding("l", "lab", "Lab", tooltip="Open the card's lab", id="browse.lab"),
-        Binding("f1", "app.help", "Keys", key_display="F1",
-                tooltip="Show every key of this screen", id="browse.help"),
-        Binding("down", "focus_table", "Results", show=False,
-                tooltip="From the search box: to the results", id="browse.results"),
-        Binding("escape", "leave", "Back", tooltip="Back to the previous screen",
-                id="browse.leave"),
-    ]
+    BINDINGS = [*bindings.BROWSE]
 
     def __init__(self, query: str = "") -> None:
         super().__init__()
         self.initial_query = query
         self.selected_id: str | None = None
-        self.detail: Any = None
+        self.detail: CardDetail | None = None
         self.result_ids: list[str] = []
 
     def compose(self) -> ComposeResult:
-        blink = getattr(self.app, "cursor_blink", True)
+        blink = self.app.cursor_blink
         with Horizontal(id="browse-filters"):
             search = Input(self.initial_query, placeholder="search: words  tag:x  is:due  deck:id",
                            id="search")
@@ -100,65 +92,61 @@ class BrowseScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.load_decks()
+        self.load_decks(self.new_request(DecksLoaded))
         self.query_one("#cards" if self.initial_query else "#search").focus()
         self.search()
 
     # -- workers -----------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="browse-decks", exit_on_error=False)
-    def load_decks(self) -> None:
-        from companion.store import open_reader
-
-        app: Any = self.app
-        with open_reader(app.store.path) as store:
-            self.post_message(Loaded("decks", store.deck_choices()))
+    def load_decks(self, request: int) -> None:
+        with self.reader() as store:
+            choices = store.deck_choices()
+        self.reply(DecksLoaded(request, choices))
 
     @work(thread=True, exclusive=True, group="browse-search", exit_on_error=False)
-    def run_search(self, text: str, deck: str | None, state: str | None) -> None:
+    def run_search(self, request: int, text: str, deck: str | None, state: str | None) -> None:
         from companion.scheduler import LearnerDay
         from companion.search import search_cards
-        from companion.store import open_reader
 
-        app: Any = self.app
-        now = app.clock()
-        _, day_end = LearnerDay(app.settings).bounds(now)
-        with open_reader(app.store.path) as store:
+        _, day_end = LearnerDay(self.app.settings).bounds(self.app.clock())
+        with self.reader() as store:
             result = search_cards(store, text, deck, state, day_end)
         for row in result.rows:  # math to Unicode here, off the UI thread
             row.front = one_line(row.front, 200)
-        self.post_message(Loaded("search", result))
+        self.reply(SearchDone(request, result))
 
     @work(thread=True, exclusive=True, group="browse-detail", exit_on_error=False)
-    def load_detail(self, card_id: str) -> None:
+    def load_detail(self, request: int, card_id: str) -> None:
         from companion.stats import card_detail
-        from companion.store import open_reader
 
-        app: Any = self.app
-        with open_reader(app.store.path) as store:
-            detail = card_detail(store, app.settings, card_id, app.clock())
-        self.post_message(Loaded("detail", detail))
+        with self.reader() as store:
+            detail = card_detail(store, self.app.settings, card_id, self.app.clock())
+        self.reply(DetailLoaded(request, detail))
 
     def search(self) -> None:
         deck = self.query_one("#deck-filter", Select).value
         state = self.query_one("#state-filter", Select).value
-        self.run_search(self.query_one("#search", Input).value,
+        self.run_search(self.new_request(SearchDone), self.query_one("#search", Input).value,
                         None if deck is Select.NULL else str(deck),
                         None if state is Select.NULL else str(state))
 
     # -- results -----------------------------------------------------------
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "decks":
-            self.query_one("#deck-filter", Select).set_options(message.data)
-        elif message.what == "search":
-            self.show_results(message.data)
-        elif message.what == "detail":
-            if message.data.card.id == self.selected_id:
-                self.show_detail(message.data)
+    def on_decks_loaded(self, message: DecksLoaded) -> None:
+        if self.is_latest(message):
+            self.query_one("#deck-filter", Select).set_options(message.choices)
 
-    def show_results(self, result: Any) -> None:
-        app: Any = self.app
+    def on_search_done(self, message: SearchDone) -> None:
+        if self.is_latest(message):
+            self.show_results(message.result)
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        if self.is_latest(message) and message.detail.card.id == self.selected_id:
+            self.show_detail(message.detail)
+
+    def show_results(self, result: SearchResult) -> None:
+        app = self.app
         table = self.query_one("#cards", DataTable)
         table.clear()
         self.result_ids = []
@@ -196,6 +184,7 @@ class BrowseScreen(Screen):
 
     def select(self, card_id: str | None) -> None:
         self.selected_id = card_id
+        request = self.new_request(DetailLoaded)  # a detail on its way is another card's
         if card_id is None:
             self.detail = None
             self.query_one("#detail-head", Static).update("No card matches.")
@@ -204,10 +193,10 @@ class BrowseScreen(Screen):
             self.query_one("#detail-history", Static).update("")
             self.refresh_bindings()
             return
-        self.load_detail(card_id)
+        self.load_detail(request, card_id)
 
-    def show_detail(self, detail: Any) -> None:
-        app: Any = self.app
+    def show_detail(self, detail: CardDetail) -> None:
+        app = self.app
         self.detail = detail
         card = detail.card
         m = card.memory
@@ -285,18 +274,18 @@ class BrowseScreen(Screen):
             return
         from companion.session import ReviewSession
 
-        app: Any = self.app
+        app = self.app
         card = self.detail.card
-        ReviewSession(app.store, app.settings).set_suspended(card.id, not card.suspended)
+        ReviewSession(self.store, app.settings).set_suspended(card.id, not card.suspended)
         self.notify(f"{'Unsuspended' if card.suspended else 'Suspended'} {card.id}", timeout=2)
         self.search()
-        self.load_detail(card.id)
+        self.load_detail(self.new_request(DetailLoaded), card.id)
 
     def action_lab(self) -> None:
         if self.detail is None or not self.detail.card.lab:
             return
         card = self.detail.card
-        self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)  # type: ignore[attr-defined]
+        self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)
 
     def action_leave(self) -> None:
         if self.focused is self.query_one("#search") and self.query_one("#search", Input).value:

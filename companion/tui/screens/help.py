@@ -6,10 +6,12 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+from companion.tui import bindings
+from companion.tui.screens.base import CompanionScreen
 
 
 def key_rows(screen: Screen, focused: bool = False) -> list[tuple[str, str, str, str]]:
@@ -47,17 +49,16 @@ def key_rows(screen: Screen, focused: bool = False) -> list[tuple[str, str, str,
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape,question_mark,f1,q", "close", "Close", tooltip="Close the key list",
-                id="help.close"),
-    ]
+    BINDINGS = [*bindings.HELP]
 
     def __init__(self, under: Screen) -> None:
         super().__init__()
         self.rows = key_rows(under)
         self.widget_rows = key_rows(under, focused=True)
-        self.title_text = getattr(under, "SCREEN_TITLE", "companion")
-        self.intro = getattr(under, "KEYS_INTRO", "")
+        # The screen underneath may be Textual's own (the command palette).
+        shown = under if isinstance(under, CompanionScreen) else CompanionScreen
+        self.title_text = shown.SCREEN_TITLE
+        self.intro = shown.KEYS_INTRO
 
     @staticmethod
     def table(rows: list[tuple[str, str, str, str]]) -> Table:

@@ -3,45 +3,37 @@ calendar of the last months, and one obvious way to start studying."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
+from companion.tui import bindings
 from companion.tui.format import plural
-from companion.tui.messages import Loaded
+from companion.tui.messages import HomeLoaded
+from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.calendar import CalendarHeatmap
+
+if TYPE_CHECKING:
+    from companion.session import Counts
+    from companion.stats import HomeData
 
 ALL_DECKS = ""  # the row key of "All decks"
 
 
-class HomeScreen(Screen):
+class HomeScreen(CompanionScreen):
     SCREEN_TITLE = "Home"
     KEYS_INTRO = ("Pick a deck with ↑↓ and press Enter or space to study it, or s to study "
                   "every deck. Every key is also in the command palette (ctrl+p).")
 
-    BINDINGS = [
-        Binding("space", "study_selected", "Study", tooltip="Study the highlighted deck",
-                id="home.study"),
-        Binding("s", "app.study", "Study all", show=False,
-                tooltip="Study every deck's cards due today", id="home.study_all"),
-        Binding("b", "app.browse", "Browse", tooltip="Search and inspect cards",
-                id="home.browse"),
-        Binding("t", "app.stats", "Stats", tooltip="Retention, forecast, reviews per day",
-                id="home.stats"),
-        Binding("l", "app.labs", "Labs", tooltip="The PyTorch labs", id="home.labs"),
-        Binding("comma", "app.settings", "Settings", key_display=",",
-                tooltip="Retention, daily limits, day start, theme", id="home.settings"),
-        Binding("q", "app.quit", "Quit", tooltip="Quit companion", id="home.quit"),
-        Binding("question_mark", "app.help", "Keys", key_display="?",
-                tooltip="Show every key of this screen", id="home.help"),
-    ]
+    BINDINGS = [*bindings.HOME]
+
+    data: HomeData | None = None  # what the screen shows; None until the first load
 
     def compose(self) -> ComposeResult:
         with Vertical(id="home"):
@@ -65,28 +57,26 @@ class HomeScreen(Screen):
             self.query_one("#decks", DataTable).focus()
         except NoMatches:  # the app is closing before it got going (an unusable database)
             return
-        if self.app.ready:  # type: ignore[attr-defined]
+        if self.app.ready:
             self.reload()
 
     def on_screen_resume(self) -> None:
-        if self.app.ready and self.is_mounted:  # type: ignore[attr-defined]
+        if self.app.ready and self.is_mounted:
             self.reload()
 
     def reload(self) -> None:
-        self.load()
+        self.load(self.new_request(HomeLoaded))
 
     @work(thread=True, exclusive=True, group="home", exit_on_error=False)
-    def load(self) -> None:
+    def load(self, request: int) -> None:
         from companion.stats import home_data
-        from companion.store import open_reader
 
-        app: Any = self.app
-        with open_reader(app.store.path) as store:
-            data = home_data(store, app.settings, app.clock())
-        self.post_message(Loaded("home", data))
+        with self.reader() as store:
+            data = home_data(store, self.app.settings, self.app.clock())
+        self.reply(HomeLoaded(request, data))
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what != "home":
+    def on_home_loaded(self, message: HomeLoaded) -> None:
+        if not self.is_latest(message):
             return
         data = message.data
         self.data = data
@@ -94,7 +84,8 @@ class HomeScreen(Screen):
         selected = None
         if table.row_count and table.cursor_row is not None:
             try:
-                selected = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+                cell = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
+                selected = cell.row_key.value
             except Exception:
                 selected = None
         table.clear()
@@ -130,7 +121,7 @@ class HomeScreen(Screen):
             f"{plural(data.year, 'review')} in the last year")
 
     @staticmethod
-    def _counts(counts: Any) -> list[Text]:
+    def _counts(counts: Counts) -> list[Text]:
         return [Text(str(counts.new), style="bold blue" if counts.new else "dim",
                      justify="right"),
                 Text(str(counts.learning), style="bold red" if counts.learning else "dim",
@@ -142,16 +133,16 @@ class HomeScreen(Screen):
         table = self.query_one("#decks", DataTable)
         if not table.row_count:
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return key or None
 
     def action_study_selected(self) -> None:
-        self.app.action_study(self._selected_deck())  # type: ignore[attr-defined]
+        self.app.action_study(self._selected_deck())
 
     @on(DataTable.RowSelected, "#decks")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self.app.action_study(event.row_key.value or None)  # type: ignore[attr-defined]
+        self.app.action_study(event.row_key.value or None)
 
     @on(Button.Pressed, "#study")
     def _study_pressed(self) -> None:
-        self.app.action_study()  # type: ignore[attr-defined]
+        self.app.action_study()

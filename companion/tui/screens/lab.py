@@ -19,9 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     DataTable,
@@ -39,12 +37,13 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from companion.store import LabRunRow
+from companion.tui import bindings
 from companion.tui.format import local_time
-from companion.tui.messages import LabEnded, LabEvent, Loaded
+from companion.tui.messages import LabEnded, LabEvent, MetricsLoaded, RunsLoaded
+from companion.tui.screens.base import CompanionScreen
 from labs.catalog import param_text
 from labs.events import format_value
 
-TABS = Binding.Group("Tabs")
 TAB_ORDER = ("setup", "output", "charts", "heatmaps", "trace", "runs")
 MAX_NPROC = 64  # processes on one machine; more machines is torchrun's job (README)
 DEVICES = [("auto (CUDA, then MPS, then CPU)", "auto"), ("cpu", "cpu"), ("cuda", "cuda"),
@@ -58,16 +57,11 @@ def device_text(run: LabRunRow) -> str:
     return f"{device} ×{processes}" if isinstance(processes, int) and processes > 1 else device
 
 
-class LabListScreen(Screen):
+class LabListScreen(CompanionScreen):
     SCREEN_TITLE = "Labs"
     KEYS_INTRO = "↑↓ choose a lab, Enter opens it: its parameters, Run, and its past runs."
 
-    BINDINGS = [
-        Binding("question_mark", "app.help", "Keys", key_display="?",
-                tooltip="Show every key of this screen", id="labs.help"),
-        Binding("escape", "leave", "Back", tooltip="Back to the previous screen",
-                id="labs.leave"),
-    ]
+    BINDINGS = [*bindings.LABS]
 
     def compose(self) -> ComposeResult:
         from labs.catalog import LABS
@@ -95,13 +89,10 @@ class LabListScreen(Screen):
 
     @on(OptionList.OptionSelected, "#lab-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.app.open_lab(str(event.option.id))  # type: ignore[attr-defined]
-
-    def action_leave(self) -> None:
-        self.dismiss()
+        self.app.open_lab(str(event.option.id))
 
 
-class LabScreen(Screen):
+class LabScreen(CompanionScreen):
     SCREEN_TITLE = "Lab"
     KEYS_INTRO = ("Set the parameters (each shows its default and limits) and press ctrl+r "
                   "to run. The lab runs in its own process: ctrl+x cancels it, and the app "
@@ -109,20 +100,7 @@ class LabScreen(Screen):
                   "fill in as it runs; in Trace, ← and → step through the computation. Past "
                   "runs lists every run of this lab; Enter on one shows its curves.")
 
-    BINDINGS = [
-        Binding("ctrl+r", "run", "Run", tooltip="Run the lab with these parameters",
-                id="lab.run"),
-        Binding("ctrl+x", "cancel", "Cancel", tooltip="Stop the running lab",
-                id="lab.cancel"),
-        Binding("left_square_bracket", "tab(-1)", "Tab", key_display="[", group=TABS,
-                tooltip="The tab to the left", id="lab.tab_left"),
-        Binding("right_square_bracket", "tab(1)", "Tab", key_display="]", group=TABS,
-                tooltip="The tab to the right", id="lab.tab_right"),
-        Binding("f1", "app.help", "Keys", key_display="F1",
-                tooltip="Show every key of this screen", id="lab.help"),
-        Binding("escape", "leave", "Back", tooltip="Back (to the card, when opened from one)",
-                id="lab.leave"),
-    ]
+    BINDINGS = [*bindings.LAB]
 
     def __init__(self, name: str, params: dict[str, Any] | None = None,
                  card_id: str | None = None) -> None:
@@ -143,7 +121,7 @@ class LabScreen(Screen):
     # -- layout ------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        blink = getattr(self.app, "cursor_blink", True)
+        blink = self.app.cursor_blink
         title = Text.assemble(("Lab · ", "bold"), (self.spec.title, "bold"))
         if self.card_id:
             title.append(f"   from {self.card_id} · esc returns to it", style="dim")
@@ -224,7 +202,7 @@ class LabScreen(Screen):
             button.can_focus = False
         first = self.query("#lab-form Input, #lab-form Select, #lab-form Switch").first()
         first.focus()
-        self.load_runs()
+        self.load_runs(self.new_request(RunsLoaded))
 
     # -- the form ----------------------------------------------------------
 
@@ -245,7 +223,7 @@ class LabScreen(Screen):
             elif isinstance(widget, Select):
                 text = str(widget.value)
             else:
-                text = widget.value  # type: ignore[attr-defined]
+                text = self.query_one(f"#param-{param.name}", Input).value
             try:
                 param.parse(text)
             except ParamError as exc:
@@ -356,10 +334,10 @@ class LabScreen(Screen):
                 nproc: int = 1) -> None:
         from labs.events import Failed
 
-        app: Any = self.app
         try:
-            run = app.lab_runner(app.store, lab=self.spec.name, params=raw, device=device,
-                                 seed=seed, card_id=self.card_id, nproc=nproc)
+            run = self.app.lab_runner(self.store, lab=self.spec.name, params=raw,
+                                      device=device, seed=seed, card_id=self.card_id,
+                                      nproc=nproc)
         except Exception as exc:  # a parameter the catalog refuses
             self.post_message(LabEvent(token, Failed("bad-input", str(exc))))
             self.post_message(LabEnded(token))
@@ -384,7 +362,7 @@ class LabScreen(Screen):
         if message.run_token != self.token:
             return
         self.set_running(False)
-        self.load_runs()
+        self.load_runs(self.new_request(RunsLoaded))
 
     def on_lab_event(self, message: LabEvent) -> None:
         if message.run_token != self.token:
@@ -493,43 +471,40 @@ class LabScreen(Screen):
     # -- past runs ---------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="lab-runs", exit_on_error=False)
-    def load_runs(self) -> None:
+    def load_runs(self, request: int) -> None:
         from companion.labrunner import past_runs
-        from companion.store import open_reader
 
-        app: Any = self.app
-        with open_reader(app.store.path) as store:
+        with self.reader() as store:
             runs = past_runs(store, lab=self.spec.name)
-        self.post_message(Loaded("runs", runs))
+        self.reply(RunsLoaded(request, runs))
 
     @work(thread=True, exclusive=True, group="lab-metrics", exit_on_error=False)
-    def load_metrics(self, run_id: int) -> None:
+    def load_metrics(self, request: int, run_id: int) -> None:
         from companion.labrunner import run_metrics
-        from companion.store import open_reader
 
-        app: Any = self.app
-        with open_reader(app.store.path) as store:
+        with self.reader() as store:
             rows = run_metrics(store, run_id)
-        self.post_message(Loaded("metrics", (run_id, rows)))
+        self.reply(MetricsLoaded(request, run_id, rows))
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "runs":
-            self.show_runs(message.data)
-        elif message.what == "metrics":
-            run_id, rows = message.data
-            if self.running:
-                return
-            if not rows:  # nothing to redraw: keep what is on screen
-                self.notify(f"Run #{run_id} drew no curves: its results are in its summary",
-                            timeout=4)
-                return
-            from labs.events import Metric
+    def on_runs_loaded(self, message: RunsLoaded) -> None:
+        if self.is_latest(message):
+            self.show_runs(message.runs)
 
-            self.clear_output()
-            for chart, series, x, y in rows:
-                self.add_metric(Metric(chart, series, x, y))
-            self.query_one("#lab-state", Static).update(f"Curves of run #{run_id}")
-            self.query_one(TabbedContent).active = "charts"
+    def on_metrics_loaded(self, message: MetricsLoaded) -> None:
+        run_id, rows = message.run_id, message.rows
+        if not self.is_latest(message) or self.running:
+            return
+        if not rows:  # nothing to redraw: keep what is on screen
+            self.notify(f"Run #{run_id} drew no curves: its results are in its summary",
+                        timeout=4)
+            return
+        from labs.events import Metric
+
+        self.clear_output()
+        for chart, series, x, y in rows:
+            self.add_metric(Metric(chart, series, x, y))
+        self.query_one("#lab-state", Static).update(f"Curves of run #{run_id}")
+        self.query_one(TabbedContent).active = "charts"
 
     def show_runs(self, runs: list[LabRunRow]) -> None:
         from companion.labrunner import format_duration
@@ -543,13 +518,13 @@ class LabScreen(Screen):
             mine = " ◆" if self.card_id and run.card_id == self.card_id else ""
             changed = {k: v for k, v in run.params.items()
                        if param_text(v) != param_text(self._default(k))}
-            started = local_time(run.started_at, self.app.settings)  # type: ignore[attr-defined]
+            started = local_time(run.started_at, self.app.settings)
             params = ", ".join(f"{k}={format_value(v)}" for k, v in changed.items())
             table.add_row(started + mine, Text(status, style=style),
                           device_text(run), format_duration(run.started_at, run.ended_at),
                           params or "defaults", key=str(run.id))
         pane = self.query_one("#runs", TabPane)
-        self.query_one(TabbedContent).get_tab(pane).label = f"Past runs ({len(runs)})"  # type: ignore[union-attr]
+        self.query_one(TabbedContent).get_tab(pane).label = f"Past runs ({len(runs)})"
         if runs:
             self.show_run_detail(runs[0])
         else:
@@ -563,7 +538,7 @@ class LabScreen(Screen):
             return None
 
     def show_run_detail(self, run: LabRunRow) -> None:
-        started = local_time(run.started_at, self.app.settings)  # type: ignore[attr-defined]
+        started = local_time(run.started_at, self.app.settings)
         parts: list[Any] = [Text.assemble((f"Run #{run.id}", "bold"), "  ",
                                           started, "  ", device_text(run),
                                           f"  seed {run.seed}")]
@@ -586,8 +561,8 @@ class LabScreen(Screen):
     @on(Switch.Changed)
     def _switch_changed(self, event: Switch.Changed) -> None:
         name = str(event.switch.id).removeprefix("param-")
-        for state in self.query(f"#state-{name}"):
-            state.update(param_text(event.value))  # type: ignore[attr-defined]
+        for state in self.query(f"#state-{name}").results(Static):
+            state.update(param_text(event.value))
 
     @on(DataTable.RowHighlighted, "#runs-table")
     def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -600,7 +575,7 @@ class LabScreen(Screen):
         if self.running:
             self.notify("A run is going: its curves are on screen", timeout=2)
             return
-        self.load_metrics(int(str(event.row_key.value)))
+        self.load_metrics(self.new_request(MetricsLoaded), int(str(event.row_key.value)))
 
     # -- leaving -----------------------------------------------------------
 

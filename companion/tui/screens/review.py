@@ -13,20 +13,21 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Rule, Static
+from textual.widgets.button import ButtonVariant
 
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession
 from companion.store import StoreError
+from companion.tui import bindings
 from companion.tui.messages import LabEnded, LabEvent
+from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText
 
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as one minute
-GRADE = Binding.Group("Grade")
-GRADE_VARIANTS = {1: "error", 2: "warning", 3: "success", 4: "primary"}
+GRADE_VARIANTS: dict[int, ButtonVariant] = {1: "error", 2: "warning", 3: "success",
+                                            4: "primary"}
 # how each piece of a prediction's verdict (companion.predict.Verdict) is styled
 VERDICT_STYLES = {"label": "bold", "guess": "", "answer": "bold", "detail": "dim",
                   "right": "green", "wrong": "yellow", "problem": "yellow"}
@@ -40,42 +41,14 @@ def short_id(card_id: str) -> str:
 GRADE_IDS = {1: "review.again", 2: "review.hard", 3: "review.good", 4: "review.easy"}
 
 
-class ReviewScreen(Screen):
+class ReviewScreen(CompanionScreen):
     SCREEN_TITLE = "Review"
     KEYS_INTRO = ("Read the question, recall the answer, then press space (or Enter) to see "
                   "it. Grade how well you remembered: 1 Again (forgot), 2 Hard, 3 Good, "
                   "4 Easy; each button shows when the card comes back. Space or Enter on the "
                   "answer side means Good. Your answer is saved before the next card shows.")
 
-    BINDINGS = [
-        Binding("space,enter", "reveal", "Show answer", tooltip="Reveal the answer",
-                id="review.reveal"),
-        Binding("space,enter", "grade(3)", "Good", show=False,
-                tooltip="On the answer side: grade Good", id="review.good_default"),
-        Binding("space,enter", "finish", "Home", show=False,
-                tooltip="After the last card: back home", id="review.finish"),
-        Binding("1", "grade(1)", "Again", group=GRADE, tooltip="Forgot: see it again soon",
-                id="review.again"),
-        Binding("2", "grade(2)", "Hard", group=GRADE, tooltip="Recalled with effort",
-                id="review.hard"),
-        Binding("3", "grade(3)", "Good", group=GRADE, tooltip="Recalled", id="review.good"),
-        Binding("4", "grade(4)", "Easy", group=GRADE, tooltip="Recalled without effort",
-                id="review.easy"),
-        Binding("u", "undo", "Undo", tooltip="Take back the last answer, suspend or bury",
-                id="review.undo"),
-        Binding("s", "suspend", "Suspend", tooltip="Never show this card until unsuspended",
-                id="review.suspend"),
-        Binding("b", "bury", "Bury", tooltip="Hide this card until tomorrow",
-                id="review.bury"),
-        Binding("l", "lab", "Lab", tooltip="Open this card's lab; come back to this card",
-                id="review.lab"),
-        Binding("question_mark", "app.help", "Keys", key_display="?",
-                tooltip="Show every key of this screen", id="review.help"),
-        Binding("escape", "leave", "Home", tooltip="Stop studying (answers are saved)",
-                id="review.leave"),
-        Binding("q", "leave", "Home", show=False, tooltip="Stop studying (answers are saved)",
-                id="review.quit"),
-    ]
+    BINDINGS = [*bindings.REVIEW]
 
     def __init__(self, deck_id: str | None = None) -> None:
         super().__init__()
@@ -90,7 +63,7 @@ class ReviewScreen(Screen):
         self.previews: dict[int, str] = {}
         self.predict_token = 0
         self.predict_run: Any = None
-        self.verdict = ""
+        self.verdict: str | Text = ""
 
     # -- layout ------------------------------------------------------------
 
@@ -104,7 +77,7 @@ class ReviewScreen(Screen):
                 yield Static("", id="choices")
                 guess = Input(placeholder="your prediction, then Enter runs the lab",
                               id="guess")
-                guess.cursor_blink = getattr(self.app, "cursor_blink", True)
+                guess.cursor_blink = self.app.cursor_blink
                 yield guess
                 yield Static("", id="predict-status")
             with Vertical(id="answer"):
@@ -129,13 +102,13 @@ class ReviewScreen(Screen):
         """The key that does `binding_id` now (the learner may have rebound it)."""
         from companion.tui.keymap import key_display
 
-        return key_display(self.app, next(b for b in self.BINDINGS if b.id == binding_id))
+        return key_display(self.app, next(b for b in bindings.REVIEW if b.id == binding_id))
 
     def on_mount(self) -> None:
-        app: Any = self.app
+        app = self.app
         for button in self.query(Button):
             button.can_focus = False  # keys go to the screen; a click still works
-        self.session = ReviewSession(app.store, app.settings, deck_id=self.deck_id,
+        self.session = ReviewSession(self.store, app.settings, deck_id=self.deck_id,
                                      clock=app.clock)
         self.started_at = app.clock()
         self.query_one("#card").focus()
@@ -153,7 +126,7 @@ class ReviewScreen(Screen):
             self.show_summary()
             return
         self.finished = False
-        self.shown_at = self.app.clock()  # type: ignore[attr-defined]
+        self.shown_at = self.app.clock()
         self.query_one("#front", CardText).show(card.front)
         self.query_one("#card", VerticalScroll).scroll_home(animate=False)
         predict = card.kind == "predict"
@@ -241,13 +214,13 @@ class ReviewScreen(Screen):
     def show_summary(self) -> None:
         from companion.stats import today_retention
 
-        app: Any = self.app
+        app = self.app
         self.finished = True
         self.layout_for(revealed=False, finished=True, predict=False)
         now = app.clock()
         elapsed = max(0, now - self.started_at) // 1000
         minutes, seconds = divmod(elapsed, 60)
-        today = today_retention(app.store, app.settings, now)
+        today = today_retention(self.store, app.settings, now)
         lines = Text()
         lines.append("Session complete\n\n" if self.answered else "Nothing to study\n\n",
                      style="bold")
@@ -303,7 +276,7 @@ class ReviewScreen(Screen):
         card = self.card
         if card is None or not self.revealed:
             return
-        app: Any = self.app
+        app = self.app
         duration = min(MAX_ANSWER_MS, max(0, app.clock() - self.shown_at))
         try:
             result = self.session.answer(card.id, rating, duration)  # committed on return
@@ -355,7 +328,7 @@ class ReviewScreen(Screen):
         if not card.lab:
             self.notify("This card has no lab", timeout=2)
             return
-        self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)  # type: ignore[attr-defined]
+        self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)
 
     def action_leave(self) -> None:
         if self.predict_run is not None:
@@ -394,9 +367,9 @@ class ReviewScreen(Screen):
     def run_prediction(self, token: int, card: CardView, guess: str) -> None:
         from labs.events import Failed
 
-        app: Any = self.app
+        app = self.app
         try:
-            run = app.lab_runner(app.store, lab=card.lab, params=dict(card.lab_params),
+            run = app.lab_runner(self.store, lab=card.lab, params=dict(card.lab_params),
                                  card_id=card.id, prediction=guess or None)
             self.predict_run = run
             for event in run.events():

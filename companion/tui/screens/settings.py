@@ -7,14 +7,18 @@ shown under its field and nothing is saved until every field is good.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
+
+from companion.tui import bindings
+from companion.tui.screens.base import CompanionScreen
+
+if TYPE_CHECKING:
+    from companion.settings import Settings
 
 # (setting, label, kind, help)
 FIELDS = (
@@ -39,24 +43,17 @@ def _home_relative(path: Any) -> str:
         return str(path)
 
 
-class SettingsScreen(Screen):
+class SettingsScreen(CompanionScreen):
     SCREEN_TITLE = "Settings"
     KEYS_INTRO = ("Tab moves between fields; ctrl+s saves. A value out of range is shown in "
                   "red under its field, and nothing is saved until all are good.")
 
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", tooltip="Check and save the settings",
-                id="settings.save"),
-        Binding("f1", "app.help", "Keys", key_display="F1",
-                tooltip="Show every key of this screen", id="settings.help"),
-        Binding("escape", "leave", "Back", tooltip="Back without saving",
-                id="settings.leave"),
-    ]
+    BINDINGS = [*bindings.SETTINGS]
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
+        app = self.app
         settings = app.settings
-        blink = getattr(app, "cursor_blink", True)
+        blink = app.cursor_blink
         with VerticalScroll(id="settings-form"):
             for name, label, kind, help_text in FIELDS:
                 with Vertical(classes="field", id=f"field-{name}"):
@@ -91,8 +88,8 @@ class SettingsScreen(Screen):
         self.query_one("#desired_retention", Input).focus()
 
     def clear_errors(self) -> None:
-        for error in self.query(".field-error"):
-            error.update("")  # type: ignore[attr-defined]
+        for error in self.query(".field-error").results(Static):
+            error.update("")
             error.display = False
         for field in self.query(Input):
             field.remove_class("-invalid")
@@ -109,11 +106,11 @@ class SettingsScreen(Screen):
             field = self.query_one(f"#{target}", Input)
             field.add_class("-invalid")
 
-    def collect(self) -> Any | None:
+    def collect(self) -> Settings | None:
         """The settings the form describes, or None after showing each problem."""
         from companion.settings import SettingsError
 
-        app: Any = self.app
+        app = self.app
         values: dict[str, Any] = {}
         problems = False
         for name, label, kind, _help in FIELDS:
@@ -151,7 +148,7 @@ class SettingsScreen(Screen):
     def action_save(self) -> None:
         from companion.settings import save
 
-        app: Any = self.app
+        app = self.app
         self.clear_errors()
         candidate = self.collect()
         if candidate is None:
@@ -165,9 +162,6 @@ class SettingsScreen(Screen):
         app.settings = candidate
         app.apply_theme(candidate.theme)
         self.notify("Settings saved", timeout=2)
-        self.dismiss()
-
-    def action_leave(self) -> None:
         self.dismiss()
 
     @on(Select.Changed, "#theme")
@@ -185,6 +179,5 @@ class SettingsScreen(Screen):
 
     def dismiss(self, result: Any = None) -> Any:
         # Leaving without saving puts back the theme a preview changed.
-        app: Any = self.app
-        app.apply_theme(app.settings.theme)
+        self.app.apply_theme(self.app.settings.theme)
         return super().dismiss(result)

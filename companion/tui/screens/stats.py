@@ -5,23 +5,25 @@ computed in a worker over the whole review log."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from companion.stats import PER_DAY_DAYS, percent
+from companion.tui import bindings
 from companion.tui.format import plural
-from companion.tui.messages import Loaded
+from companion.tui.messages import StatsLoaded
+from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.barchart import BarChart
 
+if TYPE_CHECKING:
+    from companion.stats import Overview
 
 def meter(rate: float | None, target: float, width: int = 20) -> Text:
     """A bar for `rate` with a mark at the target."""
@@ -40,20 +42,13 @@ def meter(rate: float | None, target: float, width: int = 20) -> Text:
     return out
 
 
-class StatsScreen(Screen):
+class StatsScreen(CompanionScreen):
     SCREEN_TITLE = "Statistics"
     KEYS_INTRO = ("True retention counts each card's first answer of the day while it was in "
                   "review (learning steps don't count), the way Anki measures it; compare it "
                   "with your desired retention in Settings.")
 
-    BINDINGS = [
-        Binding("r", "reload", "Refresh", tooltip="Recompute from the review log",
-                id="stats.reload"),
-        Binding("question_mark", "app.help", "Keys", key_display="?",
-                tooltip="Show every key of this screen", id="stats.help"),
-        Binding("escape", "leave", "Back", tooltip="Back to the previous screen",
-                id="stats.leave"),
-    ]
+    BINDINGS = [*bindings.STATS]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="stats"):
@@ -67,23 +62,21 @@ class StatsScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#stats").focus()
-        self.load()
+        self.action_reload()
 
     @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
-    def load(self) -> None:
+    def load(self, request: int) -> None:
         from companion.stats import stats_data
-        from companion.store import open_reader
 
-        app: Any = self.app
-        with open_reader(app.store.path) as store:
-            data = stats_data(store, app.settings, app.clock())
-        self.post_message(Loaded("stats", data))
+        with self.reader() as store:
+            data = stats_data(store, self.app.settings, self.app.clock())
+        self.reply(StatsLoaded(request, data))
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "stats":
+    def on_stats_loaded(self, message: StatsLoaded) -> None:
+        if self.is_latest(message):
             self.show(message.data)
 
-    def show(self, data: Any) -> None:
+    def show(self, data: Overview) -> None:
         table = Table(title="True retention", title_justify="left", title_style="bold",
                       box=None, pad_edge=False, show_edge=False)
         table.add_column("")
@@ -140,7 +133,4 @@ class StatsScreen(Screen):
         self.query_one("#stats-groups", Static).update(groups)
 
     def action_reload(self) -> None:
-        self.load()
-
-    def action_leave(self) -> None:
-        self.dismiss()
+        self.load(self.new_request(StatsLoaded))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.widget import Widget
 
@@ -37,7 +39,7 @@ class BarChart(Widget):
         self.values: list[float] = []
         self.labels: dict[int, str] = {}
 
-    def set_data(self, values: list[float], labels: dict[int, str]) -> None:
+    def set_data(self, values: Sequence[float], labels: dict[int, str]) -> None:
         self.values = list(values)
         self.labels = labels
         self.refresh()

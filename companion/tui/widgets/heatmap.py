@@ -27,9 +27,9 @@ class Heatmap(Widget):
 
     def render(self) -> Fitted:
         colour = not self.app.no_color
-        return Fitted(lambda width: [self.layout(width, colour)])
+        return Fitted(lambda width: [self.laid_out(width, colour)])
 
-    def layout(self, width: int, colour: bool) -> Text:
+    def laid_out(self, width: int, colour: bool) -> Text:
         text = heatmap(self.event, width, colour=colour)
         text.rstrip()  # no blank line under the scale: the margin keeps heatmaps apart
         return text

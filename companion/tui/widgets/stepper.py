@@ -7,11 +7,12 @@ from typing import Any
 
 from rich.console import Group
 from rich.text import Text
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
+
+from companion.tui import bindings
 
 # `companion lab run` draws the same steps: one layout, laid out for the width
 # the body has when it is drawn (all of a matrix's columns, in blocks if need be).
@@ -21,16 +22,7 @@ from labs.render import Fitted, trace_body
 class TraceStepper(VerticalScroll, can_focus=True):
     """Shows one TraceStep; ←/→ (or p/n) move, Home/End jump."""
 
-    BINDINGS = [
-        Binding("right,n", "step(1)", "Next step", tooltip="The next step of the trace",
-                id="trace.next"),
-        Binding("left,p", "step(-1)", "Previous step", tooltip="The step before",
-                id="trace.previous"),
-        Binding("home", "jump(0)", "First step", show=False, tooltip="Back to the first step",
-                id="trace.first"),
-        Binding("end", "jump(-1)", "Last step", show=False, tooltip="To the last step",
-                id="trace.last"),
-    ]
+    BINDINGS = [*bindings.TRACE]
 
     index: reactive[int] = reactive(0)
 

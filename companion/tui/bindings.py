@@ -1,0 +1,159 @@
+"""Every key companion binds, in one table: scope -> its bindings, in the order
+the footer and F1 show them.
+
+The screens and widgets declare their keys from here (`BINDINGS =
+[*bindings.STATS]`, a copy typed as Textual's BINDINGS; a test checks each
+is one table exactly), and the keymap checker reads the same table, so
+checking a learner's `[keymap]` at start-up sees every binding id without
+importing a screen it may never open. An id is what settings.toml's `[keymap]` names
+("stats.reload"): once shipped, it never changes.
+
+Each screen's help and back keys are made by `help_binding` and
+`back_binding` from the screen's prefix, so they read the same everywhere.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+GRADE = Binding.Group("Grade")
+TABS = Binding.Group("Tabs")
+
+
+def help_binding(prefix: str, key: str = "question_mark") -> Binding:
+    """`prefix.help`: the screen's key list. F1 (the app's) works everywhere;
+    a screen with a text field uses F1 here too, as ? is typed into the field."""
+    return Binding(key, "app.help", "Keys", key_display="?" if key == "question_mark" else "F1",
+                   tooltip="Show every key of this screen", id=f"{prefix}.help")
+
+
+def back_binding(prefix: str, description: str = "Back",
+                 tooltip: str = "Back to the previous screen") -> Binding:
+    """`prefix.leave`: escape runs the screen's `leave` action (back, as a rule)."""
+    return Binding("escape", "leave", description, tooltip=tooltip, id=f"{prefix}.leave")
+
+
+APP = [
+    Binding("f1", "help", "Keys", key_display="F1", show=False,
+            tooltip="Show every key of this screen", id="help"),
+    Binding("ctrl+q", "quit", "Quit", show=False, priority=True,
+            tooltip="Quit companion (answers are already saved)", id="quit"),
+]
+
+HOME = [
+    Binding("space", "study_selected", "Study", tooltip="Study the highlighted deck",
+            id="home.study"),
+    Binding("s", "app.study", "Study all", show=False,
+            tooltip="Study every deck's cards due today", id="home.study_all"),
+    Binding("b", "app.browse", "Browse", tooltip="Search and inspect cards",
+            id="home.browse"),
+    Binding("t", "app.stats", "Stats", tooltip="Retention, forecast, reviews per day",
+            id="home.stats"),
+    Binding("l", "app.labs", "Labs", tooltip="The PyTorch labs", id="home.labs"),
+    Binding("comma", "app.settings", "Settings", key_display=",",
+            tooltip="Retention, daily limits, day start, theme", id="home.settings"),
+    Binding("q", "app.quit", "Quit", tooltip="Quit companion", id="home.quit"),
+    help_binding("home"),
+]
+
+REVIEW = [
+    Binding("space,enter", "reveal", "Show answer", tooltip="Reveal the answer",
+            id="review.reveal"),
+    Binding("space,enter", "grade(3)", "Good", show=False,
+            tooltip="On the answer side: grade Good", id="review.good_default"),
+    Binding("space,enter", "finish", "Home", show=False,
+            tooltip="After the last card: back home", id="review.finish"),
+    Binding("1", "grade(1)", "Again", group=GRADE, tooltip="Forgot: see it again soon",
+            id="review.again"),
+    Binding("2", "grade(2)", "Hard", group=GRADE, tooltip="Recalled with effort",
+            id="review.hard"),
+    Binding("3", "grade(3)", "Good", group=GRADE, tooltip="Recalled", id="review.good"),
+    Binding("4", "grade(4)", "Easy", group=GRADE, tooltip="Recalled without effort",
+            id="review.easy"),
+    Binding("u", "undo", "Undo", tooltip="Take back the last answer, suspend or bury",
+            id="review.undo"),
+    Binding("s", "suspend", "Suspend", tooltip="Never show this card until unsuspended",
+            id="review.suspend"),
+    Binding("b", "bury", "Bury", tooltip="Hide this card until tomorrow",
+            id="review.bury"),
+    Binding("l", "lab", "Lab", tooltip="Open this card's lab; come back to this card",
+            id="review.lab"),
+    help_binding("review"),
+    back_binding("review", "Home", "Stop studying (answers are saved)"),
+    Binding("q", "leave", "Home", show=False, tooltip="Stop studying (answers are saved)",
+            id="review.quit"),
+]
+
+BROWSE = [
+    Binding("slash", "focus_search", "Search", key_display="/", priority=True,
+            tooltip="Type a search", id="browse.search"),
+    Binding("s", "toggle_suspend", "Suspend",
+            tooltip="Suspend the card, or bring a suspended card back",
+            id="browse.suspend"),
+    Binding("l", "lab", "Lab", tooltip="Open the card's lab", id="browse.lab"),
+    help_binding("browse", "f1"),
+    Binding("down", "focus_table", "Results", show=False,
+            tooltip="From the search box: to the results", id="browse.results"),
+    back_binding("browse"),
+]
+
+STATS = [
+    Binding("r", "reload", "Refresh", tooltip="Recompute from the review log",
+            id="stats.reload"),
+    help_binding("stats"),
+    back_binding("stats"),
+]
+
+SETTINGS = [
+    Binding("ctrl+s", "save", "Save", tooltip="Check and save the settings",
+            id="settings.save"),
+    help_binding("settings", "f1"),
+    back_binding("settings", tooltip="Back without saving"),
+]
+
+LABS = [
+    help_binding("labs"),
+    back_binding("labs"),
+]
+
+LAB = [
+    Binding("ctrl+r", "run", "Run", tooltip="Run the lab with these parameters",
+            id="lab.run"),
+    Binding("ctrl+x", "cancel", "Cancel", tooltip="Stop the running lab",
+            id="lab.cancel"),
+    Binding("left_square_bracket", "tab(-1)", "Tab", key_display="[", group=TABS,
+            tooltip="The tab to the left", id="lab.tab_left"),
+    Binding("right_square_bracket", "tab(1)", "Tab", key_display="]", group=TABS,
+            tooltip="The tab to the right", id="lab.tab_right"),
+    help_binding("lab", "f1"),
+    back_binding("lab", tooltip="Back (to the card, when opened from one)"),
+]
+
+HELP = [
+    Binding("escape,question_mark,f1,q", "close", "Close", tooltip="Close the key list",
+            id="help.close"),
+]
+
+TRACE = [
+    Binding("right,n", "step(1)", "Next step", tooltip="The next step of the trace",
+            id="trace.next"),
+    Binding("left,p", "step(-1)", "Previous step", tooltip="The step before",
+            id="trace.previous"),
+    Binding("home", "jump(0)", "First step", show=False, tooltip="Back to the first step",
+            id="trace.first"),
+    Binding("end", "jump(-1)", "Last step", show=False, tooltip="To the last step",
+            id="trace.last"),
+]
+
+# scope -> bindings: the app's keys answer on every screen; each other scope is
+# one screen's (or the trace stepper's), the keys that can clash with each other.
+SCOPES: dict[str, list[Binding]] = {
+    "app": APP, "home": HOME, "review": REVIEW, "browse": BROWSE, "stats": STATS,
+    "settings": SETTINGS, "labs": LABS, "lab": LAB, "help": HELP, "trace": TRACE,
+}
+
+
+def by_id() -> dict[str, Binding]:
+    """Every binding companion declares, by its id."""
+    return {binding.id: binding for scope in SCOPES.values() for binding in scope
+            if binding.id is not None}
