@@ -202,7 +202,7 @@ def tokenize(sentence: str, vocabulary: tuple[str, ...] = TRACE_VOCABULARY) -> l
 
 
 def _check_transformer_trace(values: dict[str, Any]) -> None:
-    """The heads split d_model between them (labs/transformer_trace.py's head_size),
+    """The heads split d_model between them (labs/experiments/transformer_trace.py's head_size),
     and every word of the sentence is in the vocabulary."""
     d_model, heads = values["d_model"], values["heads"]
     if d_model % heads:
@@ -226,7 +226,7 @@ register(
             "bigger batches stop buying fewer steps. Runs data-parallel with "
             "torch.distributed under torchrun (`companion lab run batch-size --nproc N`)."
         ),
-        module="labs.batch_size",
+        module="labs.experiments.batch_size",
         distributed=True,
         check=_check_batch_size,
         params=(
@@ -263,7 +263,7 @@ register(
             "adversarial examples, all from gradients taken with respect to the input "
             "while the weights stay fixed."
         ),
-        module="labs.input_gradient",
+        module="labs.experiments.input_gradient",
         params=(
             Param("epsilons", "int_list", [0, 5, 10, 20, 30],
                   "FGSM step sizes in hundredths of the pixel range", 0, 100),
@@ -285,7 +285,7 @@ register(
             "layer norm, a feed-forward block and another residual + layer norm, and end "
             "as next-token probabilities. Small enough to read every number."
         ),
-        module="labs.transformer_trace",
+        module="labs.experiments.transformer_trace",
         check=_check_transformer_trace,
         params=(
             Param("d_model", "int", 8, "width of every token vector", 2, 512),

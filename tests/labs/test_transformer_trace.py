@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from labs import transformer_trace as lab
 from labs.catalog import ParamError, get
 from labs.context import LabContext
 from labs.events import Heatmap, Table, Text, TraceStep, from_json, to_json
+from labs.experiments import transformer_trace as lab
 
 D_MODEL, HEADS = 8, 2
 SENTENCE = "the cat sat on the mat"
