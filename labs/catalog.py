@@ -201,15 +201,23 @@ def tokenize(sentence: str, vocabulary: tuple[str, ...] = TRACE_VOCABULARY) -> l
     return ids
 
 
-def _check_transformer_trace(values: dict[str, Any]) -> None:
-    """The heads split d_model between them (labs/experiments/transformer_trace.py's head_size),
-    and every word of the sentence is in the vocabulary."""
-    d_model, heads = values["d_model"], values["heads"]
-    if d_model % heads:
+def head_size(d_model: int, heads: int) -> int:
+    """transformer-trace's d_k = d_model / heads: the heads split the model width between them.
+
+    The one statement of "heads must divide d_model": the spec's check below and
+    the lab's forward pass (labs/experiments/transformer_trace.py) both call it.
+    """
+    if heads < 1 or d_model % heads:
         raise ParamError(
             f"heads={heads} must divide d_model={d_model}: each head gets d_model/heads "
             "dimensions of every token vector"
         )
+    return d_model // heads
+
+
+def _check_transformer_trace(values: dict[str, Any]) -> None:
+    """The heads split d_model between them, and every word of the sentence is in the vocabulary."""
+    head_size(values["d_model"], values["heads"])
     tokenize(values["sentence"])
 
 
