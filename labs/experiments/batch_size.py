@@ -17,9 +17,11 @@ This file walks the same road, top to bottom:
 7. several processes (torchrun): data-parallel training with PyTorch's
    DistributedDataParallel, and the noise scale it measures for free.
 
-Each section is a few small functions; `run` at the bottom puts them together
-and emits what it finds as events. The functions are pure enough for the tests
-in tests/labs/ to check every number against autograd or closed-form math.
+Each section is prose, then a few small functions, then the `_report_...`
+function that shows them on this run's data as events (tables, text, curve
+points). `_run` at the bottom is the list of those reports, in the order the
+learner sees them. The functions are pure enough for the tests in tests/labs/
+to check every number against autograd or closed-form math.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from labs.data import Split
 
 LossFn = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
+
+# The charts the training curves are drawn on (section 4), and the noise scale's (section 6).
+ACCURACY_VS_EXAMPLES = "test accuracy vs examples"
+LOSS_VS_EXAMPLES = "test loss vs examples"
+ACCURACY_VS_STEPS = "test accuracy vs steps"
+NOISE_VS_EXAMPLES = "gradient noise scale vs examples"
 
 
 # ---------------------------------------------------------------------------
@@ -77,6 +85,48 @@ def make_classifier(features: int, hidden: int, classes: int) -> nn.Module:
     return nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, classes))
 
 
+# What the run says first: the data, and the rules of the comparison. A batch
+# size bigger than the training set is the training set.
+
+
+def _batch_sizes(requested: list[int], n: int) -> list[int]:
+    """The batch sizes to compare, smallest first, none above the `n` training examples."""
+    return sorted({min(b, n) for b in requested})
+
+
+def _report_data(data: Split, params: dict, ctx: LabContext) -> None:
+    """The data's size and shape, and what every batch size holds fixed: examples, their
+    order, the initial weights and the learning rate. Under torchrun, a second paragraph
+    on how the processes share each batch (section 7)."""
+    n_train, n_test = len(data.x_train), len(data.x_test)
+    ctx.emit(Text(
+        f"## Batch size on {data.name}\n\n"
+        f"{n_train} training and {n_test} test examples, {data.features} features, "
+        f"{len(data.classes)} classes. Every batch size below sees the same "
+        f"{params['examples']} training examples, in the same order, from the same "
+        f"initial weights, with SGD at learning rate {params['lr']:g}; only the "
+        "grouping into steps differs."
+        + (
+            f"\n\nBatch sizes above N = {n_train} were cut to {n_train}: a batch cannot "
+            "hold more examples than there are."
+            if any(b > n_train for b in params["batch_sizes"]) else ""
+        )
+    ))
+    group = ctx.group
+    if group is not None:
+        ctx.emit(Text(
+            f"**Data parallel over {group.world_size} processes** (torch.distributed, "
+            f"backend {group.backend}, on {ctx.device}). Each global batch of B examples is "
+            f"cut into {group.world_size} shards whose sizes differ by at most one, one per "
+            "process, and DistributedDataParallel all-reduces their gradients, each weighted "
+            "by its shard's size: every step is the single-process step, up to the order "
+            "in which floating-point sums are taken. Each step now also waits for an "
+            "all-reduce, a fixed cost that small batches pay most often: see the cost "
+            "table. All processes compute the same curves; process 0 reports them."
+            + (f"\n\n{group.note}" if group.note else "")
+        ))
+
+
 # ---------------------------------------------------------------------------
 # 2. The partial last batch
 # ---------------------------------------------------------------------------
@@ -102,6 +152,22 @@ def partial_batch_rows(n: int, batch_sizes: list[int]) -> list[list[int]]:
     return rows
 
 
+def _report_partial_batch(n: int, batch_sizes: list[int], ctx: LabContext) -> None:
+    """The remainder each batch size leaves at the end of an epoch of `n`, with and without
+    `drop_last`, so the short batch of the next section is there to see."""
+    ctx.emit(Table(
+        title=f"The partial last batch (N = {n} training examples)",
+        columns=["B", "N % B", "last batch", "len(DataLoader)", "len(DataLoader, drop_last=True)"],
+        rows=partial_batch_rows(n, batch_sizes),
+    ))
+    ctx.emit(Text(
+        "When B does not divide N, an epoch ends with a short batch of N % B examples "
+        "(CIFAR-10 with B = 64: 50000 % 64 = 16). `drop_last=True` skips it instead, "
+        "so the epoch has N // B steps and leaves N % B examples out. Neither is a bug; "
+        "averaging over such batches as if they were all full is."
+    ))
+
+
 # ---------------------------------------------------------------------------
 # 3. Averaging over batches: the diary's bug
 # ---------------------------------------------------------------------------
@@ -122,13 +188,14 @@ def test_loss_two_ways(
     sizes = []
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
+            # (≤ B, features), (≤ B,): the last batch holds N % B when B does not divide N
             xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-            batch_means.append(F.cross_entropy(model(xb), yb))
+            batch_means.append(F.cross_entropy(model(xb), yb))  # () the batch's mean loss
             sizes.append(len(xb))
     # Combined in float64 on the CPU (MPS has no float64), so the two ways
     # differ only by how they weight the batches, not by rounding.
-    means = torch.stack(batch_means).cpu().double()
-    weights = torch.tensor(sizes, dtype=torch.float64)
+    means = torch.stack(batch_means).cpu().double()  # (batches,)
+    weights = torch.tensor(sizes, dtype=torch.float64)  # (batches,) examples in each
     buggy = means.mean()
     correct = (means * weights).sum() / weights.sum()
     return float(buggy), float(correct)
@@ -153,7 +220,7 @@ def accumulated_gradient(
     bug, which differs from the full-batch gradient when the last batch is short.
     """
     params = [p for p in model.parameters() if p.requires_grad]
-    total = [torch.zeros_like(p) for p in params]
+    total = [torch.zeros_like(p) for p in params]  # one per parameter, of its shape
     n = len(x)
     batches = 0
     for start in range(0, n, batch_size):
@@ -172,6 +239,52 @@ def _relative_difference(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     diff = math.sqrt(sum(float((u - v).pow(2).sum()) for u, v in zip(a, b)))
     norm = math.sqrt(sum(float(v.pow(2).sum()) for v in b))
     return diff / norm if norm > 0 else diff
+
+
+# The lab shows the bug on a trained model (the reference run of section 4),
+# so the losses are those of a model worth evaluating: first its test loss
+# averaged both ways at every evaluation batch size, then its training-set
+# gradient accumulated both ways against the full-batch gradient.
+
+
+def _report_averaging(
+    model: nn.Module, data: Split, batch_sizes: list[int], reference: int, ctx: LabContext
+) -> None:
+    """Two tables: the test loss of the B=`reference` model as the mean of batch means and
+    as the per-example mean, for each evaluation batch size; and how far the weighted and
+    unweighted accumulated gradients are from the full-batch gradient."""
+    n_train, n_test = len(data.x_train), len(data.x_test)
+    loss_rows = []
+    for b in batch_sizes:
+        buggy, correct = test_loss_two_ways(model, data.x_test, data.y_test, min(b, n_test))
+        loss_rows.append([b, n_test % b, math.ceil(n_test / b),
+                          round(buggy, 6), round(correct, 6), round(buggy - correct, 6)])
+    ctx.emit(Table(
+        title=f"Test loss of the B={reference} model, averaged two ways (N = {n_test})",
+        columns=["eval B", "N % B", "batches", "mean of batch means", "per-example mean",
+                 "difference"],
+        rows=loss_rows,
+    ))
+    ctx.emit(Text(
+        "The left column averages `F.cross_entropy` batch means, so each example of a "
+        "short last batch counts B / (N % B) times as much as the others, and the "
+        "number moves with the evaluation batch size although the model did not "
+        "change. The per-example mean (sum the losses, divide by N, or weight each "
+        "batch mean by its size) is the same for every B. This was the diary's bug."
+    ))
+
+    grad_rows = []
+    full = accumulated_gradient(model, data.x_train, data.y_train, n_train)
+    for b in batch_sizes:
+        weighted = accumulated_gradient(model, data.x_train, data.y_train, b, True)
+        unweighted = accumulated_gradient(model, data.x_train, data.y_train, b, False)
+        grad_rows.append([b, n_train % b, _relative_difference(weighted, full),
+                          _relative_difference(unweighted, full)])
+    ctx.emit(Table(
+        title="Accumulating batch gradients: |accumulated - full| / |full|",
+        columns=["B", "N % B", "weighted by batch size", "every batch alike"],
+        rows=[[b, r, float(f"{w:.3g}"), float(f"{u:.3g}")] for b, r, w, u in grad_rows],
+    ))
 
 
 # ---------------------------------------------------------------------------
@@ -236,7 +349,7 @@ class Curve:
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """(accuracy, per-example mean cross-entropy) over the whole of (x, y) at once."""
     with torch.no_grad():
-        logits = model(x)
+        logits = model(x)  # (N, classes)
         loss = F.cross_entropy(logits, y)
         accuracy = (logits.argmax(dim=1) == y).float().mean()
     return float(accuracy), float(loss)
@@ -277,8 +390,8 @@ def train_at_batch_size(
     _sync(device)
     started = time.perf_counter()
     while seen < examples:
-        perm = torch.randperm(n, generator=order).to(device)
-        x_epoch, y_epoch = data.x_train[perm], data.y_train[perm]
+        perm = torch.randperm(n, generator=order).to(device)  # (N,) this epoch's order
+        x_epoch, y_epoch = data.x_train[perm], data.y_train[perm]  # (N, features), (N,)
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n, start + examples - seen)
             if parallel is None:
@@ -301,6 +414,122 @@ def train_at_batch_size(
             if seen >= examples:
                 break
     return curve
+
+
+# The sweep runs the batch sizes one after another from one set of initial
+# weights and reports each evaluation as it happens: three curves (accuracy
+# and loss against examples seen, accuracy against steps) and a progress bar
+# over all the runs' steps. The middle batch size is the reference: section 3
+# shows the averaging bug on its model, and section 6 measures the noise
+# scale along its run, while it trains.
+
+
+@dataclass
+class Sweep:
+    """What training at every batch size produced, for the sections that report on it."""
+
+    batch_sizes: list[int]
+    reference: int  # the middle batch size
+    noise: NoiseTrack  # measured along the reference run
+    curves: list[Curve] = field(default_factory=list)
+    models: dict[int, nn.Module] = field(default_factory=dict)
+    # (accuracy, loss) of each batch size's trained model on the whole test set
+    final: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+
+def _train_sweep(
+    data: Split, batch_sizes: list[int], params: dict, ctx: LabContext, b_small: int, b_big: int
+) -> Sweep:
+    """Train a classifier at each batch size on the same budget of examples, emitting every
+    evaluation as three curve points, and the noise scale along the reference run."""
+    device, group = ctx.torch_device, ctx.group
+    n_train, budget = len(data.x_train), params["examples"]  # examples for each batch size
+    torch.manual_seed(ctx.seed)
+    initial = make_classifier(data.features, params["hidden"], len(data.classes)).to(device)
+    initial_state = copy.deepcopy(initial.state_dict())
+
+    # Curves are drawn on a fixed slice of the test set, at most 2000 examples,
+    # so that frequent evaluation stays cheap on CIFAR-10; final numbers use all of it.
+    x_eval, y_eval = data.x_test[:2000], data.y_test[:2000]  # (≤ 2000, features), (≤ 2000,)
+    total_steps = sum(steps_for_budget(n_train, b, budget) for b in batch_sizes)
+
+    reference = batch_sizes[(len(batch_sizes) - 1) // 2]
+    noise = NoiseTrack.along(reference, n_train, budget, params["target"], b_small, b_big,
+                             params["noise_draws"], ctx.seed)
+    sweep = Sweep(batch_sizes, reference, noise)
+    steps_before = 0
+    for b in batch_sizes:
+        model = make_classifier(data.features, params["hidden"], len(data.classes)).to(device)
+        model.load_state_dict(initial_state)
+        series = f"B={b}"
+        parallel = None if group is None else DataParallelSGD(
+            model, group, n_train, measure_noise=(b == reference))
+
+        def on_eval(
+            curve: Curve, series: str = series, offset: int = steps_before, model=model,
+            parallel: DataParallelSGD | None = parallel,
+        ) -> None:
+            steps, examples = curve.steps[-1], curve.examples[-1]
+            ctx.emit(Metric(ACCURACY_VS_EXAMPLES, series, examples, curve.accuracy[-1],
+                            "examples seen", "test accuracy"))
+            ctx.emit(Metric(LOSS_VS_EXAMPLES, series, examples, curve.loss[-1],
+                            "examples seen", "test loss"))
+            ctx.emit(Metric(ACCURACY_VS_STEPS, series, steps, curve.accuracy[-1],
+                            "steps", "test accuracy"))
+            if curve.batch_size == reference:
+                noise.look(model, data, curve, series, ctx, parallel)
+            ctx.progress(offset + steps, total_steps, f"training {series}")
+
+        curve = train_at_batch_size(
+            model, data, b, budget, params["lr"], ctx.seed, x_eval, y_eval, on_eval, parallel,
+        )
+        sweep.curves.append(curve)
+        sweep.models[b] = model
+        steps_before += curve.steps[-1]
+
+    sweep.final = {b: evaluate(sweep.models[b], data.x_test, data.y_test) for b in batch_sizes}
+    return sweep
+
+
+# What the steps cost: wall time per epoch and per step at each batch size,
+# beside what they bought. A step's cost is nearly flat in B up to some size,
+# and the text after the table says where that flat region ends on this machine.
+
+
+def _report_cost(sweep: Sweep, n: int, examples: int, ctx: LabContext) -> None:
+    """Training time (evaluation left out) per run, per epoch and per step, with each
+    model's final test accuracy and loss; then where a step stops costing the same."""
+    epochs = examples / n
+    group = ctx.group
+    final = sweep.final
+    ctx.emit(Table(
+        title=f"Training cost per batch size on {ctx.device}"
+              + (f" × {group.world_size} processes" if group else "")
+              + " (evaluation not counted)",
+        columns=["B", "steps", "epochs", "train s", "s / epoch", "ms / step",
+                 "test accuracy", "test loss"],
+        rows=[
+            [c.batch_size, c.steps[-1], round(epochs, 2), round(c.train_seconds, 3),
+             round(c.train_seconds / epochs, 4), round(1000 * c.train_seconds / c.steps[-1], 3),
+             round(final[c.batch_size][0], 4), round(final[c.batch_size][1], 4)]
+            for c in sweep.curves
+        ],
+    ))
+    ctx.emit(Text(_cost_text(sweep.curves)))
+
+
+def _cost_text(curves: list[Curve]) -> str:
+    per_step = {c.batch_size: c.train_seconds / c.steps[-1] for c in curves}
+    smallest = min(per_step)
+    flat = [b for b, t in per_step.items() if t <= 2 * per_step[smallest]]
+    return (
+        f"A step at B = {max(flat)} took {1000 * per_step[max(flat)]:.2f} ms, no more than "
+        f"twice the {1000 * per_step[smallest]:.2f} ms of a step at B = {smallest}: up to "
+        "there, most of a step's cost is fixed overhead (Python, kernel launches, "
+        "autograd's bookkeeping), not arithmetic, so a bigger batch is nearly free per "
+        "step. Small batches pay in steps, hence in wall time, even when they need fewer "
+        "examples. On a GPU that flat region reaches much larger batches."
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -356,9 +585,9 @@ def fit_steps_examples(reached: list[tuple[int, int]]) -> TradeOffFit | None:
         return None
     s = torch.tensor([float(st) for st, _ in reached], dtype=torch.float64)
     e = torch.tensor([float(ex) for _, ex in reached], dtype=torch.float64)
-    inv_b = s / e  # 1 / mean batch size
+    inv_b = s / e  # (runs,) 1 / mean batch size
     # Rows [1/S, (1/B)/S] · [S_min, E_min] ≈ 1 is "relative error of S" least squares.
-    design = torch.stack([1.0 / s, inv_b / s], dim=1)
+    design = torch.stack([1.0 / s, inv_b / s], dim=1)  # (runs, 2)
     solution = torch.linalg.lstsq(design, torch.ones_like(s).unsqueeze(1)).solution.squeeze(1)
     s_min, e_min = float(solution[0]), float(solution[1])
     if not (s_min > 0 and e_min > 0):
@@ -366,6 +595,112 @@ def fit_steps_examples(reached: list[tuple[int, int]]) -> TradeOffFit | None:
     predicted = s_min + e_min * inv_b
     max_rel = float(((predicted - s) / s).abs().max())
     return TradeOffFit(s_min, e_min, max_rel)
+
+
+# The report comes after section 6's, since its text weighs the fitted B_crit
+# against the B_simple measured there.
+
+
+def _report_steps(
+    sweep: Sweep, target: float, examples: int, ctx: LabContext
+) -> tuple[dict[int, tuple[int, int] | None], TradeOffFit | None]:
+    """Steps and examples each batch size took to first reach `target`, what the fitted
+    hyperbola says they should be, and what the fit's B_crit means beside B_simple.
+
+    Returns each batch size's (steps, examples), None where it never got there, and the fit.
+    """
+    reached = {c.batch_size: first_reaching(c, target) for c in sweep.curves}
+    hits = [r for r in reached.values() if r is not None]
+    fit = fit_steps_examples(hits)
+    trade_rows = []
+    for c in sweep.curves:
+        hit = reached[c.batch_size]
+        mean_batch = hit[1] / hit[0] if hit else c.batch_size
+        trade_rows.append([
+            c.batch_size,
+            hit[0] if hit else None,
+            hit[1] if hit else None,
+            round(fit.steps(mean_batch)) if fit else None,
+            round(fit.steps(mean_batch) * mean_batch) if fit else None,
+        ])
+    ctx.emit(Table(
+        title=f"Steps and examples to reach {target:.0%} test accuracy",
+        columns=["B", "steps", "examples", "fit: steps", "fit: examples"],
+        rows=trade_rows,
+    ))
+    noise = sweep.noise
+    ctx.emit(Text(_trade_off_text(target, examples, hits, fit, noise.at_target, sweep.reference,
+                                  noise.target_step is not None)))
+    return reached, fit
+
+
+def _trade_off_text(
+    target: float,
+    examples: int,
+    hits: list[tuple[int, int]],
+    fit: TradeOffFit | None,
+    noise: NoiseScale,
+    reference: int,
+    noise_at_target: bool,
+) -> str:
+    b_simple = noise.b_simple
+    parts = [
+        f"Small batches reach {target:.0%} in few examples but many steps; large ones in "
+        "few steps but many examples, or not at all within the budget. Steps are counted "
+        "at the first evaluation at or above the target (evaluations are at most 5% of "
+        "the steps apart), and test accuracy is itself noisy, so read single rows loosely."
+    ]
+    if fit is None:
+        parts.append(
+            f"Only {len(hits)} batch size(s) reached the target within {examples} examples, "
+            "too few to fit S = S_min + E_min/B honestly; the table is as measured."
+            if len(hits) < 3
+            else "The measured points do not fit S = S_min + E_min/B with positive "
+            "constants, so there is no S_min/E_min to report; the table is as measured."
+        )
+    else:
+        parts.append(
+            f"Fitting S = S_min + E_min/B to the {len(hits)} runs that reached it gives "
+            f"S_min ≈ {fit.s_min:.0f} steps and E_min ≈ {fit.e_min:.0f} examples, so "
+            f"B_crit = E_min/S_min ≈ {fit.b_crit:.1f} (the fit misses the measured steps "
+            f"by up to {fit.max_relative_error:.0%})."
+        )
+    if b_simple is None:
+        parts.append(
+            f"Along the B = {reference} run the |G|² estimate did not clear zero, so "
+            "B_simple is not resolved: raise noise_draws."
+        )
+        return " ".join(parts)
+    parts.append(
+        f"Measured along the B = {reference} run "
+        + ("when it reached the target" if noise_at_target else "at its end")
+        + f", the gradient noise scale is **B_simple ≈ {b_simple:.0f}**."
+    )
+    if fit is not None:
+        ratio = b_simple / fit.b_crit
+        if 1 / 3 <= ratio <= 3:
+            parts.append(
+                f"B_crit and B_simple agree within a factor of {max(ratio, 1 / ratio):.1f}, "
+                "as McCandlish et al. predict: below that batch size, doubling the batch "
+                "nearly halves the steps; above it, it mostly doubles the examples."
+            )
+        elif ratio > 3:
+            parts.append(
+                f"B_crit comes out {ratio:.0f}× smaller than B_simple. McCandlish et al.'s "
+                "B_crit ≈ B_simple holds when the learning rate is tuned for each batch "
+                "size; here one learning rate serves all. At a fixed, small learning rate a "
+                "big batch's step is limited by the learning rate rather than by gradient "
+                "noise, so the steps stop falling long before B reaches B_simple. Raise lr "
+                "(try lr=0.5 with batch_sizes=4,16,64,256,1257; B = 1 diverges there) and "
+                "watch B_crit climb towards B_simple."
+            )
+        else:
+            parts.append(
+                f"B_crit comes out {1 / ratio:.0f}× larger than B_simple, which the simple "
+                "theory does not expect; with noisy first crossings and few batch sizes "
+                "the fit is loose, so try more batch sizes or another seed."
+            )
+    return " ".join(parts)
 
 
 # ---------------------------------------------------------------------------
@@ -441,6 +776,7 @@ def measure_noise_scale(
     n = len(x)
     g2_draws, trace_draws = [], []
     for _ in range(draws):
+        # (B_small,) and (B_big,) row indices into the training set, drawn with replacement
         small = torch.randint(n, (b_small,), generator=generator).to(x.device)
         big = torch.randint(n, (b_big,), generator=generator).to(x.device)
         g_small_sq = batch_gradient_sq_norm(model, x[small], y[small], loss_fn)
@@ -454,6 +790,119 @@ def measure_noise_scale(
         g2_draws=g2_draws,
         trace_draws=trace_draws,
     )
+
+
+# The lab measures B_simple along one run, the reference batch size's: at
+# about eight steps spread geometrically over training, and at the step where
+# the run first reaches the target accuracy, where section 5 compares it with
+# B_crit. Measuring takes gradients with torch.autograd.grad and its own random
+# generator, so it changes neither the weights nor the order of examples: the
+# run is the same as if nobody had looked.
+
+
+@dataclass
+class NoiseTrack:
+    """The noise scale measured along one training run, keyed by the step it was taken at."""
+
+    checkpoints: set[int]
+    target: float
+    b_small: int
+    b_big: int
+    draws: int
+    generator: torch.Generator
+    sampled: dict[int, NoiseScale] = field(default_factory=dict)
+    examples: dict[int, int] = field(default_factory=dict)  # examples seen by that step
+    # With several processes, the free estimate from the training steps themselves
+    # (section 7), averaged over the steps since the previous checkpoint.
+    free: dict[int, NoiseScale | None] = field(default_factory=dict)
+    target_step: int | None = None  # the step at which the run first reached the target
+
+    @classmethod
+    def along(
+        cls, batch_size: int, n: int, examples: int, target: float, b_small: int, b_big: int,
+        draws: int, seed: int,
+    ) -> NoiseTrack:
+        """For the run at `batch_size` over `examples` examples of `n`."""
+        checkpoints = set(_spread(eval_steps(steps_for_budget(n, batch_size, examples)), 8))
+        return cls(checkpoints, target, b_small, b_big, draws,
+                   torch.Generator().manual_seed(seed + 1))
+
+    def look(
+        self, model: nn.Module, data: Split, curve: Curve, series: str, ctx: LabContext,
+        parallel: DataParallelSGD | None,
+    ) -> None:
+        """Called at each evaluation: measure at a checkpoint, and where it first hits target."""
+        steps, examples = curve.steps[-1], curve.examples[-1]
+        first_hit = self.target_step is None and curve.accuracy[-1] >= self.target
+        if first_hit:
+            self.target_step = steps
+        if not (steps in self.checkpoints or first_hit):
+            return
+        est = measure_noise_scale(model, data.x_train, data.y_train,
+                                  self.b_small, self.b_big, self.draws, self.generator)
+        self.sampled[steps], self.examples[steps] = est, examples
+        if est.b_simple is not None:
+            ctx.emit(Metric(NOISE_VS_EXAMPLES, series, examples, est.b_simple,
+                            "examples seen", "B_simple"))
+        if parallel is not None:
+            free = self.free[steps] = parallel.noise_since_last()
+            if free is not None and free.b_simple is not None:
+                ctx.emit(Metric(NOISE_VS_EXAMPLES, f"{series}, data-parallel", examples,
+                                free.b_simple, "examples seen", "B_simple"))
+
+    @property
+    def first(self) -> NoiseScale:
+        return self.sampled[min(self.sampled)]
+
+    @property
+    def last(self) -> NoiseScale:
+        return self.sampled[max(self.sampled)]
+
+    @property
+    def at_target(self) -> NoiseScale:
+        """Where the run first reached the target, or at its end if it never did."""
+        return self.sampled[self.target_step] if self.target_step is not None else self.last
+
+    @property
+    def free_at_target(self) -> NoiseScale | None:
+        """Section 7's free estimate at the same step as `at_target`, if there is one."""
+        step = self.target_step if self.target_step is not None else max(self.sampled)
+        return self.free.get(step)
+
+
+def _spread(items: list[int], count: int) -> list[int]:
+    """About `count` items spread geometrically over `items` (first and last included)."""
+    if len(items) <= count:
+        return list(items)
+    picks = {items[round((len(items) - 1) * i / (count - 1))] for i in range(count)}
+    return sorted(picks)
+
+
+def _report_noise_scale(sweep: Sweep, ctx: LabContext) -> None:
+    """|G|², tr(Σ) and B_simple at each step measured along the reference run; under
+    torchrun also section 7's free estimate beside them, and a text comparing the two."""
+    noise, group, reference = sweep.noise, ctx.group, sweep.reference
+    columns = ["step", "examples", "|G|²", "tr(Σ)", "B_simple"]
+    if group is not None:
+        columns += ["steps averaged", "B_simple, data-parallel"]
+    rows = []
+    for s, e in sorted(noise.sampled.items()):
+        row = [s, noise.examples[s], float(f"{e.g2:.4g}"), float(f"{e.trace:.4g}"),
+               _round1(e.b_simple)]
+        if group is not None:
+            free = noise.free.get(s)
+            row += [len(free.g2_draws) if free else 0, _round1(free.b_simple if free else None)]
+        rows.append(row)
+    ctx.emit(Table(
+        title=f"Gradient noise scale along the B={reference} run "
+              f"(B_small={noise.b_small}, B_big={noise.b_big}, {noise.draws} draws each)",
+        columns=columns,
+        rows=rows,
+    ))
+    if group is not None:
+        ctx.emit(Text(_data_parallel_noise_text(group.world_size, reference, noise.at_target,
+                                                noise.free_at_target,
+                                                noise.target_step is not None)))
 
 
 # ---------------------------------------------------------------------------
@@ -556,7 +1005,7 @@ class DataParallelSGD:
         # The bucket will hold ∇(W/B · Σ_shard loss) = (W·b_r/B)·g_r, where g_r is the
         # gradient of the shard's mean loss, the small batch of section 6.
         self._local_scale = batch / (self.world_size * shard) if shard else 0.0
-        logits = self.ddp(x[start:stop])
+        logits = self.ddp(x[start:stop])  # (b_r, classes): this rank's shard only
         loss = F.cross_entropy(logits, y[start:stop], reduction="sum") * (self.world_size / batch)
         loss.backward()  # DDP's hooks all-reduce: p.grad is now the whole batch's mean gradient
         with torch.no_grad():
@@ -612,316 +1061,6 @@ class DataParallelSGD:
                           g2_draws=g2_steps, trace_draws=trace_steps)
 
 
-# ---------------------------------------------------------------------------
-# Putting it together
-# ---------------------------------------------------------------------------
-
-ACCURACY_VS_EXAMPLES = "test accuracy vs examples"
-LOSS_VS_EXAMPLES = "test loss vs examples"
-ACCURACY_VS_STEPS = "test accuracy vs steps"
-NOISE_VS_EXAMPLES = "gradient noise scale vs examples"
-
-
-def run(params: dict, ctx: LabContext) -> dict:
-    # The digits model's matrices are so small that splitting each operation
-    # across CPU threads costs more than it saves, and on a busy machine the
-    # threads wait for each other: one thread is faster, and steadier to time.
-    small = ctx.device == "cpu" and params["dataset"] == "digits"
-    threads = torch.get_num_threads()
-    if small:
-        torch.set_num_threads(1)
-    try:
-        return _run(params, ctx)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run(params: dict, ctx: LabContext) -> dict:
-    wall_started = time.perf_counter()
-    device = ctx.torch_device
-    emit = ctx.emit
-
-    b_small, b_big = noise_batches(params["noise_batches"])
-    data = load_data(params, ctx.seed).to(device)
-    n_train, n_test = len(data.x_train), len(data.x_test)
-
-    # Batches bigger than the training set are the training set.
-    requested = list(params["batch_sizes"])
-    batch_sizes = sorted({min(b, n_train) for b in requested})
-    emit(Text(
-        f"## Batch size on {data.name}\n\n"
-        f"{n_train} training and {n_test} test examples, {data.features} features, "
-        f"{len(data.classes)} classes. Every batch size below sees the same "
-        f"{params['examples']} training examples, in the same order, from the same "
-        f"initial weights, with SGD at learning rate {params['lr']:g}; only the "
-        "grouping into steps differs."
-        + (
-            f"\n\nBatch sizes above N = {n_train} were cut to {n_train}: a batch cannot "
-            "hold more examples than there are."
-            if any(b > n_train for b in requested) else ""
-        )
-    ))
-    group = ctx.group
-    if group is not None:
-        emit(Text(
-            f"**Data parallel over {group.world_size} processes** (torch.distributed, "
-            f"backend {group.backend}, on {ctx.device}). Each global batch of B examples is "
-            f"cut into {group.world_size} shards whose sizes differ by at most one, one per "
-            "process, and DistributedDataParallel all-reduces their gradients, each weighted "
-            "by its shard's size: every step is the single-process step, up to the order "
-            "in which floating-point sums are taken. Each step now also waits for an "
-            "all-reduce, a fixed cost that small batches pay most often: see the cost "
-            "table. All processes compute the same curves; process 0 reports them."
-            + (f"\n\n{group.note}" if group.note else "")
-        ))
-
-    # -- The partial last batch ------------------------------------------------
-    emit(Table(
-        title=f"The partial last batch (N = {n_train} training examples)",
-        columns=["B", "N % B", "last batch", "len(DataLoader)", "len(DataLoader, drop_last=True)"],
-        rows=partial_batch_rows(n_train, batch_sizes),
-    ))
-    emit(Text(
-        "When B does not divide N, an epoch ends with a short batch of N % B examples "
-        "(CIFAR-10 with B = 64: 50000 % 64 = 16). `drop_last=True` skips it instead, "
-        "so the epoch has N // B steps and leaves N % B examples out. Neither is a bug; "
-        "averaging over such batches as if they were all full is."
-    ))
-
-    # -- Training ----------------------------------------------------------------
-    torch.manual_seed(ctx.seed)
-    initial = make_classifier(data.features, params["hidden"], len(data.classes)).to(device)
-    initial_state = copy.deepcopy(initial.state_dict())
-
-    # Curves are drawn on a fixed slice of the test set, at most 2000 examples,
-    # so that frequent evaluation stays cheap on CIFAR-10; final numbers use all of it.
-    x_eval, y_eval = data.x_test[:2000], data.y_test[:2000]
-    total_steps = sum(steps_for_budget(n_train, b, params["examples"]) for b in batch_sizes)
-    target = params["target"]
-
-    # The gradient noise scale is measured along one run, the middle batch size:
-    # at a few points spread over training and at the moment it first reaches
-    # the target accuracy. Measuring takes gradients with torch.autograd.grad and
-    # its own random generator, so it changes neither the weights nor the order
-    # of examples: the run is the same as if nobody had looked.
-    reference = batch_sizes[(len(batch_sizes) - 1) // 2]
-    ref_steps = steps_for_budget(n_train, reference, params["examples"])
-    checkpoints = set(_spread(eval_steps(ref_steps), 8))
-    noise_gen = torch.Generator().manual_seed(ctx.seed + 1)
-    draws = params["noise_draws"]
-    noise_at: dict[int, NoiseScale] = {}
-    # With several processes, the free estimate from the training steps themselves
-    # (section 7), averaged over the steps since the previous checkpoint.
-    ddp_noise_at: dict[int, NoiseScale | None] = {}
-    noise_examples: dict[int, int] = {}
-    ref_target_step: list[int] = []  # the step at which the reference run first reached it
-
-    steps_before = 0
-    curves: list[Curve] = []
-    models: dict[int, nn.Module] = {}
-    for b in batch_sizes:
-        model = make_classifier(data.features, params["hidden"], len(data.classes)).to(device)
-        model.load_state_dict(initial_state)
-        series = f"B={b}"
-        parallel = None if group is None else DataParallelSGD(
-            model, group, n_train, measure_noise=(b == reference))
-
-        def on_eval(
-            curve: Curve, series: str = series, offset: int = steps_before, model=model,
-            parallel: DataParallelSGD | None = parallel,
-        ) -> None:
-            steps, examples = curve.steps[-1], curve.examples[-1]
-            emit(Metric(ACCURACY_VS_EXAMPLES, series, examples, curve.accuracy[-1],
-                        "examples seen", "test accuracy"))
-            emit(Metric(LOSS_VS_EXAMPLES, series, examples, curve.loss[-1],
-                        "examples seen", "test loss"))
-            emit(Metric(ACCURACY_VS_STEPS, series, steps, curve.accuracy[-1],
-                        "steps", "test accuracy"))
-            if curve.batch_size == reference:
-                first_hit = not ref_target_step and curve.accuracy[-1] >= target
-                if first_hit:
-                    ref_target_step.append(steps)
-                if steps in checkpoints or first_hit:
-                    est = measure_noise_scale(model, data.x_train, data.y_train,
-                                              b_small, b_big, draws, noise_gen)
-                    noise_at[steps], noise_examples[steps] = est, examples
-                    if est.b_simple is not None:
-                        emit(Metric(NOISE_VS_EXAMPLES, series, examples, est.b_simple,
-                                    "examples seen", "B_simple"))
-                    if parallel is not None:
-                        free = ddp_noise_at[steps] = parallel.noise_since_last()
-                        if free is not None and free.b_simple is not None:
-                            emit(Metric(NOISE_VS_EXAMPLES, f"{series}, data-parallel", examples,
-                                        free.b_simple, "examples seen", "B_simple"))
-            ctx.progress(offset + steps, total_steps, f"training {series}")
-
-        curve = train_at_batch_size(
-            model, data, b, params["examples"], params["lr"], ctx.seed,
-            x_eval, y_eval, on_eval, parallel,
-        )
-        curves.append(curve)
-        models[b] = model
-        steps_before += curve.steps[-1]
-
-    final = {b: evaluate(models[b], data.x_test, data.y_test) for b in batch_sizes}
-    epochs = params["examples"] / n_train
-    emit(Table(
-        title=f"Training cost per batch size on {ctx.device}"
-              + (f" × {group.world_size} processes" if group else "")
-              + " (evaluation not counted)",
-        columns=["B", "steps", "epochs", "train s", "s / epoch", "ms / step",
-                 "test accuracy", "test loss"],
-        rows=[
-            [c.batch_size, c.steps[-1], round(epochs, 2), round(c.train_seconds, 3),
-             round(c.train_seconds / epochs, 4), round(1000 * c.train_seconds / c.steps[-1], 3),
-             round(final[c.batch_size][0], 4), round(final[c.batch_size][1], 4)]
-            for c in curves
-        ],
-    ))
-    emit(Text(_cost_text(curves)))
-
-    # -- The averaging bug, on the test set ------------------------------------
-    ref_model = models[reference]
-    loss_rows = []
-    for b in batch_sizes:
-        buggy, correct = test_loss_two_ways(ref_model, data.x_test, data.y_test, min(b, n_test))
-        loss_rows.append([b, n_test % b, math.ceil(n_test / b),
-                          round(buggy, 6), round(correct, 6), round(buggy - correct, 6)])
-    emit(Table(
-        title=f"Test loss of the B={reference} model, averaged two ways (N = {n_test})",
-        columns=["eval B", "N % B", "batches", "mean of batch means", "per-example mean",
-                 "difference"],
-        rows=loss_rows,
-    ))
-    emit(Text(
-        "The left column averages `F.cross_entropy` batch means, so each example of a "
-        "short last batch counts B / (N % B) times as much as the others, and the "
-        "number moves with the evaluation batch size although the model did not "
-        "change. The per-example mean (sum the losses, divide by N, or weight each "
-        "batch mean by its size) is the same for every B. This was the diary's bug."
-    ))
-
-    grad_rows = []
-    full = accumulated_gradient(ref_model, data.x_train, data.y_train, n_train)
-    for b in batch_sizes:
-        weighted = accumulated_gradient(ref_model, data.x_train, data.y_train, b, True)
-        unweighted = accumulated_gradient(ref_model, data.x_train, data.y_train, b, False)
-        grad_rows.append([b, n_train % b, _relative_difference(weighted, full),
-                          _relative_difference(unweighted, full)])
-    emit(Table(
-        title="Accumulating batch gradients: |accumulated - full| / |full|",
-        columns=["B", "N % B", "weighted by batch size", "every batch alike"],
-        rows=[[b, r, float(f"{w:.3g}"), float(f"{u:.3g}")] for b, r, w, u in grad_rows],
-    ))
-
-    # -- Steps versus examples -------------------------------------------------
-    reached = {c.batch_size: first_reaching(c, target) for c in curves}
-    hits = [r for r in reached.values() if r is not None]
-    fit = fit_steps_examples(hits)
-
-    # -- The gradient noise scale ------------------------------------------------
-    ordered = sorted(noise_at)
-    first, last = noise_at[ordered[0]], noise_at[ordered[-1]]
-    at_target = noise_at[ref_target_step[0]] if ref_target_step else last
-    noise_columns = ["step", "examples", "|G|²", "tr(Σ)", "B_simple"]
-    if group is not None:
-        noise_columns += ["steps averaged", "B_simple, data-parallel"]
-    noise_rows = []
-    for s, e in sorted(noise_at.items()):
-        row = [s, noise_examples[s], float(f"{e.g2:.4g}"), float(f"{e.trace:.4g}"),
-               _round1(e.b_simple)]
-        if group is not None:
-            free = ddp_noise_at.get(s)
-            row += [len(free.g2_draws) if free else 0, _round1(free.b_simple if free else None)]
-        noise_rows.append(row)
-    emit(Table(
-        title=f"Gradient noise scale along the B={reference} run "
-              f"(B_small={b_small}, B_big={b_big}, {draws} draws each)",
-        columns=noise_columns,
-        rows=noise_rows,
-    ))
-    noise_step = ref_target_step[0] if ref_target_step else ordered[-1]
-    free_at_target = ddp_noise_at.get(noise_step)
-    if group is not None:
-        emit(Text(_data_parallel_noise_text(group.world_size, reference, at_target,
-                                            free_at_target, bool(ref_target_step))))
-
-    trade_rows = []
-    for c in curves:
-        hit = reached[c.batch_size]
-        mean_batch = hit[1] / hit[0] if hit else c.batch_size
-        trade_rows.append([
-            c.batch_size,
-            hit[0] if hit else None,
-            hit[1] if hit else None,
-            round(fit.steps(mean_batch)) if fit else None,
-            round(fit.steps(mean_batch) * mean_batch) if fit else None,
-        ])
-    emit(Table(
-        title=f"Steps and examples to reach {target:.0%} test accuracy",
-        columns=["B", "steps", "examples", "fit: steps", "fit: examples"],
-        rows=trade_rows,
-    ))
-    emit(Text(_trade_off_text(target, params["examples"], hits, fit, at_target, reference,
-                              bool(ref_target_step))))
-
-    summary = {
-        "dataset": data.name,
-        "n_train": n_train,
-        "n_test": n_test,
-        "examples": params["examples"],
-        "target_accuracy": target,
-        "final_test_accuracy": {str(b): round(final[b][0], 4) for b in batch_sizes},
-        "steps_to_target": {str(b): (reached[b][0] if reached[b] else None) for b in batch_sizes},
-        "examples_to_target": {
-            str(b): (reached[b][1] if reached[b] else None) for b in batch_sizes
-        },
-        "b_simple": _round(at_target.b_simple),
-        "b_simple_start": _round(first.b_simple),
-        "b_simple_end": _round(last.b_simple),
-        "s_min": _round(fit.s_min) if fit else None,
-        "e_min": _round(fit.e_min) if fit else None,
-        "b_crit": _round(fit.b_crit) if fit else None,
-        "device": ctx.device,
-        "world_size": ctx.world_size,
-        "seconds": round(time.perf_counter() - wall_started, 2),
-    }
-    if group is not None:
-        summary["backend"] = group.backend
-        summary["b_simple_ddp"] = _round(free_at_target.b_simple if free_at_target else None)
-    return summary
-
-
-def _cost_text(curves: list[Curve]) -> str:
-    per_step = {c.batch_size: c.train_seconds / c.steps[-1] for c in curves}
-    smallest = min(per_step)
-    flat = [b for b, t in per_step.items() if t <= 2 * per_step[smallest]]
-    return (
-        f"A step at B = {max(flat)} took {1000 * per_step[max(flat)]:.2f} ms, no more than "
-        f"twice the {1000 * per_step[smallest]:.2f} ms of a step at B = {smallest}: up to "
-        "there, most of a step's cost is fixed overhead (Python, kernel launches, "
-        "autograd's bookkeeping), not arithmetic, so a bigger batch is nearly free per "
-        "step. Small batches pay in steps, hence in wall time, even when they need fewer "
-        "examples. On a GPU that flat region reaches much larger batches."
-    )
-
-
-def _spread(items: list[int], count: int) -> list[int]:
-    """About `count` items spread geometrically over `items` (first and last included)."""
-    if len(items) <= count:
-        return list(items)
-    picks = {items[round((len(items) - 1) * i / (count - 1))] for i in range(count)}
-    return sorted(picks)
-
-
-def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else float(f"{value:.{digits}g}")
-
-
-def _round1(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
 def _data_parallel_noise_text(
     world_size: int,
     reference: int,
@@ -955,70 +1094,90 @@ def _data_parallel_noise_text(
     )
 
 
-def _trade_off_text(
-    target: float,
-    examples: int,
-    hits: list[tuple[int, int]],
+# ---------------------------------------------------------------------------
+# Putting it together
+# ---------------------------------------------------------------------------
+#
+# The run, section by section. Training comes before the sections that need a
+# trained model, so the order on screen is: the data (1), the partial last
+# batch (2), the training curves and their cost (4), the averaging bug on the
+# reference model (3), the noise scale (6), and the steps-versus-examples
+# trade-off that compares its B_crit with that noise scale (5).
+
+
+def run(params: dict, ctx: LabContext) -> dict:
+    # The digits model's matrices are so small that splitting each operation
+    # across CPU threads costs more than it saves, and on a busy machine the
+    # threads wait for each other: one thread is faster, and steadier to time.
+    small = ctx.device == "cpu" and params["dataset"] == "digits"
+    threads = torch.get_num_threads()
+    if small:
+        torch.set_num_threads(1)
+    try:
+        return _run(params, ctx)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(params: dict, ctx: LabContext) -> dict:
+    wall_started = time.perf_counter()
+    b_small, b_big = noise_batches(params["noise_batches"])
+    data = load_data(params, ctx.seed).to(ctx.torch_device)
+    n_train = len(data.x_train)
+    batch_sizes = _batch_sizes(params["batch_sizes"], n_train)
+
+    _report_data(data, params, ctx)
+    _report_partial_batch(n_train, batch_sizes, ctx)
+    sweep = _train_sweep(data, batch_sizes, params, ctx, b_small, b_big)
+    _report_cost(sweep, n_train, params["examples"], ctx)
+    _report_averaging(sweep.models[sweep.reference], data, batch_sizes, sweep.reference, ctx)
+    _report_noise_scale(sweep, ctx)
+    reached, fit = _report_steps(sweep, params["target"], params["examples"], ctx)
+    return _summary(params, data, sweep, reached, fit, ctx, wall_started)
+
+
+def _summary(
+    params: dict,
+    data: Split,
+    sweep: Sweep,
+    reached: dict[int, tuple[int, int] | None],
     fit: TradeOffFit | None,
-    noise: NoiseScale,
-    reference: int,
-    noise_at_target: bool,
-) -> str:
-    b_simple = noise.b_simple
-    parts = [
-        f"Small batches reach {target:.0%} in few examples but many steps; large ones in "
-        "few steps but many examples, or not at all within the budget. Steps are counted "
-        "at the first evaluation at or above the target (evaluations are at most 5% of "
-        "the steps apart), and test accuracy is itself noisy, so read single rows loosely."
-    ]
-    if fit is None:
-        parts.append(
-            f"Only {len(hits)} batch size(s) reached the target within {examples} examples, "
-            "too few to fit S = S_min + E_min/B honestly; the table is as measured."
-            if len(hits) < 3
-            else "The measured points do not fit S = S_min + E_min/B with positive "
-            "constants, so there is no S_min/E_min to report; the table is as measured."
-        )
-    else:
-        parts.append(
-            f"Fitting S = S_min + E_min/B to the {len(hits)} runs that reached it gives "
-            f"S_min ≈ {fit.s_min:.0f} steps and E_min ≈ {fit.e_min:.0f} examples, so "
-            f"B_crit = E_min/S_min ≈ {fit.b_crit:.1f} (the fit misses the measured steps "
-            f"by up to {fit.max_relative_error:.0%})."
-        )
-    if b_simple is None:
-        parts.append(
-            f"Along the B = {reference} run the |G|² estimate did not clear zero, so "
-            "B_simple is not resolved: raise noise_draws."
-        )
-        return " ".join(parts)
-    parts.append(
-        f"Measured along the B = {reference} run "
-        + ("when it reached the target" if noise_at_target else "at its end")
-        + f", the gradient noise scale is **B_simple ≈ {b_simple:.0f}**."
-    )
-    if fit is not None:
-        ratio = b_simple / fit.b_crit
-        if 1 / 3 <= ratio <= 3:
-            parts.append(
-                f"B_crit and B_simple agree within a factor of {max(ratio, 1 / ratio):.1f}, "
-                "as McCandlish et al. predict: below that batch size, doubling the batch "
-                "nearly halves the steps; above it, it mostly doubles the examples."
-            )
-        elif ratio > 3:
-            parts.append(
-                f"B_crit comes out {ratio:.0f}× smaller than B_simple. McCandlish et al.'s "
-                "B_crit ≈ B_simple holds when the learning rate is tuned for each batch "
-                "size; here one learning rate serves all. At a fixed, small learning rate a "
-                "big batch's step is limited by the learning rate rather than by gradient "
-                "noise, so the steps stop falling long before B reaches B_simple. Raise lr "
-                "(try lr=0.5 with batch_sizes=4,16,64,256,1257; B = 1 diverges there) and "
-                "watch B_crit climb towards B_simple."
-            )
-        else:
-            parts.append(
-                f"B_crit comes out {1 / ratio:.0f}× larger than B_simple, which the simple "
-                "theory does not expect; with noisy first crossings and few batch sizes "
-                "the fit is loose, so try more batch sizes or another seed."
-            )
-    return " ".join(parts)
+    ctx: LabContext,
+    wall_started: float,
+) -> dict:
+    """The numbers stored with the run: what each batch size reached, the noise scale, the fit."""
+    batch_sizes, final, noise = sweep.batch_sizes, sweep.final, sweep.noise
+    summary = {
+        "dataset": data.name,
+        "n_train": len(data.x_train),
+        "n_test": len(data.x_test),
+        "examples": params["examples"],
+        "target_accuracy": params["target"],
+        "final_test_accuracy": {str(b): round(final[b][0], 4) for b in batch_sizes},
+        "steps_to_target": {str(b): (reached[b][0] if reached[b] else None) for b in batch_sizes},
+        "examples_to_target": {
+            str(b): (reached[b][1] if reached[b] else None) for b in batch_sizes
+        },
+        "b_simple": _round(noise.at_target.b_simple),
+        "b_simple_start": _round(noise.first.b_simple),
+        "b_simple_end": _round(noise.last.b_simple),
+        "s_min": _round(fit.s_min) if fit else None,
+        "e_min": _round(fit.e_min) if fit else None,
+        "b_crit": _round(fit.b_crit) if fit else None,
+        "device": ctx.device,
+        "world_size": ctx.world_size,
+        "seconds": round(time.perf_counter() - wall_started, 2),
+    }
+    if ctx.group is not None:
+        summary["backend"] = ctx.group.backend
+        free = noise.free_at_target
+        summary["b_simple_ddp"] = _round(free.b_simple if free else None)
+    return summary
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else float(f"{value:.{digits}g}")
+
+
+def _round1(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
