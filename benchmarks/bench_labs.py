@@ -41,9 +41,9 @@ def overhead(device: str, repeats: int) -> None:
     import torch
     import torch.nn.functional as F
 
-    from labs import batch_size as lab
     from labs.catalog import get
     from labs.events import to_json
+    from labs.experiments import batch_size as lab
 
     params = get("batch-size").defaults()
     data = lab.load_data(params, 0).to(torch.device(device))

@@ -201,15 +201,23 @@ def tokenize(sentence: str, vocabulary: tuple[str, ...] = TRACE_VOCABULARY) -> l
     return ids
 
 
-def _check_transformer_trace(values: dict[str, Any]) -> None:
-    """The heads split d_model between them (labs/transformer_trace.py's head_size),
-    and every word of the sentence is in the vocabulary."""
-    d_model, heads = values["d_model"], values["heads"]
-    if d_model % heads:
+def head_size(d_model: int, heads: int) -> int:
+    """transformer-trace's d_k = d_model / heads: the heads split the model width between them.
+
+    The one statement of "heads must divide d_model": the spec's check below and
+    the lab's forward pass (labs/experiments/transformer_trace.py) both call it.
+    """
+    if heads < 1 or d_model % heads:
         raise ParamError(
             f"heads={heads} must divide d_model={d_model}: each head gets d_model/heads "
             "dimensions of every token vector"
         )
+    return d_model // heads
+
+
+def _check_transformer_trace(values: dict[str, Any]) -> None:
+    """The heads split d_model between them, and every word of the sentence is in the vocabulary."""
+    head_size(values["d_model"], values["heads"])
     tokenize(values["sentence"])
 
 
@@ -226,7 +234,7 @@ register(
             "bigger batches stop buying fewer steps. Runs data-parallel with "
             "torch.distributed under torchrun (`companion lab run batch-size --nproc N`)."
         ),
-        module="labs.batch_size",
+        module="labs.experiments.batch_size",
         distributed=True,
         check=_check_batch_size,
         params=(
@@ -263,7 +271,7 @@ register(
             "adversarial examples, all from gradients taken with respect to the input "
             "while the weights stay fixed."
         ),
-        module="labs.input_gradient",
+        module="labs.experiments.input_gradient",
         params=(
             Param("epsilons", "int_list", [0, 5, 10, 20, 30],
                   "FGSM step sizes in hundredths of the pixel range", 0, 100),
@@ -285,7 +293,7 @@ register(
             "layer norm, a feed-forward block and another residual + layer norm, and end "
             "as next-token probabilities. Small enough to read every number."
         ),
-        module="labs.transformer_trace",
+        module="labs.experiments.transformer_trace",
         check=_check_transformer_trace,
         params=(
             Param("d_model", "int", 8, "width of every token vector", 2, 512),

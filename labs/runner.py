@@ -89,8 +89,8 @@ def run_lab(
         _emit_failed(emit, "cancelled", f"{name} was cancelled (Ctrl-C)")
         return EXIT_FAILED
     except ParamError as exc:
-        # A constraint the catalog cannot express (say, heads must divide d_model),
-        # found by the lab itself: still the learner's input, so status 2.
+        # Input that only the lab can judge (say, a cifar_path that is no CIFAR-10
+        # tarball), found by the lab itself: still the learner's input, so status 2.
         _emit_failed(emit, "exception", f"bad parameter: {exc}")
         return EXIT_BAD_INPUT
     except Exception as exc:  # every failure must end the event stream

@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from labs import batch_size as lab
 from labs.catalog import ParamError
 from labs.context import LabContext
 from labs.events import Metric, Result, Table
+from labs.experiments import batch_size as lab
 from labs.runner import run_lab
 
 TINY = {"batch_sizes": "8,64,2000", "examples": "1500", "noise_draws": "4", "hidden": "16"}

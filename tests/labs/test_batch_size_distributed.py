@@ -17,10 +17,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labs import batch_size as lab
 from labs import distributed
 from labs.catalog import ParamError
 from labs.events import Metric, Result, Started, Table, Text, from_json
+from labs.experiments import batch_size as lab
 from labs.runner import run_lab
 
 ROOT = Path(__file__).resolve().parents[2]

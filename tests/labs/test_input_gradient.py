@@ -10,11 +10,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labs import input_gradient as lab
 from labs.catalog import get
 from labs.context import LabContext
 from labs.data import load_digits_split
 from labs.events import Heatmap, Metric, Table, Text, from_json, to_json
+from labs.experiments import input_gradient as lab
 
 
 @pytest.fixture(scope="module")

@@ -117,7 +117,7 @@ def _recorded(width: int = 100, **console_args) -> tuple[Console, RichRenderer]:
 
 def _trace_events() -> list[TraceStep]:
     """The transformer-trace lab's steps with its default parameters (no full lab run)."""
-    from labs import transformer_trace as lab
+    from labs.experiments import transformer_trace as lab
 
     ids = lab.tokenize("the cat sat on the mat")
     weights = lab.make_weights(len(lab.VOCABULARY), 8, seed=0)

@@ -10,10 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from labs import transformer_trace as lab
+from labs import catalog
 from labs.catalog import ParamError, get
 from labs.context import LabContext
 from labs.events import Heatmap, Table, Text, TraceStep, from_json, to_json
+from labs.experiments import transformer_trace as lab
 
 D_MODEL, HEADS = 8, 2
 SENTENCE = "the cat sat on the mat"
@@ -233,11 +234,19 @@ def test_unknown_word_names_the_word_and_the_vocabulary():
 def test_heads_must_divide_d_model():
     with pytest.raises(ParamError, match="heads=3 must divide d_model=8"):
         get("transformer-trace").resolve({"d_model": "8", "heads": "3"})  # the catalog's check
-    params = {**get("transformer-trace").defaults(), "d_model": 8, "heads": 3}  # and the lab's
+    params = {**get("transformer-trace").defaults(), "d_model": 8, "heads": 3}  # the lab, direct
     events: list = []
     with pytest.raises(ParamError, match="heads=3 must divide d_model=8"):
         lab.run(params, LabContext(device="cpu", seed=0, emit=events.append))
     assert events == []  # failed before doing anything
+
+
+def test_the_lab_s_rules_are_its_spec_s_written_once():
+    assert lab.head_size is catalog.head_size and lab.tokenize is catalog.tokenize
+    assert lab.VOCABULARY is catalog.TRACE_VOCABULARY
+    _, w, _, _ = traced("post", True)
+    with pytest.raises(ParamError, match="norm='sideways': expected one of post, pre"):
+        lab.trace([0, 1], w, HEADS, norm="sideways")  # the spec's choices, not a second list
 
 
 def test_other_sizes_still_match_pytorch():

@@ -29,8 +29,12 @@ from typing import Any
 
 import torch
 
+# The lab's rules live with its spec, torch-free, so `lab run` and a deck's Lab:
+# line are checked before any process starts; the lab calls the same functions:
+# tokenize (words in, ids out, from the tiny vocabulary) and head_size (d_k, and
+# "heads must divide d_model").
 from labs.catalog import TRACE_VOCABULARY as VOCABULARY
-from labs.catalog import ParamError, tokenize
+from labs.catalog import get, head_size, tokenize
 from labs.context import LabContext
 from labs.events import Heatmap, Table, Text, TraceStep
 
@@ -42,21 +46,6 @@ FF_MULTIPLIER = 4
 # the unbiased std + 1e-6 instead; we follow nn.LayerNorm so that PyTorch's
 # modules can serve as the reference.)
 LAYER_NORM_EPS = 1e-5
-
-
-# ---------------------------------------------------------------------------
-# Words in, ids out.
-# ---------------------------------------------------------------------------
-
-
-def head_size(d_model: int, heads: int) -> int:
-    """d_k = d_model / heads: the heads split the model width between them."""
-    if heads < 1 or d_model % heads:
-        raise ParamError(
-            f"heads={heads} must divide d_model={d_model}: each head gets d_model/heads "
-            "dimensions of every token vector"
-        )
-    return d_model // heads
 
 
 # ---------------------------------------------------------------------------
@@ -291,8 +280,7 @@ def trace(
     Transformer's Encoder does: the residual stream itself is never
     normalised inside a pre-norm layer, so it needs one before the output.
     """
-    if norm not in ("post", "pre"):
-        raise ValueError(f"norm={norm!r}: expected post or pre")
+    get("transformer-trace").param("norm").check(norm)  # the spec's choices: post or pre
     d_model = w.d_model
     d_k = head_size(d_model, heads)
     device, dtype = w.embedding.device, w.embedding.dtype
@@ -408,7 +396,9 @@ def to_event(index: int, step: Step) -> TraceStep:
 def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
     d_model, heads = int(params["d_model"]), int(params["heads"])
     norm, causal = params["norm"], bool(params["causal"])
-    head_size(d_model, heads)  # fail before any work
+    # The spec's own checks, for a caller that did not go through the runner: fail
+    # before any work.
+    head_size(d_model, heads)
     ids = tokenize(params["sentence"])
     words = [VOCABULARY[i] for i in ids]
     ctx.seed_everything()
