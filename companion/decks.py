@@ -204,12 +204,12 @@ def _no_alias_loader() -> type:
         """Safe YAML without anchors and aliases: front matter is a few plain
         keys, and aliases are how a 'billion laughs' file grows without bound."""
 
-        def compose_node(self, parent: object, index: object) -> object:  # type: ignore[override]
+        def compose_node(self, parent: object, index: object) -> object:
             if self.check_event(yaml.AliasEvent):
                 raise yaml.composer.ComposerError(
                     None, None, "aliases (*name) are not allowed in front matter",
                     self.peek_event().start_mark)
-            return super().compose_node(parent, index)  # type: ignore[arg-type]
+            return super().compose_node(parent, index)
 
     return NoAliasLoader
 

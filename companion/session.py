@@ -24,7 +24,7 @@ from companion.scheduler import (
     format_interval,
 )
 from companion.settings import Settings
-from companion.store import CardFlags, CardRow, DeckCounts, MemoryRow, Store, now_ms
+from companion.store import CardFlags, CardRow, DeckCounts, MemoryRow, Reads, Store, now_ms
 
 # Anki shows learning cards up to 20 minutes early once nothing else is left.
 LEARN_AHEAD_MS = 20 * 60 * 1000
@@ -94,11 +94,13 @@ class Answered:
     buried_siblings: list[str] = field(default_factory=list)
 
 
-class ReviewSession:
-    """Over a `Store`. The queue, its counts and `card` only read (through
-    `Reads`), so they work over a worker's `ReadStore` too."""
+class Queue:
+    """What is left to study and the next card, over any store's reads: a
+    worker's `ReadStore` (Home's counts, Browse's card) or the review's `Store`."""
 
-    def __init__(self, store: Store, settings: Settings, deck_id: str | None = None,
+    store: Reads
+
+    def __init__(self, store: Reads, settings: Settings, deck_id: str | None = None,
                  clock: Callable[[], int] = now_ms):
         self.store = store
         self.settings = settings
@@ -106,7 +108,6 @@ class ReviewSession:
         self.clock = clock
         self.model = MemoryModel(settings)
         self.day = LearnerDay(settings)
-        self._undo: list[Step] = []
 
     # -- the queue -------------------------------------------------------
 
@@ -184,6 +185,19 @@ class ReviewSession:
             assert after.due is not None  # an answered card is always due again
             out[rating] = format_interval((after.due - now) / 1000)
         return out
+
+
+
+class ReviewSession(Queue):
+    """A study session over the `Store`: the queue, and answering, undo, bury and
+    suspend, each one transaction."""
+
+    store: Store
+
+    def __init__(self, store: Store, settings: Settings, deck_id: str | None = None,
+                 clock: Callable[[], int] = now_ms):
+        super().__init__(store, settings, deck_id, clock)
+        self._undo: list[Step] = []
 
     # -- answering -------------------------------------------------------
 
@@ -332,5 +346,5 @@ def rebuild_all(store: Store, settings: Settings,
     return done
 
 
-__all__ = ["ReviewSession", "CardView", "Counts", "Answered", "rebuild_all", "rebuild_card",
-           "NEW", "LEARNING", "REVIEW", "RELEARNING"]
+__all__ = ["Queue", "ReviewSession", "CardView", "Counts", "Answered", "rebuild_all",
+           "rebuild_card", "NEW", "LEARNING", "REVIEW", "RELEARNING"]

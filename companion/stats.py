@@ -18,7 +18,7 @@ from typing import Any
 from companion import progress
 from companion.progress import Retention, ReviewRow
 from companion.scheduler import NEW, LearnerDay, Memory, MemoryModel, to_datetime
-from companion.session import CardView, Counts, ReviewSession
+from companion.session import CardView, Counts, Queue
 from companion.settings import Settings
 from companion.store import LabRunRow, MetricPoint, Reads, now_ms
 
@@ -250,7 +250,7 @@ stats_data = overview  # the Stats screen's worker calls it by this name
 
 def home_data(store: Reads, settings: Settings, now: int) -> HomeData:
     """Home reads only the last CALENDAR_DAYS of the log: it draws at every start."""
-    session = ReviewSession(store, settings, clock=lambda: now)  # type: ignore[arg-type]
+    session = Queue(store, settings, clock=lambda: now)
     by_deck, total = session.overview(now)
     decks = tuple(DeckRow(d.id, d.name, by_deck.get(d.id, Counts(0, 0, 0)), d.cards)
                   for d in store.live_decks())
@@ -320,7 +320,7 @@ def report(store: Reads, settings: Settings, now: int | None = None) -> ReportDa
 
 
 def card_detail(store: Reads, settings: Settings, card_id: str, now: int) -> CardDetail:
-    session = ReviewSession(store, settings)  # type: ignore[arg-type]
+    session = Queue(store, settings)
     card = session.card(card_id)
     rows = store.card_history(card_id)
     recall = None

@@ -100,7 +100,7 @@ class Failed:
 
 
 EVENT_TYPES: dict[str, type] = {
-    cls.type: cls  # type: ignore[attr-defined]
+    cls.type: cls
     for cls in (Started, Progress, Metric, Table, Text, Heatmap, TraceStep, Result, Failed)
 }
 

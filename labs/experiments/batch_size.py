@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -311,8 +311,8 @@ def _report_averaging(
 # batch size at a small, fixed cost.
 
 
-def sgd_step(params: list[torch.Tensor], loss: torch.Tensor, lr: float) -> None:
-    grads = torch.autograd.grad(loss, params)
+def sgd_step(params: Sequence[torch.Tensor], loss: torch.Tensor, lr: float) -> None:
+    grads = torch.autograd.grad(loss, list(params))
     with torch.no_grad():
         for p, g in zip(params, grads):
             p.sub_(g, alpha=lr)
@@ -1012,7 +1012,7 @@ class DataParallelSGD:
             if self.measure_noise:
                 self._record(batch)
             for p in self.params:
-                p.sub_(p.grad, alpha=lr)
+                p.sub_(p.grad, alpha=lr)  # type: ignore[arg-type]  # backward() filled p.grad
                 p.grad = None
 
     # No annotations here: DDP checks a hook's, and this file's are strings (`from __future__`).
@@ -1042,7 +1042,8 @@ class DataParallelSGD:
         if len(shards) < 2:  # the whole batch on one rank: only one batch size this step
             return
         b_small = len(shards) / sum(1 / s for s in shards)  # harmonic mean
-        global_sq = sum(p.grad.double().pow(2).sum() for p in self.params)
+        global_sq = sum(p.grad.double().pow(2).sum()  # type: ignore[union-attr,misc]  # filled
+                        for p in self.params)  # by backward() before this is called
         g2, trace = without_replacement_estimates(local_sq / len(shards), global_sq,
                                                   b_small, batch, self.n_train)
         self._g2.append(g2)
@@ -1154,10 +1155,8 @@ def _summary(
         "examples": params["examples"],
         "target_accuracy": params["target"],
         "final_test_accuracy": {str(b): round(final[b][0], 4) for b in batch_sizes},
-        "steps_to_target": {str(b): (reached[b][0] if reached[b] else None) for b in batch_sizes},
-        "examples_to_target": {
-            str(b): (reached[b][1] if reached[b] else None) for b in batch_sizes
-        },
+        "steps_to_target": {str(b): (r[0] if (r := reached[b]) else None) for b in batch_sizes},
+        "examples_to_target": {str(b): (r[1] if (r := reached[b]) else None) for b in batch_sizes},
         "b_simple": _round(noise.at_target.b_simple),
         "b_simple_start": _round(noise.first.b_simple),
         "b_simple_end": _round(noise.last.b_simple),

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Group
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
@@ -36,7 +37,7 @@ class TraceStepper(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.steps: list[Any] = []
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static("", classes="trace-body")
 
     def set_steps(self, steps: list[Any]) -> None:
