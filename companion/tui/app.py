@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -90,6 +91,15 @@ class CompanionApp(App[int]):
             return True
         self.theme = DEFAULT_THEME
         return False
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification, from any screen: its text may quote a deck, a file
+        name or an error from outside, so it is neutralised and never markup."""
+        from companion.cardtext import neutralise
+
+        super().notify(neutralise(message), title=neutralise(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     def get_default_screen(self) -> Screen:
         from companion.tui.screens.home import HomeScreen

@@ -30,11 +30,22 @@ def companion_command() -> str:
 
 
 class Terminal:
-    def __init__(self, home: Path, width: int = 80, height: int = 24):
+    def __init__(self, home: Path, width: int = 80, height: int = 24, args: str = ""):
         self.name = f"companion-test-{uuid.uuid4().hex[:8]}"
         env = f"env COMPANION_HOME={home} TERM=xterm-256color"
         subprocess.run([TMUX, "new-session", "-d", "-s", self.name, "-x", str(width), "-y",
-                        str(height), f"{env} {companion_command()}; sleep 30"], check=True)
+                        str(height), f"{env} {companion_command()} {args}; sleep 30"],
+                       check=True)
+        # What an OSC 52 from the app would reach: tmux's own paste buffers.
+        subprocess.run([TMUX, "set-option", "-t", self.name, "set-clipboard", "on"],
+                       capture_output=True)
+
+    def title(self) -> str:
+        return subprocess.run([TMUX, "display-message", "-p", "-t", self.name,
+                               "#{pane_title}"], capture_output=True, text=True).stdout.strip()
+
+    def buffers(self) -> str:
+        return subprocess.run([TMUX, "list-buffers"], capture_output=True, text=True).stdout
 
     def screen(self) -> str:
         return subprocess.run([TMUX, "capture-pane", "-p", "-t", self.name], check=True,
@@ -85,3 +96,29 @@ def test_three_cards_answered_in_a_real_terminal_are_in_the_database(tmp_path):
     conn.close()
     assert len(reviews) == 3 and len({r[0] for r in reviews}) == 3
     assert {r[1] for r in reviews} == {3}
+
+
+def test_a_deck_that_sends_escape_sequences_leaves_clipboard_and_title_alone(tmp_path):
+    """The card's OSC 52 (clipboard) and OSC 0 (title) show as ␛ text on screen;
+    the terminal never receives them."""
+    from ..test_terminal_safety import HOSTILE_DECK
+
+    home = tmp_path / "home"
+    (home / "decks").mkdir(parents=True)
+    (home / "decks" / "evil.md").write_text(HOSTILE_DECK, encoding="utf-8")
+    buffers_before = subprocess.run([TMUX, "list-buffers"], capture_output=True,
+                                    text=True).stdout
+    terminal = Terminal(home, args="review --deck evil")
+    try:
+        title_before = terminal.title()
+        shown = terminal.wait_for("Show answer")
+        assert "␛]52;c;" in shown and "Copy" in shown
+        terminal.keys("Space")
+        shown = terminal.wait_for("3 Good")
+        assert "␛]0;pwned" in shown
+        time.sleep(0.3)
+        assert "pwned" not in terminal.title() and terminal.title() == title_before
+        assert terminal.buffers() == buffers_before
+        terminal.keys("Escape")
+    finally:
+        terminal.close()

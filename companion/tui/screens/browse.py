@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 from companion.cardtext import math_to_unicode, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.tui import bindings
-from companion.tui.format import local_time
+from companion.tui.format import local_time, shown
 from companion.tui.messages import DecksLoaded, DetailLoaded, SearchDone
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText
@@ -159,14 +159,14 @@ class BrowseScreen(CompanionScreen):
             due = when(row.due, app.settings)[:10] if row.state else ""
             name = row.id.split("/", 1)[-1]
             name = name if len(name) <= 24 else name[:16] + "…" + name[-7:]  # keeps .c1
-            table.add_row(Text(name, style=style), Text(state, style=style),
-                          Text(due, style=style), Text(_cut(row.front, width), style=style),
+            table.add_row(shown(name, style), Text(state, style=style),
+                          Text(due, style=style), shown(_cut(row.front, width), style),
                           key=row.id)
             self.result_ids.append(row.id)
-        shown = len(result.rows)
+        listed = len(result.rows)
         count = f"{result.total} card{'s' if result.total != 1 else ''}"
-        if shown < result.total:
-            count += f" (showing the first {shown})"
+        if listed < result.total:
+            count += f" (showing the first {listed})"
         if not result.total:
             from companion.search import unknown_filters
 
@@ -201,8 +201,8 @@ class BrowseScreen(CompanionScreen):
         card = detail.card
         m = card.memory
         head = Text()
-        head.append(card.id, style="bold")
-        head.append(f"  {detail.deck_name}\n", style="dim")
+        head.append(shown(card.id, "bold"))
+        head.append(shown(f"  {detail.deck_name}\n", "dim"))
         state = STATE_NAMES.get(m.state, "?") + (" · suspended" if card.suspended else "")
         head.append(f"{state}")
         if m.state:
@@ -215,7 +215,7 @@ class BrowseScreen(CompanionScreen):
         head.append(f"{m.reps} review{'s' if m.reps != 1 else ''} · "
                     f"{m.lapses} lapse{'s' if m.lapses != 1 else ''}")
         if card.tags:
-            head.append(f"\ntags: {' '.join(card.tags)}", style="dim")
+            head.append(shown(f"\ntags: {' '.join(card.tags)}", "dim"))
         if card.lab:
             head.append(f"\nlab: {card.lab}  (l opens it)", style="dim")
         self.query_one("#detail-head", Static).update(head)

@@ -14,7 +14,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Button, DataTable, Footer, Static
 
 from companion.tui import bindings
-from companion.tui.format import plural
+from companion.tui.format import plural, shown
 from companion.tui.messages import HomeLoaded
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.calendar import CalendarHeatmap
@@ -94,7 +94,7 @@ class HomeScreen(CompanionScreen):
             table.add_row(Text("All decks", style="bold"), *self._counts(total),
                           key=ALL_DECKS)
         for deck in data.decks:
-            table.add_row(deck.name, *self._counts(deck.counts), key=deck.id)
+            table.add_row(shown(deck.name), *self._counts(deck.counts), key=deck.id)
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         minutes = round(data.seconds_today / 60)

@@ -21,6 +21,7 @@ from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession
 from companion.store import StoreError
 from companion.tui import bindings
+from companion.tui.format import shown
 from companion.tui.messages import LabEnded, LabEvent
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText
@@ -135,7 +136,7 @@ class ReviewScreen(CompanionScreen):
         self.query_one("#verdict", Static).update("")
         if predict:
             choices = self.query_one("#choices", Static)
-            choices.update(Text.assemble(("Choices: ", "bold"), " | ".join(card.choices))
+            choices.update(Text.assemble(("Choices: ", "bold"), shown(" | ".join(card.choices)))
                            if card.choices else "")
             choices.display = bool(card.choices)
             self.query_one("#predict-status", Static).update(Text(
@@ -152,7 +153,7 @@ class ReviewScreen(CompanionScreen):
         if card.kind == "predict":
             state += " · predict, then run"
         self.query_one("#card-where", Static).update(
-            Text.assemble((card.deck_id, "bold"), " · ", (state, "italic")))
+            Text.assemble(shown(card.deck_id, "bold"), " · ", (state, "italic")))
         self.update_counts()
         self.refresh_bindings()
 

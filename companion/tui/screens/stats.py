@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static
 
 from companion.stats import PER_DAY_DAYS, percent
 from companion.tui import bindings
-from companion.tui.format import plural
+from companion.tui.format import plural, shown
 from companion.tui.messages import StatsLoaded
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.barchart import BarChart
@@ -123,12 +123,12 @@ class StatsScreen(CompanionScreen):
         groups.add_column("Retention", justify="right")
         groups.add_column("Review answers", justify="right")
         for row in data.decks:
-            groups.add_row(Text(row.name, style="bold"), str(row.cards), str(row.answers),
+            groups.add_row(shown(row.name, "bold"), str(row.cards), str(row.answers),
                            percent(row.retention), str(row.retention.total))
         if data.tags:
             groups.add_section()
         for row in data.tags:
-            groups.add_row(f"#{row.name}", str(row.cards), str(row.answers),
+            groups.add_row(shown(f"#{row.name}"), str(row.cards), str(row.answers),
                            percent(row.retention), str(row.retention.total))
         self.query_one("#stats-groups", Static).update(groups)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.markdown import Markdown
 from textual.widgets import Static
 
-from companion.cardtext import math_to_unicode
+from companion.cardtext import math_to_unicode, neutralise
 
 
 class CardText(Static):
@@ -23,6 +23,7 @@ class CardText(Static):
         self.source = ""  # the Markdown shown, math already converted
 
     def show(self, text: str) -> None:
-        self.source = math_to_unicode(text, markdown=True) if text else ""
+        # A shared deck's text reaches the terminal only through the neutraliser.
+        self.source = math_to_unicode(neutralise(text), markdown=True) if text else ""
         self.update(Markdown(self.source, code_theme="ansi_dark", hyperlinks=True)
                     if self.source else "")
