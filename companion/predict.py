@@ -127,3 +127,8 @@ def verdict(reveal: str, choices: Sequence[str], guess: str, summary: dict[str, 
     if guess and choices:
         judgement = RIGHT if matches(guess, answer) else WRONG
     return Verdict(guess, answer, detail, judgement)
+
+
+def unfinished(kind: str, message: str) -> str:
+    """What both faces say when a predict card's lab ends without a result."""
+    return f"The lab did not finish ({kind}): {message}"

@@ -145,7 +145,7 @@ def _run_prediction(store: Store, card: CardView, guess: str, out: TextIO,
                     lab_runner: Callable[..., Any] | None = None) -> None:
     """Run the card's lab, then show what it measured next to the learner's guess,
     with the verdict the app shows too (companion.predict.verdict)."""
-    from companion.predict import verdict
+    from companion.predict import unfinished, verdict
     from labs.events import Failed, Progress, Result
 
     runner = lab_runner
@@ -166,7 +166,7 @@ def _run_prediction(store: Store, card: CardView, guess: str, out: TextIO,
                 out.write(f"  {10 * tenth}% {event.label}\n")
                 out.flush()
         elif isinstance(event, Failed):
-            out.write(f"The lab did not finish ({event.kind}): {event.message}\n")
+            out.write(unfinished(event.kind, event.message) + "\n")
         elif isinstance(event, Result):
             out.write(f"{verdict(card.reveal, card.choices, guess, event.summary)}\n")
 

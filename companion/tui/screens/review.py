@@ -398,7 +398,9 @@ class ReviewScreen(CompanionScreen):
                 for text, role in verdict(card.reveal, card.choices, guess,
                                           event.summary).pieces()))
         elif event.type == "failed":
-            self.verdict = Text(f"The lab did not finish ({event.kind}): {event.message}",
+            from companion.predict import unfinished
+
+            self.verdict = Text(unfinished(event.kind, event.message),
                                 style="red")
 
     def on_lab_ended(self, message: LabEnded) -> None:
