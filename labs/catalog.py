@@ -6,6 +6,7 @@ This module never imports torch, so listing labs and checking a deck's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,9 @@ class Param:
             return
         items = value if self.kind == "int_list" else [value]
         for item in items:
+            if isinstance(item, float) and not math.isfinite(item):
+                # nan passes every range check (each comparison is False), inf any open one
+                raise ParamError(f"{self.name}={item!r}: must be a finite number")
             if self.min is not None and item < self.min:
                 raise ParamError(f"{self.name}={item!r}: must be at least {self.min:g}")
             if self.max is not None and item > self.max:

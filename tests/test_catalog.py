@@ -51,3 +51,23 @@ def test_a_sentence_outside_the_vocabulary_is_refused_before_the_lab_runs():
     with pytest.raises(ParamError, match="sentence is empty"):
         spec.resolve({"sentence": "  "})
     assert spec.resolve({"sentence": "The dog ran"})["sentence"] == "The dog ran"
+
+
+@pytest.mark.parametrize("lab,name", [(lab, p.name) for lab in ("batch-size", "input-gradient")
+                                      for p in get(lab).params if p.kind == "float"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "1e999"])
+def test_a_number_that_is_not_a_number_is_refused_everywhere(lab, name, value):
+    """nan passes every range check (each comparison is False) and once trained a
+    lab to chance: -p, a deck's Lab: line and the app's form all resolve here."""
+    with pytest.raises(ParamError, match=f"^{name}=.*: must be a finite number"):
+        get(lab).resolve({name: value})
+
+
+def test_a_deck_lab_line_with_nan_is_a_file_line_error(tmp_path):
+    from companion.decks import parse_deck
+
+    path = tmp_path / "d.md"
+    path.write_text("---\nid: d\nname: D\n---\n## x\nQ: q\nA: a\nLab: batch-size lr=nan\n")
+    _, errors = parse_deck(path)
+    assert [str(e) for e in errors] == [f"{path}:8: card 'x': Lab: lr=nan: must be a finite "
+                                        "number"]
