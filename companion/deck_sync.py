@@ -28,6 +28,7 @@ class SyncReport:
     added: int = 0
     retired: int = 0
     errors: list[DeckError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said once, when it happens
 
 
 def _signature(files: list[Path]) -> str:
@@ -61,6 +62,7 @@ def sync_decks(store: Store, dirs: list[Path] | None = None, force: bool = False
                 report.retired += store.retire_cards_not_in(deck.id, [c.id for c in deck.cards])
         loaded = {d.id for d in decks}
         known_paths = {str(p) for p in files}
+        renamed = {str(d.path): d.id for d in decks if str(d.path) not in broken_files}
         for live in store.live_deck_paths():
             # A deck whose file is gone is retired; one whose file is there but
             # unreadable is left alone until it is fixed.
@@ -68,6 +70,15 @@ def sync_decks(store: Store, dirs: list[Path] | None = None, force: bool = False
             # to miss.
             if live.id not in loaded and live.path and live.path not in known_paths:
                 report.retired += store.retire_deck(live.id)
+            elif live.id not in loaded and live.path in renamed:
+                # The file now names another deck: the old one's cards would show
+                # twice. They are retired, history kept, until the id comes back.
+                retired = store.retire_deck(live.id)
+                report.retired += retired
+                report.notes.append(
+                    f"{live.path}: its id changed from {live.id!r} to {renamed[live.path]!r}; "
+                    f"the {retired} card(s) of {live.id!r} are retired with their history "
+                    f"kept (set id: {live.id} again to bring them back)")
         report.added = store.card_count() - before
         store.set_meta("deck_signature", signature if not errors else "")
     return report

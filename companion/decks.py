@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+IMPORTED_DECK = "imported"  # companion's own deck for cards of imported review logs
+RESERVED_DECK_IDS = frozenset({IMPORTED_DECK})
 FIELD_RE = re.compile(r"^(Q|A|Cloze|Predict|Choices|Reveal|Extra|Source|Tags|Lab):(?:\s|$)(.*)$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
@@ -423,6 +425,11 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
     if deck_id is not None and not (isinstance(deck_id, str) and ID_RE.match(deck_id)):
         errors.append(DeckError(path, _key_line(lines, body, "id"),
                                 f"deck id {deck_id!r} must be lowercase letters, digits and -"))
+        deck_id = None
+    elif deck_id in RESERVED_DECK_IDS:
+        errors.append(DeckError(path, _key_line(lines, body, "id"),
+                                f"deck id {deck_id!r} is companion's own (cards of imported "
+                                "review logs); choose another"))
         deck_id = None
     notes = _split_notes(lines, body, path, errors)
     usable = bool(deck_id and deck_name)

@@ -70,3 +70,26 @@ def test_a_deck_whose_front_matter_breaks_is_left_alone(store, deck_dir):
     (deck_dir / "test.md").write_text("no front matter\n")
     report = sync_decks(store, [deck_dir])
     assert report.errors and report.retired == 0 and len(ids(store)) == 5
+
+
+def test_changing_a_deck_files_id_retires_the_old_deck_and_says_how_to_undo_it(store, deck_dir):
+    sync_decks(store, [deck_dir])
+    ReviewSession(store, Settings(timezone=TZ)).answer("test/alpha", 3)
+    path = write_deck(deck_dir, "test.md", SMALL_DECK, deck_id="renamed")
+    report = sync_decks(store, [deck_dir])
+    assert ids(store) == [i.replace("test/", "renamed/") for i in ids(store, retired=1)]
+    assert len(report.notes) == 1 and str(path) in report.notes[0]
+    assert "from 'test' to 'renamed'" in report.notes[0] and "set id: test again" in report.notes[0]
+    assert store.review_count() == 1  # the history is kept
+    write_deck(deck_dir, "test.md", SMALL_DECK, deck_id="test")
+    sync_decks(store, [deck_dir])
+    assert "test/alpha" in ids(store) and store.card_reviews("test/alpha")
+
+
+def test_a_deck_may_not_take_the_imported_decks_id(store, deck_dir, tmp_path):
+    from companion.decks import parse_deck
+
+    path = write_deck(tmp_path / "mine", "imp.md", SMALL_DECK, deck_id="imported")
+    deck, errors = parse_deck(path)
+    assert deck is None and len(errors) == 1
+    assert f"{path}:2: deck id 'imported' is companion's own" in str(errors[0])

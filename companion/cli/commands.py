@@ -46,6 +46,10 @@ def _open(sync: bool = True):
         from companion.deck_sync import sync_decks
 
         report = sync_decks(store)
+        for note in report.notes:
+            from companion.cardtext import neutralise
+
+            print(f"companion: note: {neutralise(note)}", file=sys.stderr)
         for error in report.errors:
             _warn(error)
     return settings, store

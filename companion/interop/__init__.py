@@ -21,11 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from companion.decks import IMPORTED_DECK
 from companion.settings import Settings
 from companion.store import Store
 
+__all__ = ["FORMATS", "IMPORTED_DECK", "ImportError_", "ImportResult", "OutputError", "export",
+           "import_file", "output_target", "write_export"]
+
 FORMATS = ("json", "csv", "html", "apkg")
-IMPORTED_DECK = "imported"
 
 
 class ImportError_(ValueError):

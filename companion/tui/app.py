@@ -145,7 +145,7 @@ class CompanionApp(App[int]):
             except Exception as exc:  # a database that can't take the decks: say which and why
                 self.post_message(StoreFailed(f"{store.path}: cannot load the decks: {exc}"))
                 return
-            warnings = [str(error) for error in report.errors]
+            warnings = [*report.notes, *(str(error) for error in report.errors)]
         self.post_message(StoreReady(store, warnings))
 
     def on_store_ready(self, message: StoreReady) -> None:
