@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.scheduler import MemoryModel
-from companion.session import memory_row, rebuild_all
+from companion.session import decoded_fields, memory_row, rebuild_all
 from companion.settings import Settings
 from companion.store import SCHEMA_VERSION, Reads, Store
 
@@ -30,11 +30,13 @@ class DoctorReport:
     rebuild_seconds: float | None
     mismatches: tuple[str, ...]  # card ids whose cache differs from a replay
     backups: tuple[Path, ...]  # oldest first
+    unreadable: tuple[tuple[str, str], ...] = ()  # (card id, what of it doesn't read)
 
     @property
     def status(self) -> int:
-        """The exit status: 1 when the file is damaged or the cache disagrees."""
-        return 1 if self.integrity != "ok" or self.mismatches else 0
+        """The exit status: 1 when the file is damaged, the cache disagrees or a
+        card's stored fields don't read."""
+        return 1 if self.integrity != "ok" or self.mismatches or self.unreadable else 0
 
 
 def cache_mismatches(store: Reads, settings: Settings) -> list[str]:
@@ -68,4 +70,7 @@ def run_doctor(store: Store, settings: Settings, rebuild: bool = False) -> Docto
         retired_cards=totals.retired, reviews=reviews, orphan_reviews=orphans,
         rebuilt_reviews=rebuilt, rebuild_seconds=seconds,
         mismatches=tuple(cache_mismatches(store, settings)),
+        unreadable=tuple((card_id, problem) for card_id, params, choices
+                         in store.card_json_fields()
+                         if (problem := decoded_fields(params, choices)[2])),
         backups=tuple(sorted(store.backups_dir().glob("companion-*.db"))))

@@ -30,6 +30,33 @@ from companion.store import CardFlags, CardRow, DeckCounts, MemoryRow, Reads, St
 LEARN_AHEAD_MS = 20 * 60 * 1000
 
 
+def decoded_fields(lab_params: str | None,
+                   choices: str | None) -> tuple[dict[str, str], list[str], str]:
+    """A card's stored lab parameters (a JSON object of text) and choices (a JSON
+    list of text), and what is wrong with them ('' if nothing). What doesn't
+    read is shown as none, so one bad card never stops a review; doctor names it."""
+    problems = []
+    params: dict[str, str] = {}
+    listed: list[str] = []
+    try:
+        value = json.loads(lab_params or "{}")
+        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            params = {str(k): v for k, v in value.items()}
+        else:
+            problems.append("lab_params is not a JSON object of text")
+    except (ValueError, RecursionError):
+        problems.append("lab_params is not valid JSON")
+    try:
+        value = json.loads(choices or "[]")
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            listed = value
+        else:
+            problems.append("choices is not a JSON list of text")
+    except (ValueError, RecursionError):
+        problems.append("choices is not valid JSON")
+    return params, listed, "; ".join(problems)
+
+
 @dataclass(frozen=True)
 class CardView:
     id: str
@@ -50,15 +77,16 @@ class CardView:
 
     @classmethod
     def from_row(cls, row: CardRow) -> "CardView":
+        params, choices, _ = decoded_fields(row.lab_params, row.choices)
         return cls(
             id=row.id, deck_id=row.deck_id, note_id=row.note_id, kind=row.kind,
             front=row.front, back=row.back, extra=row.extra or "", source=row.source or "",
             tags=(row.tags or "").split(), lab=row.lab or "",
-            lab_params=json.loads(row.lab_params or "{}"),
+            lab_params=params,
             memory=Memory(state=row.state, step=row.step, stability=row.stability,
                           difficulty=row.difficulty, due=row.due, last_review=row.last_review,
                           reps=row.reps, lapses=row.lapses),
-            suspended=bool(row.suspended), choices=json.loads(row.choices or "[]"),
+            suspended=bool(row.suspended), choices=choices,
             reveal=row.reveal or "",
         )
 

@@ -714,6 +714,11 @@ class Reads:
 
     # -- doctor and rebuild (reads) ------------------------------------------
 
+    def card_json_fields(self) -> list[tuple[str, str | None, str | None]]:
+        """Every live card's id with its stored lab_params and choices (JSON text)."""
+        return self.conn.execute("SELECT id, lab_params, choices FROM cards "
+                                 "WHERE retired = 0 ORDER BY id").fetchall()
+
     def integrity_check(self) -> str:
         """SQLite's own check: "ok", or what is wrong."""
         return self._value("PRAGMA integrity_check")

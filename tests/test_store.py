@@ -189,3 +189,26 @@ def test_a_truncated_database_is_refused_and_left_untouched(tmp_path):
         raise AssertionError("a truncated file opened as if whole")
     assert str(path) in str(info.value)
     assert path.read_bytes() == truncated
+
+
+def test_a_card_whose_stored_fields_dont_read_never_stops_a_review_and_doctor_names_it(tmp_path):
+    """An old import could store lab_params that are not JSON: every review of
+    that card crashed, and doctor said all was well."""
+    from .conftest import SMALL_DECK, write_deck
+    from .test_cli import run
+
+    home = tmp_path / "home"
+    write_deck(home / "decks", "mine.md", SMALL_DECK, deck_id="mine")
+    assert run(["due"], home).returncode == 0
+    conn = sqlite3.connect(home / "companion.db")
+    conn.execute("UPDATE cards SET lab_params = '{broken', choices = '{\"a\": 1}' "
+                 "WHERE id = 'mine/alpha'")
+    conn.commit()
+    conn.close()
+    review = run(["review", "--plain", "--deck", "mine"], home, stdin="\n3\nq\n")
+    assert review.returncode == 0 and "saved: mine/alpha Good" in review.stdout
+    assert "Traceback" not in review.stderr
+    doctor = run(["doctor"], home)
+    assert doctor.returncode == 1
+    assert ("cards whose stored fields don't read: 1 (e.g. mine/alpha: lab_params is not valid "
+            "JSON; choices is not a JSON list of text)") in doctor.stdout

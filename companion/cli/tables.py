@@ -154,5 +154,9 @@ def print_doctor(report: DoctorReport, out: TextIO) -> None:
                   f"(e.g. {', '.join(bad[:3])}); run `companion doctor --rebuild`\n")
     else:
         out.write("cached states: equal to a replay of the review log\n")
+    if report.unreadable:
+        first, problem = report.unreadable[0]
+        out.write(neutralise(f"cards whose stored fields don't read: {len(report.unreadable)} "
+                             f"(e.g. {first}: {problem}); they show without them\n"))
     backups = report.backups
     out.write(f"backups: {len(backups)}" + (f", newest {backups[-1]}" if backups else "") + "\n")
