@@ -422,9 +422,6 @@ def doctor(rebuild: bool, restore: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from companion.settings import SettingsError
-    from companion.store import StoreError
-
     args = sys.argv[1:] if argv is None else argv
     try:
         result = app.main(args=args, prog_name="companion", standalone_mode=False)
@@ -442,11 +439,18 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(exc.format_message().split())
         _err(f"{message} (see `{where} --help`)")
         return 2
-    except (UserError, SettingsError, StoreError) as exc:
-        _err(str(exc))
-        return 2
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # Imported here, not at the top: `--version` needs neither module, and an
+        # error of theirs can only have been raised once they were loaded.
+        from companion.settings import SettingsError
+        from companion.store import StoreError
+
+        if isinstance(exc, (UserError, SettingsError, StoreError)):
+            _err(str(exc))
+            return 2
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TextIO
 
 from companion.cardtext import neutralise
-from companion.stats import Overview, percent
-
-if TYPE_CHECKING:
-    from companion.optimize import OptimizeReport
 
 if TYPE_CHECKING:
     from companion.doctor import DoctorReport
+    from companion.optimize import OptimizeReport
+    from companion.stats import Overview
 
 
 def plain(value: object) -> Any:
@@ -25,6 +23,8 @@ def plain(value: object) -> Any:
 def print_stats(data: Overview, console: Any) -> None:
     """`companion stats`: the read model's overview as tables and bars."""
     from rich.table import Table
+
+    from companion.stats import percent
 
     table = Table(title=f"True retention (desired {percent(data.desired)})",
                   title_justify="left")
