@@ -35,6 +35,8 @@ def decoded_fields(lab_params: str | None,
     """A card's stored lab parameters (a JSON object of text) and choices (a JSON
     list of text), and what is wrong with them ('' if nothing). What doesn't
     read is shown as none, so one bad card never stops a review; doctor names it."""
+    if lab_params in (None, "", "{}") and choices in (None, "", "[]"):
+        return {}, [], ""  # most cards: nothing to decode, on every answer's path
     problems = []
     params: dict[str, str] = {}
     listed: list[str] = []
