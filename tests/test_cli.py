@@ -263,3 +263,25 @@ def test_a_corrupt_database_is_kept_and_doctor_restores_the_newest_backup(cli_ho
     assert len(kept) == 1 and kept[0].read_bytes() == b"\x00garbage" * 500
     reviews = sqlite3.connect(db).execute("SELECT card_id, rating FROM reviews").fetchall()
     assert reviews == [("mine/alpha", 3)]
+
+
+@pytest.mark.parametrize("args,stdin", [(["due"], ""), (["stats"], ""), (["stats", "--json"], ""),
+                                        (["review", "--plain"], "\n3\nq\n")])
+def test_standard_output_on_a_full_disk_is_one_line_not_a_traceback(cli_home, args, stdin):
+    env = {**os.environ, "COMPANION_HOME": str(cli_home), "NO_COLOR": "1"}
+    cmd = [EXE, *args] if EXE else [sys.executable, "-m", "companion.cli", *args]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(cmd, input=stdin, stdout=full, stderr=subprocess.PIPE,
+                                text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "companion: error: standard output: cannot write: No space left on device"]
+
+
+def test_review_with_standard_input_closed_says_so(cli_home):
+    env = {**os.environ, "COMPANION_HOME": str(cli_home), "NO_COLOR": "1"}
+    cmd = [EXE, "review"] if EXE else [sys.executable, "-m", "companion.cli", "review"]
+    result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            env=env, timeout=60, preexec_fn=lambda: os.close(0))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "standard input or output is closed" in result.stderr

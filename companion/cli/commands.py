@@ -90,6 +90,9 @@ def review(plain: bool, deck: str | None, limit: int) -> None:
 
     In a terminal this opens the full-screen review; with --plain, or when input
     or output is a pipe, it is a line-mode session."""
+    if sys.stdin is None or sys.stdout is None:
+        raise UserError("review: standard input or output is closed; run it in a terminal "
+                        "or give it a pipe")
     if limit or not (sys.stdin.isatty() and sys.stdout.isatty()):
         plain = True
     settings, store = _open()
@@ -441,6 +444,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # Standard output on a full disk, a device that fails: one line, and no
+        # second failure when Python flushes stdout on the way out.
+        import os
+
+        if exc.filename:
+            _err(f"{exc.filename}: {exc.strerror or exc}")
+        else:
+            _err(f"standard output: cannot write: {exc.strerror or exc}")
+        sys.stdout = open(os.devnull, "w")
+        return 2
     except Exception as exc:
         # Imported here, not at the top: `--version` needs neither module, and an
         # error of theirs can only have been raised once they were loaded.
