@@ -20,14 +20,36 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from typing import Iterator
+from typing import Any, Iterator
 
+from companion.cardtext import neutralise
 from companion.store import LabRunRow, MetricPoint, Reads, Store, now_ms
 from labs.catalog import LABS, ParamError
 from labs.catalog import get as get_spec
 from labs.events import Event, Failed, Metric, Result, Started, from_json
 
 CANCEL_GRACE_S = 3.0  # after Ctrl-C, how long the lab may take to say it stopped
+
+
+def _neutralise_all(value: Any) -> Any:
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, list):
+        return [_neutralise_all(v) for v in value]
+    if isinstance(value, dict):
+        return {neutralise(k): _neutralise_all(v) for k, v in value.items()}
+    return value
+
+
+def neutralised(event: Event) -> Event:
+    """A lab's event with every text in it passed through the terminal-safety
+    wall: what the child process writes (its messages quote parameters, which a
+    deck chose) reaches the app and `companion lab run` only this way."""
+    import dataclasses
+
+    changes = {f.name: _neutralise_all(getattr(event, f.name))
+               for f in dataclasses.fields(event) if f.name != "type"}
+    return dataclasses.replace(event, **changes)
 
 
 class LabRun:
@@ -116,7 +138,7 @@ class LabRun:
             if not line.strip():
                 continue
             try:
-                event = from_json(line)
+                event = neutralised(from_json(line))
             except ValueError as exc:
                 self._stderr.append(f"unreadable event: {exc}")
                 continue
@@ -173,6 +195,7 @@ class LabRun:
         return f"{self.spec.name} {how} before reporting a result" + (f": {tail}" if tail else "")
 
     def _finish(self, store: Store, outcome: Result | Failed) -> Result | Failed:
+        outcome = neutralised(outcome)  # a crash's message quotes the child's stderr
         status = "ok" if isinstance(outcome, Result) else outcome.kind
         error = None if isinstance(outcome, Result) else outcome.message
         summary = outcome.summary if isinstance(outcome, Result) else None

@@ -179,3 +179,18 @@ def test_another_process_s_reason_joins_rank_0_s_failure(store):
     last = list(run.events())[-1]
     assert last.kind == "exception"
     assert "Connection closed by peer" in last.message and "rank 1" in last.message
+
+
+def test_what_a_lab_writes_reaches_no_face_with_a_control_in_it(store):
+    """Text in a lab's events and in its stderr is neutralised before the app or
+    `companion lab run` sees it (a parameter a deck chose can be quoted there)."""
+    run = ScriptedRun(store, """
+        emit(type='text', markdown='t\\x1b]0;x\\x07 body \\x1b[2J')
+        emit(type='table', title='x', columns=['a\\x9b'], rows=[['\\x1b]52;c;eA==\\x07', 1]])
+        sys.stderr.write('trouble \\x1b[31mred\\n'); os._exit(3)
+    """)
+    events = list(run.events())
+    text = json.dumps([e.__dict__ for e in events], ensure_ascii=False)
+    assert not any(c in text for c in "\x1b\x07\x9b"), text
+    assert "␛]0;x␇" in text and "␛[2J" in text and "trouble ␛[31mred" in text
+    assert "\x1b" not in status_of(store, run.run_id)[1]
