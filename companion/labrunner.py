@@ -23,7 +23,7 @@ from collections import deque
 from typing import Any, Iterator
 
 from companion.cardtext import neutralise
-from companion.store import LabRunRow, MetricPoint, Reads, Store, now_ms
+from companion.store import LabRunRow, MetricPoint, Reads, Store, now_ms, process_started
 from labs.catalog import LABS, ParamError
 from labs.catalog import get as get_spec
 from labs.events import Event, Failed, Metric, Result, Started, from_json
@@ -107,7 +107,8 @@ class LabRun:
         with store.transaction():
             self.run_id = store.insert_lab_run(self.spec.name, self.params, self.device,
                                                self.seed, self.card_id, now_ms(),
-                                               self.prediction)
+                                               self.prediction, os.getpid(),
+                                               process_started(os.getpid()))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if self.nproc > 1:
             # torchrun would set 1 (and print a banner about it); share the cores instead.
@@ -195,7 +196,9 @@ class LabRun:
         return f"{self.spec.name} {how} before reporting a result" + (f": {tail}" if tail else "")
 
     def _finish(self, store: Store, outcome: Result | Failed) -> Result | Failed:
-        outcome = neutralised(outcome)  # a crash's message quotes the child's stderr
+        safe = neutralised(outcome)  # a crash's message quotes the child's stderr
+        assert isinstance(safe, Result | Failed)  # replace() keeps the event's type
+        outcome = safe
         status = "ok" if isinstance(outcome, Result) else outcome.kind
         error = None if isinstance(outcome, Result) else outcome.message
         summary = outcome.summary if isinstance(outcome, Result) else None

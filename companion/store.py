@@ -9,6 +9,7 @@ imported only when they run (it pulls in numpy, too slow for every start).
 # annotation is a string that typing compiles at import, ~10 ms of each start.
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple, TypeVar
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -442,7 +443,14 @@ def _migration_2(db: Any) -> None:
     db["lab_runs"].add_column("prediction", str)
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2}
+def _migration_3(db: Any) -> None:
+    """A lab run remembers the process that owns it (its pid and that process's
+    start), so a run whose process was killed can be told from one still going."""
+    db["lab_runs"].add_column("pid", int)
+    db["lab_runs"].add_column("pid_started", str)
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
 
 
 # What each schema version has, to tell companion's database from another
@@ -455,7 +463,8 @@ SCHEMA_TABLES = {
     "lab_runs": {"id", "lab", "params", "status"},
     "lab_metrics": {"run_id", "chart", "series", "x", "y"},
 }
-SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}}}
+SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
+                3: {"lab_runs": {"pid", "pid_started"}}}
 
 
 def _missing_schema(conn: sqlite3.Connection, version: int) -> str:
@@ -472,6 +481,30 @@ def _missing_schema(conn: sqlite3.Connection, version: int) -> str:
         if wanted - have:
             return f"its {table} table lacks {', '.join(sorted(wanted - have))}"
     return ""
+
+
+def process_started(pid: int) -> str | None:
+    """When process `pid` started, as the kernel counts it (Linux's /proc), so a
+    pid reused by another process is not taken for the one that owned a run.
+    None where that can't be read: then only whether the pid lives is known."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            # the fields after the command name, which is in parentheses
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int | None, started: str | None) -> bool:
+    if not pid:
+        return False  # recorded before runs remembered their process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process has that pid now
+    return started is None or process_started(pid) == started
 
 
 def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
@@ -1196,13 +1229,38 @@ class Store(Reads):
 
     # -- lab runs (writes) ---------------------------------------------------
 
+    def running_lab_runs(self) -> list[tuple[int, int | None, str | None]]:
+        """(run id, owner pid, owner's start) of every run still marked running."""
+        return self.conn.execute("SELECT id, pid, pid_started FROM lab_runs "
+                                 "WHERE status = 'running'").fetchall()
+
+    def mark_abandoned_runs(self) -> int:
+        """Runs left `running` by a process that was killed (SIGKILL, SIGHUP, a
+        closed terminal) are marked interrupted; returns how many. Every start
+        of companion asks (one small read when nothing was left behind)."""
+        gone = [run_id for run_id, pid, started in self.running_lab_runs()
+                if not _alive(pid, started)]
+        if gone:
+            with self.transaction():
+                self.mark_lab_runs_interrupted(gone, now_ms())
+        return len(gone)
+
+    def mark_lab_runs_interrupted(self, run_ids: Sequence[int], ended_at: int) -> None:
+        self.conn.executemany(
+            "UPDATE lab_runs SET status = 'interrupted', ended_at = ?, error = ? "
+            "WHERE id = ? AND status = 'running'",
+            [(ended_at, "the process running it ended before the lab did", run_id)
+             for run_id in run_ids])
+
     def insert_lab_run(self, lab: str, params: dict[str, Any], device: str, seed: int,
-                       card_id: str | None, started_at: int, prediction: str | None) -> int:
-        """A run that is starting (status `running`); its id."""
+                       card_id: str | None, started_at: int, prediction: str | None,
+                       pid: int | None = None, pid_started: str | None = None) -> int:
+        """A run that is starting (status `running`), owned by process `pid`; its id."""
         cursor = self.conn.execute(
             "INSERT INTO lab_runs(lab, params, device, seed, card_id, started_at, status, "
-            "prediction) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
-            (lab, json.dumps(params), device, seed, card_id, started_at, prediction))
+            "prediction, pid, pid_started) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+            (lab, json.dumps(params), device, seed, card_id, started_at, prediction, pid,
+             pid_started))
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 

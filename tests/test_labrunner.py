@@ -194,3 +194,56 @@ def test_what_a_lab_writes_reaches_no_face_with_a_control_in_it(store):
     assert not any(c in text for c in "\x1b\x07\x9b"), text
     assert "␛]0;x␇" in text and "␛[2J" in text and "trouble ␛[31mred" in text
     assert "\x1b" not in status_of(store, run.run_id)[1]
+
+
+def test_runs_left_running_by_a_dead_process_are_marked_interrupted(store):
+    import os
+    import subprocess
+
+    from companion.store import process_started
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    me = os.getpid()
+    ids = {}
+    with store.transaction():
+        for name, pid, started in [("mine", me, process_started(me)), ("dead", dead.pid, "1"),
+                                   ("reused", me, "not my start"), ("old", None, None)]:
+            ids[name] = store.insert_lab_run("batch-size", {}, "cpu", 0, None, 1000, None,
+                                             pid, started)
+    assert store.mark_abandoned_runs() == 3
+    assert status_of(store, ids["mine"])[0] == "running"
+    for name in ("dead", "reused", "old"):
+        status, error, _, ended = status_of(store, ids[name])
+        assert status == "interrupted" and "ended before the lab did" in error and ended
+    assert store.mark_abandoned_runs() == 0
+
+
+def test_a_killed_lab_run_command_leaves_a_run_the_next_start_marks_interrupted(tmp_path):
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+
+    home = tmp_path / "home"
+    env = {**os.environ, "COMPANION_HOME": str(home)}
+    cmd = [sys.executable, "-m", "companion.cli"]
+    proc = subprocess.Popen([*cmd, "lab", "run", "batch-size", "--device", "cpu", "--json"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        proc.stdout.readline()  # the started event: the run is recorded
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the lab's own process, too
+        except ProcessLookupError:
+            pass
+    db = sqlite3.connect(home / "companion.db")
+    assert db.execute("SELECT status FROM lab_runs").fetchall() == [("running",)]
+    db.close()
+    assert subprocess.run([*cmd, "due"], env=env, capture_output=True).returncode == 0
+    db = sqlite3.connect(home / "companion.db")
+    assert db.execute("SELECT status FROM lab_runs").fetchall() == [("interrupted",)]
+    db.close()

@@ -42,6 +42,7 @@ def _open(sync: bool = True):
     store = open_store()
     if warning := store.daily_backup_warning():
         _warn(warning)
+    store.mark_abandoned_runs()
     if sync:
         from companion.deck_sync import sync_decks
 

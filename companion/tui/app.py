@@ -135,6 +135,7 @@ class CompanionApp(App[int]):
         except StoreError as exc:
             self.post_message(StoreFailed(str(exc)))
             return
+        store.mark_abandoned_runs()
         if warning := store.daily_backup_warning():
             self.call_from_thread(self.notify, warning, title="Backup", severity="warning",
                                   timeout=10)
