@@ -197,3 +197,18 @@ def test_importing_the_report_module_leaves_matplotlib_out():
             "if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_run_whose_chart_names_hold_broken_math_still_makes_the_report(store, settings,
+                                                                          tmp_path):
+    """A run's chart or series name (from a stranger's export) is text, not
+    matplotlib mathtext: `$\\frac{1` there made the whole export fail."""
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO lab_runs(id, lab, params, device, seed, started_at, ended_at, "
+                     "status, summary) VALUES (1, 'batch-size', '{}', 'cpu', 0, ?, ?, 'ok', '{}')",
+                     (NOW - 60_000, NOW))
+        conn.executemany("INSERT INTO lab_metrics(run_id, chart, series, x, y) "
+                         "VALUES (1, ?, ?, ?, ?)",
+                         [("loss $\\frac{1$", "B=$x^$", x, 1 / (1 + x)) for x in range(3)])
+    page = build(store, settings, tmp_path)
+    assert "batch-size, run 1" in page

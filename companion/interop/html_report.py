@@ -135,6 +135,12 @@ def matplotlib_cmap() -> Any:
     return cmap.with_extremes(bad="white")  # days outside the range
 
 
+def _literal(text: str) -> str:
+    """A run's chart or series name as matplotlib should print it: `$...$` would
+    be read as mathtext, and broken math there made the whole export fail."""
+    return text.replace("$", r"\$")
+
+
 def _lab_figure(points: Sequence[tuple[str, str, float, float]]) -> Any:
     charts: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for chart, series, x, y in points:
@@ -143,8 +149,8 @@ def _lab_figure(points: Sequence[tuple[str, str, float, float]]) -> Any:
     fig = _figure(4 * count, 2.8)
     for ax, (title, lines) in zip(fig.subplots(1, count, squeeze=False)[0], charts.items()):
         for name, xy in lines.items():
-            ax.plot([p[0] for p in xy], [p[1] for p in xy], label=name or None)
-        ax.set_title(title, loc="left", fontsize=10)
+            ax.plot([p[0] for p in xy], [p[1] for p in xy], label=_literal(name) or None)
+        ax.set_title(_literal(title), loc="left", fontsize=10)
         ax.grid(alpha=0.3)
         if any(lines):
             ax.legend(frameon=False, fontsize=8)
