@@ -78,3 +78,20 @@ def test_markup_in_a_deck_is_shown_as_text(evil_home):
     assert "[bold red]deck[/]" in listing.stdout
     review = run(["review", "--plain", "--deck", "evil"], evil_home, stdin="\n3\nq\n")
     assert "[link=https://example.com]x[/link]" in review.stdout
+
+
+def test_neutralise_never_lets_a_control_through_and_keeps_every_other_character():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.characters(codec=None, exclude_categories=("Cs",)), max_size=80))
+    def check(text):
+        out = neutralise(text)
+        assert len(out) == len(text)  # one visible placeholder for each control
+        for before, after in zip(text, out):
+            control = ord(before) < 0x20 and before not in "\t\n" or 0x7f <= ord(before) <= 0x9f
+            assert after != before if control else after == before
+            assert not (ord(after) < 0x20 and after not in "\t\n" or 0x7f <= ord(after) <= 0x9f)
+
+    check()
