@@ -32,6 +32,17 @@ def neutralise(text: Any) -> str:
     return CONTROL_RE.sub(_placeholder, text) if CONTROL_RE.search(text) else text
 
 
+def neutralise_all(value: Any) -> Any:
+    """`value` with every text in it (inside lists and dicts too) neutralised."""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, list):
+        return [neutralise_all(v) for v in value]
+    if isinstance(value, dict):
+        return {neutralise_all(k): neutralise_all(v) for k, v in value.items()}
+    return value
+
+
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029]")
 
 

@@ -20,9 +20,9 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from typing import Any, Iterator
+from typing import Iterator
 
-from companion.cardtext import neutralise
+from companion.cardtext import neutralise_all
 from companion.store import LabRunRow, MetricPoint, Reads, Store, now_ms, process_started
 from labs.catalog import LABS, ParamError
 from labs.catalog import get as get_spec
@@ -31,23 +31,13 @@ from labs.events import Event, Failed, Metric, Result, Started, from_json
 CANCEL_GRACE_S = 3.0  # after Ctrl-C, how long the lab may take to say it stopped
 
 
-def _neutralise_all(value: Any) -> Any:
-    if isinstance(value, str):
-        return neutralise(value)
-    if isinstance(value, list):
-        return [_neutralise_all(v) for v in value]
-    if isinstance(value, dict):
-        return {neutralise(k): _neutralise_all(v) for k, v in value.items()}
-    return value
-
-
 def neutralised(event: Event) -> Event:
     """A lab's event with every text in it passed through the terminal-safety
     wall: what the child process writes (its messages quote parameters, which a
     deck chose) reaches the app and `companion lab run` only this way."""
     import dataclasses
 
-    changes = {f.name: _neutralise_all(getattr(event, f.name))
+    changes = {f.name: neutralise_all(getattr(event, f.name))
                for f in dataclasses.fields(event) if f.name != "type"}
     return dataclasses.replace(event, **changes)
 

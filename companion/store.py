@@ -791,10 +791,15 @@ class Reads:
                "error, summary, prediction FROM lab_runs"
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY started_at DESC, id DESC LIMIT ?")
-        # The query reads params and summary as JSON text; the rows carry them decoded.
+        # The query reads params and summary as JSON text; the rows carry them
+        # decoded, and every text in them neutralised: a run can come from a
+        # stranger's export, and every face that lists runs reads them here.
+        from companion.cardtext import neutralise_all
+
         stored: list[Any] = self._rows(LabRunRow, sql, (*args, limit))
-        return [row._replace(params=_json_object(row.params, "params") or {},
-                             summary=_json_object(row.summary, "result"))
+        return [LabRunRow._make(neutralise_all(list(row._replace(
+                    params=_json_object(row.params, "params") or {},
+                    summary=_json_object(row.summary, "result")))))
                 for row in stored]
 
     def lab_metrics(self, run_id: int) -> list[MetricPoint]:

@@ -95,3 +95,25 @@ def test_neutralise_never_lets_a_control_through_and_keeps_every_other_character
             assert not (ord(after) < 0x20 and after not in "\t\n" or 0x7f <= ord(after) <= 0x9f)
 
     check()
+
+
+def test_a_strangers_lab_run_is_neutralised_wherever_runs_are_listed(evil_home):
+    import sqlite3
+
+    assert run(["due"], evil_home).returncode == 0
+    db = sqlite3.connect(evil_home / "companion.db")
+    db.execute("INSERT INTO lab_runs(lab, params, device, seed, started_at, ended_at, status, "
+               "error, summary) VALUES ('batch-size', ?, 'cpu', 0, 1, 2, 'exception', ?, ?)",
+               ('{"lr": "\\u001b]0;t\\u0007"}', f"boom {CLEAR}",
+                '{"acc\\u001b[2J": "[red]x[/red]"}'))
+    db.commit()
+    db.close()
+    from companion.store import Store
+
+    store = Store(evil_home / "companion.db")
+    [row] = store.lab_runs()
+    assert row.params == {"lr": "␛]0;t␇"} and row.error == "boom ␛[2J\ufffd2J"
+    assert row.summary == {"acc␛[2J": "[red]x[/red]"}
+    store.close()
+    stats = run(["stats"], evil_home, env_extra={"COLUMNS": "200"})
+    assert not any(c in stats.stdout for c in "\x1b\x07\x9b") and "[red]x[/red]" in stats.stdout

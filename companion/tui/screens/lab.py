@@ -38,7 +38,7 @@ from textual.widgets.option_list import Option
 
 from companion.store import LabRunRow
 from companion.tui import bindings
-from companion.tui.format import local_time
+from companion.tui.format import local_time, shown
 from companion.tui.messages import LabEnded, LabEvent, MetricsLoaded, RunsLoaded
 from companion.tui.screens.base import CompanionScreen
 from labs.catalog import param_text
@@ -521,8 +521,8 @@ class LabScreen(CompanionScreen):
             started = local_time(run.started_at, self.app.settings)
             params = ", ".join(f"{k}={format_value(v)}" for k, v in changed.items())
             table.add_row(started + mine, Text(status, style=style),
-                          device_text(run), format_duration(run.started_at, run.ended_at),
-                          params or "defaults", key=str(run.id))
+                          shown(device_text(run)), format_duration(run.started_at, run.ended_at),
+                          shown(params or "defaults"), key=str(run.id))
         pane = self.query_one("#runs", TabPane)
         self.query_one(TabbedContent).get_tab(pane).label = f"Past runs ({len(runs)})"
         if runs:
@@ -553,7 +553,7 @@ class LabScreen(CompanionScreen):
             table.add_column(style="dim")
             table.add_column()
             for key, value in run.summary.items():
-                table.add_row(str(key), format_value(value))
+                table.add_row(shown(key), shown(format_value(value)))
             parts.append(table)
         parts.append(Text("Enter redraws this run's curves, if it drew any", style="dim"))
         self.query_one("#run-detail", Static).update(Group(*parts))
