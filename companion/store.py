@@ -15,7 +15,28 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, TypeVar
+
+if TYPE_CHECKING:  # built only when the store's reads that return them run
+    from companion.rows import (
+        ApkgCard,
+        ApkgDeck,
+        CardGroup,
+        CardTotals,
+        CsvReview,
+        DeckListing,
+        ExportCard,
+        ExportDeck,
+        ExportLabRun,
+        ExportMetric,
+        ExportReview,
+        HardCard,
+        LogReview,
+        MergedFlags,
+        ReviewCost,
+        SearchHit,
+        StudiedMemory,
+    )
 
 SCHEMA_VERSION = 3
 BACKUPS_KEPT = 5
@@ -37,17 +58,6 @@ class DeckChoice(NamedTuple):
 
 class DeckPath(NamedTuple):
     id: str
-    path: str | None
-
-
-class DeckListing(NamedTuple):
-    """A row of `companion decks list`."""
-
-    id: str
-    name: str
-    cards: int
-    reviewed: int
-    suspended: int
     path: str | None
 
 
@@ -141,21 +151,7 @@ class CardReview(NamedTuple):
     rating: int
 
 
-class LogReview(NamedTuple):
-    """A review in the order a replay reads the whole log: by card, then time."""
-
-    card_id: str
-    id: str
-    reviewed_at: int
-    rating: int
-
-
 # -- rows: doctor and rebuild ------------------------------------------------
-
-
-class CardTotals(NamedTuple):
-    cards: int
-    retired: int
 
 
 class MemoryRow(NamedTuple):
@@ -210,47 +206,10 @@ class ReviewRow(NamedTuple):
     duration_ms: int | None = 0
 
 
-class StudiedMemory(NamedTuple):
-    deck_id: str
-    tags: str | None
-    state: int
-    stability: float | None
-    last_review: int | None
-
-
-class CardGroup(NamedTuple):
-    id: str
-    deck_id: str
-    tags: str | None
-    reps: int | None
-    lapses: int | None
-
-
 class LiveDeck(NamedTuple):
     id: str
     name: str
     cards: int
-
-
-class HardCard(NamedTuple):
-    id: str
-    deck: str
-    front: str
-    tags: str | None
-    reps: int | None
-    lapses: int | None
-    suspended: int | None
-
-
-class SearchHit(NamedTuple):
-    id: str
-    deck_id: str
-    state: int
-    due: int | None
-    suspended: int
-    front: str
-    reps: int
-    lapses: int
 
 
 class SearchTerm(NamedTuple):
@@ -263,119 +222,6 @@ class SearchTerm(NamedTuple):
 
 
 # -- rows: import and export -------------------------------------------------
-
-
-class ExportDeck(NamedTuple):
-    id: str
-    name: str
-    description: str | None
-    path: str | None
-    retired: int
-
-
-class ExportCard(NamedTuple):
-    """A card as the json export carries it: its definition and flags, not its
-    memory state (the review log rebuilds that). The field order is the export's."""
-    id: str
-    deck_id: str
-    note_id: str | None
-    kind: str | None
-    ord: int | None
-    front: str
-    back: str
-    extra: str | None
-    source: str | None
-    tags: str | None
-    lab: str | None
-    lab_params: str | None
-    choices: str | None
-    reveal: str | None
-    position: int | None
-    line: int | None
-    retired: int
-    suspended: int
-    buried_until: int | None
-    added_at: int | None
-
-
-class ExportReview(NamedTuple):
-    id: str
-    card_id: str
-    reviewed_at: int
-    rating: int
-    duration_ms: int | None
-
-
-class ExportLabRun(NamedTuple):
-    """A lab run as the json export carries it (after its id, the export's fields)."""
-    id: int
-    lab: str | None
-    params: str | None
-    device: str | None
-    seed: int | None
-    card_id: str | None
-    started_at: int | None
-    ended_at: int | None
-    status: str | None
-    error: str | None
-    summary: str | None
-    prediction: str | None
-
-
-class ExportMetric(NamedTuple):
-    chart: str | None
-    series: str | None
-    x: float | None
-    y: float | None
-
-
-class CsvReview(NamedTuple):
-    card_id: str
-    reviewed_at: int
-    rating: int
-    state_before: int | None
-    duration_ms: int | None
-
-
-class MergedFlags(NamedTuple):
-    """A local card's flags that an imported copy of it merges with."""
-    suspended: int
-    buried_until: int | None
-    tags: str | None
-    added_at: int | None
-
-
-class ApkgDeck(NamedTuple):
-    id: str
-    name: str
-    description: str
-    path: str
-
-
-class ApkgCard(NamedTuple):
-    id: str
-    note_id: str | None
-    kind: str
-    ord: int
-    front: str
-    back: str
-    extra: str | None
-    source: str | None
-    tags: str | None
-    lab: str | None
-    lab_params: str | None
-    choices: str | None
-    reveal: str | None
-    suspended: int
-
-
-class ReviewCost(NamedTuple):
-    """Answers in one state with one rating that took time, and their mean duration
-    (each capped at a minute), for optimize's workload simulation."""
-    state_before: int | None
-    rating: int
-    answers: int
-    avg_ms: float
 
 
 # -- end of rows --------------------------------------------------------------
@@ -469,17 +315,20 @@ SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
 
 def _missing_schema(conn: sqlite3.Connection, version: int) -> str:
     """What a database of `version` lacks of companion's schema, in words ('' if nothing)."""
+    have: dict[str, set[str]] = {}
+    for table, column in conn.execute(
+            "SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+            "WHERE m.type = 'table'"):
+        have.setdefault(table, set()).add(column)
     for table, columns in SCHEMA_TABLES.items():
         wanted = set(columns)
         for since, added in SCHEMA_ADDED.items():
             if version >= since:
                 wanted |= added.get(table, set())
-        have = {row[1] for row in conn.execute(
-            "SELECT * FROM pragma_table_info(?)", (table,))}
-        if not have:
+        if table not in have:
             return f"it has no {table} table"
-        if wanted - have:
-            return f"its {table} table lacks {', '.join(sorted(wanted - have))}"
+        if wanted - have[table]:
+            return f"its {table} table lacks {', '.join(sorted(wanted - have[table]))}"
     return ""
 
 
@@ -634,8 +483,9 @@ class Reads:
     def live_deck_paths(self) -> list[DeckPath]:
         return self._rows(DeckPath, "SELECT id, path FROM decks WHERE retired = 0")
 
-    def deck_listing(self) -> list[DeckListing]:
+    def deck_listing(self) -> "list[DeckListing]":
         """The live decks by name with their live cards: how many, reviewed, suspended."""
+        from companion.rows import DeckListing
         return self._rows(
             DeckListing,
             "SELECT d.id, d.name, count(c.id) AS cards, coalesce(sum(c.reps > 0), 0) AS reviewed, "
@@ -736,8 +586,9 @@ class Reads:
             "SELECT id, reviewed_at, rating FROM reviews WHERE card_id = ? "
             "ORDER BY reviewed_at, id", (card_id,))
 
-    def review_log(self) -> list[LogReview]:
+    def review_log(self) -> "list[LogReview]":
         """The whole log in replay order: by card, then time, then id."""
+        from companion.rows import LogReview
         return self._rows(
             LogReview,
             "SELECT card_id, id, reviewed_at, rating FROM reviews "
@@ -757,7 +608,8 @@ class Reads:
         """SQLite's own check: "ok", or what is wrong."""
         return self._value("PRAGMA integrity_check")
 
-    def card_totals(self) -> CardTotals:
+    def card_totals(self) -> "CardTotals":
+        from companion.rows import CardTotals
         row = self._row(CardTotals, "SELECT count(*) AS cards, "
                                     "coalesce(sum(retired), 0) AS retired FROM cards")
         assert row is not None  # an aggregate always has its row
@@ -844,14 +696,16 @@ class Reads:
         return self._column(f"SELECT due FROM cards WHERE retired = 0 AND suspended = 0 "
                             f"AND state != {NEW} AND due IS NOT NULL")
 
-    def studied_memories(self) -> list[StudiedMemory]:
+    def studied_memories(self) -> "list[StudiedMemory]":
         """The memory state of every studied, active card."""
+        from companion.rows import StudiedMemory
         return self._rows(StudiedMemory,
                           f"SELECT deck_id, tags, state, stability, last_review FROM cards "
                           f"WHERE retired = 0 AND suspended = 0 AND state != {NEW}")
 
-    def card_groups(self) -> list[CardGroup]:
+    def card_groups(self) -> "list[CardGroup]":
         """Every live card's deck, tags, answers and lapses."""
+        from companion.rows import CardGroup
         return self._rows(CardGroup,
                           "SELECT id, deck_id, tags, reps, lapses FROM cards WHERE retired = 0")
 
@@ -872,8 +726,9 @@ class Reads:
                           "LEFT JOIN cards c ON c.deck_id = d.id AND c.retired = 0 "
                           "WHERE d.retired = 0 GROUP BY d.id ORDER BY d.name")
 
-    def hardest_cards(self, limit: int) -> list[HardCard]:
+    def hardest_cards(self, limit: int) -> "list[HardCard]":
         """The live cards forgotten most often after learning them."""
+        from companion.rows import HardCard
         return self._rows(HardCard,
                           "SELECT c.id, coalesce(d.name, c.deck_id) AS deck, c.front, c.tags, "
                           "c.reps, c.lapses, c.suspended FROM cards c "
@@ -882,9 +737,10 @@ class Reads:
                           (limit,))
 
     def search_cards(self, terms: Sequence[SearchTerm], day_end: int,
-                     limit: int) -> tuple[int, list[SearchHit]]:
+                     limit: int) -> "tuple[int, list[SearchHit]]":
         """(how many live cards match every term, the first `limit` of them in
         deck and deck-file order)."""
+        from companion.rows import SearchHit
         where, args = _search_where(terms, day_end)
         total = self._value(f"SELECT count(*) FROM cards WHERE {where}", args)
         rows = self._rows(SearchHit,
@@ -895,30 +751,36 @@ class Reads:
 
     # -- export (reads) ------------------------------------------------------
 
-    def export_decks(self) -> list[ExportDeck]:
+    def export_decks(self) -> "list[ExportDeck]":
+        from companion.rows import ExportDeck
         return self._rows(ExportDeck, "SELECT id, name, description, path, retired FROM decks "
                                       "ORDER BY id")
 
-    def export_cards(self) -> list[ExportCard]:
+    def export_cards(self) -> "list[ExportCard]":
+        from companion.rows import ExportCard
         return self._rows(ExportCard, f"SELECT {', '.join(ExportCard._fields)} FROM cards "
                                       "ORDER BY id")
 
-    def export_reviews(self) -> list[ExportReview]:
+    def export_reviews(self) -> "list[ExportReview]":
         """The whole review log in time order (ties by id)."""
+        from companion.rows import ExportReview
         return self._rows(ExportReview, f"SELECT {', '.join(ExportReview._fields)} FROM reviews "
                                         "ORDER BY reviewed_at, id")
 
-    def export_lab_runs(self) -> list[ExportLabRun]:
+    def export_lab_runs(self) -> "list[ExportLabRun]":
+        from companion.rows import ExportLabRun
         return self._rows(ExportLabRun, f"SELECT {', '.join(ExportLabRun._fields)} FROM lab_runs "
                                         "ORDER BY id")
 
-    def export_lab_metrics(self, run_id: int) -> list[ExportMetric]:
+    def export_lab_metrics(self, run_id: int) -> "list[ExportMetric]":
         """One run's metric points in the order they were recorded."""
+        from companion.rows import ExportMetric
         return self._rows(ExportMetric, "SELECT chart, series, x, y FROM lab_metrics "
                                         "WHERE run_id = ? ORDER BY rowid", (run_id,))
 
-    def csv_reviews(self) -> list[CsvReview]:
+    def csv_reviews(self) -> "list[CsvReview]":
         """The review log for the csv export, in time order (ties by id)."""
+        from companion.rows import CsvReview
         return self._rows(CsvReview, "SELECT card_id, reviewed_at, rating, state_before, "
                                      "duration_ms FROM reviews ORDER BY reviewed_at, id")
 
@@ -930,7 +792,8 @@ class Reads:
         """Every card's id, retired ones included."""
         return self._column("SELECT id FROM cards")
 
-    def merged_flags(self, card_id: str) -> MergedFlags | None:
+    def merged_flags(self, card_id: str) -> "MergedFlags | None":
+        from companion.rows import MergedFlags
         return self._row(MergedFlags, "SELECT suspended, buried_until, tags, added_at FROM cards "
                                       "WHERE id = ?", (card_id,))
 
@@ -946,14 +809,16 @@ class Reads:
         """(lab, started_at, params) of every lab run: what makes an imported run known."""
         return set(self.conn.execute("SELECT lab, started_at, params FROM lab_runs"))
 
-    def apkg_decks(self) -> list[ApkgDeck]:
+    def apkg_decks(self) -> "list[ApkgDeck]":
         """The decks that are not retired, by name."""
+        from companion.rows import ApkgDeck
         return self._rows(ApkgDeck, "SELECT id, name, coalesce(description, '') AS description, "
                                     "coalesce(path, '') AS path FROM decks "
                                     "WHERE retired = 0 ORDER BY name, id")
 
-    def apkg_cards(self, deck_id: str) -> list[ApkgCard]:
+    def apkg_cards(self, deck_id: str) -> "list[ApkgCard]":
         """A deck's cards that are not retired, in the deck file's order."""
+        from companion.rows import ApkgCard
         return self._rows(ApkgCard, f"SELECT {', '.join(ApkgCard._fields)} FROM cards "
                                     "WHERE deck_id = ? AND retired = 0 "
                                     "ORDER BY position, ord, id", (deck_id,))
@@ -962,9 +827,10 @@ class Reads:
         """card id -> due, for every card answered at least once."""
         return dict(self.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
 
-    def review_costs(self) -> list[ReviewCost]:
+    def review_costs(self) -> "list[ReviewCost]":
         """Answers that took time, by state and rating: how many, and their mean
         duration with each capped at a minute."""
+        from companion.rows import ReviewCost
         return self._rows(ReviewCost, "SELECT state_before, rating, count(*) AS answers, "
                                       "avg(min(duration_ms, 60000)) AS avg_ms FROM reviews "
                                       "WHERE duration_ms > 0 GROUP BY state_before, rating")
@@ -1296,13 +1162,14 @@ class Store(Reads):
         self.conn.execute("INSERT OR IGNORE INTO decks(id, name, description, path, retired) "
                           "VALUES (?, ?, ?, '', 0)", (deck_id, name, description))
 
-    def insert_export_card(self, card: ExportCard) -> None:
+    def insert_export_card(self, card: "ExportCard") -> None:
         """A card with its definition and flags, as the json export carries it;
         its memory state starts empty (a replay fills it)."""
+        from companion.rows import ExportCard
         self.conn.execute(f"INSERT INTO cards({', '.join(ExportCard._fields)}) VALUES "
                           f"({', '.join('?' * len(ExportCard._fields))})", card)
 
-    def set_merged_flags(self, card_id: str, flags: MergedFlags) -> None:
+    def set_merged_flags(self, card_id: str, flags: "MergedFlags") -> None:
         self.conn.execute("UPDATE cards SET suspended = ?, buried_until = ?, tags = ?, "
                           "added_at = ? WHERE id = ?", (*flags, card_id))
 
@@ -1331,6 +1198,7 @@ class Store(Reads):
                               metrics: Sequence[Sequence[Any]]) -> int:
         """A lab run (ExportLabRun's fields after the id) with its metric points
         (chart, series, x, y); returns the run's new id."""
+        from companion.rows import ExportLabRun
         fields = ExportLabRun._fields[1:]
         cursor = self.conn.execute(f"INSERT INTO lab_runs({', '.join(fields)}) VALUES "
                                    f"({', '.join('?' * len(fields))})", run)

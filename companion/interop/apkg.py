@@ -25,7 +25,8 @@ from typing import Any
 
 from companion.cardtext import CODE_RE, MATH_RE
 from companion.decks import cloze_sides, parse_deck
-from companion.store import ApkgCard, Store
+from companion.rows import ApkgCard
+from companion.store import Store
 
 CSS = """\
 .card { font-family: sans-serif; font-size: 20px; text-align: left; color: black;

@@ -11,10 +11,11 @@ from typing import Any
 
 from companion import __version__
 from companion.interop import ImportError_, ImportResult
+from companion.rows import ExportCard, ExportLabRun, ExportReview, MergedFlags
 from companion.scheduler import MemoryModel
 from companion.session import rebuild_card
 from companion.settings import Settings, SettingsError, from_mapping
-from companion.store import ExportCard, ExportLabRun, ExportReview, MergedFlags, Store, now_ms
+from companion.store import Store, now_ms
 
 FORMAT = "companion-export"
 FORMAT_VERSION = 1

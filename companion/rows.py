@@ -1,0 +1,181 @@
+"""Typed rows the store returns only to exports, imports, the Anki package,
+doctor, Browse and the stats: defined apart from store.py so that a start of
+companion (`due`, a review, Home) does not build them; the store's methods
+import this module when they run."""
+
+from typing import NamedTuple
+
+
+class ExportDeck(NamedTuple):
+    id: str
+    name: str
+    description: str | None
+    path: str | None
+    retired: int
+
+
+class ExportCard(NamedTuple):
+    """A card as the json export carries it: its definition and flags, not its
+    memory state (the review log rebuilds that). The field order is the export's."""
+    id: str
+    deck_id: str
+    note_id: str | None
+    kind: str | None
+    ord: int | None
+    front: str
+    back: str
+    extra: str | None
+    source: str | None
+    tags: str | None
+    lab: str | None
+    lab_params: str | None
+    choices: str | None
+    reveal: str | None
+    position: int | None
+    line: int | None
+    retired: int
+    suspended: int
+    buried_until: int | None
+    added_at: int | None
+
+
+class ExportReview(NamedTuple):
+    id: str
+    card_id: str
+    reviewed_at: int
+    rating: int
+    duration_ms: int | None
+
+
+class ExportLabRun(NamedTuple):
+    """A lab run as the json export carries it (after its id, the export's fields)."""
+    id: int
+    lab: str | None
+    params: str | None
+    device: str | None
+    seed: int | None
+    card_id: str | None
+    started_at: int | None
+    ended_at: int | None
+    status: str | None
+    error: str | None
+    summary: str | None
+    prediction: str | None
+
+
+class ExportMetric(NamedTuple):
+    chart: str | None
+    series: str | None
+    x: float | None
+    y: float | None
+
+
+class CsvReview(NamedTuple):
+    card_id: str
+    reviewed_at: int
+    rating: int
+    state_before: int | None
+    duration_ms: int | None
+
+
+class MergedFlags(NamedTuple):
+    """A local card's flags that an imported copy of it merges with."""
+    suspended: int
+    buried_until: int | None
+    tags: str | None
+    added_at: int | None
+
+
+class ApkgDeck(NamedTuple):
+    id: str
+    name: str
+    description: str
+    path: str
+
+
+class ApkgCard(NamedTuple):
+    id: str
+    note_id: str | None
+    kind: str
+    ord: int
+    front: str
+    back: str
+    extra: str | None
+    source: str | None
+    tags: str | None
+    lab: str | None
+    lab_params: str | None
+    choices: str | None
+    reveal: str | None
+    suspended: int
+
+
+class ReviewCost(NamedTuple):
+    """Answers in one state with one rating that took time, and their mean duration
+    (each capped at a minute), for optimize's workload simulation."""
+    state_before: int | None
+    rating: int
+    answers: int
+    avg_ms: float
+
+
+class DeckListing(NamedTuple):
+    """A row of `companion decks list`."""
+
+    id: str
+    name: str
+    cards: int
+    reviewed: int
+    suspended: int
+    path: str | None
+
+
+class CardTotals(NamedTuple):
+    cards: int
+    retired: int
+
+
+class StudiedMemory(NamedTuple):
+    deck_id: str
+    tags: str | None
+    state: int
+    stability: float | None
+    last_review: int | None
+
+
+class CardGroup(NamedTuple):
+    id: str
+    deck_id: str
+    tags: str | None
+    reps: int | None
+    lapses: int | None
+
+
+class HardCard(NamedTuple):
+    id: str
+    deck: str
+    front: str
+    tags: str | None
+    reps: int | None
+    lapses: int | None
+    suspended: int | None
+
+
+class SearchHit(NamedTuple):
+    id: str
+    deck_id: str
+    state: int
+    due: int | None
+    suspended: int
+    front: str
+    reps: int
+    lapses: int
+
+
+class LogReview(NamedTuple):
+    """A review in the order a replay reads the whole log: by card, then time."""
+
+    card_id: str
+    id: str
+    reviewed_at: int
+    rating: int
