@@ -6,7 +6,6 @@ every later command can read."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -129,23 +128,10 @@ def read_document(data: bytes, where: str, format_name: str, newest: int) -> dic
     return msgspec.to_builtins(doc)
 
 
-def _json_of(text: str | None, kind: type, what: str) -> str | None:
-    """Why `text` is not a JSON `kind` of text values (None: it is, or it is empty)."""
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return f"{what} is not valid JSON"
-    values = value.values() if isinstance(value, dict) else value
-    if not isinstance(value, kind) or not all(isinstance(v, str) for v in values):
-        return f"{what} must be a JSON {'object' if kind is dict else 'list'} of text"
-    return None
-
-
 def _check_meaning(doc: Document, where: str) -> None:
     """What a schema can't say: ids unique, references that resolve, ratings
     1-4, no review from the future, the JSON held inside text fields."""
+    from companion.session import decoded_fields
     from companion.store import now_ms
 
     def fail(message: str) -> None:
@@ -163,10 +149,10 @@ def _check_meaning(doc: Document, where: str) -> None:
     card_ids = unique(doc.cards, "cards")
     unique(doc.reviews, "reviews")
     for i, card in enumerate(doc.cards):
-        for problem in (_json_of(card.lab_params, dict, "lab_params"),
-                        _json_of(card.choices, list, "choices")):
-            if problem:
-                fail(f"cards[{i}]: {problem}")
+        # the same rule a review and doctor read these fields by
+        problem = decoded_fields(card.lab_params, card.choices)[2]
+        if problem:
+            fail(f"cards[{i}]: {problem}")
     latest = now_ms() + DAY_MS
     for i, review in enumerate(doc.reviews):
         if review.rating not in (1, 2, 3, 4) or isinstance(review.rating, bool):
