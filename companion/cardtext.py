@@ -56,6 +56,15 @@ def terminal_json(value: Any, indent: int | None = 1) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def shown(text: object, style: str = "") -> Any:
+    """Outside text (a deck's name, a card's id or tags, a path) as a rich Text
+    for a table cell or a line of a face: neutralised, and never read as rich
+    markup. Rich is imported here, when a face calls it, never by the core."""
+    from rich.text import Text
+
+    return Text(neutralise(text), style=style)
+
+
 class NeutralisingWriter:
     """A text stream that neutralises everything written through it (line mode
     writes card text, deck ids and lab messages this way)."""

@@ -119,7 +119,7 @@ def due() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from companion.cli.tables import plain
+    from companion.cardtext import shown
 
     table = Table(title="Due today", title_justify="left")
     table.add_column("Deck")
@@ -129,7 +129,7 @@ def due() -> None:
     for deck in store.deck_choices():
         counts = by_deck.get(deck.id)
         values = (counts.new, counts.learning, counts.review) if counts else (0, 0, 0)
-        table.add_row(plain(f"{deck.name} ({deck.id})"), *map(str, values))
+        table.add_row(shown(f"{deck.name} ({deck.id})"), *map(str, values))
     table.add_section()
     table.add_row("All decks, daily limits applied", str(total.new), str(total.learning),
                   str(total.review))
@@ -196,13 +196,13 @@ def decks_list() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from companion.cli.tables import plain
+    from companion.cardtext import shown
 
     table = Table()
     for name in ("Id", "Name", "Cards", "Reviewed", "Suspended", "File"):
         table.add_column(name)
     for deck in store.deck_listing():
-        table.add_row(*(plain(v) for v in (deck.id, deck.name, deck.cards, deck.reviewed,
+        table.add_row(*(shown(v) for v in (deck.id, deck.name, deck.cards, deck.reviewed,
                                            deck.suspended, deck.path)))
     Console().print(table)
 

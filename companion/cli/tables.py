@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TextIO
 
-from companion.cardtext import neutralise
+from companion.cardtext import neutralise, shown
 
 if TYPE_CHECKING:
     from companion.doctor import DoctorReport
     from companion.optimize import OptimizeReport
     from companion.stats import Overview
-
-
-def plain(value: object) -> Any:
-    """A table cell of outside text (a deck's name, a tag, a path): shown as it
-    is, neutralised, never read as rich markup."""
-    from rich.text import Text
-
-    return Text(neutralise(value))
 
 
 def print_stats(data: Overview, console: Any) -> None:
@@ -42,9 +34,9 @@ def print_stats(data: Overview, console: Any) -> None:
     groups.add_column("deck or tag")
     groups.add_column("mean", justify="right")
     for name, value in sorted(recall.deck.items()):
-        groups.add_row(plain(f"deck {name}"), percent(value))
+        groups.add_row(shown(f"deck {name}"), percent(value))
     for name, value in sorted(recall.tag.items()):
-        groups.add_row(plain(f"tag {name}"), percent(value))
+        groups.add_row(shown(f"tag {name}"), percent(value))
     if recall.deck:
         console.print(groups)
 
@@ -65,7 +57,7 @@ def print_stats(data: Overview, console: Any) -> None:
         for run in data.runs:
             items = list((run.summary or {}).items())[:3]
             text = ", ".join(f"{k}: {format_value(v)}" for k, v in items)
-            runs.add_row(plain(run.lab), plain(run.card_id), plain(run.status), plain(text[:60]))
+            runs.add_row(shown(run.lab), shown(run.card_id), shown(run.status), shown(text[:60]))
         console.print(runs)
 
 

@@ -6,16 +6,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 
-def shown(text: object, style: str = "") -> Any:
-    """Outside text (a deck's name, a card's id or tags) as a rich Text: its
-    controls neutralised, and never read as markup."""
-    from rich.text import Text
-
-    from companion.cardtext import neutralise
-
-    return Text(neutralise(text), style=style)
-
-
 def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 

@@ -12,10 +12,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
-from companion.cardtext import math_to_unicode, without_bold
+from companion.cardtext import math_to_unicode, shown, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.tui import bindings
-from companion.tui.format import local_time, shown
+from companion.tui.format import local_time
 from companion.tui.messages import DecksLoaded, DetailLoaded, SearchDone
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText

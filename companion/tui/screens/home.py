@@ -13,8 +13,9 @@ from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
 from textual.widgets import Button, DataTable, Footer, Static
 
+from companion.cardtext import shown
 from companion.tui import bindings
-from companion.tui.format import plural, shown
+from companion.tui.format import plural
 from companion.tui.messages import HomeLoaded
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.calendar import CalendarHeatmap

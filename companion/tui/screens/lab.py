@@ -36,9 +36,10 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from companion.cardtext import shown
 from companion.store import LabRunRow
 from companion.tui import bindings
-from companion.tui.format import local_time, shown
+from companion.tui.format import local_time
 from companion.tui.messages import LabEnded, LabEvent, MetricsLoaded, RunsLoaded
 from companion.tui.screens.base import CompanionScreen
 from labs.catalog import param_text

@@ -17,11 +17,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Rule, Static
 from textual.widgets.button import ButtonVariant
 
+from companion.cardtext import shown
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession
 from companion.store import StoreError
 from companion.tui import bindings
-from companion.tui.format import shown
 from companion.tui.messages import LabEnded, LabEvent
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText

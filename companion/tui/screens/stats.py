@@ -15,9 +15,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
+from companion.cardtext import shown
 from companion.stats import PER_DAY_DAYS, percent
 from companion.tui import bindings
-from companion.tui.format import plural, shown
+from companion.tui.format import plural
 from companion.tui.messages import StatsLoaded
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.barchart import BarChart
