@@ -262,8 +262,8 @@ def home_data(store: Reads, settings: Settings, now: int) -> HomeData:
     streak = progress.streak(counts, today)
     if streak >= CALENDAR_DAYS - 1:  # a streak longer than the calendar: read the whole log
         streak = progress.streak(progress.reviews_per_day(store.reviews(), day), today)
-    year_start = period_start(day, today, YEAR_DAYS) or 0
-    year = sum(n for on, n in counts.items() if day.start_of(on) >= year_start)
+    first_of_year = today - timedelta(days=YEAR_DAYS - 1)  # the period_start of YEAR_DAYS
+    year = sum(n for on, n in counts.items() if on >= first_of_year)
     return HomeData(decks=decks, total=total, answered_today=answered,
                     seconds_today=seconds, streak=streak, calendar=counts, year=year,
                     today=today, cards=sum(d.cards for d in decks),
