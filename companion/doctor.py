@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.scheduler import MemoryModel
-from companion.session import decoded_fields, memory_row, rebuild_all
+from companion.scheduler import LoggedReview, MemoryModel
+from companion.session import decoded_fields, events_by_card, logged, memory_row, rebuild_all
 from companion.settings import Settings
 from companion.store import SCHEMA_VERSION, Reads, Store
 
@@ -43,12 +43,13 @@ def cache_mismatches(store: Reads, settings: Settings) -> list[str]:
     """Card ids whose cached memory differs from a replay of their reviews."""
     model = MemoryModel(settings)
     cached = {row.id: row for row in store.cached_memories()}
-    logs: dict[str, list[tuple[int, int]]] = {}
+    logs: dict[str, list[LoggedReview]] = {}
     for review in store.review_log():
-        logs.setdefault(review.card_id, []).append((review.reviewed_at, review.rating))
+        logs.setdefault(review.card_id, []).append(logged(review))
+    events = events_by_card(store)
     bad = []
     for card_id in set(cached) | set(logs):
-        memory, _ = model.replay(card_id, logs.get(card_id, []))
+        memory, _ = model.replay(card_id, logs.get(card_id, []), events.get(card_id, []))
         if cached.get(card_id) != memory_row(card_id, memory):
             bad.append(card_id)
     return sorted(bad)

@@ -209,10 +209,13 @@ def optimize(store: Store, settings: Settings, retention: bool = False) -> Optim
 
 def apply(store: Store, settings: Settings, report: OptimizeReport,
           settings_path: Path) -> tuple[Settings, int]:
-    """Save the fitted parameters and reschedule every card by replaying the log
-    with them. Returns the new settings and how many cards' due dates moved.
-    Nothing changes when the report keeps the current parameters."""
-    from companion.session import rebuild_all
+    """Save the fitted parameters and recompute every card's memory state with
+    them, as Anki does; with `reschedule_on_change` also move review cards' due
+    dates to what the new parameters give. Returns the new settings and how
+    many cards' due dates moved. Nothing changes when the report keeps the
+    current parameters."""
+    from companion.session import note_schedule_settings, rebuild_all, reschedule
+    from companion.store import now_ms
 
     if report.kept != "fitted":
         return settings, 0
@@ -220,6 +223,9 @@ def apply(store: Store, settings: Settings, report: OptimizeReport,
     before = store.studied_card_dues()
     save(new_settings, settings_path)
     rebuild_all(store, new_settings)
+    if new_settings.reschedule_on_change:
+        reschedule(store, new_settings, now_ms())
+    note_schedule_settings(store, new_settings)
     after = store.studied_card_dues()
     moved = sum(1 for card_id, due in after.items() if before.get(card_id) != due)
     return new_settings, moved

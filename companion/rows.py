@@ -179,3 +179,8 @@ class LogReview(NamedTuple):
     id: str
     reviewed_at: int
     rating: int
+    state_after: int | None
+    remaining_steps: int | None
+    interval: int | None
+    due: int | None
+    elapsed_days: int | None

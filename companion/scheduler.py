@@ -1,22 +1,45 @@
-"""FSRS-6 (the `fsrs` package) plus what Anki users expect around it: the
-learner's day with its rollover hour, deterministic fuzz, interval previews,
-and replaying the review log into a card's memory state.
+"""FSRS-6 and the rules Anki applies around it, as Anki's v3 scheduler does them.
+
+The memory model is fsrs-rs (package `fsrs-rs-python`), the crate Anki itself
+links, so stability, difficulty and the intervals it proposes are Anki's to the
+bit. Around it, this module does what `rslib/src/scheduler/` does:
+
+- the days since the last review are counted from the next day rollover, as
+  Anki counts them (`Timing.fsrs_days_elapsed`), not in 24-hour periods;
+- learning and relearning steps (`states/steps.rs`), graduating, and the
+  interval order Hard < Good < Easy by at least a day (`states/review.rs`);
+- the fuzz range and its constraints (`states/fuzz.rs`), and a learning step's
+  fuzz (`answering/learning.rs`);
+- due dates on learner days: a review is due at the start of a day, never
+  "now + n × 24 h", so a daylight-saving change can't move it a day;
+- leeches at the threshold and then every ceil(threshold / 2) lapses;
+- the memory state stored as Anki stores it (stability to 4 decimals,
+  difficulty to 3, in float32), so the next review starts from the same numbers.
+
+Each answer's outcome is a `Decision` the review log keeps (the state, steps
+left, interval and due date it gave, and the days elapsed FSRS saw), so a replay
+under later settings rebuilds the same schedule (`MemoryModel.replay`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import math
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-
-from fsrs import Card, Rating, Scheduler, State
-from fsrs.scheduler import DEFAULT_PARAMETERS, FUZZ_RANGES
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from companion.settings import Settings, parse_step
 from companion.store import LEARNING, NEW, RELEARNING, REVIEW
 
+if TYPE_CHECKING:
+    from fsrs_rs_python import NextStates
+
 STATE_NAMES = {NEW: "new", LEARNING: "learning", REVIEW: "review", RELEARNING: "relearning"}
 RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+DAY_SECS = 86_400
 
 
 def to_datetime(ms: int) -> datetime:
@@ -27,124 +50,178 @@ def to_ms(moment: datetime) -> int:
     return round(moment.timestamp() * 1000)
 
 
+def _f32(value: float) -> float:
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def _round_half_away(value: float) -> int:
+    """Rust's f32::round (half away from zero), for the non-negative values here."""
+    return math.floor(value + 0.5)
+
+
+def stored(value: float, places: int) -> float:
+    """A number as Anki stores it in a card: float32, rounded to `places`
+    (`storage/card/data.rs` round_to_places)."""
+    factor = _f32(10.0 ** places)
+    return _f32(_round_half_away(_f32(_f32(value) * factor)) / factor)
+
+
 @dataclass(frozen=True)
 class Memory:
-    """A card's memory state: the cache that replaying its reviews rebuilds."""
+    """A card's memory state: the cache that replaying its reviews rebuilds.
+    The fields are Anki's card fields: `remaining_steps` is its `left`, `interval`
+    its `ivl` (the days the last review or lapse scheduled)."""
 
     state: int = NEW
-    step: int | None = None
+    remaining_steps: int = 0
     stability: float | None = None
     difficulty: float | None = None
     due: int | None = None  # ms since the epoch, UTC; None while new
     last_review: int | None = None
     reps: int = 0
     lapses: int = 0
+    interval: int = 0
 
 
-class _SeededFuzzScheduler(Scheduler):
-    """fsrs draws its interval fuzz from the global `random()`. We draw it from
-    a hash of (card id, review count), as Anki seeds its fuzz, so replaying
-    the log gives the same due dates and the buttons can preview them."""
+class Decision(NamedTuple):
+    """What the scheduler decided at one review, as the review log keeps it."""
 
-    fuzz_draw: float = 0.0  # uniform in [0, 1)
-
-    def _get_fuzzed_interval(self, *, interval: timedelta) -> timedelta:
-        days = interval.days
-        if days < 2.5:
-            return interval
-        delta = 1.0
-        for fuzz_range in FUZZ_RANGES:
-            delta += fuzz_range["factor"] * max(
-                min(float(days), fuzz_range["end"]) - fuzz_range["start"], 0.0)
-        low = max(2, round(days - delta))
-        high = min(round(days + delta), self.maximum_interval)
-        low = min(low, high)
-        # floor, as Anki does: every day in [low, high] equally likely. (fsrs
-        # rounds, which can land one day past `high`.)
-        fuzzed = int(self.fuzz_draw * (high - low + 1)) + low
-        return timedelta(days=min(fuzzed, self.maximum_interval))
+    state: int  # the card's state after the answer
+    remaining_steps: int
+    interval: int  # days (Anki's ivl after the answer)
+    due: int  # ms, UTC
+    elapsed_days: int  # the days since the previous review, as FSRS counted them
 
 
-class MemoryModel:
-    """Turns (memory, rating, time) into the next memory, the FSRS way."""
+class LoggedReview(NamedTuple):
+    """A review as a replay reads it: when, the rating, and its decision if the
+    log kept one (reviews imported from elsewhere may not have one)."""
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.fsrs = _SeededFuzzScheduler(
-            parameters=settings.parameters or DEFAULT_PARAMETERS,
-            desired_retention=settings.desired_retention,
-            learning_steps=[parse_step(s) for s in settings.learning_steps],
-            relearning_steps=[parse_step(s) for s in settings.relearning_steps],
-            maximum_interval=settings.maximum_interval,
-            enable_fuzzing=settings.fuzz,
-        )
-
-    @staticmethod
-    def to_fsrs(memory: Memory) -> Card:
-        if memory.state == NEW:
-            return Card(card_id=0, state=State.Learning, step=0)
-        return Card(
-            card_id=0, state=State(memory.state), step=memory.step,
-            stability=memory.stability, difficulty=memory.difficulty,
-            due=to_datetime(memory.due) if memory.due is not None else None,
-            last_review=to_datetime(memory.last_review) if memory.last_review else None,
-        )
-
-    def _set_fuzz(self, card_id: str, reps: int) -> None:
-        digest = hashlib.blake2b(f"{card_id}:{reps}".encode(), digest_size=8).digest()
-        self.fsrs.fuzz_draw = int.from_bytes(digest, "big") / 2**64
-
-    def review(self, card_id: str, memory: Memory, rating: int, at_ms: int) -> Memory:
-        self._set_fuzz(card_id, memory.reps)
-        card, _ = self.fsrs.review_card(self.to_fsrs(memory), Rating(rating), to_datetime(at_ms))
-        lapse = memory.state == REVIEW and rating == Rating.Again
-        return Memory(
-            state=int(card.state), step=card.step, stability=card.stability,
-            difficulty=card.difficulty, due=to_ms(card.due), last_review=at_ms,
-            reps=memory.reps + 1, lapses=memory.lapses + (1 if lapse else 0),
-        )
-
-    def replay(self, card_id: str, reviews: list[tuple[int, int]]) -> tuple[Memory, list[int]]:
-        """Reviews as (time ms, rating) in order -> final memory, and the state
-        before each review (the log's `state_before` cache). The same steps as
-        `review`, minus the conversions between reviews: this is the hot loop of
-        a full rebuild."""
-        before: list[int] = []
-        if not reviews:
-            return Memory(), before
-        card = self.to_fsrs(Memory())
-        state, lapses = NEW, 0
-        for reps, (at_ms, rating) in enumerate(reviews):
-            before.append(state)
-            self._set_fuzz(card_id, reps)
-            card, _ = self.fsrs.review_card(card, Rating(rating), to_datetime(at_ms))
-            if state == REVIEW and rating == 1:
-                lapses += 1
-            state = int(card.state)
-        return Memory(state=state, step=card.step, stability=card.stability,
-                      difficulty=card.difficulty, due=to_ms(card.due),
-                      last_review=reviews[-1][0], reps=len(reviews), lapses=lapses), before
-
-    def retrievability(self, memory: Memory, at_ms: int) -> float:
-        if memory.state == NEW or memory.stability is None:
-            return 0.0
-        return self.fsrs.get_card_retrievability(self.to_fsrs(memory), to_datetime(at_ms))
+    reviewed_at: int
+    rating: int
+    decision: Decision | None = None
 
 
-def format_interval(seconds: float) -> str:
-    """Anki-style: 1m, 10m, 3h, 4d, 1.5mo, 2.1y."""
-    minutes = seconds / 60
-    if minutes < 60:
-        return f"{max(1, round(minutes))}m"
-    hours = minutes / 60
-    if hours < 24:
-        return f"{round(hours)}h"
-    days = hours / 24
-    if days < 30:
-        return f"{round(days)}d"
-    if days < 365:
-        return f"{days / 30:.1f}mo"
-    return f"{days / 365:.1f}y"
+class LoggedEvent(NamedTuple):
+    """A change to a card's schedule that is not an answer, kept in the log as
+    Anki keeps its Manual and Rescheduled revlog entries: `reschedule` (new
+    interval and due date under changed settings), `forget` (back to new, the
+    history kept) and `forget-counts` (also its review and lapse counts)."""
+
+    at: int
+    kind: str
+    interval: int = 0
+    due: int = 0
+
+
+EVENT_KINDS = ("reschedule", "forget", "forget-counts")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    memory: Memory
+    decision: Decision
+    leech: bool  # this answer made the card a leech (again)
+
+
+@dataclass(frozen=True)
+class _Next:
+    """One answer's next state, before it is applied to the card (Anki's CardState)."""
+
+    state: int
+    remaining_steps: int = 0
+    secs: int = 0  # learning/relearning: the step's delay
+    days: int = 0  # review: scheduled days; relearning: the review's interval
+    leech: bool = False
+    memory: tuple[float, float] | None = None
+
+
+def fuzz_delta(interval: float) -> float:
+    if interval < 2.5:
+        return 0.0
+    delta = 1.0
+    for start, end, factor in ((2.5, 7.0, 0.15), (7.0, 20.0, 0.1), (20.0, math.inf, 0.05)):
+        delta += factor * max(min(interval, end) - start, 0.0)
+    return delta
+
+
+def fuzz_bounds(interval: float, minimum: int, maximum: int) -> tuple[int, int]:
+    """The days a fuzzed `interval` may land on, inside [minimum, maximum]
+    (Anki's constrained_fuzz_bounds)."""
+    minimum = min(minimum, maximum)
+    interval = min(max(interval, float(minimum)), float(maximum))
+    delta = fuzz_delta(interval)
+    lower = max(_round_half_away(interval - delta), 0)
+    upper = max(_round_half_away(interval + delta), 0)
+    lower = min(max(lower, minimum), maximum)
+    upper = min(max(upper, minimum), maximum)
+    if upper == lower and 2 < upper < maximum:
+        upper = lower + 1
+    return lower, upper
+
+
+def with_fuzz(fuzz: float | None, interval: float, minimum: int, maximum: int) -> int:
+    if fuzz is None:
+        return min(max(_round_half_away(interval), minimum), maximum)
+    lower, upper = fuzz_bounds(interval, minimum, maximum)
+    return math.floor(lower + fuzz * (1 + upper - lower))
+
+
+def minimum_fuzz_interval(interval: float, previous: int, maximum: int) -> int:
+    """Don't let fuzz shrink a review's interval (Anki's minimum_review_fuzz_interval)."""
+    _, upper = fuzz_bounds(interval, 1, maximum)
+    if _round_half_away(interval) > previous:
+        return previous + 1
+    if previous <= upper:
+        return previous
+    return 0
+
+
+def is_leech(lapses: int, threshold: int) -> bool:
+    """At the threshold, then every ceil(threshold / 2) lapses more (Anki)."""
+    if threshold <= 0:
+        return False
+    half = max(1, math.ceil(threshold / 2))
+    return lapses >= threshold and (lapses - threshold) % half == 0
+
+
+class _Steps:
+    """Learning or relearning steps in seconds (`states/steps.rs`)."""
+
+    def __init__(self, steps: Sequence[str]):
+        self.secs = [int(parse_step(s).total_seconds()) for s in steps]
+
+    def _index(self, remaining: int) -> int:
+        total = len(self.secs)
+        return min(max(total - remaining % 1000, 0), max(total - 1, 0))
+
+    def again(self) -> int | None:
+        return self.secs[0] if self.secs else None
+
+    def hard(self, remaining: int) -> int | None:
+        if not self.secs:
+            return None
+        index = self._index(remaining)
+        current = self.secs[index]
+        if index != 0:
+            return current
+        if len(self.secs) > 1:
+            return _round_in_days((current + self.secs[1]) // 2)
+        return _round_in_days(min(current * 3 // 2, current + DAY_SECS))
+
+    def good(self, remaining: int) -> int | None:
+        index = self._index(remaining) + 1
+        return self.secs[index] if index < len(self.secs) else None
+
+    def remaining_for_good(self, remaining: int) -> int:
+        return max(len(self.secs) - (self._index(remaining) + 1), 0)
+
+    def current(self, remaining: int) -> int:
+        return self.secs[self._index(remaining)] if self.secs else 0
+
+
+def _round_in_days(secs: int) -> int:
+    return _round_half_away(secs / DAY_SECS) * DAY_SECS if secs > DAY_SECS else secs
 
 
 class LearnerDay:
@@ -176,3 +253,308 @@ class LearnerDay:
         """[start, end) of the learner's day that contains `ms`, in ms UTC."""
         day = self.day_of(ms)
         return self.start_of(day), self.start_of(day + timedelta(days=1))
+
+    def timing(self, ms: int) -> Timing:
+        """Today and the next rollover as Anki computes them at `ms`
+        (`scheduler/timing.rs`): the rollover hour in the current UTC offset,
+        plus exactly 24 hours once it has passed."""
+        local = self._local(ms)
+        local = local.replace(tzinfo=timezone(local.utcoffset() or timedelta()))
+        rollover = local.replace(hour=self.rollover, minute=0, second=0, microsecond=0)
+        passed = rollover <= local
+        next_day_at = (rollover + timedelta(days=1)) if passed else rollover
+        today = local.date() if passed else local.date() - timedelta(days=1)
+        return Timing(ms // 1000, int(next_day_at.timestamp()), today)
+
+
+class Timing(NamedTuple):
+    now_secs: int
+    next_day_at: int  # secs, UTC
+    today: date
+
+    def fsrs_days_elapsed(self, last_review_ms: int | None) -> int:
+        """Anki's days_elapsed for FSRS: whole days from the last review to the
+        next rollover (so a review at 23:30 and one at 05:00 are a day apart)."""
+        if last_review_ms is None:
+            return 0
+        return max(0, self.next_day_at - last_review_ms // 1000) // DAY_SECS
+
+    @property
+    def secs_until_rollover(self) -> int:
+        return self.next_day_at - self.now_secs
+
+
+class MemoryModel:
+    """Turns (memory, rating, time) into the next memory and due date, as Anki does."""
+
+    def __init__(self, settings: Settings):
+        from fsrs_rs_python import DEFAULT_PARAMETERS, FSRS, MemoryState
+
+        self.settings = settings
+        self.parameters = list(settings.parameters or DEFAULT_PARAMETERS)
+        self._fsrs = FSRS(self.parameters)
+        self._memory_state = MemoryState
+        self.desired_retention = settings.desired_retention
+        self.learn = _Steps(settings.learning_steps)
+        self.relearn = _Steps(settings.relearning_steps)
+        self.maximum = max(1, settings.maximum_interval)
+        self.fuzz = settings.fuzz
+        self.leech_threshold = settings.leech_threshold
+        self.day = LearnerDay(settings)
+        # Anki shortens a step below half a day only when there are no steps
+        # (fsrs_short_term_with_steps off, its default) and w17, w18 allow it.
+        self.short_term = self.parameters[17] > 0 and self.parameters[18] > 0
+        self.decay = -self.parameters[20]
+        self.factor = 0.9 ** (1 / self.decay) - 1
+
+    # -- the FSRS part -----------------------------------------------------
+
+    def next_states(self, memory: Memory, elapsed_days: int) -> NextStates:
+        state = None
+        if memory.state != NEW and memory.stability is not None \
+                and memory.difficulty is not None:
+            state = self._memory_state(memory.stability, memory.difficulty)
+        return self._fsrs.next_states(state, self.desired_retention, elapsed_days)
+
+    @staticmethod
+    def _kept(item: Any) -> tuple[float, float]:
+        return stored(item.memory.stability, 4), stored(item.memory.difficulty, 3)
+
+    def retrievability(self, memory: Memory, at_ms: int) -> float:
+        if memory.state == NEW or not memory.stability or memory.last_review is None:
+            return 0.0
+        days = max(0.0, (at_ms - memory.last_review) / 86_400_000)
+        return float((1 + self.factor * days / memory.stability) ** self.decay)
+
+    # -- the state machine (Anki's states/*.rs) ----------------------------
+
+    def _fuzz_draw(self, card_id: str, reps: int) -> float | None:
+        """Uniform in [0, 1) from (card id, reps), as Anki seeds its fuzz from
+        the card id plus its review count: a replay draws the same."""
+        if not self.fuzz:
+            return None
+        digest = hashlib.blake2b(f"{card_id}:{reps}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64
+
+    def _graduate(self, fuzz: float | None, interval: float) -> int:
+        return with_fuzz(fuzz, max(float(_round_half_away(interval)), 1.0), 1, self.maximum)
+
+    def _next(self, memory: Memory, rating: int, states: NextStates,
+              fuzz: float | None) -> _Next:
+        item = (states.again, states.hard, states.good, states.easy)[rating - 1]
+        kept = self._kept(item)
+        if memory.state in (NEW, LEARNING):
+            return self._learning(memory, rating, item, kept, states, fuzz)
+        if memory.state == REVIEW:
+            return self._review(memory, rating, item, kept, states, fuzz)
+        return self._relearning(memory, rating, item, kept, states, fuzz)
+
+    def _easy_days(self, states: NextStates, fuzz: float | None) -> int:
+        good = with_fuzz(fuzz, states.good.interval, 1, self.maximum)
+        easy = max(float(_round_half_away(states.easy.interval)), 1.0)
+        return with_fuzz(fuzz, easy, min(good + 1, self.maximum), self.maximum)
+
+    def _learning(self, memory: Memory, rating: int, item: Any, kept: tuple[float, float],
+                  states: NextStates, fuzz: float | None) -> _Next:
+        steps = self.learn
+        remaining = len(steps.secs) if memory.state == NEW else memory.remaining_steps
+        if rating == 4:
+            return _Next(REVIEW, days=self._easy_days(states, fuzz), memory=kept)
+        if rating == 1:
+            delay, left = steps.again(), len(steps.secs)
+        elif rating == 2:
+            delay, left = steps.hard(remaining), remaining
+        else:
+            delay, left = steps.good(remaining), steps.remaining_for_good(remaining)
+        if delay is not None:
+            return _Next(LEARNING, remaining_steps=left, secs=delay, memory=kept)
+        if self.short_term and not steps.secs and item.interval < 0.5:
+            return _Next(LEARNING, remaining_steps=left, secs=int(item.interval * DAY_SECS),
+                         memory=kept)
+        return _Next(REVIEW, days=self._graduate(fuzz, item.interval), memory=kept)
+
+    def _review(self, memory: Memory, rating: int, item: Any, kept: tuple[float, float],
+                states: NextStates, fuzz: float | None) -> _Next:
+        if rating == 1:
+            lapses = memory.lapses + 1
+            days = item.interval
+            leech = is_leech(lapses, self.leech_threshold)
+            review_days = max(_round_half_away(days), 1)
+            again = self.relearn.again()
+            if again is not None:
+                return _Next(RELEARNING, remaining_steps=len(self.relearn.secs), secs=again,
+                             days=review_days, leech=leech, memory=kept)
+            if self.short_term and days < 0.5:
+                return _Next(RELEARNING, remaining_steps=0, secs=int(days * DAY_SECS),
+                             days=review_days, leech=leech, memory=kept)
+            return _Next(REVIEW, days=review_days, leech=leech, memory=kept)
+        previous, maximum = memory.interval, self.maximum
+        floor = 1
+        for grade, option in ((2, states.hard), (3, states.good), (4, states.easy)):
+            minimum = max(minimum_fuzz_interval(option.interval, previous, maximum), floor)
+            minimum = min(max(minimum, 1), maximum)
+            days = with_fuzz(fuzz, option.interval, minimum, maximum)
+            if grade == rating:
+                return _Next(REVIEW, days=days, memory=kept)
+            floor = days + 1
+        raise ValueError(f"rating must be 1-4, got {rating!r}")
+
+    def _relearning(self, memory: Memory, rating: int, item: Any, kept: tuple[float, float],
+                    states: NextStates, fuzz: float | None) -> _Next:
+        steps, remaining = self.relearn, memory.remaining_steps
+        if rating == 4:
+            return _Next(REVIEW, days=self._easy_days(states, fuzz), memory=kept)
+        if rating == 1:
+            again = steps.again()
+            if again is not None:
+                return _Next(RELEARNING, remaining_steps=len(steps.secs), secs=again,
+                             days=max(_round_half_away(item.interval), 1),
+                             memory=kept)
+            delay, left = None, len(steps.secs)
+        elif rating == 2:
+            delay, left = steps.hard(remaining), remaining
+        else:
+            delay, left = steps.good(remaining), steps.remaining_for_good(remaining)
+        if delay is not None:
+            return _Next(RELEARNING, remaining_steps=left, secs=delay, days=memory.interval,
+                         memory=kept)
+        days = self._graduate(fuzz, item.interval)
+        if self.short_term and not steps.secs and item.interval < 0.5:
+            return _Next(RELEARNING, remaining_steps=left, secs=int(item.interval * DAY_SECS),
+                         days=days, memory=kept)
+        return _Next(REVIEW, days=days, memory=kept)
+
+    # -- applying a next state to the card (Anki's answering/*.rs) ----------
+
+    def _learning_fuzz(self, card_id: str, reps: int, secs: int) -> int:
+        """A learning step's own fuzz: up to 25 % longer, at most 5 minutes."""
+        draw = self._fuzz_draw(card_id, reps)
+        upper = secs + min(math.floor(secs * 0.25), 300)
+        if draw is None or secs >= upper:
+            return secs
+        return secs + int(draw * (upper - secs))
+
+    def _due(self, card_id: str, memory: Memory, nxt: _Next, timing: Timing) -> int:
+        if nxt.state == REVIEW:
+            return self.day.start_of(timing.today + timedelta(days=nxt.days))
+        if nxt.secs >= timing.secs_until_rollover:
+            days = (nxt.secs - timing.secs_until_rollover) // DAY_SECS + 1
+            return self.day.start_of(timing.today + timedelta(days=days))
+        return (timing.now_secs + self._learning_fuzz(card_id, memory.reps, nxt.secs)) * 1000
+
+    def answer(self, card_id: str, memory: Memory, rating: int, at_ms: int) -> Outcome:
+        if rating not in (1, 2, 3, 4):
+            raise ValueError(f"rating must be 1-4, got {rating!r}")
+        timing = self.day.timing(at_ms)
+        elapsed = timing.fsrs_days_elapsed(memory.last_review)
+        states = self.next_states(memory, elapsed)
+        nxt = self._next(memory, rating, states, self._fuzz_draw(card_id, memory.reps))
+        due = self._due(card_id, memory, nxt, timing)
+        interval = nxt.days if nxt.state in (REVIEW, RELEARNING) else memory.interval
+        decision = Decision(nxt.state, nxt.remaining_steps, interval, due, elapsed)
+        return Outcome(self._apply(memory, decision, rating, at_ms, nxt.memory), decision,
+                       nxt.leech)
+
+    @staticmethod
+    def _apply(memory: Memory, decision: Decision, rating: int, at_ms: int,
+               kept: tuple[float, float] | None) -> Memory:
+        lapse = memory.state == REVIEW and rating == 1
+        return Memory(
+            state=decision.state, remaining_steps=decision.remaining_steps,
+            stability=kept[0] if kept else None, difficulty=kept[1] if kept else None,
+            due=decision.due, last_review=at_ms, reps=memory.reps + 1,
+            lapses=memory.lapses + (1 if lapse else 0), interval=decision.interval)
+
+    def review(self, card_id: str, memory: Memory, rating: int, at_ms: int) -> Memory:
+        return self.answer(card_id, memory, rating, at_ms).memory
+
+    def previews(self, card_id: str, memory: Memory, at_ms: int) -> dict[int, float]:
+        """Seconds until each answer would bring the card back, as Anki's buttons
+        count them: a step that reaches past the rollover counts in days."""
+        timing = self.day.timing(at_ms)
+        states = self.next_states(memory, timing.fsrs_days_elapsed(memory.last_review))
+        fuzz = self._fuzz_draw(card_id, memory.reps)
+        out = {}
+        for rating in (1, 2, 3, 4):
+            nxt = self._next(memory, rating, states, fuzz)
+            if nxt.state == REVIEW:
+                out[rating] = float(nxt.days * DAY_SECS)
+            elif nxt.secs >= timing.secs_until_rollover:
+                out[rating] = float(((nxt.secs - timing.secs_until_rollover) // DAY_SECS + 1)
+                                    * DAY_SECS)
+            else:
+                out[rating] = float(nxt.secs)
+        return out
+
+    # -- replaying the log ---------------------------------------------------
+
+    def reschedule(self, card_id: str, memory: Memory, now_ms: int,
+                   previous_interval: int) -> LoggedEvent | None:
+        """A review card's interval and due date recomputed under the current
+        settings, from its last review (Anki's "reschedule cards on change",
+        `fsrs/memory_state.rs`), or None when the card isn't in review."""
+        if memory.state != REVIEW or memory.stability is None or memory.last_review is None:
+            return None
+        timing = self.day.timing(now_ms)
+        elapsed = timing.fsrs_days_elapsed(memory.last_review)
+        interval = self._fsrs.next_interval(memory.stability, self.desired_retention, 0)
+        minimum = max(minimum_fuzz_interval(interval, previous_interval, self.maximum), 1)
+        days = with_fuzz(self._fuzz_draw(card_id, max(memory.reps - 1, 0)), interval,
+                         min(minimum, self.maximum), self.maximum)
+        due = self.day.start_of(timing.today + timedelta(days=days - elapsed))
+        return LoggedEvent(now_ms, "reschedule", days, due)
+
+    @staticmethod
+    def apply_event(memory: Memory, event: LoggedEvent) -> Memory:
+        if event.kind == "reschedule":
+            if memory.state != REVIEW:
+                return memory
+            return replace(memory, interval=event.interval, due=event.due)
+        if event.kind == "forget-counts":
+            return Memory()
+        return Memory(reps=memory.reps, lapses=memory.lapses)
+
+    def replay(self, card_id: str, reviews: Iterable[LoggedReview],
+               events: Sequence[LoggedEvent] = ()) -> tuple[Memory, list[tuple[int, Decision]]]:
+        """A card's reviews in order -> its memory now, and for each review the
+        state it found the card in and the decision it kept. A review whose
+        decision the log kept gets the same decision again (a settings change
+        since doesn't rewrite history); stability and difficulty are always
+        recomputed with the current parameters from the kept day counts.
+        `events` (reschedules, forgets) apply at their time among the reviews."""
+        memory = Memory()
+        records: list[tuple[int, Decision]] = []
+        pending = sorted(events)
+        for review in reviews:
+            while pending and pending[0].at <= review.reviewed_at:
+                memory = self.apply_event(memory, pending.pop(0))
+            before = memory.state
+            kept = review.decision
+            if kept is None:
+                outcome = self.answer(card_id, memory, review.rating, review.reviewed_at)
+                memory, kept = outcome.memory, outcome.decision
+            else:
+                states = self.next_states(memory, kept.elapsed_days)
+                item = (states.again, states.hard, states.good, states.easy)[review.rating - 1]
+                memory = self._apply(memory, kept, review.rating, review.reviewed_at,
+                                     self._kept(item))
+            records.append((before, kept))
+        for event in pending:
+            memory = self.apply_event(memory, event)
+        return memory, records
+
+
+def format_interval(seconds: float) -> str:
+    """Anki-style: 1m, 10m, 3h, 4d, 1.5mo, 2.1y."""
+    minutes = seconds / 60
+    if minutes < 60:
+        return f"{max(1, round(minutes))}m"
+    hours = minutes / 60
+    if hours < 24:
+        return f"{round(hours)}h"
+    days = hours / 24
+    if days < 30:
+        return f"{round(days)}d"
+    if days < 365:
+        return f"{days / 30:.1f}mo"
+    return f"{days / 365:.1f}y"

@@ -43,6 +43,10 @@ class Settings:
     reviews_per_day: int = 200
     leech_threshold: int = 8
     leech_action: str = "suspend"
+    # Anki's "Reschedule cards on change": when desired retention, the FSRS
+    # parameters or the maximum interval change, move review cards' due dates
+    # to what the new settings give (off: only the memory states are updated).
+    reschedule_on_change: bool = False
     timezone: str = ""  # empty: the system's local time zone
     theme: str = "ansi-dark"  # the terminal's own colours; any Textual theme name works
     # FSRS-6 parameters fitted by `companion optimize`; empty means fsrs's defaults.

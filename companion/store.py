@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         StudiedMemory,
     )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -102,13 +102,14 @@ class CardRow(NamedTuple):
     lab: str | None
     lab_params: str | None
     state: int
-    step: int | None
+    remaining_steps: int | None
     stability: float | None
     difficulty: float | None
     due: int | None
     last_review: int | None
     reps: int
     lapses: int
+    interval: int | None
     suspended: int
     choices: str | None
     reveal: str | None
@@ -146,9 +147,27 @@ class AnsweredCounts(NamedTuple):
 
 
 class CardReview(NamedTuple):
+    """A review as a replay reads it, with the decision the scheduler kept
+    (NULLs when the log holds none: a review imported from elsewhere)."""
+
     id: str
     reviewed_at: int
     rating: int
+    state_after: int | None
+    remaining_steps: int | None
+    interval: int | None
+    due: int | None
+    elapsed_days: int | None
+
+
+class CardEvent(NamedTuple):
+    """A reschedule or a forget, as the replay reads it."""
+
+    card_id: str
+    at: int
+    kind: str
+    interval: int | None
+    due: int | None
 
 
 # -- rows: doctor and rebuild ------------------------------------------------
@@ -158,13 +177,14 @@ class MemoryRow(NamedTuple):
     """A card's cached memory state, as it is written (and compared with a replay)."""
 
     state: int
-    step: int | None
+    remaining_steps: int | None
     stability: float | None
     difficulty: float | None
     due: int | None
     last_review: int | None
     reps: int
     lapses: int
+    interval: int | None
     id: str
 
 
@@ -296,7 +316,26 @@ def _migration_3(db: Any) -> None:
     db["lab_runs"].add_column("pid_started", str)
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
+def _migration_4(db: Any) -> None:
+    """Scheduling as Anki does it: a card keeps Anki's steps left and interval,
+    and each review what the scheduler decided, so a replay is exact under any
+    later settings. Every cached state is rebuilt under the new rules on the
+    next open (`replay_needed`), which also fills in the old reviews' decisions."""
+    db.execute("ALTER TABLE cards RENAME COLUMN step TO remaining_steps")
+    db["cards"].add_column("interval", int)
+    for column in ("state_after", "remaining_steps", "interval", "due", "elapsed_days"):
+        db["reviews"].add_column(column, int)
+    # Schedule changes that are not answers (reschedule, forget), append-only
+    # like the reviews and replayed among them by time.
+    db["card_events"].create(
+        {"id": str, "card_id": str, "at": int, "kind": str, "interval": int, "due": int},
+        pk="id", not_null={"card_id", "at", "kind"},
+    )
+    db["card_events"].create_index(["card_id", "at"], index_name="card_events_card")
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('replay_needed', '1')")
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
 
 
 # What each schema version has, to tell companion's database from another
@@ -310,7 +349,13 @@ SCHEMA_TABLES = {
     "lab_metrics": {"run_id", "chart", "series", "x", "y"},
 }
 SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
-                3: {"lab_runs": {"pid", "pid_started"}}}
+                3: {"lab_runs": {"pid", "pid_started"}},
+                4: {"cards": {"remaining_steps", "interval"},
+                    "reviews": {"state_after", "remaining_steps", "interval", "due",
+                                "elapsed_days"},
+                    "card_events": {"id", "card_id", "at", "kind", "interval", "due"}}}
+# The columns a review keeps of what the scheduler decided, in order.
+DECISION_COLUMNS = "state_after, remaining_steps, interval, due, elapsed_days"
 
 
 def _missing_schema(conn: sqlite3.Connection, version: int) -> str:
@@ -320,7 +365,11 @@ def _missing_schema(conn: sqlite3.Connection, version: int) -> str:
             "SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
             "WHERE m.type = 'table'"):
         have.setdefault(table, set()).add(column)
-    for table, columns in SCHEMA_TABLES.items():
+    tables = dict(SCHEMA_TABLES)
+    for since, added in SCHEMA_ADDED.items():
+        if version >= since:
+            tables.update({table: tables.get(table, set()) for table in added})
+    for table, columns in tables.items():
         wanted = set(columns)
         for since, added in SCHEMA_ADDED.items():
             if version >= since:
@@ -583,16 +632,29 @@ class Reads:
         """One card's reviews in replay order (time, then id)."""
         return self._rows(
             CardReview,
-            "SELECT id, reviewed_at, rating FROM reviews WHERE card_id = ? "
-            "ORDER BY reviewed_at, id", (card_id,))
+            f"SELECT id, reviewed_at, rating, {DECISION_COLUMNS} FROM reviews "
+            "WHERE card_id = ? ORDER BY reviewed_at, id", (card_id,))
 
     def review_log(self) -> "list[LogReview]":
         """The whole log in replay order: by card, then time, then id."""
         from companion.rows import LogReview
         return self._rows(
             LogReview,
-            "SELECT card_id, id, reviewed_at, rating FROM reviews "
+            f"SELECT card_id, id, reviewed_at, rating, {DECISION_COLUMNS} FROM reviews "
             "ORDER BY card_id, reviewed_at, id")
+
+    def review_card_ids(self, deck_id: str | None = None) -> list[str]:
+        """Live, unsuspended cards in review, the ones a reschedule moves."""
+        where, args = ("AND deck_id = ? ", (deck_id,)) if deck_id else ("", ())
+        return [row[0] for row in self.conn.execute(
+            f"SELECT id FROM cards WHERE state = {REVIEW} AND retired = 0 AND suspended = 0 "
+            f"{where}ORDER BY id", args)]
+
+    def card_events(self, card_id: str | None = None) -> list[CardEvent]:
+        """Schedule changes that are not answers, by card then time; one card's if given."""
+        where, args = ("WHERE card_id = ? ", (card_id,)) if card_id else ("", ())
+        return self._rows(CardEvent, "SELECT card_id, at, kind, interval, due FROM card_events "
+                                     f"{where}ORDER BY card_id, at, id", args)
 
     def review_count(self) -> int:
         return self._value("SELECT count(*) FROM reviews")
@@ -624,7 +686,8 @@ class Reads:
         """The cached memory state of every card that has one (not plain new)."""
         return self._rows(
             MemoryRow,
-            "SELECT state, step, stability, difficulty, due, last_review, reps, lapses, id "
+            "SELECT state, remaining_steps, stability, difficulty, due, last_review, reps, "
+            "lapses, interval, id "
             f"FROM cards WHERE reps > 0 OR state != {NEW}")
 
     # -- lab runs (reads) ----------------------------------------------------
@@ -1042,15 +1105,22 @@ class Store(Reads):
 
     # -- cards: answering, undo, suspend, bury (writes) ----------------------
 
-    _WRITE_MEMORY = ("UPDATE cards SET state = ?, step = ?, stability = ?, difficulty = ?, "
-                     "due = ?, last_review = ?, reps = ?, lapses = ? WHERE id = ?")
+    _WRITE_MEMORY = ("UPDATE cards SET state = ?, remaining_steps = ?, stability = ?, "
+                     "difficulty = ?, due = ?, last_review = ?, reps = ?, lapses = ?, "
+                     "interval = ? WHERE id = ?")
 
     def insert_review(self, review_id: str, card_id: str, reviewed_at: int, rating: int,
-                      duration_ms: int, state_before: int) -> None:
+                      duration_ms: int, state_before: int, decision: Sequence[int]) -> None:
+        """One answer, with what the scheduler decided (DECISION_COLUMNS' order)."""
         self.conn.execute(
-            "INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms, state_before) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (review_id, card_id, reviewed_at, rating, duration_ms, state_before))
+            "INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms, state_before, "
+            f"{DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (review_id, card_id, reviewed_at, rating, duration_ms, state_before, *decision))
+
+    def insert_card_event(self, event_id: str, card_id: str, at: int, kind: str,
+                          interval: int, due: int) -> None:
+        self.conn.execute("INSERT INTO card_events(id, card_id, at, kind, interval, due) "
+                          "VALUES (?, ?, ?, ?, ?, ?)", (event_id, card_id, at, kind, interval, due))
 
     def delete_review(self, review_id: str) -> None:
         self.conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
@@ -1087,16 +1157,20 @@ class Store(Reads):
     def reset_memories(self) -> None:
         """Every card back to new, its cached memory state cleared."""
         self.conn.execute(
-            f"UPDATE cards SET state = {NEW}, step = NULL, stability = NULL, "
-            "difficulty = NULL, due = NULL, last_review = NULL, reps = 0, lapses = 0 "
+            f"UPDATE cards SET state = {NEW}, remaining_steps = NULL, stability = NULL, "
+            "difficulty = NULL, due = NULL, last_review = NULL, reps = 0, lapses = 0, "
+            "interval = NULL "
             f"WHERE reps > 0 OR state != {NEW}")
 
     def write_memories(self, memories: Iterable[MemoryRow]) -> None:
         self.conn.executemany(self._WRITE_MEMORY, memories)
 
-    def set_states_before(self, states: Iterable[tuple[int, str]]) -> None:
-        """(state_before, review id) pairs: the state each review found its card in."""
-        self.conn.executemany("UPDATE reviews SET state_before = ? WHERE id = ?", states)
+    def set_review_records(self, records: Iterable[Sequence[int | str]]) -> None:
+        """(state_before, *decision, review id) per review: the state each review
+        found its card in and what the scheduler decided (DECISION_COLUMNS)."""
+        self.conn.executemany(
+            "UPDATE reviews SET state_before = ?, state_after = ?, remaining_steps = ?, "
+            "interval = ?, due = ?, elapsed_days = ? WHERE id = ?", records)
 
     # -- lab runs (writes) ---------------------------------------------------
 

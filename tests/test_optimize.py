@@ -215,7 +215,7 @@ def test_fitted_parameters_are_valid_scheduler_parameters(learner):
 def test_optimize_keeps_the_fit_saves_it_and_reschedules(store, home):
     from companion.doctor import cache_mismatches
 
-    settings = Settings(timezone="UTC")
+    settings = Settings(timezone="UTC", reschedule_on_change=True)
     fill_store(store, synthetic_log(), settings)
     due_before = dict(store.conn.execute("SELECT id, due FROM cards"))
     report = opt.optimize(store, settings)
@@ -322,11 +322,18 @@ def test_cli_optimize_dry_run_saves_nothing_then_the_real_run_does(store, home, 
 
     code, out, err = _cli(["optimize"], capsys)
     assert code == 0, err
-    assert "Kept the fitted parameters" in out and "rescheduled" in out
+    assert "Kept the fitted parameters" in out and "due dates kept" in out
     saved = load(home / "settings.toml")
     assert len(saved.parameters) == 21 and saved.parameters != opt.default_parameters()
     db = sqlite3.connect(home / "companion.db")
-    assert dict(db.execute("SELECT id, due FROM cards")) != due
+    # As Anki without "reschedule cards on change": new memory states, same due dates
+    assert dict(db.execute("SELECT id, due FROM cards")) == due
+    assert db.execute("SELECT count(*) FROM cards WHERE stability IS NOT NULL").fetchone()[0]
+    code, out, err = _cli(["reschedule"], capsys)
+    assert code == 0, err
+    moved = int(out.split()[1])
+    assert moved > 0
+    assert sum(a != due[c] for c, a in db.execute("SELECT id, due FROM cards")) == moved
 
 
 def test_cli_optimize_with_too_little_history(store, home, capsys):

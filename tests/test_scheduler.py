@@ -1,79 +1,128 @@
-"""Our scheduler against the `fsrs` package itself, and the learner's day."""
+"""The scheduler's rules, checked against Anki's own cases (rslib/src/scheduler), and
+the learner's day. tests/test_anki_agreement.py compares it with Anki itself."""
 
 from __future__ import annotations
 
-import random
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
-from fsrs import Card, Rating, Scheduler, State
-from fsrs.scheduler import FUZZ_RANGES
+import pytest
 
-from companion.scheduler import NEW, REVIEW, LearnerDay, Memory, MemoryModel, format_interval, to_ms
+from companion.scheduler import (
+    NEW,
+    REVIEW,
+    LearnerDay,
+    Memory,
+    MemoryModel,
+    format_interval,
+    is_leech,
+    minimum_fuzz_interval,
+    to_ms,
+    with_fuzz,
+)
 from companion.settings import Settings
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
-def _histories(seed: int, n: int = 40):
-    rng = random.Random(seed)
-    for _ in range(n):
-        t = START
-        events = []
-        for _ in range(rng.randint(1, 25)):
-            rating = rng.choice([1, 2, 3, 3, 3, 4])
-            events.append((t, rating))
-            t = t + timedelta(minutes=rng.choice([1, 10, 600, 60 * 24 * rng.randint(1, 40)]))
-        yield events
+def _at(text: str, zone: str = "Europe/Berlin") -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp() * 1000)
 
 
-def test_states_match_fsrs_exactly_without_fuzz():
-    settings = Settings(fuzz=False)
-    ours = MemoryModel(settings)
-    reference = Scheduler(enable_fuzzing=False)
-    for events in _histories(1):
-        card = Card(card_id=1)
-        memory = Memory()
-        for when, rating in events:
-            card, _ = reference.review_card(card, Rating(rating), when)
-            memory = ours.review("d/c", memory, rating, to_ms(when))
-            assert memory.state == int(card.state)
-            assert memory.step == card.step
-            assert memory.stability == card.stability
-            assert memory.difficulty == card.difficulty
-            assert memory.due == to_ms(card.due)
+def _answer_all(model: MemoryModel, events: list[tuple[str, int]], zone: str = "Europe/Berlin"):
+    memory, outcome = Memory(), None
+    for when, rating in events:
+        outcome = model.answer("d/c", memory, rating, _at(when, zone))
+        memory = outcome.memory
+    assert outcome is not None
+    return outcome
 
 
-def _fuzz_bounds(days: int, maximum: int = 36500) -> tuple[int, int]:
-    delta = 1.0
-    for r in FUZZ_RANGES:
-        delta += r["factor"] * max(min(float(days), r["end"]) - r["start"], 0.0)
-    low, high = max(2, round(days - delta)), min(round(days + delta), maximum)
-    return min(low, high), high
+BERLIN = Settings(timezone="Europe/Berlin", fuzz=False)
 
 
-def test_fuzz_stays_in_fsrs_range_and_is_repeatable():
-    fuzzed, plain = MemoryModel(Settings()), MemoryModel(Settings(fuzz=False))
+def test_days_elapsed_are_counted_from_the_next_rollover_as_anki_does():
+    # 23:30 and 05:00 the next morning are a day apart with a 4 am rollover
+    # (Anki: S 7.3154, 7 days), not a same-day review.
+    out = _answer_all(MemoryModel(BERLIN), [("2024-05-06 23:30", 3), ("2024-05-07 05:00", 3)])
+    assert out.decision.elapsed_days == 1
+    assert out.memory.stability == pytest.approx(7.3154, abs=1e-4)
+    assert out.decision.interval == 7
+
+
+def test_good_is_at_least_a_day_more_than_hard_and_easy_than_good():
+    model = MemoryModel(BERLIN)
+    out = _answer_all(model, [("2024-05-06 20:00", 3), ("2024-05-06 20:11", 3),
+                              ("2024-05-06 20:40", 3)])
+    assert out.decision.interval == 3  # Anki's minimum: the previous interval + 1
+    out = _answer_all(model, [("2024-05-06 20:00", 1), ("2024-05-06 20:02", 4)])
+    assert out.decision.interval == 2  # Easy graduates at least a day past Good
+    memory = _answer_all(model, [("2024-05-06 20:00", 3), ("2024-05-06 20:11", 3)]).memory
+    for days_later in (0, 1, 3, 10, 40):
+        seconds = model.previews("d/c", memory, memory.last_review + days_later * 86_400_000)
+        assert seconds[2] < seconds[3] < seconds[4]
+
+
+def test_a_due_date_is_a_learner_day_across_daylight_saving():
+    out = _answer_all(MemoryModel(BERLIN), [("2024-10-20 04:30", 4)])
+    due = datetime.fromtimestamp(out.memory.due / 1000, ZoneInfo("Europe/Berlin"))
+    assert (due.date(), due.hour) == (date(2024, 10, 28), 4)  # Anki: 28 Oct, not 27 Oct
+
+
+@pytest.mark.parametrize("threshold, leeches", [(5, [5, 8, 11]), (4, [4, 6, 8]), (1, [1, 2])])
+def test_leeches_repeat_every_half_threshold_rounded_up(threshold, leeches):
+    assert [n for n in range(1, 12) if is_leech(n, threshold)][:len(leeches)] == leeches
+
+
+# Anki's own cases (rslib/src/scheduler/states/fuzz.rs, `with_review_fuzz`):
+# (interval, minimum, maximum) -> the day drawn at fuzz 0, 0.5 and 0.99.
+ANKI_FUZZ_CASES = [
+    (1.0, 1, 1000, 1, 1, 1), (2.49, 1, 1000, 2, 2, 2), (2.5, 1, 1000, 2, 3, 4),
+    (7.0, 1, 1000, 5, 7, 9), (17.0, 1, 1000, 14, 17, 20), (37.0, 1, 1000, 33, 37, 41),
+    (2.0, 2, 1000, 2, 2, 2), (2.0, 3, 1000, 3, 4, 4), (2.0, 3, 3, 3, 3, 3),
+    (6.9, 3, 1000, 5, 7, 9), (7.0, 3, 1000, 5, 7, 9), (7.1, 3, 1000, 5, 7, 9),
+    (19.9, 3, 1000, 17, 20, 23), (20.0, 3, 1000, 17, 20, 23), (20.1, 3, 1000, 17, 20, 23),
+    (100.0, 101, 1000, 101, 105, 108), (100.0, 1, 99, 92, 96, 99), (100.0, 97, 103, 97, 100, 103),
+]
+
+
+@pytest.mark.parametrize("interval, minimum, maximum, lower, middle, upper", ANKI_FUZZ_CASES)
+def test_fuzz_draws_the_days_anki_draws(interval, minimum, maximum, lower, middle, upper):
+    assert [with_fuzz(f, interval, minimum, maximum) for f in (0.0, 0.5, 0.99)] == \
+        [lower, middle, upper]
+
+
+def test_fuzz_without_a_draw_rounds_and_clamps_as_anki():
+    assert with_fuzz(None, 1.5, 1, 100) == 2
+    assert with_fuzz(None, 0.1, 1, 100) == 1
+    assert with_fuzz(None, 101.0, 1, 100) == 100
+    # Anki's minimum_review_fuzz_interval cases
+    assert minimum_fuzz_interval(2.7269483, 4, 36500) == 4
+    assert minimum_fuzz_interval(2.7269483, 5, 36500) == 0
+    assert minimum_fuzz_interval(4.591988, 4, 36500) == 5
+
+
+def test_fuzz_is_repeatable_and_spreads_due_dates():
+    fuzzed = MemoryModel(Settings())
+    start = to_ms(START)
     spread = set()
     for i in range(200):
-        memory = Memory(state=REVIEW, step=None, stability=40.0, difficulty=5.0,
-                        due=to_ms(START), last_review=to_ms(START - timedelta(days=40)), reps=i)
-        a = fuzzed.review(f"d/c{i}", memory, 3, to_ms(START))
-        b = fuzzed.review(f"d/c{i}", memory, 3, to_ms(START))
-        base_days = round((plain.review(f"d/c{i}", memory, 3, to_ms(START)).due - to_ms(START))
-                          / 86_400_000)
-        days = round((a.due - to_ms(START)) / 86_400_000)
-        low, high = _fuzz_bounds(base_days)
-        assert a == b  # same card, same review count: same due date
-        assert low <= days <= high
-        spread.add(days)
-    assert len(spread) >= 3  # the fuzz really spreads due dates
+        memory = Memory(state=REVIEW, stability=40.0, difficulty=5.0, due=start, interval=40,
+                        last_review=start - 40 * 86_400_000, reps=i)
+        a = fuzzed.answer(f"d/c{i}", memory, 3, start)
+        assert a == fuzzed.answer(f"d/c{i}", memory, 3, start)  # a replay draws the same
+        spread.add(a.decision.interval)
+    assert len(spread) >= 3
 
 
 def test_new_card_first_good_goes_to_the_second_learning_step():
     model = MemoryModel(Settings())
     after = model.review("d/c", Memory(), 3, to_ms(START))
-    assert after.state == 1 and after.step == 1
-    assert after.due - to_ms(START) == 10 * 60 * 1000
+    assert after.state == 1 and after.remaining_steps == 1
+    # Anki's learning fuzz: up to a quarter of the step longer, at most 5 minutes
+    assert 600_000 <= after.due - to_ms(START) < 750_000
+    plain = MemoryModel(Settings(fuzz=False)).review("d/c", Memory(), 3, to_ms(START))
+    assert plain.due - to_ms(START) == 10 * 60 * 1000
 
 
 def test_lapses_count_only_again_in_review():
@@ -119,4 +168,7 @@ def test_retrievability_is_zero_for_new_and_falls_with_time():
     r1 = model.retrievability(m, to_ms(START + timedelta(days=1)))
     r30 = model.retrievability(m, to_ms(START + timedelta(days=30)))
     assert 1 > r1 > r30 > 0
-    assert State.Review == State(m.state)
+    assert m.state == REVIEW
+    # stability is by definition the days until recall falls to 90 %
+    at_s = m.last_review + round(m.stability * 86_400_000)
+    assert model.retrievability(m, at_s) == pytest.approx(0.9, abs=1e-6)

@@ -43,6 +43,9 @@ def _open(sync: bool = True):
     if warning := store.daily_backup_warning():
         _warn(warning)
     store.mark_abandoned_runs()
+    from companion.session import catch_up
+
+    catch_up(store, settings)
     if sync:
         from companion.deck_sync import sync_decks
 
@@ -367,8 +370,45 @@ def optimize(retention: bool, dry_run: bool) -> None:
         console.print("Dry run: nothing saved.")
         return
     _, moved = apply(store, settings, report, paths.settings_path())
-    console.print(f"Saved to {paths.settings_path()}; rescheduled {moved} card(s) "
-                  "by replaying the review log.")
+    if settings.reschedule_on_change:
+        console.print(f"Saved to {paths.settings_path()}; memory states recomputed and "
+                      f"{moved} card(s) rescheduled (reschedule_on_change).")
+    else:
+        console.print(f"Saved to {paths.settings_path()}; memory states recomputed, due "
+                      "dates kept (`companion reschedule` moves them to the new parameters).")
+
+
+@app.command(context_settings=CONTEXT)
+@click.option("--deck", default=None, help="Only this deck's cards (its id).")
+def reschedule(deck: str | None) -> None:
+    """Move review cards' due dates to what the current settings give.
+
+    As Anki's "reschedule cards on change": each review card's interval is
+    recomputed from its memory state and last review under the current desired
+    retention, parameters and maximum interval. Each move is kept in the log."""
+    from companion.session import reschedule as move
+    from companion.store import now_ms
+
+    settings, store = _open(sync=False)
+    moved = move(store, settings, now_ms(), deck)
+    print(f"Rescheduled {moved} card(s).")
+
+
+@app.command(context_settings=CONTEXT)
+@click.argument("card_ids", nargs=-1, required=True)
+@click.option("--reset-counts", is_flag=True,
+              help="Also set the cards' review and lapse counts back to zero.")
+def forget(card_ids: tuple[str, ...], reset_counts: bool) -> None:
+    """Put cards back to new, keeping their history (Anki's Forget)."""
+    from companion.session import forget as reset
+    from companion.store import now_ms
+
+    settings, store = _open(sync=False)
+    try:
+        done = reset(store, settings, list(card_ids), now_ms(), reset_counts)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from None
+    print(f"Forgot {len(done)} card(s); {len(card_ids) - len(done)} already new.")
 
 
 @app.command(context_settings=CONTEXT)

@@ -136,6 +136,9 @@ class CompanionApp(App[int]):
             self.post_message(StoreFailed(str(exc)))
             return
         store.mark_abandoned_runs()
+        from companion.session import catch_up
+
+        catch_up(store, self.settings)
         if warning := store.daily_backup_warning():
             self.call_from_thread(self.notify, warning, title="Backup", severity="warning",
                                   timeout=10)
