@@ -372,3 +372,24 @@ def test_cli_optimize_with_too_little_history(store, home, capsys):
     assert code == 0, err
     assert "Too little history" in " ".join(out.split())
     assert not (home / "settings.toml").exists()
+
+
+def test_anki_counts_the_relearning_steps_that_end_within_a_day():
+    def steps(*relearning):
+        return opt.relearning_steps_in_a_day(Settings(relearning_steps=list(relearning)))
+
+    assert steps() == 0 and steps("10m") == 1 and steps("10m", "1h") == 2
+    assert steps("10m", "1h", "1d") == 2 and steps("1d") == 0 and steps("23h", "59m") == 2
+
+
+def test_anki_keeps_current_parameters_unless_relearning_would_lift_stability():
+    defaults = opt.default_parameters()
+    assert opt.keeps_fitted(defaults, 0.40, 0.39, 1)
+    assert not opt.keeps_fitted(defaults, 0.39, 0.39, 1)  # a tie keeps the current
+    # With several relearning steps, current parameters under which those
+    # steps lift a lapsed card above its old stability give way to the fit.
+    lifting = defaults[:17] + [1.5, 0.8] + defaults[19:]
+    assert opt._relearning_lifts_stability(lifting, 3)
+    assert opt.keeps_fitted(lifting, 0.30, 0.39, 3)
+    assert not opt._relearning_lifts_stability(defaults, 2)
+    assert not opt.keeps_fitted(defaults, 0.30, 0.39, 2)
