@@ -1,12 +1,22 @@
 """`companion optimize`: FSRS-6 parameters fitted to the learner's own review log.
 
 The fit is fsrs-rs's (package `fsrs-rs-python`), the optimizer Anki itself
-runs. The log becomes training items the way Anki builds them: for each card,
-one item per review that falls on a later learner's day than the card's
-previous review, holding every review of the card up to it, with the days
-between reviews counted in learner's days. Both parameter sets, the current and
-the fitted, are scored on those same items (log loss and RMSE over bins, as
-fsrs-rs evaluates them); the better one is kept.
+runs, called as Anki calls it (rslib/src/scheduler/fsrs/params.rs,
+`compute_params`), so the same log gives Anki's parameters:
+- items as Anki's `fsrs_items_for_training` builds them: a card's history from
+  its (last run of) learning answers on, one item per answer that falls on a
+  later day than the card's previous one, holding every answer up to it; days
+  counted as Anki counts them, whole 86,400-second days back from the end of
+  today (`next_day_at`); items in the time order of their last answer, with
+  one id per card;
+- fsrs-rs's fit with short-term memory on, 8 epochs (fsrs-rs's default is 5),
+  and the relearning steps that fit in a day;
+- Anki's keep-the-current rule: the fitted parameters replace the current ones
+  only when they predict the same items strictly better (log loss), or when
+  the current ones let relearning steps lift a lapsed card's stability above
+  its stability before the lapse.
+tests/test_optimize_anki.py checks that a log put into an Anki collection
+gives Anki's optimizer the same parameters as ours.
 
 With the `--retention` flag a workload simulation (fsrs-rs's simulator, run
 over the learner's own rating habits and daily limits) suggests a desired
@@ -18,13 +28,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from companion.progress import ReviewRow, learner_days
+from companion.progress import ReviewRow
 from companion.scheduler import LEARNING, NEW, RELEARNING, REVIEW, LearnerDay
-from companion.settings import Settings, save
+from companion.settings import Settings, parse_step, save
 from companion.store import Store
 
 # fsrs-rs trains the whole model only from this many training items, counted
@@ -33,6 +43,10 @@ from companion.store import Store
 # MIN_ITEMS_FOR_TRAINING.
 MIN_TRAINING_ITEMS = 64
 DECIMALS = 4  # parameters are saved rounded, as Anki shows them
+# Anki's TrainingConfig: fsrs-rs's defaults (batch 512, learning rate 0.04,
+# seed 2023) but 8 epochs, not fsrs-rs's 5.
+ANKI_EPOCHS = 8
+DAY_SECONDS = 86_400
 
 # Desired retentions the workload simulation tries (settings allow 0.70-0.99).
 RETENTION_GRID = tuple(round(0.70 + 0.01 * i, 2) for i in range(28))  # 0.70 .. 0.97
@@ -102,29 +116,70 @@ class TrainingSet:
     histories: list[list[tuple[int, int]]]  # per item: (rating, delta_t days)
 
 
-def training_set(reviews: Iterable[ReviewRow], day: LearnerDay) -> TrainingSet:
+def next_day_at(day: LearnerDay, now_ms: int | None = None) -> int:
+    """The end of the learner's day holding `now_ms` (default: now), in ms:
+    the moment Anki's day counts are taken back from (`next_day_at`)."""
+    now = round(time.time() * 1000) if now_ms is None else now_ms
+    return day.start_of(day.day_of(now) + timedelta(days=1))
+
+
+def _days_elapsed(at_ms: int, next_day_ms: int) -> int:
+    """Anki's `RevlogEntry::days_elapsed`: whole days of 86,400 seconds from the
+    answer (its time in whole seconds) to `next_day_at`. It can differ by one
+    from the count of learner's days, as it does in Anki: across a DST change
+    (the cut moves by the hour), and for an answer at the cut's very second
+    (counted to the day before)."""
+    return max(0, (next_day_ms // 1000 - at_ms // 1000) // DAY_SECONDS)
+
+
+def _learning(state_before: int | None, index: int) -> bool:
+    """An answer Anki logs as learning: the card was new or in its learning
+    steps. A log whose states are not yet known (state_before NULL) started
+    new, as every card's log does."""
+    return state_before in (NEW, LEARNING) or (state_before is None and index == 0)
+
+
+def training_set(reviews: Iterable[ReviewRow], day: LearnerDay, now_ms: int | None = None,
+                 ignore_before_ms: int = 0) -> TrainingSet:
     """Anki's training items from the review log (which must be in time order, as
-    `Store.reviews` returns it). A review on the same learner's day as the card's
-    previous one stays in the history (short-term memory) but is no target."""
+    `Store.reviews` returns it), as of `now_ms` (default: now), the way Anki's
+    `fsrs_items_for_training` builds them from its revlog:
+    - a card's history starts at the first answer of its last run of learning
+      answers (a card that never was new or learning is left out), and a card
+      whose history starts before `ignore_before_ms` is left out (Anki's
+      "ignore reviews before");
+    - delta_t is the difference of the answers' `_days_elapsed`;
+    - an answer on the same day as the card's previous one stays in the history
+      (short-term memory) but is no target."""
     from fsrs_rs_python import FSRSItem, FSRSReview
 
-    reviews = list(reviews)
-    by_card: dict[str, list[tuple[int, int, date]]] = {}
-    for review, on in zip(reviews, learner_days((r.reviewed_at for r in reviews), day)):
-        by_card.setdefault(review.card_id, []).append((review.reviewed_at, review.rating, on))
+    next_day = next_day_at(day, now_ms)
+    by_card: dict[str, list[ReviewRow]] = {}
+    for review in reviews:
+        by_card.setdefault(review.card_id, []).append(review)
     targets: list[tuple[int, int, list[Any], list[tuple[int, int]]]] = []
     for index, log in enumerate(by_card.values()):
+        first = None
+        for k in range(len(log) - 1, -1, -1):
+            if _learning(log[k].state_before, k):
+                first = k
+            elif first is not None:
+                break
+        if first is None or log[first].reviewed_at < ignore_before_ms:
+            continue
         history: list[tuple[int, int]] = []
         fsrs_reviews: list[Any] = []
-        previous: date | None = None
-        for at, rating, on in log:
-            delta_t = (on - previous).days if previous is not None else 0
-            previous = on
-            history.append((rating, delta_t))
-            fsrs_reviews.append(FSRSReview(rating, delta_t))
+        previous: int | None = None
+        for review in log[first:]:
+            elapsed = _days_elapsed(review.reviewed_at, next_day)
+            delta_t = previous - elapsed if previous is not None else 0
+            previous = elapsed
+            history.append((review.rating, delta_t))
+            fsrs_reviews.append(FSRSReview(review.rating, delta_t))
             if len(history) > 1 and delta_t > 0:
-                targets.append((at, index, fsrs_reviews[:], history[:]))
-    # fsrs-rs weighs recent items more, by their position: time order matters.
+                targets.append((review.reviewed_at, index, fsrs_reviews[:], history[:]))
+    # fsrs-rs weighs recent items more, by their position: time order matters
+    # (Anki sorts by revlog id, the answer's time in ms).
     targets.sort(key=lambda t: (t[0], t[1]))
     return TrainingSet(items=[FSRSItem(t[2]) for t in targets], card_ids=[t[1] for t in targets],
                        histories=[t[3] for t in targets])
@@ -158,19 +213,65 @@ def _tidy(parameters: list[float]) -> list[float]:
                                     UPPER_BOUNDS_PARAMETERS)]
 
 
-def fit(train: TrainingSet, relearning_steps: int) -> list[float]:
-    from fsrs_rs_python import FSRS
+def relearning_steps_in_a_day(settings: Settings) -> int:
+    """How many relearning steps Anki tells fsrs-rs about: the steps, from the
+    first, that end within a day (1,440 minutes) of the lapse."""
+    count = 0
+    elapsed = 0.0
+    for step in settings.relearning_steps:
+        elapsed += parse_step(step).total_seconds() / 60
+        if elapsed >= 1440:
+            break
+        count += 1
+    return count
+
+
+def fit_raw(train: TrainingSet, relearning_steps: int) -> list[float]:
+    """fsrs-rs's fit, with Anki's settings, unrounded (as Anki stores it)."""
+    from fsrs_rs_python import FSRS, TrainingConfig
 
     try:
         fitted = FSRS(default_parameters()).compute_parameters(
             train.items, card_ids=train.card_ids, enable_short_term=True,
-            num_relearning_steps=relearning_steps)
+            num_relearning_steps=relearning_steps,
+            training_config=TrainingConfig(num_epochs=ANKI_EPOCHS))
     except (ValueError, RuntimeError) as exc:
         raise OptimizeError(f"the FSRS optimizer failed on this history: {exc}") from None
     if len(fitted) != len(default_parameters()):
         raise OptimizeError(f"the FSRS optimizer returned {len(fitted)} parameters, "
                             f"expected {len(default_parameters())}")
-    return _tidy(fitted)
+    return [float(p) for p in fitted]
+
+
+def fit(train: TrainingSet, relearning_steps: int) -> list[float]:
+    """The fit as saved: `fit_raw` rounded to DECIMALS."""
+    return _tidy(fit_raw(train, relearning_steps))
+
+
+def _relearning_lifts_stability(parameters: list[float], relearning_steps: int) -> bool:
+    """Anki's second test of the current parameters: from stability 1, a lapse
+    and then `relearning_steps` same-day Good answers end at a stability of
+    at least 1 (fsrs-rs's fit rules such parameters out)."""
+    from fsrs_rs_python import FSRS, MemoryState
+
+    fsrs = FSRS(list(parameters))
+    state = fsrs.next_states(MemoryState(1.0, 1.0), 0.9, 2).again.memory
+    for _ in range(relearning_steps):
+        state = fsrs.next_states(state, 0.9, 0).good.memory
+    return bool(state.stability >= 1.0)
+
+
+def keeps_fitted(current: list[float], current_loss: float, fitted_loss: float,
+                 relearning_steps: int) -> bool:
+    """Anki's rule (`compute_params`): the current parameters stay when they
+    predict the history at least as well, unless there is more than one
+    relearning step in a day and they let those steps lift a lapsed card's
+    stability back above where it was."""
+    if fitted_loss < current_loss:
+        return True
+    if relearning_steps <= 1:
+        return False
+    return _relearning_lifts_stability(current, relearning_steps)
 
 
 # -- the whole command -----------------------------------------------------
@@ -190,13 +291,15 @@ def optimize(store: Store, settings: Settings, retention: bool = False) -> Optim
         current=evaluate(current, train.items) if train.items else None,
         needed=max(0, MIN_TRAINING_ITEMS - usable))
     if report.enough:
-        fitted = fit(train, len(settings.relearning_steps))
+        steps = relearning_steps_in_a_day(settings)
+        raw = fit_raw(train, steps)
+        fitted = _tidy(raw)
         report.fitted_parameters = fitted
         report.fitted = evaluate(fitted, train.items)
         assert report.current is not None
-        # As Anki: the current parameters stay unless the fitted ones predict
-        # this history strictly better.
-        if report.fitted.log_loss < report.current.log_loss:
+        # As Anki, the decision compares the fit as fsrs-rs returned it.
+        if keeps_fitted(current, report.current.log_loss, evaluate(raw, train.items).log_loss,
+                        steps):
             report.kept = "fitted"
     report.seconds = time.perf_counter() - started
     if retention:

@@ -142,6 +142,7 @@ def test_training_items_count_learner_days_and_skip_same_day_targets():
     day = LearnerDay(settings)
     t0 = day.start_of(datetime(2025, 3, 3).date()) + 6 * 3600_000  # 10:00 local, Monday
     hour = 3600_000
+    winter = day.start_of(datetime(2025, 12, 1).date())  # "now": standard time, as the log
     log = [
         ("d/a", t0, 1),               # first answer
         ("d/a", t0 + 10 * 60_000, 3),  # learning step, same day: history only
@@ -151,7 +152,7 @@ def test_training_items_count_learner_days_and_skip_same_day_targets():
         ("d/a", t0 + 96 * hour, 1),    # Friday: three days later
         ("d/b", t0 + 48 * hour, 3),    # a card seen once: no target
     ]
-    train = opt.training_set(rows(sorted(log, key=lambda r: r[1])), day)
+    train = opt.training_set(rows(sorted(log, key=lambda r: r[1])), day, now_ms=winter)
     assert train.histories == [
         [(1, 0), (3, 0), (3, 0), (3, 0), (3, 1)],
         [(1, 0), (3, 0), (3, 0), (3, 0), (3, 1), (1, 3)],
@@ -160,10 +161,47 @@ def test_training_items_count_learner_days_and_skip_same_day_targets():
     assert train.card_ids[0] == train.card_ids[1]
 
 
+def test_days_are_counted_back_from_the_end_of_today_as_anki_counts_them():
+    # Anki (params.rs, RevlogEntry::days_elapsed) counts whole 86,400-second
+    # days back from the end of today, not calendar days: in summer time the
+    # 4 am cut falls at 3 am standard time, and an answer at exactly the cut
+    # counts to the day before.
+    day = LearnerDay(Settings(timezone="America/New_York", day_starts_at=4))
+    monday = day.start_of(datetime(2025, 3, 3).date())  # 4:00 EST
+    hour = 3600_000
+    log = [("d/a", monday + 6 * hour, 3),    # Monday 10:00 EST
+           ("d/a", monday + 47 * hour // 2, 3)]  # Tuesday 03:30 EST = 04:30 EDT
+    summer = day.start_of(datetime(2025, 7, 1).date())
+    winter = day.start_of(datetime(2025, 12, 1).date())
+    assert opt.training_set(rows(log), day, now_ms=winter).histories == []
+    assert opt.training_set(rows(log), day, now_ms=summer).histories == [[(3, 0), (3, 1)]]
+    utc = LearnerDay(Settings(timezone="UTC", day_starts_at=4))
+    cut = utc.start_of(datetime(2025, 3, 4).date())
+    log = [("d/b", cut - 12 * hour, 3), ("d/b", cut, 3), ("d/b", cut + 1000, 3)]
+    train = opt.training_set(rows(log), utc, now_ms=winter)
+    assert train.histories == [[(3, 0), (3, 0), (3, 1)]]
+
+
+def test_a_card_whose_log_does_not_start_new_is_left_out_as_anki_does():
+    from companion.scheduler import LEARNING, NEW, REVIEW
+
+    d, noon = 86_400_000, 43_200_000
+    log = [ReviewRow("d/a", noon, 3, REVIEW), ReviewRow("d/a", noon + 2 * d, 3, REVIEW),
+           ReviewRow("d/b", noon, 3, NEW), ReviewRow("d/b", noon + 1000, 3, LEARNING),
+           ReviewRow("d/b", noon + 2 * d, 3, REVIEW)]
+    day = LearnerDay(Settings(timezone="UTC", day_starts_at=0))
+    train = opt.training_set(log, day, now_ms=10 * d)
+    assert train.histories == [[(3, 0), (3, 0), (3, 2)]]
+    # Anki's "ignore reviews before": a card whose learning began before it is left out.
+    assert opt.training_set(log, day, now_ms=10 * d,
+                            ignore_before_ms=noon + 1).histories == []
+
+
 def test_items_are_in_the_time_order_of_their_target():
     # fsrs-rs weighs later items more, so the order must be time, not card.
-    log = [("d/b", 0, 3), ("d/a", 1000, 3), ("d/a", 2 * 86_400_000, 3),
-           ("d/b", 3 * 86_400_000, 1), ("d/a", 5 * 86_400_000, 3)]
+    d, noon = 86_400_000, 43_200_000
+    log = [("d/b", noon, 3), ("d/a", noon + 1000, 3), ("d/a", noon + 2 * d, 3),
+           ("d/b", noon + 3 * d, 1), ("d/a", noon + 5 * d, 3)]
     train = opt.training_set(rows(log), LearnerDay(Settings(timezone="UTC", day_starts_at=0)))
     assert train.histories == [[(3, 0), (3, 2)], [(3, 0), (1, 3)], [(3, 0), (3, 2), (3, 3)]]
 
@@ -239,7 +277,7 @@ def test_better_current_parameters_are_kept(store, home, monkeypatch):
     settings = Settings(timezone="UTC", parameters=list(TRUE_PARAMETERS))
     fill_store(store, synthetic_log(), settings)
     # An optimizer that found nothing better than the defaults.
-    monkeypatch.setattr(opt, "fit", lambda train, steps: opt.default_parameters())
+    monkeypatch.setattr(opt, "fit_raw", lambda train, steps: opt.default_parameters())
     report = opt.optimize(store, settings)
     assert report.kept == "current" and report.parameters == list(TRUE_PARAMETERS)
     assert report.fitted.log_loss > report.current.log_loss
@@ -341,3 +379,24 @@ def test_cli_optimize_with_too_little_history(store, home, capsys):
     assert code == 0, err
     assert "Too little history" in " ".join(out.split())
     assert not (home / "settings.toml").exists()
+
+
+def test_anki_counts_the_relearning_steps_that_end_within_a_day():
+    def steps(*relearning):
+        return opt.relearning_steps_in_a_day(Settings(relearning_steps=list(relearning)))
+
+    assert steps() == 0 and steps("10m") == 1 and steps("10m", "1h") == 2
+    assert steps("10m", "1h", "1d") == 2 and steps("1d") == 0 and steps("23h", "59m") == 2
+
+
+def test_anki_keeps_current_parameters_unless_relearning_would_lift_stability():
+    defaults = opt.default_parameters()
+    assert opt.keeps_fitted(defaults, 0.40, 0.39, 1)
+    assert not opt.keeps_fitted(defaults, 0.39, 0.39, 1)  # a tie keeps the current
+    # With several relearning steps, current parameters under which those
+    # steps lift a lapsed card above its old stability give way to the fit.
+    lifting = defaults[:17] + [1.5, 0.8] + defaults[19:]
+    assert opt._relearning_lifts_stability(lifting, 3)
+    assert opt.keeps_fitted(lifting, 0.30, 0.39, 3)
+    assert not opt._relearning_lifts_stability(defaults, 2)
+    assert not opt.keeps_fitted(defaults, 0.30, 0.39, 2)
