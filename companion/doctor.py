@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.scheduler import LoggedReview, MemoryModel
+from companion.scheduler import NEW, LoggedReview, MemoryModel
 from companion.session import decoded_fields, events_by_card, logged, memory_row, rebuild_all
 from companion.settings import Settings
 from companion.store import SCHEMA_VERSION, Reads, Store
@@ -50,7 +50,10 @@ def cache_mismatches(store: Reads, settings: Settings) -> list[str]:
     bad = []
     for card_id in set(cached) | set(logs):
         memory, _ = model.replay(card_id, logs.get(card_id, []), events.get(card_id, []))
-        if cached.get(card_id) != memory_row(card_id, memory):
+        # a card a replay leaves plain new (never answered, or forgotten with its
+        # counts) has no cached state to compare
+        plain = memory.state == NEW and memory.reps == 0
+        if cached.get(card_id) != (None if plain else memory_row(card_id, memory)):
             bad.append(card_id)
     return sorted(bad)
 

@@ -45,6 +45,24 @@ class ExportReview(NamedTuple):
     reviewed_at: int
     rating: int
     duration_ms: int | None
+    # what the scheduler decided (store.DECISION_COLUMNS), so the importing
+    # side replays the same schedule under its own settings
+    state_after: int | None = None
+    remaining_steps: int | None = None
+    interval: int | None = None
+    due: int | None = None
+    elapsed_days: int | None = None
+
+
+class ExportEvent(NamedTuple):
+    """A reschedule or forget as the json export carries it."""
+
+    id: str
+    card_id: str
+    at: int
+    kind: str
+    interval: int | None
+    due: int | None
 
 
 class ExportLabRun(NamedTuple):

@@ -502,7 +502,8 @@ class MemoryModel:
         days = with_fuzz(self._fuzz_draw(card_id, max(memory.reps - 1, 0)), interval,
                          min(minimum, self.maximum), self.maximum)
         due = self.day.start_of(timing.today + timedelta(days=days - elapsed))
-        return LoggedEvent(now_ms, "reschedule", days, due)
+        # after the last review, in a replay's order too
+        return LoggedEvent(max(now_ms, memory.last_review + 1), "reschedule", days, due)
 
     @staticmethod
     def apply_event(memory: Memory, event: LoggedEvent) -> Memory:
@@ -526,7 +527,7 @@ class MemoryModel:
         records: list[tuple[int, Decision]] = []
         pending = sorted(events)
         for review in reviews:
-            while pending and pending[0].at <= review.reviewed_at:
+            while pending and pending[0].at < review.reviewed_at:
                 memory = self.apply_event(memory, pending.pop(0))
             before = memory.state
             kept = review.decision

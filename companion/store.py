@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         DeckListing,
         ExportCard,
         ExportDeck,
+        ExportEvent,
         ExportLabRun,
         ExportMetric,
         ExportReview,
@@ -830,6 +831,18 @@ class Reads:
         return self._rows(ExportReview, f"SELECT {', '.join(ExportReview._fields)} FROM reviews "
                                         "ORDER BY reviewed_at, id")
 
+    def export_card_events(self) -> "list[ExportEvent]":
+        from companion.rows import ExportEvent
+        return self._rows(ExportEvent, f"SELECT {', '.join(ExportEvent._fields)} "
+                                       "FROM card_events ORDER BY at, id")
+
+    def insert_new_card_events(self, events: Sequence[Sequence[Any]]) -> int:
+        """(id, card_id, at, kind, interval, due) each; one the log has is left out."""
+        before = self._value("SELECT count(*) FROM card_events")
+        self.conn.executemany("INSERT OR IGNORE INTO card_events(id, card_id, at, kind, "
+                              "interval, due) VALUES (?, ?, ?, ?, ?, ?)", events)
+        return self._value("SELECT count(*) FROM card_events") - before
+
     def export_lab_runs(self) -> "list[ExportLabRun]":
         from companion.rows import ExportLabRun
         return self._rows(ExportLabRun, f"SELECT {', '.join(ExportLabRun._fields)} FROM lab_runs "
@@ -1259,13 +1272,14 @@ class Store(Reads):
             "VALUES (?, ?, ?, 'basic', 0, ?, ?, '', ?, 'imported', '', '{}', ?, 0, ?)", cards)
         return self._value("SELECT count(*) FROM cards") - before
 
-    def insert_new_reviews(self, reviews: Sequence[tuple[str, str, int, int, int | None]]) -> int:
-        """(id, card_id, reviewed_at, rating, duration_ms) each; a review whose id
-        the log has already is left out (the logs' union). Returns how many were added."""
+    def insert_new_reviews(self, reviews: Sequence[Sequence[Any]]) -> int:
+        """(id, card_id, reviewed_at, rating, duration_ms, *DECISION_COLUMNS) each;
+        a review whose id the log has already is left out (the logs' union).
+        Returns how many were added."""
         before = self._value("SELECT count(*) FROM reviews")
         self.conn.executemany(
-            "INSERT OR IGNORE INTO reviews(id, card_id, reviewed_at, rating, duration_ms) "
-            "VALUES (?, ?, ?, ?, ?)", reviews)
+            "INSERT OR IGNORE INTO reviews(id, card_id, reviewed_at, rating, duration_ms, "
+            f"{DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reviews)
         return self._value("SELECT count(*) FROM reviews") - before
 
     def insert_export_lab_run(self, run: Sequence[Any],

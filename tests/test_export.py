@@ -63,11 +63,11 @@ def test_json_round_trip_into_an_empty_home_is_identical(tmp_path, deck_dir):
     sync_decks(b, [deck_dir])  # a new machine has the same deck files
     result = import_json(b, Settings(), path, adopt_settings=True)
     assert result.settings == Settings(timezone=TZ)
-    assert result.added == {"cards": 0, "reviews": 4, "lab_runs": 1}
+    assert result.added == {"cards": 0, "reviews": 4, "lab_runs": 1, "card_events": 0}
     assert snapshot(b) == snapshot(a)
     # a second import of the same file changes nothing
     assert import_json(b, Settings(timezone=TZ), path).added == {"cards": 0, "reviews": 0,
-                                                                 "lab_runs": 0}
+                                                                 "lab_runs": 0, "card_events": 0}
     assert snapshot(b) == snapshot(a)
 
 

@@ -263,3 +263,116 @@ def test_deck_filter(store, tmp_path):
     sync_decks(store, [folder])
     s = ReviewSession(store, Settings(timezone=TZ), deck_id="bbb", clock=Clock())
     assert s.next_card().id == "bbb/y" and s.counts().new == 1
+
+
+# -- the log keeps the scheduler's decisions: settings changes are not damage --
+
+
+def _answer_some(store, clock, **overrides):
+    s = session(store, clock, **overrides)
+    for _ in range(12):
+        card = s.next_card()
+        if card is None:
+            clock.now += DAY
+            continue
+        s.answer(card.id, random.Random(card.id + str(clock.now)).choice([1, 3, 3, 4]))
+        clock.now += 7 * MIN
+    clock.now += 2 * DAY
+    for card_id in ("test/alpha", "test/beta"):
+        s.answer(card_id, 3)
+    return s
+
+
+def _dues(store):
+    return dict(store.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
+
+
+def test_a_settings_change_is_not_damage_and_reschedule_moves_due_dates(synced):
+    clock = Clock()
+    _answer_some(synced, clock)
+    dues = _dues(synced)
+    changed = Settings(timezone=TZ, desired_retention=0.85, learning_steps=["5m"],
+                       maximum_interval=400)
+    assert cache_mismatches(synced, changed) == []  # the doctor exit 1, gone
+    rebuild_all(synced, changed)
+    assert _dues(synced) == dues  # a replay keeps what was decided
+    from companion.session import reschedule
+
+    moved = reschedule(synced, changed, clock.now)
+    assert moved > 0 and sum(_dues(synced)[c] != d for c, d in dues.items()) == moved
+    moved_dues = _dues(synced)
+    rebuild_all(synced, changed)  # the reschedule is in the log: a replay keeps it
+    assert _dues(synced) == moved_dues and cache_mismatches(synced, changed) == []
+    assert reschedule(synced, changed, clock.now) == 0  # nothing left to move
+
+
+def test_forget_puts_a_card_back_to_new_and_keeps_its_history(synced):
+    from companion.session import forget
+
+    clock = Clock()
+    s = _answer_some(synced, clock)
+    reviews = synced.conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
+    before = s.card("test/alpha").memory
+    assert before.state != NEW
+    assert forget(synced, s.settings, ["test/alpha", "test/alpha"], clock.now) == ["test/alpha"]
+    after = s.card("test/alpha").memory
+    assert (after.state, after.stability, after.due) == (NEW, None, None)
+    assert after.reps == before.reps  # counts kept, as Anki's default
+    assert synced.conn.execute("SELECT count(*) FROM reviews").fetchone()[0] == reviews
+    assert cache_mismatches(synced, s.settings) == []
+    clock.now += MIN
+    fresh = s.answer("test/alpha", 3).memory  # a new card's first answer: a fresh memory
+    assert fresh.state == LEARNING and fresh.remaining_steps == 1
+    forget(synced, s.settings, ["test/beta"], clock.now, reset_counts=True)
+    assert (s.card("test/beta").memory.reps, s.card("test/beta").memory.lapses) == (0, 0)
+    rebuild_all(synced, s.settings)
+    assert s.card("test/beta").memory.state == NEW and cache_mismatches(synced, s.settings) == []
+
+
+def test_an_export_carries_the_decisions_to_a_home_with_other_settings(synced, tmp_path):
+    from companion.interop.json_export import import_json, write_json
+    from companion.store import Store
+
+    clock = Clock()
+    s = _answer_some(synced, clock)
+    from companion.session import forget
+
+    forget(synced, s.settings, ["test/beta"], clock.now)
+    write_json(synced, s.settings, tmp_path / "out.json")
+    other = Store(tmp_path / "other.db")
+    theirs = Settings(timezone="Asia/Tokyo", desired_retention=0.8, relearning_steps=[])
+    import_json(other, theirs, tmp_path / "out.json")
+    assert _dues(other) == _dues(synced)
+    assert other.conn.execute("SELECT state FROM cards WHERE id = 'test/beta'").fetchone() == (NEW,)
+
+
+def test_an_older_database_is_replayed_under_the_new_rules_on_open(tmp_path):
+    import sqlite_utils
+
+    from companion.session import catch_up
+    from companion.store import MIGRATIONS, Store
+
+    path = tmp_path / "c.db"
+    conn = sqlite3.connect(path)
+    db = sqlite_utils.Database(conn)
+    for version in (1, 2, 3):
+        MIGRATIONS[version](db)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute("INSERT INTO decks(id, name) VALUES ('d', 'D')")
+    conn.execute("INSERT INTO cards(id, deck_id, note_id, kind, front, back, state, step, "
+                 "reps, due, last_review) VALUES ('d/c', 'd', 'c', 'basic', 'q', 'a', 2, NULL, "
+                 "2, 1, 1)")  # a cache the old rules wrote
+    for i, (at, rating) in enumerate([(T0, 3), (T0 + 11 * MIN, 3), (T0 + 3 * DAY, 3)]):
+        conn.execute("INSERT INTO reviews(id, card_id, reviewed_at, rating) VALUES (?, ?, ?, ?)",
+                     (f"r{i}", "d/c", at, rating))
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    settings = Settings(timezone=TZ)
+    assert catch_up(store, settings) == 3
+    row = store.conn.execute("SELECT state, reps, interval FROM cards").fetchone()
+    assert row[0] == REVIEW and row[1] == 3 and row[2] >= 1
+    decided = store.conn.execute("SELECT count(*) FROM reviews WHERE state_after IS NOT NULL "
+                                 "AND elapsed_days IS NOT NULL").fetchone()[0]
+    assert decided == 3 and cache_mismatches(store, settings) == []
+    assert catch_up(store, settings) is None  # once

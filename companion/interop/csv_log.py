@@ -139,7 +139,9 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
               f"Card {cid.split('/', 1)[1]} of an imported review log",
               "The log carries the history, not the card's text.",
               path.name, i, now_ms()) for i, cid in enumerate(new_cards)])
-        added_reviews = store.insert_new_reviews(reviews)
+        # a CSV log keeps no decisions: the replay below decides them
+        added_reviews = store.insert_new_reviews([(*r, None, None, None, None, None)
+                                                  for r in reviews])
         for card_id in cards:
             rebuild_card(store, model, card_id)
     return ImportResult({"cards": added_cards, "reviews": added_reviews})

@@ -11,18 +11,19 @@ from typing import Any
 
 from companion import __version__
 from companion.interop import ImportError_, ImportResult
-from companion.rows import ExportCard, ExportLabRun, ExportReview, MergedFlags
+from companion.rows import ExportCard, ExportEvent, ExportLabRun, ExportReview, MergedFlags
 from companion.scheduler import MemoryModel
 from companion.session import rebuild_card
 from companion.settings import Settings, SettingsError, from_mapping
 from companion.store import Store, now_ms
 
 FORMAT = "companion-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each review's decision, and card_events
 
 # The export's fields are the store's rows, in their order.
 CARD_FIELDS = ExportCard._fields
 REVIEW_FIELDS = ExportReview._fields
+EVENT_FIELDS = ExportEvent._fields
 RUN_FIELDS = ExportLabRun._fields[1:]  # a run's id is this database's own
 
 
@@ -47,6 +48,7 @@ def to_document(store: Store, settings: Settings) -> dict[str, Any]:
         "decks": [deck._asdict() for deck in store.export_decks()],
         "cards": [card._asdict() for card in store.export_cards()],
         "reviews": [review._asdict() for review in store.export_reviews()],
+        "card_events": [event._asdict() for event in store.export_card_events()],
         "lab_runs": runs,
     }
 
@@ -114,7 +116,10 @@ def import_json(store: Store, settings: Settings, path: Path,
                 continue
             store.insert_export_lab_run([run[k] for k in RUN_FIELDS], run["metrics"])
             added["lab_runs"] += 1
-        touched = {r["card_id"] for r in doc["reviews"]}
+        added["card_events"] = store.insert_new_card_events(
+            [tuple(e[k] for k in EVENT_FIELDS) for e in doc["card_events"]])
+        touched = {r["card_id"] for r in doc["reviews"]} | {e["card_id"]
+                                                            for e in doc["card_events"]}
         for card_id in sorted(touched):
             rebuild_card(store, model, card_id)
     return ImportResult(added, adopted)

@@ -60,6 +60,21 @@ class Review(msgspec.Struct, forbid_unknown_fields=True):
     reviewed_at: MS
     rating: int
     duration_ms: Annotated[int, msgspec.Meta(ge=0, le=DAY_MS)] | None
+    # what the scheduler decided then (format 2); absent: the importer's replay decides
+    state_after: Annotated[int, msgspec.Meta(ge=0, le=3)] | None = None
+    remaining_steps: Annotated[int, msgspec.Meta(ge=0, le=1000)] | None = None
+    interval: Annotated[int, msgspec.Meta(ge=0, le=36500)] | None = None
+    due: MS | None = None
+    elapsed_days: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
+
+
+class CardEvent(msgspec.Struct, forbid_unknown_fields=True):
+    id: ID
+    card_id: ID
+    at: MS
+    kind: Literal["reschedule", "forget", "forget-counts"]
+    interval: Annotated[int, msgspec.Meta(ge=0, le=36500)] | None = None
+    due: MS | None = None
 
 
 class LabRun(msgspec.Struct, forbid_unknown_fields=True):
@@ -84,6 +99,7 @@ class Document(msgspec.Struct):
     cards: list[Card]
     reviews: list[Review]
     lab_runs: list[LabRun]
+    card_events: list[CardEvent] = []
     settings: dict[str, Any] | None = None
     app_version: SHORT | None = None
     exported_at: SHORT | None = None
@@ -163,3 +179,14 @@ def _check_meaning(doc: Document, where: str) -> None:
             fail(f"reviews[{i}]: reviewed_at {review.reviewed_at} is in the future")
         if review.card_id not in card_ids:
             fail(f"reviews[{i}]: card {review.card_id!r} is not among the cards")
+        decision = (review.state_after, review.remaining_steps, review.interval, review.due,
+                    review.elapsed_days)
+        if any(v is None for v in decision) and any(v is not None for v in decision):
+            fail(f"reviews[{i}]: a decision needs all of state_after, remaining_steps, "
+                 "interval, due and elapsed_days, or none")
+    unique(doc.card_events, "card_events")
+    for i, event in enumerate(doc.card_events):
+        if event.card_id not in card_ids:
+            fail(f"card_events[{i}]: card {event.card_id!r} is not among the cards")
+        if event.at > latest:
+            fail(f"card_events[{i}]: at {event.at} is in the future")
