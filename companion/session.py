@@ -398,7 +398,7 @@ def note_schedule_settings(store: Store, settings: Settings) -> None:
 
 
 def reschedule(store: Store, settings: Settings, now: int,
-               deck_id: str | None = None) -> int:
+               deck_id: str | None = None, card_ids: list[str] | None = None) -> int:
     """Recompute every review card's interval and due date under the current
     settings, from its last review, as Anki's "reschedule cards on change"
     does; each move is kept in the log. Returns how many cards moved."""
@@ -406,6 +406,8 @@ def reschedule(store: Store, settings: Settings, now: int,
     moved = 0
     with store.transaction():
         for card_id in store.review_card_ids(deck_id):
+            if card_ids is not None and card_id not in card_ids:
+                continue
             row = store.card_row(card_id)
             assert row is not None  # listed in this transaction
             memory = CardView.from_row(row).memory

@@ -50,6 +50,27 @@ def test_plain_review_driven_by_a_pipe(cli_home):
     assert db.execute("SELECT card_id, rating FROM reviews").fetchall() == [("mine/alpha", 3)]
 
 
+def test_forget_and_reschedule_from_the_command_line(cli_home):
+    result = run(["review", "--plain", "--deck", "mine"], cli_home, stdin="\n4\nq\n")
+    assert "saved: mine/alpha Easy" in result.stdout, result.stderr
+    db = sqlite3.connect(cli_home / "companion.db")
+    due = db.execute("SELECT due FROM cards WHERE id = 'mine/alpha'").fetchone()[0]
+    (cli_home / "settings.toml").write_text("desired_retention = 0.75\n")
+    result = run(["reschedule"], cli_home)
+    assert result.returncode == 0 and result.stdout.strip() == "Rescheduled 1 card(s).", \
+        result.stderr
+    assert db.execute("SELECT due FROM cards WHERE id = 'mine/alpha'").fetchone()[0] > due
+    result = run(["forget", "mine/alpha", "mine/beta"], cli_home)
+    assert result.returncode == 0 and "Forgot 1 card(s); 1 already new." in result.stdout
+    assert db.execute("SELECT state, reps FROM cards WHERE id = 'mine/alpha'").fetchone() \
+        == (0, 1)
+    assert db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 1  # history kept
+    result = run(["forget", "mine/nosuch"], cli_home)
+    assert result.returncode == 2 and result.stderr.strip() == \
+        "companion: error: no card 'mine/nosuch'"
+    assert run(["doctor"], cli_home).returncode == 0
+
+
 def test_plain_review_enter_is_good_and_s_b_set_cards_aside_until_undone(cli_home):
     # alpha: reveal, Enter (Good); beta: suspend; gamma.c1: bury, undo (back), reveal, 4
     result = run(["review", "--plain", "--deck", "mine"], cli_home,

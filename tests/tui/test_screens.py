@@ -414,3 +414,42 @@ async def test_a_backup_that_fails_is_a_warning_and_the_app_goes_on(history_home
         said = [(n.title, n.message) for n in app.said]
         assert ("Backup", "daily backup failed: [Errno 28] No space left on device") in said
         assert app.screen.data.reviews > 0
+
+
+@run
+async def test_browse_forgets_and_reschedules_the_card_as_the_cli_does(history_home):
+    from dataclasses import replace
+
+    app = make_app(history_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        db = app.store.conn
+        reviewed = [r[0] for r in db.execute(
+            "SELECT id FROM cards WHERE state = 2 AND suspended = 0 ORDER BY id")]
+        assert len(reviewed) >= 2
+        first, second = reviewed[:2]
+        screen.query_one("#search").value = first.split("/")[1]
+        await settle(pilot)
+        await wait_for(pilot, lambda: screen.detail is not None and screen.detail.card.id == first)
+        reps = screen.detail.card.memory.reps
+        await pilot.press("down", "f")
+        await settle(pilot)
+        await wait_for(pilot, lambda: screen.detail.card.memory.state == 0)
+        assert db.execute("SELECT state, reps FROM cards WHERE id = ?", (first,)).fetchone() \
+            == (0, reps)
+        assert len(screen.detail.history) == reps  # the history stays
+        # Reschedule under a changed retention moves the due date as `reschedule` would
+        app.settings = replace(app.settings, desired_retention=0.75)
+        due = db.execute("SELECT due FROM cards WHERE id = ?", (second,)).fetchone()[0]
+        screen.query_one("#search").value = second.split("/")[1]
+        await settle(pilot)
+        await wait_for(pilot, lambda: screen.detail.card.id == second)
+        await pilot.press("down", "r")
+        await settle(pilot)
+        moved = db.execute("SELECT due FROM cards WHERE id = ?", (second,)).fetchone()[0]
+        assert moved > due  # a lower retention: a longer interval
+        assert db.execute("SELECT count(*) FROM card_events WHERE card_id = ?",
+                          (second,)).fetchone()[0] == 1

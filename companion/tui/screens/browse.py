@@ -13,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from companion.cardtext import math_to_unicode, shown, without_bold
-from companion.scheduler import RATING_NAMES, STATE_NAMES
+from companion.scheduler import RATING_NAMES, REVIEW, STATE_NAMES
 from companion.tui import bindings
 from companion.tui.format import local_time
 from companion.tui.messages import DecksLoaded, DetailLoaded, SearchDone
@@ -257,6 +257,11 @@ class BrowseScreen(CompanionScreen):
             return True if self.detail is not None else None
         if action == "lab":
             return True if self.detail is not None and self.detail.card.lab else None
+        if action == "forget":
+            return True if self.detail is not None and self.detail.card.memory.reps else None
+        if action == "reschedule":
+            return True if self.detail is not None \
+                and self.detail.card.memory.state == REVIEW else None
         return True
 
     def action_focus_table(self) -> None:
@@ -278,6 +283,30 @@ class BrowseScreen(CompanionScreen):
         card = self.detail.card
         ReviewSession(self.store, app.settings).set_suspended(card.id, not card.suspended)
         self.notify(f"{'Unsuspended' if card.suspended else 'Suspended'} {card.id}", timeout=2)
+        self.search()
+        self.load_detail(self.new_request(DetailLoaded), card.id)
+
+    def action_forget(self) -> None:
+        if self.detail is None:
+            return
+        from companion.session import forget
+
+        card = self.detail.card
+        done = forget(self.store, self.app.settings, [card.id], self.app.clock())
+        self.notify(f"Forgot {card.id}: new again, history kept" if done
+                    else f"{card.id} is new already", timeout=3)
+        self.search()
+        self.load_detail(self.new_request(DetailLoaded), card.id)
+
+    def action_reschedule(self) -> None:
+        if self.detail is None:
+            return
+        from companion.session import reschedule
+
+        card = self.detail.card
+        moved = reschedule(self.store, self.app.settings, self.app.clock(), card_ids=[card.id])
+        self.notify(f"Rescheduled {card.id}" if moved
+                    else f"{card.id} is already where the current settings put it", timeout=3)
         self.search()
         self.load_detail(self.new_request(DetailLoaded), card.id)
 
