@@ -45,7 +45,9 @@ def _open(sync: bool = True):
     store.mark_abandoned_runs()
     from companion.session import catch_up
 
-    catch_up(store, settings)
+    if replayed := catch_up(store, settings):
+        print(f"companion: note: replayed {replayed} review(s) into every card's state "
+              "(new scheduling rules or FSRS parameters)", file=sys.stderr)
     if sync:
         from companion.deck_sync import sync_decks
 
