@@ -281,7 +281,7 @@ def optimize(store: Store, settings: Settings, retention: bool = False) -> Optim
     """Fit FSRS-6 to the review log and score current and fitted parameters on
     it. Saves nothing: `apply` does, when the report keeps the fitted ones."""
     started = time.perf_counter()
-    reviews = store.reviews()
+    reviews = store.reviews(studied_only=True)
     train = training_set(reviews, LearnerDay(settings))
     current = list(settings.parameters) or default_parameters()
     usable = usable_items(train.items) if train.items else 0

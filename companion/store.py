@@ -726,11 +726,16 @@ class Reads:
     # -- the read model: stats, home, report, search (reads) -----------------
 
     def reviews(self, since_ms: int | None = None,
-                card_ids: Sequence[str] | None = None) -> list[ReviewRow]:
-        """The review log in time order (ties broken by review id, as replay does)."""
+                card_ids: Sequence[str] | None = None,
+                studied_only: bool = False) -> list[ReviewRow]:
+        """The review log in time order (ties broken by review id, as replay does);
+        `studied_only`: only live, unsuspended cards' reviews (what Anki's
+        optimizer searches: `preset:X -is:suspended`, deleted cards gone)."""
         sql = "SELECT card_id, reviewed_at, rating, state_before, duration_ms FROM reviews"
         where: list[str] = []
         args: list[Any] = []
+        if studied_only:
+            where.append("card_id IN (SELECT id FROM cards WHERE retired = 0 AND suspended = 0)")
         if since_ms is not None:
             where.append("reviewed_at >= ?")
             args.append(since_ms)

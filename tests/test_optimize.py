@@ -400,3 +400,15 @@ def test_anki_keeps_current_parameters_unless_relearning_would_lift_stability():
     assert opt.keeps_fitted(lifting, 0.30, 0.39, 3)
     assert not opt._relearning_lifts_stability(defaults, 2)
     assert not opt.keeps_fitted(defaults, 0.30, 0.39, 2)
+
+
+def test_suspended_and_retired_cards_are_left_out_of_the_fit_as_anki_does(store):
+    settings = Settings(timezone="UTC")
+    fill_store(store, synthetic_log(), settings)
+    everything = opt.optimize(store, settings).reviews
+    counts = dict(store.conn.execute("SELECT card_id, count(*) FROM reviews GROUP BY card_id"))
+    suspended, retired = sorted(counts)[:2]
+    store.conn.execute("UPDATE cards SET suspended = 1 WHERE id = ?", (suspended,))
+    store.conn.execute("UPDATE cards SET retired = 1 WHERE id = ?", (retired,))
+    assert opt.optimize(store, settings).reviews == \
+        everything - counts[suspended] - counts[retired]
