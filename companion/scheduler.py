@@ -128,6 +128,14 @@ class Outcome:
     leech: bool  # this answer made the card a leech (again)
 
 
+class Choice(NamedTuple):
+    """One answer button's outcome: its state and a step's seconds or review's days."""
+
+    state: int
+    secs: int
+    days: int
+
+
 class _Next(NamedTuple):
     """One answer's next state, before it is applied to the card (Anki's CardState)."""
 
@@ -489,15 +497,24 @@ class MemoryModel:
     def review(self, card_id: str, memory: Memory, rating: int, at_ms: int) -> Memory:
         return self.answer(card_id, memory, rating, at_ms).memory
 
-    def previews(self, card_id: str, memory: Memory, at_ms: int) -> dict[int, float]:
-        """Seconds until each answer would bring the card back, as Anki's buttons
-        count them: a step that reaches past the rollover counts in days."""
+    def choices(self, card_id: str, memory: Memory, at_ms: int) -> dict[int, Choice]:
+        """What each answer would do: the state, a step's seconds or a review's
+        days (Anki's SchedulingStates, before a learning step's own fuzz)."""
         timing = self.day.timing(at_ms)
         states = self.next_states(memory, timing.fsrs_days_elapsed(memory.last_review))
         fuzz = self._fuzz_draw(card_id, memory.reps)
         out = {}
         for rating in (1, 2, 3, 4):
             nxt = self._next(memory, rating, states, fuzz)
+            out[rating] = Choice(nxt.state, nxt.secs, nxt.days)
+        return out
+
+    def previews(self, card_id: str, memory: Memory, at_ms: int) -> dict[int, float]:
+        """Seconds until each answer would bring the card back, as Anki's buttons
+        count them: a step that reaches past the rollover counts in days."""
+        timing = self.day.timing(at_ms)
+        out = {}
+        for rating, nxt in self.choices(card_id, memory, at_ms).items():
             if nxt.state == REVIEW:
                 out[rating] = float(nxt.days * DAY_SECS)
             elif nxt.secs >= timing.secs_until_rollover:

@@ -1,0 +1,53 @@
+"""Anki itself as the reference: its scheduler (the `anki` package, v3 with FSRS)
+run over review histories in a child process whose clock libfaketime moves to
+each review's time, so Anki's own code counts the days and picks the due dates.
+
+`run_anki(config, histories)` returns, for each history, one dict per review
+(see driver.py). `AVAILABLE` is False (and `MISSING` says why) without the
+`anki` package or libfaketime; the tests then skip."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+LIBFAKETIME = next((p for p in ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                                "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+                                "/usr/lib/faketime/libfaketime.so.1") if Path(p).exists()), "")
+MISSING = ("the anki package is not installed" if importlib.util.find_spec("anki") is None
+           else "" if LIBFAKETIME else "libfaketime is not installed (apt-get install faketime)")
+AVAILABLE = not MISSING
+DRIVER = Path(__file__).with_name("driver.py")
+
+
+def run_anki(config: dict[str, Any], histories: list[list[tuple[int, int]]],
+             timezone: str, fuzz: bool = False) -> list[list[dict[str, Any]]]:
+    """Each history is one new card's reviews: (UTC ms, rating 1-4) in time order."""
+    reviews = sorted(((ms, index, rating) for index, history in enumerate(histories)
+                      for ms, rating in history))
+    start = min(ms for ms, _, _ in reviews) - 30 * 86_400_000
+    with tempfile.TemporaryDirectory(prefix="anki-ref-") as folder:
+        clock = Path(folder) / "clock"
+        clock.write_text(f"{start // 1000}\n")
+        job = {"dir": folder, "clock_file": str(clock), "start_ms": start, "config": config,
+               "cards": len(histories),
+               "reviews": [[index, ms, rating] for ms, index, rating in reviews]}
+        env = {**os.environ, "LD_PRELOAD": LIBFAKETIME, "FAKETIME_NO_CACHE": "1",
+               "FAKETIME_TIMESTAMP_FILE": str(clock), "FAKETIME_FMT": "%s", "TZ": timezone}
+        if not fuzz:
+            env["ANKI_TEST_MODE"] = "1"  # Anki draws no fuzz in its test mode
+        done = subprocess.run([sys.executable, str(DRIVER)], input=json.dumps(job), env=env,
+                              capture_output=True, text=True, timeout=1800)
+        if done.returncode != 0:
+            raise RuntimeError(f"Anki's driver failed: {done.stderr[-3000:]}")
+    out: list[list[dict[str, Any]]] = [[] for _ in histories]
+    for line in done.stdout.splitlines():
+        row = json.loads(line)
+        out[row["card"]].append(row)
+    return out
