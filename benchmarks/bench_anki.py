@@ -182,7 +182,8 @@ class CompanionLoop:
         os.environ["COMPANION_HOME"] = str(home)
         import bench_review
 
-        from companion.session import ReviewSession, rebuild_all
+        from companion.replay import rebuild_all
+        from companion.session import ReviewSession
         from companion.settings import Settings
         from companion.store import Store
 

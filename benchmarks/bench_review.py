@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from companion.deck_sync import deck_dirs, sync_decks  # noqa: E402
+from companion.replay import rebuild_all  # noqa: E402
 from companion.scheduler import REVIEW  # noqa: E402
-from companion.session import ReviewSession, rebuild_all  # noqa: E402
+from companion.session import ReviewSession  # noqa: E402
 from companion.settings import Settings  # noqa: E402
 from companion.store import Store, now_ms  # noqa: E402
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench_review import build  # noqa: E402
 
-from companion.session import rebuild_all  # noqa: E402
+from companion.replay import rebuild_all  # noqa: E402
 from companion.settings import Settings  # noqa: E402
 from companion.store import Store  # noqa: E402
 

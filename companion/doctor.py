@@ -10,8 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from companion.replay import events_by_card, logged, memory_row, rebuild_all
 from companion.scheduler import NEW, LoggedReview, MemoryModel
-from companion.session import decoded_fields, events_by_card, logged, memory_row, rebuild_all
+from companion.session import decoded_fields
 from companion.settings import Settings
 from companion.store import SCHEMA_VERSION, Reads, Store
 

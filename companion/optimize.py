@@ -317,7 +317,7 @@ def apply(store: Store, settings: Settings, report: OptimizeReport,
     dates to what the new parameters give. Returns the new settings and how
     many cards' due dates moved. Nothing changes when the report keeps the
     current parameters."""
-    from companion.session import note_schedule_settings, rebuild_all, reschedule
+    from companion.replay import note_schedule_settings, rebuild_all, reschedule
     from companion.store import now_ms
 
     if report.kept != "fitted":

@@ -16,8 +16,8 @@ import pytest
 from companion import progress
 from companion.deck_sync import sync_decks
 from companion.interop.html_report import write_html
+from companion.replay import rebuild_all
 from companion.scheduler import LearnerDay
-from companion.session import rebuild_all
 from companion.settings import Settings
 
 from .conftest import write_deck

@@ -82,7 +82,7 @@ def synthetic_log(true_parameters=TRUE_PARAMETERS, cards: int = 300, days: int =
 
 def fill_store(store, log, settings: Settings) -> None:
     """The synthetic cards and their log in a store, card states replayed from it."""
-    from companion.session import rebuild_all
+    from companion.replay import rebuild_all
 
     card_ids = sorted({card_id for card_id, _, _ in log})
     with store.transaction() as conn:

@@ -10,8 +10,9 @@ import pytest
 
 from companion.deck_sync import sync_decks
 from companion.doctor import cache_mismatches
+from companion.replay import rebuild_all
 from companion.scheduler import LEARNING, NEW, REVIEW, to_ms
-from companion.session import ReviewSession, rebuild_all
+from companion.session import ReviewSession
 from companion.settings import Settings
 
 from .conftest import TZ, write_deck
@@ -296,7 +297,7 @@ def test_a_settings_change_is_not_damage_and_reschedule_moves_due_dates(synced):
     assert cache_mismatches(synced, changed) == []  # the doctor exit 1, gone
     rebuild_all(synced, changed)
     assert _dues(synced) == dues  # a replay keeps what was decided
-    from companion.session import reschedule
+    from companion.replay import reschedule
 
     moved = reschedule(synced, changed, clock.now)
     assert moved > 0 and sum(_dues(synced)[c] != d for c, d in dues.items()) == moved
@@ -307,7 +308,7 @@ def test_a_settings_change_is_not_damage_and_reschedule_moves_due_dates(synced):
 
 
 def test_forget_puts_a_card_back_to_new_and_keeps_its_history(synced):
-    from companion.session import forget
+    from companion.replay import forget
 
     clock = Clock()
     s = _answer_some(synced, clock)
@@ -335,7 +336,7 @@ def test_an_export_carries_the_decisions_to_a_home_with_other_settings(synced, t
 
     clock = Clock()
     s = _answer_some(synced, clock)
-    from companion.session import forget
+    from companion.replay import forget
 
     forget(synced, s.settings, ["test/beta"], clock.now)
     write_json(synced, s.settings, tmp_path / "out.json")
@@ -349,7 +350,7 @@ def test_an_export_carries_the_decisions_to_a_home_with_other_settings(synced, t
 def test_an_older_database_is_replayed_under_the_new_rules_on_open(tmp_path):
     import sqlite_utils
 
-    from companion.session import catch_up
+    from companion.replay import catch_up
     from companion.store import MIGRATIONS, Store
 
     path = tmp_path / "c.db"

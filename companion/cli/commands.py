@@ -43,7 +43,7 @@ def _open(sync: bool = True):
     if warning := store.daily_backup_warning():
         _warn(warning)
     store.mark_abandoned_runs()
-    from companion.session import catch_up
+    from companion.replay import catch_up
 
     if replayed := catch_up(store, settings):
         print(f"companion: note: replayed {replayed} review(s) into every card's state "
@@ -388,7 +388,7 @@ def reschedule(deck: str | None) -> None:
     As Anki's "reschedule cards on change": each review card's interval is
     recomputed from its memory state and last review under the current desired
     retention, parameters and maximum interval. Each move is kept in the log."""
-    from companion.session import reschedule as move
+    from companion.replay import reschedule as move
     from companion.store import now_ms
 
     settings, store = _open(sync=False)
@@ -402,7 +402,7 @@ def reschedule(deck: str | None) -> None:
               help="Also set the cards' review and lapse counts back to zero.")
 def forget(card_ids: tuple[str, ...], reset_counts: bool) -> None:
     """Put cards back to new, keeping their history (Anki's Forget)."""
-    from companion.session import forget as reset
+    from companion.replay import forget as reset
     from companion.store import now_ms
 
     settings, store = _open(sync=False)

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from companion.interop import IMPORTED_DECK, ImportError_, ImportResult
+from companion.replay import rebuild_card
 from companion.scheduler import MemoryModel
-from companion.session import rebuild_card
 from companion.settings import Settings
 from companion.store import Store, now_ms
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from companion import __version__
 from companion.interop import ImportError_, ImportResult
+from companion.replay import rebuild_card
 from companion.rows import ExportCard, ExportEvent, ExportLabRun, ExportReview, MergedFlags
 from companion.scheduler import MemoryModel
-from companion.session import rebuild_card
 from companion.settings import Settings, SettingsError, from_mapping
 from companion.store import Store, now_ms
 

@@ -136,7 +136,7 @@ class CompanionApp(App[int]):
             self.post_message(StoreFailed(str(exc)))
             return
         store.mark_abandoned_runs()
-        from companion.session import catch_up
+        from companion.replay import catch_up
 
         catch_up(store, self.settings)
         if warning := store.daily_backup_warning():

@@ -94,7 +94,7 @@ BROWSE = [
     Binding("f", "forget", "Forget",
             tooltip="Put the card back to new; its history stays (Anki's Forget)",
             id="browse.forget"),
-    Binding("r", "reschedule", "Reschedule",
+    Binding("r", "reschedule", "Reschedule", show=False,  # F1 and the palette list it
             tooltip="Move a review card's due date to what the current settings give",
             id="browse.reschedule"),
     help_binding("browse", "f1"),

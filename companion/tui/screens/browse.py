@@ -289,7 +289,7 @@ class BrowseScreen(CompanionScreen):
     def action_forget(self) -> None:
         if self.detail is None:
             return
-        from companion.session import forget
+        from companion.replay import forget
 
         card = self.detail.card
         done = forget(self.store, self.app.settings, [card.id], self.app.clock())
@@ -301,7 +301,7 @@ class BrowseScreen(CompanionScreen):
     def action_reschedule(self) -> None:
         if self.detail is None:
             return
-        from companion.session import reschedule
+        from companion.replay import reschedule
 
         card = self.detail.card
         moved = reschedule(self.store, self.app.settings, self.app.clock(), card_ids=[card.id])

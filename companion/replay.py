@@ -1,0 +1,215 @@
+"""The review log -> card states: replaying a card's reviews (and the
+reschedules and forgets beside them) into its cached memory state, the whole
+log at once, catching up after an upgrade or a settings change, and the two
+schedule changes that are not answers (reschedule, forget). What doctor
+compares the cache with."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Callable
+
+from companion.scheduler import (
+    EVENT_KINDS,
+    NEW,
+    Decision,
+    LoggedEvent,
+    LoggedReview,
+    Memory,
+    MemoryModel,
+)
+from companion.settings import Settings
+from companion.store import CardReview, CardRow, MemoryRow, Reads, Store, now_ms
+
+if TYPE_CHECKING:
+    from companion.rows import LogReview
+
+
+def memory_of(row: CardRow) -> Memory:
+    """A card's cached memory state, as its row holds it."""
+    return Memory(state=row.state, remaining_steps=row.remaining_steps or 0,
+                  stability=row.stability, difficulty=row.difficulty, due=row.due,
+                  last_review=row.last_review, reps=row.reps, lapses=row.lapses,
+                  interval=row.interval or 0)
+
+
+def memory_row(card_id: str, m: Memory) -> MemoryRow:
+    """A memory state as the store caches it on its card."""
+    # A card never answered keeps NULLs, as it was added: no steps, no interval.
+    return MemoryRow(m.state, m.remaining_steps if m.reps else None, m.stability,
+                     m.difficulty, m.due, m.last_review, m.reps, m.lapses,
+                     m.interval if m.reps else None, card_id)
+
+
+def events_by_card(store: Reads, card_id: str | None = None) -> dict[str, list[LoggedEvent]]:
+    """Reschedules and forgets, per card, as the replay reads them."""
+    out: dict[str, list[LoggedEvent]] = {}
+    for row in store.card_events(card_id):
+        out.setdefault(row.card_id, []).append(
+            LoggedEvent(row.at, row.kind, row.interval or 0, row.due or 0))
+    return out
+
+
+def logged(row: CardReview | LogReview) -> LoggedReview:
+    """A stored review as a replay reads it: with its kept decision, if any."""
+    decision = None
+    if row.state_after is not None and row.due is not None and row.elapsed_days is not None:
+        decision = Decision(row.state_after, row.remaining_steps or 0, row.interval or 0,
+                            row.due, row.elapsed_days)
+    return LoggedReview(row.reviewed_at, row.rating, decision)
+
+
+def _records(ids: list[str], kept: list[tuple[int, Decision]]) -> list[tuple[int | str, ...]]:
+    return [(before, *decision, review_id) for review_id, (before, decision) in zip(ids, kept)]
+
+
+def write_memory(store: Store, card_id: str, m: Memory) -> None:
+    store.write_memory(memory_row(card_id, m))
+
+
+def rebuild_card(store: Store, model: MemoryModel, card_id: str) -> Memory:
+    """Replay one card's reviews into its cached state (and each review's
+    state_before). Runs inside the caller's transaction."""
+    rows = store.card_reviews(card_id)
+    memory, kept = model.replay(card_id, [logged(r) for r in rows],
+                                events_by_card(store, card_id).get(card_id, []))
+    store.set_review_records(_records([r.id for r in rows], kept))
+    write_memory(store, card_id, memory)
+    return memory
+
+
+def memory_parameters(settings: Settings) -> str:
+    """The settings a memory state depends on, as the store notes them."""
+    return json.dumps(settings.parameters)
+
+
+def schedule_settings(settings: Settings) -> str:
+    """The settings a review card's interval depends on, as the store notes them."""
+    return json.dumps([settings.parameters, settings.desired_retention,
+                       settings.maximum_interval])
+
+
+def catch_up(store: Store, settings: Settings, now: int | None = None) -> int | None:
+    """Rebuild every card's cached state when it was built by older rules (a
+    schema upgrade) or under other FSRS parameters than the settings hold now,
+    as Anki recomputes memory states when its parameters change; due dates stay
+    as the review log decided them, unless `reschedule_on_change` asks to move
+    them when the settings they depend on changed. Returns the reviews replayed."""
+    replayed = None
+    if store.meta("replay_needed") == "1" \
+            or store.meta("memory_parameters") != memory_parameters(settings):
+        replayed = rebuild_all(store, settings)
+    noted = store.meta("schedule_settings")
+    if noted != schedule_settings(settings):
+        if noted is not None and settings.reschedule_on_change:
+            reschedule(store, settings, now_ms() if now is None else now)
+        note_schedule_settings(store, settings)
+    return replayed
+
+
+def note_schedule_settings(store: Store, settings: Settings) -> None:
+    """The settings the due dates now follow, so a later change can be told."""
+    with store.transaction():
+        store.set_meta("schedule_settings", schedule_settings(settings))
+
+
+def reschedule(store: Store, settings: Settings, now: int,
+               deck_id: str | None = None, card_ids: list[str] | None = None) -> int:
+    """Recompute every review card's interval and due date under the current
+    settings, from its last review, as Anki's "reschedule cards on change"
+    does; each move is kept in the log. Returns how many cards moved."""
+    model = MemoryModel(settings)
+    moved = 0
+    with store.transaction():
+        for card_id in store.review_card_ids(deck_id):
+            if card_ids is not None and card_id not in card_ids:
+                continue
+            row = store.card_row(card_id)
+            assert row is not None  # listed in this transaction
+            memory = memory_of(row)
+            reviews = store.card_reviews(card_id)
+            # Anki: the interval before the last answer, unless that was Again
+            previous = 0
+            if len(reviews) > 1 and reviews[-1].rating > 1:
+                previous = reviews[-2].interval or 0
+            event = model.reschedule(card_id, memory, now, previous)
+            if event is None or (event.interval, event.due) == (memory.interval, memory.due):
+                continue
+            store.insert_card_event(uuid.uuid4().hex, card_id, event.at, event.kind,
+                                    event.interval, event.due)
+            write_memory(store, card_id, model.apply_event(memory, event))
+            moved += 1
+    return moved
+
+
+def forget(store: Store, settings: Settings, card_ids: list[str], now: int,
+           reset_counts: bool = False) -> list[str]:
+    """Back to new, as Anki's Forget: the history stays in the log, the next
+    answer starts a fresh memory. Returns the ids that were not new already."""
+    model = MemoryModel(settings)
+    kind = EVENT_KINDS[2] if reset_counts else EVENT_KINDS[1]
+    done = []
+    with store.transaction():
+        for card_id in card_ids:
+            row = store.card_row(card_id)
+            if row is None:
+                raise KeyError(f"no card {card_id!r}")
+            if row.state == NEW and not (reset_counts and row.reps):
+                continue
+            at = max(now, (row.last_review or 0) + 1)
+            store.insert_card_event(uuid.uuid4().hex, card_id, at, kind, 0, 0)
+            rebuild_card(store, model, card_id)
+            done.append(card_id)
+    return done
+
+
+def rebuild_all(store: Store, settings: Settings,
+                progress: Callable[[int, int], None] | None = None) -> int:
+    """Replay the whole review log into every card's memory state. Returns the
+    number of reviews replayed. One transaction: all or nothing."""
+    model = MemoryModel(settings)
+    total = store.review_count()
+    done = 0
+    with store.transaction():
+        store.reset_memories()
+        card_id: str | None = None
+        ids: list[str] = []
+        log: list[LoggedReview] = []
+        memory_rows: list[MemoryRow] = []
+        before_rows: list[tuple[int | str, ...]] = []
+
+        events = events_by_card(store)
+
+        def finish() -> None:
+            assert card_id is not None
+            memory, kept = model.replay(card_id, log, events.get(card_id, []))
+            memory_rows.append(memory_row(card_id, memory))
+            before_rows.extend(_records(ids, kept))
+
+        def flush() -> None:
+            store.write_memories(memory_rows)
+            store.set_review_records(before_rows)
+            memory_rows.clear()
+            before_rows.clear()
+
+        for review in store.review_log():
+            if review.card_id != card_id:
+                if card_id is not None:
+                    finish()
+                    if len(before_rows) > 50_000:
+                        flush()
+                        if progress:
+                            progress(done, total)
+                card_id, ids, log = review.card_id, [], []
+            ids.append(review.id)
+            log.append(logged(review))
+            done += 1
+        if card_id is not None:
+            finish()
+        flush()
+        store.set_meta("memory_parameters", memory_parameters(settings))
+        store.set_meta("replay_needed", "0")
+    if progress:
+        progress(done, total)
+    return done
