@@ -463,9 +463,12 @@ LIMIT_EXTENSION_KEY = "limit_extension"
 
 
 def _fnv1a(text: Any, salt: Any) -> int:
-    """FNV-1a (64 bits) of a card id and a salt, as a non-negative SQLite integer."""
+    """FNV-1a (64 bits) of a salt and a card id, as a non-negative SQLite
+    integer. The salt goes first, multiplied as Anki's knuth_salt does
+    (gathering.rs), so a new day reshuffles every id, not only its last bits."""
     value = 0xCBF29CE484222325
-    for byte in f"{text}\x00{salt}".encode():
+    spread = (int(salt) * 2654435761) & 0xFFFFFFFF
+    for byte in f"{spread}\x00{text}".encode():
         value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return value >> 1
 
@@ -615,12 +618,15 @@ class Reads:
     # filtered deck once answered (rslib/src/scheduler/filtered/).
 
     @staticmethod
-    def _scope(now: int, deck_id: str | None, tag: str | None) -> tuple[str, list[Any]]:
+    def _scope(now: int | None, deck_id: str | None, tag: str | None) -> tuple[str, list[Any]]:
         """Studyable cards (live, not suspended, not buried at `now`) of the
         deck and with the tag, if given; a tag matches whole and in any case,
-        as Anki's tag search does."""
-        sql = ("retired = 0 AND suspended = 0 AND (buried_until IS NULL OR buried_until <= ?)")
-        args: list[Any] = [now]
+        as Anki's tag search does. With `now` None: every live card of them."""
+        sql = "retired = 0"
+        args: list[Any] = []
+        if now is not None:
+            sql += " AND suspended = 0 AND (buried_until IS NULL OR buried_until <= ?)"
+            args.append(now)
         if deck_id:
             sql += " AND deck_id = ?"
             args.append(deck_id)
@@ -691,22 +697,25 @@ class Reads:
             return self._first_in(f"state = {NEW}", "deck_id, position, id", [], now,
                                   deck_id, tag)
         scope, args = self._scope(now, deck_id, tag)
+        live, live_args = self._scope(None, deck_id, tag)
         first_tag = ("CASE WHEN instr(trim(coalesce(tags, '')) || ' ', ' ') > 1 "
                      "THEN lower(substr(trim(tags), 1, instr(trim(tags) || ' ', ' ') - 1)) "
                      "ELSE '' END")
-        # Each new note's turn in its section (1 for the section's first note,
-        # 2 for its second...): the first turn of every section comes first.
+        # Each note's turn in its section (1 for the section's first note, 2
+        # for its second...), counted over every live note, so that learning,
+        # suspending or burying a card never moves another's turn: the first
+        # turn of every section comes first, then the second, ...
         return self._row(
             CardRow,
             "WITH notes AS (SELECT deck_id, note_id, min(position) AS at, "
-            f"min({first_tag}) AS section FROM cards WHERE {scope} AND state = {NEW} "
+            f"min({first_tag}) AS section FROM cards WHERE {live} "
             "GROUP BY deck_id, note_id), "
             "turns AS (SELECT deck_id, note_id, at, row_number() OVER "
             "(PARTITION BY deck_id, section ORDER BY at) AS turn FROM notes) "
             f"SELECT {CARD_COLUMNS} FROM cards JOIN turns USING (deck_id, note_id) "
             f"WHERE {scope} AND state = {NEW} "
             "ORDER BY deck_id, turn, at, position, id LIMIT 1",
-            (*args, *args))
+            (*live_args, *args))
 
     def ahead_counts(self, learning_due_by: int, due_before: int, built_at: int, now: int,
                      deck_id: str | None, tag: str | None) -> list[DeckCounts]:
