@@ -8,13 +8,7 @@ import pytest
 from companion.deck_sync import sync_decks
 from companion.doctor import cache_mismatches
 from companion.scheduler import REVIEW, LearnerDay
-from companion.session import (
-    Queue,
-    ReviewSession,
-    Selection,
-    SelectionError,
-    check_selection,
-)
+from companion.session import Queue, ReviewSession, Selection, SelectionError, check_selection
 from companion.settings import Settings
 
 from .conftest import TZ, write_deck
@@ -168,7 +162,7 @@ def test_forgotten_cards_are_those_answered_again_in_the_last_days(synced):
     assert drawn(one, one) == ["test/delta"]  # today counts as the first day
     # random, and the same order for every queue of the same selection today
     again = Queue(synced, settings(), clock=clock, selection=three)
-    assert drawn(first, first) == [again.next_card().id, *drawn(again, first)[1:]]
+    assert drawn(first, first) == drawn(again, first)
     card = first.next_card()
     first.answer(card.id, 3)
     assert first.counts().review == 1 and first.next_card().id != card.id
