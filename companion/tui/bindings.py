@@ -143,6 +143,7 @@ CUSTOM = [
             id="custom.start"),
     Binding("escape", "cancel", "Cancel", tooltip="Back home; nothing is changed",
             id="custom.cancel"),
+    help_binding("custom", "f1"),  # a modal screen: the app's own F1 doesn't reach it
 ]
 
 HELP = [
