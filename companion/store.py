@@ -8,6 +8,7 @@ imported only when they run (it pulls in numpy, too slow for every start).
 # No `from __future__ import annotations` here: with it every NamedTuple field's
 # annotation is a string that typing compiles at import, ~10 ms of each start.
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -462,15 +463,13 @@ def _search_where(terms: Sequence[SearchTerm], day_end: int) -> tuple[str, list[
 LIMIT_EXTENSION_KEY = "limit_extension"
 
 
-def _fnv1a(text: Any, salt: Any) -> int:
-    """FNV-1a (64 bits) of a salt and a card id, as a non-negative SQLite
-    integer. The salt goes first, multiplied as Anki's knuth_salt does
-    (gathering.rs), so a new day reshuffles every id, not only its last bits."""
-    value = 0xCBF29CE484222325
-    spread = (int(salt) * 2654435761) & 0xFFFFFFFF
-    for byte in f"{spread}\x00{text}".encode():
-        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return value >> 1
+def _day_hash(text: Any, salt: Any) -> int:
+    """A 63-bit hash of a salt (the learner day) and a card id: a random order
+    that is the same all day and another the next. BLAKE2 of both, as Anki
+    hashes the id with a salt (sorting.rs hash_id_with_salt, fnvhash); here a
+    hash with C speed, called once per new card of the scope."""
+    digest = hashlib.blake2b(f"{salt}\x00{text}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
 
 
 def now_ms() -> int:
@@ -681,7 +680,7 @@ class Reads:
         # and orders random cards by it; this is the same idea over companion's
         # text ids. Registering again replaces it: cheap, and every connection
         # (the writer's, a worker's) has it when it needs it.
-        conn.create_function("companion_fnv", 2, _fnv1a, deterministic=True)
+        conn.create_function("companion_hash", 2, _day_hash, deterministic=True)
 
     def first_new_card_in(self, now: int, deck_id: str | None, tag: str | None,
                           order: str = "deck", salt: int = 0) -> CardRow | None:
@@ -691,30 +690,31 @@ class Reads:
         sections, a section being a note's first tag)."""
         if order == "random":
             self._with_hash(self.conn)
-            return self._first_in(f"state = {NEW}", "companion_fnv(id, ?), id", [salt], now,
+            return self._first_in(f"state = {NEW}", "companion_hash(id, ?), id", [salt], now,
                                   deck_id, tag)
         if order != "section":
             return self._first_in(f"state = {NEW}", "deck_id, position, id", [], now,
                                   deck_id, tag)
         scope, args = self._scope(now, deck_id, tag)
         live, live_args = self._scope(None, deck_id, tag)
+        # only the columns the order and the scope read go through the sorts
+        narrow = "id, deck_id, position, state, retired, suspended, buried_until, tags"
         first_tag = ("CASE WHEN instr(trim(coalesce(tags, '')) || ' ', ' ') > 1 "
                      "THEN lower(substr(trim(tags), 1, instr(trim(tags) || ' ', ' ') - 1)) "
                      "ELSE '' END")
         # Each note's turn in its section (1 for the section's first note, 2
         # for its second...), counted over every live note, so that learning,
         # suspending or burying a card never moves another's turn: the first
-        # turn of every section comes first, then the second, ...
+        # turn of every section comes first, then the second, ... One pass of
+        # window functions over the scope's live cards.
         return self._row(
             CardRow,
-            "WITH notes AS (SELECT deck_id, note_id, min(position) AS at, "
-            f"min({first_tag}) AS section FROM cards WHERE {live} "
-            "GROUP BY deck_id, note_id), "
-            "turns AS (SELECT deck_id, note_id, at, row_number() OVER "
-            "(PARTITION BY deck_id, section ORDER BY at) AS turn FROM notes) "
-            f"SELECT {CARD_COLUMNS} FROM cards JOIN turns USING (deck_id, note_id) "
-            f"WHERE {scope} AND state = {NEW} "
-            "ORDER BY deck_id, turn, at, position, id LIMIT 1",
+            f"SELECT {CARD_COLUMNS} FROM cards WHERE id = (SELECT id FROM ("
+            f"SELECT {narrow}, note_at, dense_rank() OVER (PARTITION BY deck_id, section "
+            f"ORDER BY note_at, note_id) AS turn FROM (SELECT {narrow}, note_id, "
+            "min(position) OVER (PARTITION BY deck_id, note_id) AS note_at, "
+            f"{first_tag} AS section FROM cards WHERE {live})) WHERE {scope} "
+            f"AND state = {NEW} ORDER BY deck_id, turn, note_at, position, id LIMIT 1)",
             (*live_args, *args))
 
     def ahead_counts(self, learning_due_by: int, due_before: int, built_at: int, now: int,
@@ -764,7 +764,7 @@ class Reads:
         self._with_hash(self.conn)
         return self._first_in(
             f"state IN ({NEW}, {REVIEW}) AND coalesce(last_review, 0) < ? "
-            f"AND {self._AGAIN_BETWEEN}", "companion_fnv(id, ?), id",
+            f"AND {self._AGAIN_BETWEEN}", "companion_hash(id, ?), id",
             [built_at, again_since, built_at, salt], now, deck_id, tag)
 
     def live_tags(self) -> list[str]:
