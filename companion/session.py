@@ -1,16 +1,21 @@
-"""A review session: the queue Anki users expect, answering, undo, bury, suspend.
+"""A review session: the queue Anki users expect, answering, undo, bury, suspend,
+and custom study.
 
 Queue order: learning cards that are due, then reviews due today, then new
-cards, within the daily limits of the learner's day. Each answer is one
-transaction: the review row and the card's new state are committed together
-before the next card is drawn.
+cards (in the `new_card_order` setting's order), within the daily limits of
+the learner's day, raised for the day by custom study's "increase today's
+limit". A `Selection` narrows the queue to a tag, or turns it into one of
+Anki's custom studies (review ahead, review forgotten cards). Each answer is
+one transaction: the review row and the card's new state are committed
+together before the next card is drawn.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Callable
 
 from companion.replay import memory_of, rebuild_card, write_memory
@@ -32,6 +37,108 @@ if TYPE_CHECKING:
 
 # Anki shows learning cards up to 20 minutes early once nothing else is left.
 LEARN_AHEAD_MS = 20 * 60 * 1000
+
+# Custom study's bounds, as Anki's dialog has them (qt/aqt/customstudy.py):
+# forgotten in the last 1-30 days, ahead and limit raises up to DYN_MAX_SIZE.
+MAX_FORGOTTEN_DAYS = 30
+MAX_AHEAD_DAYS = 99_999
+MAX_LIMIT_RAISE = 99_999
+
+
+class SelectionError(ValueError):
+    """A custom study that can't be built; `field` names the option at fault
+    ("tag", "ahead", "forgotten", "extra_new", "extra_reviews")."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a study session draws from, one rule for every face (line mode,
+    the app's review, their counts). As Anki's Custom Study
+    (rslib/src/scheduler/filtered/custom_study.rs; the manual's "Custom
+    Study", docs.ankiweb.net/filtered-decks.html#custom-study):
+
+    - `tag`: only cards with this tag. Alone, it is today's queue of those
+      cards: learning, reviews due, then new cards, within the daily limits
+      (Anki's "Study by card state or tag" with its "due" and "new" kinds;
+      companion keeps the daily limits, so a tag session spends the same
+      allowance as the whole collection does and nothing is studied twice).
+    - `ahead_days`: review ahead, Anki's `prop:due<=N` filtered deck with
+      rescheduling on (ahead_config): review cards due within the next N days,
+      soonest first, answered early; the scheduler counts the real days since
+      the last review, as Anki's FSRS does for an early review. Learning cards
+      come back when due, as the filtered deck keeps them.
+    - `forgotten_days`: the cards answered Again in the last N learner days
+      (Anki's `rated:N:1`, forgot_config), in random order.
+    - `built_at`: when the selection was made. A card answered since then has
+      left it (unless it is learning again), as a card answered in Anki's
+      filtered deck goes back home: so a card reviewed ahead is not offered
+      again however soon it comes due.
+
+    Review ahead and forgotten cards are not held to the daily limits: Anki's
+    filtered decks aren't (a filtered deck takes up to 99,999 cards). Unlike
+    Anki's forgotten-cards deck, whose answers don't reschedule, every answer
+    here is a review: the log is the source of truth and each answer in it is
+    replayed, so the scheduler takes it as an early review, as with ahead.
+    """
+
+    tag: str | None = None
+    ahead_days: int = 0
+    forgotten_days: int = 0
+    built_at: int = 0
+
+    @property
+    def custom(self) -> bool:
+        """Review ahead or forgotten cards: a filtered study, not today's queue."""
+        return bool(self.ahead_days or self.forgotten_days)
+
+    def describe(self) -> str:
+        """In words, for a status line: "review ahead 3 days · tag letters"."""
+        parts = []
+        if self.ahead_days:
+            parts.append(f"review ahead {self.ahead_days} day{'s' if self.ahead_days != 1 else ''}")
+        if self.forgotten_days:
+            parts.append(f"forgotten in the last {self.forgotten_days} "
+                         f"day{'s' if self.forgotten_days != 1 else ''}")
+        if self.tag:
+            parts.append(f"tag {self.tag}")
+        return " · ".join(parts)
+
+
+def check_selection(reads: Reads, tag: str | None = None, ahead_days: int = 0,
+                    forgotten_days: int = 0, extra_new: int = 0, extra_reviews: int = 0,
+                    built_at: int = 0) -> Selection:
+    """The selection these options describe, or a SelectionError that says
+    which option is wrong and why, in one line."""
+    for name, value, top in (("ahead", ahead_days, MAX_AHEAD_DAYS),
+                             ("forgotten", forgotten_days, MAX_FORGOTTEN_DAYS)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+            raise SelectionError(name, f"{value!r} days: give a number of days from 1 to {top}")
+    for name, value in (("extra_new", extra_new), ("extra_reviews", extra_reviews)):
+        if not isinstance(value, int) or isinstance(value, bool) \
+                or not 0 <= value <= MAX_LIMIT_RAISE:
+            raise SelectionError(name, f"{value!r}: give a number of cards from 0 to "
+                                       f"{MAX_LIMIT_RAISE}")
+    if ahead_days and forgotten_days:
+        raise SelectionError("forgotten", "review ahead and review forgotten cards are two "
+                                          "studies: choose one")
+    if tag is not None:
+        tag = tag.strip()
+        if not tag or len(tag.split()) != 1:
+            raise SelectionError("tag", f"{tag[:60]!r} is not a tag (one word, no spaces)")
+        known = reads.live_tags()
+        if tag.lower() not in known:
+            from difflib import get_close_matches
+
+            close = get_close_matches(tag.lower(), known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            listed = ", ".join(known[:12]) + (", …" if len(known) > 12 else "")
+            raise SelectionError("tag", f"{tag[:60]!r}: no card has this tag "
+                                        f"({hint}tags: {listed or 'none'})")
+    return Selection(tag or None, ahead_days, forgotten_days, built_at)
 
 
 def decoded_fields(lab_params: str | None,
@@ -133,13 +240,43 @@ class Queue:
     store: Reads
 
     def __init__(self, store: Reads, settings: Settings, deck_id: str | None = None,
-                 clock: Callable[[], int] = now_ms):
+                 clock: Callable[[], int] = now_ms, selection: Selection | None = None):
         self.store = store
         self.settings = settings
         self.deck_id = deck_id
         self.clock = clock
         self.model = MemoryModel(settings)
         self.day = LearnerDay(settings)
+        selection = selection or Selection()
+        if selection.custom and not selection.built_at:
+            selection = replace(selection, built_at=clock())
+        self.selection = selection
+
+    # -- the day's limits ------------------------------------------------
+
+    def limits(self, now: int | None = None) -> tuple[int, int]:
+        """Today's (new, review) limits: the settings' plus what custom study
+        raised them by for this learner day (Anki's "increase today's limit")."""
+        now = self.clock() if now is None else now
+        extra_new, extra_reviews = self.store.limit_extension(self.day.day_of(now).isoformat())
+        return self.settings.new_per_day + extra_new, self.settings.reviews_per_day + extra_reviews
+
+    def _salt(self, now: int) -> int:
+        """The learner day as a number: the salt of a random order, so it holds
+        all day and changes the next (Anki salts with the days elapsed,
+        gathering.rs knuth_salt)."""
+        return self.day.day_of(now).toordinal()
+
+    def _windows(self, now: int) -> tuple[int, int]:
+        """(forgotten since, due ahead before): the start of the learner day
+        forgotten_days - 1 days ago (`rated:N` counts today as the first day,
+        search/sqlwriter.rs write_rated), and the end of the day ahead_days
+        from today (`prop:due<=N`)."""
+        today = self.day.day_of(now)
+        selection = self.selection
+        since = self.day.start_of(today - timedelta(days=max(0, selection.forgotten_days - 1)))
+        before = self.day.start_of(today + timedelta(days=selection.ahead_days + 1))
+        return since, before
 
     # -- the queue -------------------------------------------------------
 
@@ -165,6 +302,10 @@ class Queue:
         rows can add up to more than the total."""
         now = self.clock() if now is None else now
         raw = self._raw_counts(now)
+        if self.selection.custom:  # a filtered study: no daily limits, as in Anki
+            by_deck = {r.deck_id: Counts(r.new, r.learning, r.review) for r in raw}
+            return by_deck, Counts(sum(r.new for r in raw), sum(r.learning for r in raw),
+                                   sum(r.review for r in raw))
         new_left, review_left = self._allowance(now)
         by_deck = {r.deck_id: Counts(min(r.new, new_left), r.learning, min(r.review, review_left))
                    for r in raw}
@@ -174,33 +315,63 @@ class Queue:
 
     def _allowance(self, now: int) -> tuple[int, int]:
         new_done, review_done = self.done_today(now)
-        return (max(0, self.settings.new_per_day - new_done),
-                max(0, self.settings.reviews_per_day - review_done))
+        new_limit, review_limit = self.limits(now)
+        return max(0, new_limit - new_done), max(0, review_limit - review_done)
 
     def _raw_counts(self, now: int) -> list[DeckCounts]:
-        """One pass over the cards, grouped by deck: new, learning due now (or
-        within the learn-ahead window), reviews due before the day ends."""
+        """One pass over the selection's cards, grouped by deck: new, learning
+        due now (or within the learn-ahead window), reviews due before the day
+        ends (or the selection's own: due ahead, forgotten)."""
         _, end = self.day.bounds(now)
-        return self.store.queue_counts(now + LEARN_AHEAD_MS, end, now, self.deck_id)
+        selection, reads = self.selection, self.store
+        since, before = self._windows(now)
+        if selection.ahead_days:
+            return reads.ahead_counts(now + LEARN_AHEAD_MS, before, selection.built_at, now,
+                                      self.deck_id, selection.tag)
+        if selection.forgotten_days:
+            return reads.forgotten_counts(now + LEARN_AHEAD_MS, since, selection.built_at, now,
+                                          self.deck_id, selection.tag)
+        return reads.scoped_queue_counts(now + LEARN_AHEAD_MS, end, now, self.deck_id,
+                                         selection.tag)
 
     def next_card(self, now: int | None = None) -> CardView | None:
         now = self.clock() if now is None else now
         _, end = self.day.bounds(now)
         reads, deck_id = self.store, self.deck_id
-        row = reads.first_learning_card(now, now, deck_id)
+        selection = self.selection
+        tag = selection.tag
+        since, before = self._windows(now)
+        # Learning cards when due come first, then the learn-ahead window once
+        # nothing else is left (`again_since`: of forgotten cards, those forgotten).
+        again = since if selection.forgotten_days else None
+        row = reads.first_learning_card_in(now, now, deck_id, tag, again)
         if row:
             return CardView.from_row(row)
-        new_done, review_done = self.done_today(now)
-        if review_done < self.settings.reviews_per_day:
-            row = reads.first_review_card(end, now, deck_id)
-            if row:
-                return CardView.from_row(row)
-        if new_done < self.settings.new_per_day:
-            row = reads.first_new_card(now, deck_id)
-            if row:
-                return CardView.from_row(row)
-        row = reads.first_learning_card(now + LEARN_AHEAD_MS, now, deck_id)
+        if selection.ahead_days:
+            row = reads.first_ahead_card(before, selection.built_at, now, deck_id, tag)
+        elif selection.forgotten_days:
+            row = reads.first_forgotten_card(since, selection.built_at, now, deck_id, tag,
+                                             self._salt(now))
+        else:
+            row = self._next_due_or_new(now, end)
+        if row:
+            return CardView.from_row(row)
+        row = reads.first_learning_card_in(now + LEARN_AHEAD_MS, now, deck_id, tag, again)
         return CardView.from_row(row) if row else None
+
+    def _next_due_or_new(self, now: int, end: int) -> CardRow | None:
+        """Today's queue after the learning cards: a review due today, then a
+        new card in the settings' order, each while its daily limit lasts."""
+        reads, deck_id, tag = self.store, self.deck_id, self.selection.tag
+        new_left, review_left = self._allowance(now)
+        if review_left:
+            row = reads.first_review_card_in(end, now, deck_id, tag)
+            if row:
+                return row
+        if new_left:
+            return reads.first_new_card_in(now, deck_id, tag, self.settings.new_card_order,
+                                           self._salt(now))
+        return None
 
     def card(self, card_id: str) -> CardView:
         row = self.store.card_row(card_id)
@@ -223,9 +394,21 @@ class ReviewSession(Queue):
     store: Store
 
     def __init__(self, store: Store, settings: Settings, deck_id: str | None = None,
-                 clock: Callable[[], int] = now_ms):
-        super().__init__(store, settings, deck_id, clock)
+                 clock: Callable[[], int] = now_ms, selection: Selection | None = None):
+        super().__init__(store, settings, deck_id, clock, selection)
         self._undo: list[Step] = []
+
+    def extend_today(self, new: int = 0, review: int = 0,
+                     now: int | None = None) -> tuple[int, int]:
+        """Raise today's new and review limits by `new` and `review` cards for
+        the rest of this learner day (Anki's custom study "Increase today's
+        new/review card limit", which adds to the day's allowance and lapses at
+        the rollover). Returns today's (new, review) limits after it."""
+        now = self.clock() if now is None else now
+        if new or review:
+            with self.store.transaction():
+                self.store.extend_limits(self.day.day_of(now).isoformat(), new, review)
+        return self.limits(now)
 
     # -- answering -------------------------------------------------------
 
@@ -302,5 +485,5 @@ class ReviewSession(Queue):
         self._undo.append(Step("bury", card_id, flags))
 
 
-__all__ = ["Queue", "ReviewSession", "CardView", "Counts", "Answered",
-           "NEW", "LEARNING", "REVIEW", "RELEARNING"]
+__all__ = ["Queue", "ReviewSession", "Selection", "SelectionError", "check_selection",
+           "CardView", "Counts", "Answered", "NEW", "LEARNING", "REVIEW", "RELEARNING"]

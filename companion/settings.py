@@ -18,6 +18,18 @@ _STEP = re.compile(r"^\s*(\d{1,9}(?:\.\d{1,6})?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_STEP_DAYS = 36500  # no step longer than the longest interval
 MAX_TIMEZONE_CHARS = 64
+# The order new cards are introduced in. Anki's deck options split it into a
+# gather order and a sort order (rslib/src/scheduler/queue/builder/gathering.rs,
+# sorting.rs); companion's decks are files, so three orders cover it:
+#   "deck"    the deck file's order, decks by id: Anki's "Deck" gather order
+#             with ascending position;
+#   "random"  Anki's "Random cards": sorted by a hash of the card id salted
+#             with the day, so the order holds all day (quit and reopen: the
+#             same next card) and changes the next day;
+#   "section" round-robin over the deck's sections (a note's first tag): the
+#             first note of each section, then the second of each, ...; a
+#             note's cloze cards stay together, as Anki's sibling-keeping orders.
+NEW_CARD_ORDERS = ("deck", "random", "section")
 
 
 def parse_step(text: object) -> timedelta:
@@ -43,6 +55,7 @@ class Settings:
     reviews_per_day: int = 200
     leech_threshold: int = 8
     leech_action: str = "suspend"
+    new_card_order: str = "deck"  # one of NEW_CARD_ORDERS
     # Anki's "Reschedule cards on change": when desired retention, the FSRS
     # parameters or the maximum interval change, move review cards' due dates
     # to what the new settings give (off: only the memory states are updated).
@@ -81,6 +94,13 @@ class Settings:
             fail("leech_threshold", f"{self.leech_threshold} must be between 1 and 100")
         if self.leech_action not in ("suspend", "tag"):
             fail("leech_action", f"{self.leech_action!r} must be \"suspend\" or \"tag\"")
+        if self.new_card_order not in NEW_CARD_ORDERS:
+            from difflib import get_close_matches
+
+            close = get_close_matches(str(self.new_card_order), NEW_CARD_ORDERS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            fail("new_card_order", f"{str(self.new_card_order)[:40]!r} is not an order "
+                                   f"({hint}known: {', '.join(NEW_CARD_ORDERS)})")
         if self.timezone:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

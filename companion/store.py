@@ -8,6 +8,7 @@ imported only when they run (it pulls in numpy, too slow for every start).
 # No `from __future__ import annotations` here: with it every NamedTuple field's
 # annotation is a string that typing compiles at import, ~10 ms of each start.
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -458,6 +459,19 @@ def _search_where(terms: Sequence[SearchTerm], day_end: int) -> tuple[str, list[
     return " AND ".join(where), args
 
 
+# meta's key for the day's raised limits: {"day": "2026-05-05", "new": 10, "review": 0}
+LIMIT_EXTENSION_KEY = "limit_extension"
+
+
+def _day_hash(text: Any, salt: Any) -> int:
+    """A 63-bit hash of a salt (the learner day) and a card id: a random order
+    that is the same all day and another the next. BLAKE2 of both, as Anki
+    hashes the id with a salt (sorting.rs hash_id_with_salt, fnvhash); here a
+    hash with C speed, called once per new card of the scope."""
+    digest = hashlib.blake2b(f"{salt}\x00{text}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -593,6 +607,185 @@ class Reads:
     def first_new_card(self, now: int, deck_id: str | None = None) -> CardRow | None:
         """The next new card in deck order."""
         return self._first_card(f"state = {NEW}", "deck_id, position", (), now, deck_id)
+
+    # -- the queue of a selection: a tag, custom study, a new-card order ------
+    #
+    # The same reads as above within a scope: a deck and/or a tag. Custom study
+    # (companion.session.Selection) adds cards due ahead or forgotten, each
+    # counted once: a card answered since the selection was built (`built_at`)
+    # has left it, unless it is learning again, as a card leaves Anki's
+    # filtered deck once answered (rslib/src/scheduler/filtered/).
+
+    @staticmethod
+    def _scope(now: int | None, deck_id: str | None, tag: str | None) -> tuple[str, list[Any]]:
+        """Studyable cards (live, not suspended, not buried at `now`) of the
+        deck and with the tag, if given; a tag matches whole and in any case,
+        as Anki's tag search does. With `now` None: every live card of them."""
+        sql = "retired = 0"
+        args: list[Any] = []
+        if now is not None:
+            sql += " AND suspended = 0 AND (buried_until IS NULL OR buried_until <= ?)"
+            args.append(now)
+        if deck_id:
+            sql += " AND deck_id = ?"
+            args.append(deck_id)
+        if tag:
+            sql += " AND instr(' ' || lower(coalesce(tags, '')) || ' ', ?) > 0"
+            args.append(f" {tag.lower()} ")
+        return sql, args
+
+    _AGAIN_SINCE = "id IN (SELECT card_id FROM reviews WHERE rating = 1 AND reviewed_at >= ?)"
+    _AGAIN_BETWEEN = ("id IN (SELECT card_id FROM reviews WHERE rating = 1 "
+                      "AND reviewed_at >= ? AND reviewed_at < ?)")
+
+    def scoped_queue_counts(self, learning_due_by: int, reviews_due_before: int, now: int,
+                            deck_id: str | None, tag: str | None) -> list[DeckCounts]:
+        """`queue_counts` within the scope (a deck and/or a tag)."""
+        scope, args = self._scope(now, deck_id, tag)
+        return self._rows(
+            DeckCounts,
+            f"SELECT deck_id, coalesce(sum(state = {NEW}), 0) AS new, "
+            f"coalesce(sum(state IN ({LEARNING}, {RELEARNING}) AND due <= ?), 0) AS learning, "
+            f"coalesce(sum(state = {REVIEW} AND due < ?), 0) AS review FROM cards "
+            f"WHERE {scope} GROUP BY deck_id ORDER BY deck_id",
+            (learning_due_by, reviews_due_before, *args))
+
+    def _first_in(self, where: str, order: str, args: Sequence[Any], now: int,
+                  deck_id: str | None, tag: str | None) -> CardRow | None:
+        scope, scope_args = self._scope(now, deck_id, tag)
+        return self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE {scope} "
+                                  f"AND {where} ORDER BY {order} LIMIT 1",
+                         (*scope_args, *args))
+
+    def first_learning_card_in(self, due_by: int, now: int, deck_id: str | None,
+                               tag: str | None, again_since: int | None = None
+                               ) -> CardRow | None:
+        """The scope's learning or relearning card due first, if due by `due_by`;
+        with `again_since`, only one answered Again since then."""
+        where, args = f"state IN ({LEARNING}, {RELEARNING}) AND due <= ?", [due_by]
+        if again_since is not None:
+            where += f" AND {self._AGAIN_SINCE}"
+            args.append(again_since)
+        return self._first_in(where, "due, id", args, now, deck_id, tag)
+
+    def first_review_card_in(self, due_before: int, now: int, deck_id: str | None,
+                             tag: str | None) -> CardRow | None:
+        """The scope's review card due first, if due before `due_before`."""
+        return self._first_in(f"state = {REVIEW} AND due < ?", "due, id", [due_before], now,
+                              deck_id, tag)
+
+    @staticmethod
+    def _with_hash(conn: sqlite3.Connection) -> None:
+        # Anki registers `fnvhash` on its connection (rslib/src/storage/sqlite.rs)
+        # and orders random cards by it; this is the same idea over companion's
+        # text ids. Registering again replaces it: cheap, and every connection
+        # (the writer's, a worker's) has it when it needs it.
+        conn.create_function("companion_hash", 2, _day_hash, deterministic=True)
+
+    def first_new_card_in(self, now: int, deck_id: str | None, tag: str | None,
+                          order: str = "deck", salt: int = 0) -> CardRow | None:
+        """The scope's next new card in `order` (Settings.new_card_order):
+        "deck" (deck, then file position), "random" (a hash of the id and
+        `salt`, the learner's day) or "section" (round-robin over each deck's
+        sections, a section being a note's first tag)."""
+        if order == "random":
+            self._with_hash(self.conn)
+            return self._first_in(f"state = {NEW}", "companion_hash(id, ?), id", [salt], now,
+                                  deck_id, tag)
+        if order != "section":
+            return self._first_in(f"state = {NEW}", "deck_id, position, id", [], now,
+                                  deck_id, tag)
+        scope, args = self._scope(now, deck_id, tag)
+        live, live_args = self._scope(None, deck_id, tag)
+        # only the columns the order and the scope read go through the sorts
+        narrow = "id, deck_id, position, state, retired, suspended, buried_until, tags"
+        first_tag = ("CASE WHEN instr(trim(coalesce(tags, '')) || ' ', ' ') > 1 "
+                     "THEN lower(substr(trim(tags), 1, instr(trim(tags) || ' ', ' ') - 1)) "
+                     "ELSE '' END")
+        # Each note's turn in its section (1 for the section's first note, 2
+        # for its second...), counted over every live note, so that learning,
+        # suspending or burying a card never moves another's turn: the first
+        # turn of every section comes first, then the second, ... One pass of
+        # window functions over the scope's live cards.
+        return self._row(
+            CardRow,
+            f"SELECT {CARD_COLUMNS} FROM cards WHERE id = (SELECT id FROM ("
+            f"SELECT {narrow}, note_at, dense_rank() OVER (PARTITION BY deck_id, section "
+            f"ORDER BY note_at, note_id) AS turn FROM (SELECT {narrow}, note_id, "
+            "min(position) OVER (PARTITION BY deck_id, note_id) AS note_at, "
+            f"{first_tag} AS section FROM cards WHERE {live})) WHERE {scope} "
+            f"AND state = {NEW} ORDER BY deck_id, turn, note_at, position, id LIMIT 1)",
+            (*live_args, *args))
+
+    def ahead_counts(self, learning_due_by: int, due_before: int, built_at: int, now: int,
+                     deck_id: str | None, tag: str | None) -> list[DeckCounts]:
+        """Review ahead: per deck, learning cards due by `learning_due_by`, and
+        review cards due before `due_before` not answered since `built_at`."""
+        scope, args = self._scope(now, deck_id, tag)
+        return self._rows(
+            DeckCounts,
+            "SELECT deck_id, 0 AS new, "
+            f"coalesce(sum(state IN ({LEARNING}, {RELEARNING}) AND due <= ?), 0) AS learning, "
+            f"coalesce(sum(state = {REVIEW} AND due < ? AND coalesce(last_review, 0) < ?), 0) "
+            f"AS review FROM cards WHERE {scope} GROUP BY deck_id ORDER BY deck_id",
+            (learning_due_by, due_before, built_at, *args))
+
+    def first_ahead_card(self, due_before: int, built_at: int, now: int, deck_id: str | None,
+                         tag: str | None) -> CardRow | None:
+        """Review ahead: the review card due first, if due before `due_before`
+        and not answered since `built_at`."""
+        return self._first_in(f"state = {REVIEW} AND due < ? AND coalesce(last_review, 0) < ?",
+                              "due, id", [due_before, built_at], now, deck_id, tag)
+
+    def forgotten_counts(self, learning_due_by: int, again_since: int, built_at: int, now: int,
+                         deck_id: str | None, tag: str | None) -> list[DeckCounts]:
+        """Forgotten cards: per deck, the cards answered Again since `again_since`
+        that are new or in review and not answered since `built_at`, and those
+        learning again, due by `learning_due_by`."""
+        scope, args = self._scope(now, deck_id, tag)
+        return self._rows(
+            DeckCounts,
+            "SELECT deck_id, "
+            f"coalesce(sum(state = {NEW} AND coalesce(last_review, 0) < ? "
+            f"AND {self._AGAIN_BETWEEN}), 0) AS new, "
+            f"coalesce(sum(state IN ({LEARNING}, {RELEARNING}) AND due <= ?), 0) AS learning, "
+            f"coalesce(sum(state = {REVIEW} AND coalesce(last_review, 0) < ? "
+            f"AND {self._AGAIN_BETWEEN}), 0) AS review "
+            f"FROM cards WHERE {scope} AND {self._AGAIN_SINCE} "
+            "GROUP BY deck_id ORDER BY deck_id",
+            (built_at, again_since, built_at, learning_due_by, built_at, again_since, built_at,
+             *args, again_since))
+
+    def first_forgotten_card(self, again_since: int, built_at: int, now: int,
+                             deck_id: str | None, tag: str | None, salt: int) -> CardRow | None:
+        """Forgotten cards: the next new or review card answered Again between
+        `again_since` and `built_at` and not since, in random order (a hash
+        of its id and `salt`)."""
+        self._with_hash(self.conn)
+        return self._first_in(
+            f"state IN ({NEW}, {REVIEW}) AND coalesce(last_review, 0) < ? "
+            f"AND {self._AGAIN_BETWEEN}", "companion_hash(id, ?), id",
+            [built_at, again_since, built_at, salt], now, deck_id, tag)
+
+    def live_tags(self) -> list[str]:
+        """Every tag of a live card, lower-cased, sorted."""
+        tags: set[str] = set()
+        for text in self._column("SELECT DISTINCT tags FROM cards WHERE retired = 0 "
+                                 "AND coalesce(tags, '') != ''"):
+            tags.update(tag.lower() for tag in text.split())
+        return sorted(tags)
+
+    def limit_extension(self, day: str) -> tuple[int, int]:
+        """(new, review) cards the day's limits were raised by (custom study's
+        "increase today's limit"); (0, 0) on any other day."""
+        raw = self.meta(LIMIT_EXTENSION_KEY)
+        try:
+            value = json.loads(raw) if raw else None
+            if isinstance(value, dict) and value.get("day") == day:
+                return int(value.get("new", 0)), int(value.get("review", 0))
+        except (ValueError, TypeError):
+            pass  # unreadable: no extension, never a broken queue
+        return 0, 0
 
     def card_row(self, card_id: str) -> CardRow | None:
         return self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE id = ?", (card_id,))
@@ -1038,6 +1231,17 @@ class Store(Reads):
         self.conn.execute(
             "INSERT INTO meta(key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def extend_limits(self, day: str, new: int, review: int) -> tuple[int, int]:
+        """Raise the learner day `day`'s new and review limits by `new` and
+        `review` on top of any raise already made that day, as Anki's custom
+        study adds to the day's limits (rslib/src/decks/stats.rs extend_limits);
+        a raise from another day is dropped. Returns the day's raise now."""
+        had_new, had_review = self.limit_extension(day)
+        total = (max(0, had_new + new), max(0, had_review + review))
+        self.set_meta(LIMIT_EXTENSION_KEY, json.dumps(
+            {"day": day, "new": total[0], "review": total[1]}))
+        return total
 
     def backups_dir(self) -> Path:
         return self.path.parent / "backups"

@@ -103,6 +103,36 @@ def test_plain_review_ends_when_nothing_is_left(cli_home):
     assert "Session: 4 card(s)" in result.stdout and "gamma.c2" not in result.stdout
 
 
+def test_custom_study_from_the_command_line(cli_home):
+    """--tag studies only the tag's cards; --extra-new raises today's limit, and
+    the raise holds for a later session the same day; --ahead then offers the
+    cards learnt, answered early through the scheduler."""
+    cli_home.mkdir(parents=True, exist_ok=True)
+    (cli_home / "settings.toml").write_text("new_per_day = 1\n")
+    result = run(["review", "--plain", "--tag", "letters"], cli_home, stdin="\n4\n")
+    assert result.returncode == 0, result.stderr
+    assert "Custom study: tag letters" in result.stdout
+    assert "saved: mine/alpha Easy" in result.stdout
+    assert "Nothing left in this custom study." in result.stdout  # the day's one new card
+    result = run(["review", "--plain", "--tag", "letters", "--extra-new", "1"], cli_home,
+                 stdin="\n4\n")
+    assert "Today's limits: 2 new, 200 reviews" in result.stderr
+    assert "saved: mine/gamma.c1 Easy" in result.stdout  # beta is not tagged letters
+    total = next(line for line in run(["due"], cli_home).stdout.splitlines()
+                 if "All decks" in line)
+    assert total.split("│")[2].strip() == "0"  # both of today's two new cards are spent
+    result = run(["review", "--plain", "--ahead", "365"], cli_home, stdin="\n3\n\n3\nq\n")
+    assert result.returncode == 0, result.stderr
+    assert "Custom study: review ahead 365 days" in result.stdout
+    saved = [line.split("> ")[-1] for line in result.stdout.splitlines() if "saved:" in line]
+    assert sorted(saved) == ["saved: mine/alpha Good", "saved: mine/gamma.c1 Good"]
+    db = sqlite3.connect(cli_home / "companion.db")
+    assert db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 4
+    assert db.execute("SELECT count(*) FROM reviews WHERE card_id NOT IN "
+                      "('mine/alpha', 'mine/gamma.c1')").fetchone()[0] == 0
+    assert run(["doctor"], cli_home).returncode == 0  # the log replays to the same states
+
+
 def test_due_counts_per_deck(cli_home):
     run(["review", "--plain", "--deck", "mine", "--limit", "1"], cli_home, stdin="\n1\n")
     result = run(["due"], cli_home)
@@ -126,6 +156,14 @@ def test_decks_check_reports_file_line_and_exit_2(cli_home, tmp_path):
     (["--bogus"], "No such option '--bogus'"),
     (["review", "--limit", "x"], "Invalid value for '--limit'"),
     (["review", "--deck", "nope"], "--deck nope: no such deck"),
+    (["review", "--ahead", "-1"], "--ahead -1: give a number of days of 1 or more"),
+    (["review", "--forgotten", "0"], "--forgotten 0: give a number of days of 1 or more"),
+    (["review", "--forgotten", "31"], "--forgotten: 31 days: give a number of days from 1 to 30"),
+    (["review", "--ahead", "2", "--forgotten", "2"], "--ahead and --forgotten are two"),
+    (["review", "--tag", "leters"], "--tag: 'leters': no card has this tag (did you mean "
+                                    "'letters'?"),
+    (["review", "--extra-new", "-3"], "--extra-new -3: give a number of cards of 0 or more"),
+    (["review", "--ahead", "x"], "Invalid value for '--ahead'"),
     (["decks", "check", "/no/such/file.md"], "/no/such/file.md: no such file or folder"),
     (["nosuchcommand"], "No such command"),
 ])

@@ -91,28 +91,70 @@ def decks_app() -> None:
 @click.option("--deck", default=None, help="Study only this deck (its id).")
 @click.option("--limit", type=click.IntRange(min=0), default=0,
               help="Stop after this many cards (0: no limit); a line-mode session.")
-def review(plain: bool, deck: str | None, limit: int) -> None:
-    """Study the cards due today: Enter reveals, 1-4 grades, u undoes, q quits.
+@click.option("--tag", default=None, metavar="TAG",
+              help="Only cards with this tag: today's learning, due and new cards of it, "
+                   "within the daily limits (with --ahead or --forgotten: only theirs).")
+@click.option("--ahead", "ahead", type=int, default=None, metavar="DAYS",
+              help="Custom study: review ahead the cards due in the next DAYS days, soonest "
+                   "first, answered early (the scheduler takes them as early reviews).")
+@click.option("--forgotten", type=int, default=None, metavar="DAYS",
+              help="Custom study: the cards you answered Again in the last DAYS days "
+                   "(1-30, today is the first), in random order.")
+@click.option("--extra-new", type=int, default=0, metavar="N",
+              help="Raise today's new-card limit by N for the rest of this day, then study.")
+@click.option("--extra-reviews", type=int, default=0, metavar="N",
+              help="Raise today's review limit by N for the rest of this day, then study.")
+def review(plain: bool, deck: str | None, limit: int, tag: str | None, ahead: int | None,
+           forgotten: int | None, extra_new: int, extra_reviews: int) -> None:
+    """Study the cards due today: Enter reveals, 1-4 grade, u undoes, q quits.
 
     In a terminal this opens the full-screen review; with --plain, or when input
-    or output is a pipe, it is a line-mode session."""
+    or output is a pipe, it is a line-mode session.
+
+    Custom study, as Anki's: --tag, --ahead and --forgotten choose what to study
+    (--ahead and --forgotten are two studies, not one); --extra-new and
+    --extra-reviews raise today's limits, which stay raised until the day ends.
+    Every answer goes through the scheduler as usual; no other card is touched."""
     if sys.stdin is None or sys.stdout is None:
         raise UserError("review: standard input or output is closed; run it in a terminal "
                         "or give it a pipe")
     if limit or not (sys.stdin.isatty() and sys.stdout.isatty()):
         plain = True
+    for flag, value in (("--ahead", ahead), ("--forgotten", forgotten)):
+        if value is not None and value < 1:
+            raise UserError(f"{flag} {value}: give a number of days of 1 or more")
+    for flag, value in (("--extra-new", extra_new), ("--extra-reviews", extra_reviews)):
+        if value < 0:
+            raise UserError(f"{flag} {value}: give a number of cards of 0 or more")
+    if ahead is not None and forgotten is not None:
+        raise UserError("--ahead and --forgotten are two custom studies: choose one")
     settings, store = _open()
     if deck is not None and not store.deck_exists(deck):
         known = store.live_deck_ids()
         raise UserError(f"--deck {deck}: no such deck (decks: {', '.join(known) or 'none'})")
+    from companion.session import ReviewSession, SelectionError, check_selection
+    from companion.store import now_ms
+
+    flags = {"tag": "--tag", "ahead": "--ahead", "forgotten": "--forgotten",
+             "extra_new": "--extra-new", "extra_reviews": "--extra-reviews"}
+    try:
+        selection = check_selection(store, tag, ahead or 0, forgotten or 0, extra_new,
+                                    extra_reviews, built_at=now_ms())
+    except SelectionError as exc:
+        raise UserError(f"{flags[exc.field]}: {exc}") from None
+    if extra_new or extra_reviews:
+        new_limit, review_limit = ReviewSession(store, settings).extend_today(extra_new,
+                                                                              extra_reviews)
+        print(f"Today's limits: {new_limit} new, {review_limit} reviews (until the day ends).",
+              file=sys.stderr)
     if not plain:
         from companion.tui.app import run
 
         store.close()
-        raise click.exceptions.Exit(run(start_review=True, deck_id=deck))
+        raise click.exceptions.Exit(run(start_review=True, deck_id=deck, selection=selection))
     from companion.cli.line_review import run_plain_review
 
-    run_plain_review(store, settings, deck_id=deck, limit=limit)
+    run_plain_review(store, settings, deck_id=deck, limit=limit, selection=selection)
 
 
 @app.command(context_settings=CONTEXT)

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from companion.cardtext import NeutralisingWriter, math_to_unicode, neutralise, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
-from companion.session import CardView, ReviewSession
+from companion.session import CardView, ReviewSession, Selection
 from companion.settings import Settings
 from companion.store import Store
 
@@ -52,12 +52,21 @@ def _show(out: TextIO, label: str, text: str) -> None:
 def run_plain_review(store: Store, settings: Settings, deck_id: str | None = None,
                      limit: int = 0, stdin: TextIO | None = None,
                      stdout: TextIO | None = None,
-                     lab_runner: Callable[..., Any] | None = None) -> int:
+                     lab_runner: Callable[..., Any] | None = None,
+                     selection: Selection | None = None,
+                     clock: Callable[[], int] | None = None) -> int:
     """`lab_runner` runs a predict card's lab (companion.labrunner.LabRun unless
-    given, as the app's is)."""
+    given, as the app's is); `selection` is what to study (a tag, a custom
+    study; companion.session.Selection), today's queue unless given."""
     inp = stdin or sys.stdin
     out: Any = NeutralisingWriter(stdout or sys.stdout)  # the terminal-safety wall
-    session = ReviewSession(store, settings, deck_id=deck_id)
+    if clock is None:
+        session = ReviewSession(store, settings, deck_id=deck_id, selection=selection)
+    else:
+        session = ReviewSession(store, settings, deck_id=deck_id, clock=clock,
+                                selection=selection)
+    if session.selection.describe():
+        out.write(f"Custom study: {session.selection.describe()}\n")
     answered = 0
     started = time.monotonic()
     again = 0
@@ -66,7 +75,8 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
         card = forced or session.next_card()
         forced = None
         if card is None:
-            out.write("Nothing left to study today. Well done.\n")
+            out.write("Nothing left in this custom study.\n" if session.selection.describe()
+                      else "Nothing left to study today. Well done.\n")
             break
         counts = session.counts()
         out.write(f"\n[{card.deck_id} · {STATE_NAMES[card.memory.state]}] "

@@ -24,6 +24,7 @@ from companion.tui import bindings
 from companion.tui.messages import StoreFailed, StoreReady
 
 if TYPE_CHECKING:
+    from companion.session import Selection
     from companion.store import Store
 
 DEFAULT_THEME = "textual-dark"
@@ -50,7 +51,7 @@ class CompanionApp(App[int]):
                  deck_dirs: list[Path] | None = None, sync: bool = True,
                  cursor_blink: bool = True, start_review: bool = False,
                  deck_id: str | None = None, lab_runner: Callable[..., Any] | None = None,
-                 ) -> None:
+                 selection: "Selection | None" = None) -> None:
         super().__init__()
         if settings_path is None:
             from companion.paths import settings_path as default_settings_path
@@ -70,6 +71,7 @@ class CompanionApp(App[int]):
         self.cursor_blink = cursor_blink
         self.start_review = start_review
         self.start_deck = deck_id
+        self.start_selection = selection
         self._lab_runner = lab_runner
         self.keymap: dict[str, str] = {}  # the learner's keys in force (binding id -> keys)
         self.apply_theme(settings.theme)
@@ -168,7 +170,7 @@ class CompanionApp(App[int]):
             home.reload()
         if self.start_review:
             self.start_review = False
-            self.action_study(self.start_deck)
+            self.action_study(self.start_deck, self.start_selection)
 
     def on_store_failed(self, message: StoreFailed) -> None:
         # After the first screen is up: exiting while it mounts would break its mount.
@@ -197,12 +199,25 @@ class CompanionApp(App[int]):
             return False
         return True
 
-    def action_study(self, deck_id: str | None = None) -> None:
+    def action_study(self, deck_id: str | None = None,
+                     selection: "Selection | None" = None) -> None:
         if not self._need_store():
             return
         from companion.tui.screens.review import ReviewScreen
 
-        self.push_screen(ReviewScreen(deck_id=deck_id or None))
+        self.push_screen(ReviewScreen(deck_id=deck_id or None, selection=selection))
+
+    def action_custom_study(self, deck_id: str | None = None) -> None:
+        """The Custom study dialog; what it chooses is then studied."""
+        if not self._need_store():
+            return
+        from companion.tui.screens.custom_study import CustomStudyScreen
+
+        def start(chosen: "Selection | None") -> None:
+            if chosen is not None:
+                self.action_study(deck_id, chosen)
+
+        self.push_screen(CustomStudyScreen(deck_id=deck_id or None), start)
 
     def action_browse(self, query: str = "") -> None:
         if not self._need_store():
@@ -283,6 +298,8 @@ class CompanionApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Study", "Study the cards due today, all decks", self.action_study)
+        yield SystemCommand("Custom study", "Review ahead, forgotten cards, a tag, or raise "
+                            "today's limits", self.action_custom_study)
         yield SystemCommand("Browse cards", "Search cards by text, deck, tag and state",
                             self.action_browse)
         yield SystemCommand("Statistics", "Retention, forecast, reviews per day",

@@ -45,6 +45,9 @@ HOME = [
             id="home.study"),
     Binding("s", "app.study", "Study all", show=False,
             tooltip="Study every deck's cards due today", id="home.study_all"),
+    Binding("c", "custom_study", "Custom study", show=False,
+            tooltip="Review ahead, forgotten cards or a tag, or raise today's limits",
+            id="home.custom_study"),
     Binding("b", "app.browse", "Browse", tooltip="Search and inspect cards",
             id="home.browse"),
     Binding("t", "app.stats", "Stats", tooltip="Retention, forecast, reviews per day",
@@ -135,6 +138,14 @@ LAB = [
     back_binding("lab", tooltip="Back (to the card, when opened from one)"),
 ]
 
+CUSTOM = [
+    Binding("ctrl+s", "start", "Start", tooltip="Check the choices and start studying",
+            id="custom.start"),
+    Binding("escape", "cancel", "Cancel", tooltip="Back home; nothing is changed",
+            id="custom.cancel"),
+    help_binding("custom", "f1"),  # a modal screen: the app's own F1 doesn't reach it
+]
+
 HELP = [
     Binding("escape,question_mark,f1,q", "close", "Close", tooltip="Close the key list",
             id="help.close"),
@@ -155,7 +166,7 @@ TRACE = [
 # one screen's (or the trace stepper's), the keys that can clash with each other.
 SCOPES: dict[str, list[Binding]] = {
     "app": APP, "home": HOME, "review": REVIEW, "browse": BROWSE, "stats": STATS,
-    "settings": SETTINGS, "labs": LABS, "lab": LAB, "help": HELP, "trace": TRACE,
+    "settings": SETTINGS, "custom": CUSTOM, "labs": LABS, "lab": LAB, "help": HELP, "trace": TRACE,
 }
 
 

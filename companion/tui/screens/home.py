@@ -140,6 +140,10 @@ class HomeScreen(CompanionScreen):
     def action_study_selected(self) -> None:
         self.app.action_study(self._selected_deck())
 
+    def action_custom_study(self) -> None:
+        """Custom study of the highlighted deck (all decks on "All decks")."""
+        self.app.action_custom_study(self._selected_deck())
+
     @on(DataTable.RowSelected, "#decks")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         self.app.action_study(event.row_key.value or None)

@@ -19,7 +19,7 @@ from textual.widgets.button import ButtonVariant
 
 from companion.cardtext import shown
 from companion.scheduler import RATING_NAMES, STATE_NAMES
-from companion.session import CardView, ReviewSession
+from companion.session import CardView, ReviewSession, Selection
 from companion.store import StoreError
 from companion.tui import bindings
 from companion.tui.messages import LabEnded, LabEvent
@@ -51,9 +51,10 @@ class ReviewScreen(CompanionScreen):
 
     BINDINGS = [*bindings.REVIEW]
 
-    def __init__(self, deck_id: str | None = None) -> None:
+    def __init__(self, deck_id: str | None = None, selection: Selection | None = None) -> None:
         super().__init__()
         self.deck_id = deck_id
+        self.selection = selection
         self.card: CardView | None = None
         self.revealed = False
         self.finished = False
@@ -110,7 +111,7 @@ class ReviewScreen(CompanionScreen):
         for button in self.query(Button):
             button.can_focus = False  # keys go to the screen; a click still works
         self.session = ReviewSession(self.store, app.settings, deck_id=self.deck_id,
-                                     clock=app.clock)
+                                     clock=app.clock, selection=self.selection)
         self.started_at = app.clock()
         self.query_one("#card").focus()
         self.show_card(self.session.next_card())
@@ -152,8 +153,10 @@ class ReviewScreen(CompanionScreen):
         state = "suspended" if card.suspended else STATE_NAMES[card.memory.state]
         if card.kind == "predict":
             state += " · predict, then run"
+        custom = self.session.selection.describe()
         self.query_one("#card-where", Static).update(
-            Text.assemble(shown(card.deck_id, "bold"), " · ", (state, "italic")))
+            Text.assemble(shown(card.deck_id, "bold"), " · ", (state, "italic"),
+                          (f" · {shown(custom)}" if custom else "", "dim")))
         self.update_counts()
         self.refresh_bindings()
 

@@ -1,4 +1,5 @@
-"""Settings: desired retention, daily limits, the day's start and the theme.
+"""Settings: desired retention, daily limits, the day's start, the new-card order
+and the theme.
 
 Saved to the settings file with `companion.settings.save`; a bad value is
 shown under its field and nothing is saved until every field is good.
@@ -30,6 +31,11 @@ FIELDS = (
     ("day_starts_at", "Day starts at (hour)", int,
      "0–23, local time: reviews after midnight still count for the evening before"),
 )
+
+# Settings.new_card_order's values, as the Select offers them
+NEW_CARD_ORDER_LABELS = (("deck", "deck file order"), ("random", "random, the same all day"),
+                         ("section", "one section after another, in turns"))
+SELECTS = ("theme", "new_card_order")
 
 THEME_NOTES = {"ansi-dark": "your terminal's colours", "ansi-light": "your terminal's colours"}
 
@@ -65,6 +71,16 @@ class SettingsScreen(CompanionScreen):
                         yield field
                         yield Static(help_text, classes="field-help")
                     yield Static("", classes="field-error", id=f"error-{name}")
+            with Vertical(classes="field", id="field-new_card_order"):
+                with Horizontal(classes="field-row"):
+                    yield Label("New card order", classes="field-label")
+                    yield Select([(f"{value} ({label})", value)
+                                  for value, label in NEW_CARD_ORDER_LABELS],
+                                 value=settings.new_card_order, allow_blank=False,
+                                 id="new_card_order", compact=True)
+                yield Static("the order new cards are introduced in, as Anki's new card "
+                             "order; random changes each day", classes="field-help wide")
+                yield Static("", classes="field-error", id="error-new_card_order")
             with Vertical(classes="field", id="field-theme"):
                 with Horizontal(classes="field-row"):
                     yield Label("Theme", classes="field-label")
@@ -95,14 +111,14 @@ class SettingsScreen(CompanionScreen):
             field.remove_class("-invalid")
 
     def show_error(self, name: str, message: str) -> None:
-        target = name if name in {f[0] for f in FIELDS} or name == "theme" else None
+        target = name if name in {f[0] for f in FIELDS} or name in SELECTS else None
         if target is None:
             self.notify(message, severity="error")
             return
         error = self.query_one(f"#error-{target}", Static)
         error.update(message)
         error.display = True
-        if target != "theme":
+        if target not in SELECTS:
             field = self.query_one(f"#{target}", Input)
             field.add_class("-invalid")
 
@@ -124,6 +140,7 @@ class SettingsScreen(CompanionScreen):
                 problems = True
         theme = self.query_one("#theme", Select).value
         values["theme"] = str(theme)
+        values["new_card_order"] = str(self.query_one("#new_card_order", Select).value)
         # validate() stops at the first problem; check each field that parsed
         # alone, so every bad field shows its error at once, unreadable or not.
         for name in values:
