@@ -666,12 +666,15 @@ class Reads:
         if again_since is not None:
             where += f" AND {self._AGAIN_SINCE}"
             args.append(again_since)
-        return self._first_in(where, "due, id", args, now, deck_id, tag)
+        # ORDER BY due alone lets SQLite walk cards_queue in order and stop at the
+        # first row (ties go by the index's rowid order); "due, id" made it sort
+        # every due card: 3.5 ms an answer instead of 0.03 at 20,000 cards.
+        return self._first_in(where, "due", args, now, deck_id, tag)
 
     def first_review_card_in(self, due_before: int, now: int, deck_id: str | None,
                              tag: str | None) -> CardRow | None:
         """The scope's review card due first, if due before `due_before`."""
-        return self._first_in(f"state = {REVIEW} AND due < ?", "due, id", [due_before], now,
+        return self._first_in(f"state = {REVIEW} AND due < ?", "due", [due_before], now,
                               deck_id, tag)
 
     @staticmethod
@@ -735,7 +738,7 @@ class Reads:
         """Review ahead: the review card due first, if due before `due_before`
         and not answered since `built_at`."""
         return self._first_in(f"state = {REVIEW} AND due < ? AND coalesce(last_review, 0) < ?",
-                              "due, id", [due_before, built_at], now, deck_id, tag)
+                              "due", [due_before, built_at], now, deck_id, tag)
 
     def forgotten_counts(self, learning_due_by: int, again_since: int, built_at: int, now: int,
                          deck_id: str | None, tag: str | None) -> list[DeckCounts]:
