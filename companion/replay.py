@@ -60,8 +60,16 @@ def logged(row: CardReview | LogReview) -> LoggedReview:
     return LoggedReview(row.reviewed_at, row.rating, decision)
 
 
-def _records(ids: list[str], kept: list[tuple[int, Decision]]) -> list[tuple[int | str, ...]]:
-    return [(before, *decision, review_id) for review_id, (before, decision) in zip(ids, kept)]
+def _records(ids: list[str], kept: list[tuple[int, Decision]],
+             stored: list[tuple[int | None, ...]] | None = None
+             ) -> list[tuple[int | str, ...]]:
+    """The rows set_review_records writes; with `stored` (what each review holds
+    now), only those that change: a rebuild of a log that is in order writes none."""
+    rows: list[tuple[int | str, ...]] = [(before, *decision, review_id)
+                                         for review_id, (before, decision) in zip(ids, kept)]
+    if stored is None:
+        return rows
+    return [row for row, old in zip(rows, stored) if row[:-1] != old]
 
 
 def write_memory(store: Store, card_id: str, m: Memory) -> None:
@@ -176,6 +184,7 @@ def rebuild_all(store: Store, settings: Settings,
         card_id: str | None = None
         ids: list[str] = []
         log: list[LoggedReview] = []
+        stored: list[tuple[int | None, ...]] = []
         memory_rows: list[MemoryRow] = []
         before_rows: list[tuple[int | str, ...]] = []
 
@@ -185,7 +194,7 @@ def rebuild_all(store: Store, settings: Settings,
             assert card_id is not None
             memory, kept = model.replay(card_id, log, events.get(card_id, []))
             memory_rows.append(memory_row(card_id, memory))
-            before_rows.extend(_records(ids, kept))
+            before_rows.extend(_records(ids, kept, stored))
 
         def flush() -> None:
             store.write_memories(memory_rows)
@@ -197,13 +206,15 @@ def rebuild_all(store: Store, settings: Settings,
             if review.card_id != card_id:
                 if card_id is not None:
                     finish()
-                    if len(before_rows) > 50_000:
+                    if len(before_rows) + len(memory_rows) > 50_000:
                         flush()
                         if progress:
                             progress(done, total)
-                card_id, ids, log = review.card_id, [], []
+                card_id, ids, log, stored = review.card_id, [], [], []
             ids.append(review.id)
             log.append(logged(review))
+            stored.append((review.state_before, review.state_after, review.remaining_steps,
+                           review.interval, review.due, review.elapsed_days))
             done += 1
         if card_id is not None:
             finish()

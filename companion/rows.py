@@ -197,6 +197,7 @@ class LogReview(NamedTuple):
     id: str
     reviewed_at: int
     rating: int
+    state_before: int | None
     state_after: int | None
     remaining_steps: int | None
     interval: int | None

@@ -837,8 +837,8 @@ class Reads:
         from companion.rows import LogReview
         return self._rows(
             LogReview,
-            f"SELECT card_id, id, reviewed_at, rating, {DECISION_COLUMNS} FROM reviews "
-            "ORDER BY card_id, reviewed_at, id")
+            f"SELECT card_id, id, reviewed_at, rating, state_before, {DECISION_COLUMNS} "
+            "FROM reviews ORDER BY card_id, reviewed_at, id")
 
     def review_card_ids(self, deck_id: str | None = None) -> list[str]:
         """Live, unsuspended cards in review, the ones a reschedule moves."""
