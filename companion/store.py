@@ -567,50 +567,9 @@ class Reads:
     def _deck_filter(deck_id: str | None) -> tuple[str, tuple[Any, ...]]:
         return ("AND deck_id = ?", (deck_id,)) if deck_id else ("", ())
 
-    def queue_counts(self, learning_due_by: int, reviews_due_before: int, now: int,
-                     deck_id: str | None = None) -> list[DeckCounts]:
-        """One pass over the studyable cards (not retired, suspended or buried at
-        `now`), grouped by deck: new, learning due by `learning_due_by`, reviews
-        due before `reviews_due_before`."""
-        deck_sql, deck_args = self._deck_filter(deck_id)
-        return self._rows(
-            DeckCounts,
-            f"SELECT deck_id, coalesce(sum(state = {NEW}), 0) AS new, "
-            f"coalesce(sum(state IN ({LEARNING}, {RELEARNING}) AND due <= ?), 0) AS learning, "
-            f"coalesce(sum(state = {REVIEW} AND due < ?), 0) AS review FROM cards "
-            "WHERE retired = 0 AND suspended = 0 "
-            f"AND (buried_until IS NULL OR buried_until <= ?) {deck_sql} "
-            "GROUP BY deck_id ORDER BY deck_id",
-            (learning_due_by, reviews_due_before, now, *deck_args))
-
-    def _first_card(self, where: str, order: str, args: tuple[Any, ...], now: int,
-                    deck_id: str | None) -> CardRow | None:
-        deck_sql, deck_args = self._deck_filter(deck_id)
-        return self._row(
-            CardRow,
-            f"SELECT {CARD_COLUMNS} FROM cards WHERE retired = 0 AND suspended = 0 "
-            f"AND {where} AND (buried_until IS NULL OR buried_until <= ?) {deck_sql} "
-            f"ORDER BY {order} LIMIT 1", (*args, now, *deck_args))
-
-    def first_learning_card(self, due_by: int, now: int,
-                            deck_id: str | None = None) -> CardRow | None:
-        """The studyable learning or relearning card due first, if due by `due_by`."""
-        return self._first_card(f"state IN ({LEARNING}, {RELEARNING}) AND due <= ?", "due",
-                                (due_by,), now, deck_id)
-
-    def first_review_card(self, due_before: int, now: int,
-                          deck_id: str | None = None) -> CardRow | None:
-        """The studyable review card due first, if due before `due_before`."""
-        return self._first_card(f"state = {REVIEW} AND due < ?", "due", (due_before,), now,
-                                deck_id)
-
-    def first_new_card(self, now: int, deck_id: str | None = None) -> CardRow | None:
-        """The next new card in deck order."""
-        return self._first_card(f"state = {NEW}", "deck_id, position", (), now, deck_id)
-
     # -- the queue of a selection: a tag, custom study, a new-card order ------
     #
-    # The same reads as above within a scope: a deck and/or a tag. Custom study
+    # The queue's reads within a scope: a deck and/or a tag. Custom study
     # (companion.session.Selection) adds cards due ahead or forgotten, each
     # counted once: a card answered since the selection was built (`built_at`)
     # has left it, unless it is learning again, as a card leaves Anki's
@@ -640,7 +599,9 @@ class Reads:
 
     def scoped_queue_counts(self, learning_due_by: int, reviews_due_before: int, now: int,
                             deck_id: str | None, tag: str | None) -> list[DeckCounts]:
-        """`queue_counts` within the scope (a deck and/or a tag)."""
+        """One pass over the scope's studyable cards (not retired, suspended or
+        buried at `now`), grouped by deck: new, learning due by `learning_due_by`,
+        reviews due before `reviews_due_before`."""
         scope, args = self._scope(now, deck_id, tag)
         return self._rows(
             DeckCounts,
