@@ -229,8 +229,14 @@ class _Steps:
     def remaining_for_good(self, remaining: int) -> int:
         return max(len(self.secs) - (self._index(remaining) + 1), 0)
 
-    def current(self, remaining: int) -> int:
-        return self.secs[self._index(remaining)] if self.secs else 0
+    def after(self, rating: int, remaining: int) -> tuple[int | None, int]:
+        """Again, Hard or Good with `remaining` steps left: the next step's delay
+        (None: past the last step) and the steps left after it."""
+        if rating == 1:
+            return self.again(), len(self.secs)
+        if rating == 2:
+            return self.hard(remaining), remaining
+        return self.good(remaining), self.remaining_for_good(remaining)
 
 
 def _round_in_days(secs: int) -> int:
@@ -389,12 +395,7 @@ class MemoryModel:
         remaining = len(steps.secs) if memory.state == NEW else memory.remaining_steps
         if rating == 4:
             return _Next(REVIEW, days=self._easy_days(states, fuzz), memory=kept)
-        if rating == 1:
-            delay, left = steps.again(), len(steps.secs)
-        elif rating == 2:
-            delay, left = steps.hard(remaining), remaining
-        else:
-            delay, left = steps.good(remaining), steps.remaining_for_good(remaining)
+        delay, left = steps.after(rating, remaining)
         if delay is not None:
             return _Next(LEARNING, remaining_steps=left, secs=delay, memory=kept)
         if self.short_term and not steps.secs and item.interval < 0.5:
@@ -433,17 +434,10 @@ class MemoryModel:
         steps, remaining = self.relearn, memory.remaining_steps
         if rating == 4:
             return _Next(REVIEW, days=self._easy_days(states, fuzz), memory=kept)
-        if rating == 1:
-            again = steps.again()
-            if again is not None:
-                return _Next(RELEARNING, remaining_steps=len(steps.secs), secs=again,
-                             days=max(_round_half_away(item.interval), 1),
-                             memory=kept)
-            delay, left = None, len(steps.secs)
-        elif rating == 2:
-            delay, left = steps.hard(remaining), remaining
-        else:
-            delay, left = steps.good(remaining), steps.remaining_for_good(remaining)
+        delay, left = steps.after(rating, remaining)
+        if rating == 1 and delay is not None:  # a lapse's interval is set again
+            return _Next(RELEARNING, remaining_steps=left, secs=delay,
+                         days=max(_round_half_away(item.interval), 1), memory=kept)
         if delay is not None:
             return _Next(RELEARNING, remaining_steps=left, secs=delay, days=memory.interval,
                          memory=kept)
@@ -455,21 +449,21 @@ class MemoryModel:
 
     # -- applying a next state to the card (Anki's answering/*.rs) ----------
 
-    def _learning_fuzz(self, card_id: str, reps: int, secs: int) -> int:
+    @staticmethod
+    def _learning_fuzz(draw: float | None, secs: int) -> int:
         """A learning step's own fuzz: up to 25 % longer, at most 5 minutes."""
-        draw = self._fuzz_draw(card_id, reps)
         upper = secs + min(math.floor(secs * 0.25), 300)
         if draw is None or secs >= upper:
             return secs
         return secs + int(draw * (upper - secs))
 
-    def _due(self, card_id: str, memory: Memory, nxt: _Next, timing: Timing) -> int:
+    def _due(self, nxt: _Next, timing: Timing, fuzz: float | None) -> int:
         if nxt.state == REVIEW:
             return self.day.start_of(timing.today + timedelta(days=nxt.days))
         if nxt.secs >= timing.secs_until_rollover:
             days = (nxt.secs - timing.secs_until_rollover) // DAY_SECS + 1
             return self.day.start_of(timing.today + timedelta(days=days))
-        return (timing.now_secs + self._learning_fuzz(card_id, memory.reps, nxt.secs)) * 1000
+        return (timing.now_secs + self._learning_fuzz(fuzz, nxt.secs)) * 1000
 
     def answer(self, card_id: str, memory: Memory, rating: int, at_ms: int) -> Outcome:
         if rating not in (1, 2, 3, 4):
@@ -477,8 +471,9 @@ class MemoryModel:
         timing = self.day.timing(at_ms)
         elapsed = timing.fsrs_days_elapsed(memory.last_review)
         states = self.next_states(memory, elapsed)
-        nxt = self._next(memory, rating, states, self._fuzz_draw(card_id, memory.reps))
-        due = self._due(card_id, memory, nxt, timing)
+        fuzz = self._fuzz_draw(card_id, memory.reps)  # one draw, as Anki's one seed
+        nxt = self._next(memory, rating, states, fuzz)
+        due = self._due(nxt, timing, fuzz)
         interval = nxt.days if nxt.state in (REVIEW, RELEARNING) else memory.interval
         decision = Decision(nxt.state, nxt.remaining_steps, interval, due, elapsed)
         return Outcome(self._apply(memory, decision, rating, at_ms, nxt.memory), decision,
@@ -493,9 +488,6 @@ class MemoryModel:
             stability=kept[0] if kept else None, difficulty=kept[1] if kept else None,
             due=decision.due, last_review=at_ms, reps=memory.reps + 1,
             lapses=memory.lapses + (1 if lapse else 0), interval=decision.interval)
-
-    def review(self, card_id: str, memory: Memory, rating: int, at_ms: int) -> Memory:
-        return self.answer(card_id, memory, rating, at_ms).memory
 
     def choices(self, card_id: str, memory: Memory, at_ms: int) -> dict[int, Choice]:
         """What each answer would do: the state, a step's seconds or a review's

@@ -117,21 +117,21 @@ def test_fuzz_is_repeatable_and_spreads_due_dates():
 
 def test_new_card_first_good_goes_to_the_second_learning_step():
     model = MemoryModel(Settings())
-    after = model.review("d/c", Memory(), 3, to_ms(START))
+    after = model.answer("d/c", Memory(), 3, to_ms(START)).memory
     assert after.state == 1 and after.remaining_steps == 1
     # Anki's learning fuzz: up to a quarter of the step longer, at most 5 minutes
     assert 600_000 <= after.due - to_ms(START) < 750_000
-    plain = MemoryModel(Settings(fuzz=False)).review("d/c", Memory(), 3, to_ms(START))
+    plain = MemoryModel(Settings(fuzz=False)).answer("d/c", Memory(), 3, to_ms(START)).memory
     assert plain.due - to_ms(START) == 10 * 60 * 1000
 
 
 def test_lapses_count_only_again_in_review():
     model = MemoryModel(Settings(fuzz=False))
-    m = model.review("d/c", Memory(), 4, to_ms(START))
+    m = model.answer("d/c", Memory(), 4, to_ms(START)).memory
     assert m.state == REVIEW and m.lapses == 0
-    m = model.review("d/c", m, 1, m.due)
+    m = model.answer("d/c", m, 1, m.due).memory
     assert m.state == 3 and m.lapses == 1
-    m = model.review("d/c", m, 1, m.due)  # Again while relearning is no new lapse
+    m = model.answer("d/c", m, 1, m.due).memory  # Again while relearning is no new lapse
     assert m.lapses == 1
 
 
@@ -164,7 +164,7 @@ def test_interval_formatting_reads_like_anki():
 def test_retrievability_is_zero_for_new_and_falls_with_time():
     model = MemoryModel(Settings(fuzz=False))
     assert model.retrievability(Memory(state=NEW), to_ms(START)) == 0.0
-    m = model.review("d/c", Memory(), 4, to_ms(START))
+    m = model.answer("d/c", Memory(), 4, to_ms(START)).memory
     r1 = model.retrievability(m, to_ms(START + timedelta(days=1)))
     r30 = model.retrievability(m, to_ms(START + timedelta(days=30)))
     assert 1 > r1 > r30 > 0
