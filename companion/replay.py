@@ -128,10 +128,11 @@ def reschedule(store: Store, settings: Settings, now: int,
     settings, from its last review, as Anki's "reschedule cards on change"
     does; each move is kept in the log. Returns how many cards moved."""
     model = MemoryModel(settings)
+    wanted = None if card_ids is None else set(card_ids)
     moved = 0
     with store.transaction():
         for card_id in store.review_card_ids(deck_id):
-            if card_ids is not None and card_id not in card_ids:
+            if wanted is not None and card_id not in wanted:
                 continue
             row = store.card_row(card_id)
             assert row is not None  # listed in this transaction
