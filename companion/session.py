@@ -16,6 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Callable
 
 from companion.replay import memory_of, rebuild_card, write_memory
@@ -245,12 +246,17 @@ class Queue:
         self.settings = settings
         self.deck_id = deck_id
         self.clock = clock
-        self.model = MemoryModel(settings)
         self.day = LearnerDay(settings)
         selection = selection or Selection()
         if selection.custom and not selection.built_at:
             selection = replace(selection, built_at=clock())
         self.selection = selection
+
+    @cached_property
+    def model(self) -> MemoryModel:
+        """Built when an answer or a preview needs it: counting the queue
+        (`companion due`, Home) doesn't."""
+        return MemoryModel(self.settings)
 
     # -- the day's limits ------------------------------------------------
 
