@@ -85,7 +85,7 @@ def sync_decks(store: Store, dirs: list[Path] | None = None, force: bool = False
 
 
 def _upsert_deck(store: Store, deck: Deck) -> None:
-    store.upsert_deck(deck.id, deck.name, deck.description, str(deck.path))
+    store.upsert_deck(deck.id, deck.name, deck.description, str(deck.path), deck.parent)
     added = now_ms()
     store.upsert_cards(
         CardDefinition(

@@ -130,6 +130,7 @@ class Deck:
     description: str
     path: Path
     cards: list[CardDef] = field(default_factory=list)
+    parent: str | None = None  # the deck this one is a subdeck of (front matter `parent:`)
 
 
 @dataclass
@@ -417,7 +418,7 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
                                     f"deck {key} must be text, not {type(meta[key]).__name__}"))
             if key == "name":
                 deck_name = None
-    unknown = set(meta) - {"id", "name", "description"}
+    unknown = set(meta) - {"id", "name", "description", "parent"}
     if unknown:
         keys = ", ".join(sorted(map(str, unknown)))
         errors.append(DeckError(path, min(_key_line(lines, body, k) for k in unknown),
@@ -431,12 +432,22 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
                                 f"deck id {deck_id!r} is companion's own (cards of imported "
                                 "review logs); choose another"))
         deck_id = None
+    parent = meta.get("parent")
+    if parent is not None and not (isinstance(parent, str) and ID_RE.match(parent)):
+        errors.append(DeckError(path, _key_line(lines, body, "parent"),
+                                f"parent {str(parent)[:60]!r} must be a deck id: lowercase "
+                                "letters, digits and -"))
+        parent = None
+    elif parent is not None and parent == deck_id:
+        errors.append(DeckError(path, _key_line(lines, body, "parent"),
+                                "a deck cannot be its own parent"))
+        parent = None
     notes = _split_notes(lines, body, path, errors)
     usable = bool(deck_id and deck_name)
     # A deck whose front matter is unusable is refused as a whole, but its cards
     # are still checked (under a stand-in id) so their problems show in this run.
     deck = Deck(str(deck_id) if usable else "?", str(deck_name), str(meta.get("description") or ""),
-                path)
+                path, parent=parent)
     seen: dict[str, int] = {}
     position = 0
     for note in notes:
@@ -485,4 +496,41 @@ def load_decks(paths: list[Path]) -> tuple[list[Deck], list[DeckError]]:
             continue
         owners[deck.id] = path
         decks.append(deck)
+    errors.extend(_check_parents(decks))
     return decks, errors
+
+
+def _check_parents(decks: list[Deck]) -> list[DeckError]:
+    """A parent must be one of the decks, and no chain of parents may loop;
+    a deck whose parent fails is put at the top (its cards still load)."""
+    errors = []
+    by_id = {deck.id: deck for deck in decks}
+    for deck in decks:
+        if deck.parent is not None and deck.parent not in by_id:
+            from difflib import get_close_matches
+
+            close = get_close_matches(deck.parent, list(by_id), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            errors.append(DeckError(deck.path, _parent_line(deck.path),
+                                    f"parent deck {deck.parent!r} is not a deck{hint}"))
+            deck.parent = None
+    for deck in decks:
+        seen, parent = [deck.id], deck.parent
+        while parent is not None and parent not in seen:
+            seen.append(parent)
+            parent = by_id[parent].parent
+        if parent is not None:  # back at a deck already on the chain: a loop
+            loop = " -> ".join(seen[seen.index(parent):] + [parent])
+            errors.append(DeckError(deck.path, _parent_line(deck.path),
+                                    f"parents loop: {loop}"))
+            deck.parent = None
+    return errors
+
+
+def _parent_line(path: Path) -> int:
+    try:
+        lines = deck_lines(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError):
+        return 2
+    body = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), len(lines))
+    return _key_line(lines, body, "parent")

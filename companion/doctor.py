@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.replay import events_by_card, logged, memory_row, rebuild_all
-from companion.scheduler import NEW, LoggedReview, MemoryModel
+from companion.scheduler import NEW, LoggedReview, PresetModels
 from companion.session import decoded_fields
 from companion.settings import Settings
 from companion.store import SCHEMA_VERSION, Reads, Store
@@ -42,7 +42,8 @@ class DoctorReport:
 
 def cache_mismatches(store: Reads, settings: Settings) -> list[str]:
     """Card ids whose cached memory differs from a replay of their reviews."""
-    model = MemoryModel(settings)
+    models = PresetModels(settings)
+    deck_of = store.card_decks()
     cached = {row.id: row for row in store.cached_memories()}
     logs: dict[str, list[LoggedReview]] = {}
     for review in store.review_log():
@@ -50,6 +51,7 @@ def cache_mismatches(store: Reads, settings: Settings) -> list[str]:
     events = events_by_card(store)
     bad = []
     for card_id in set(cached) | set(logs):
+        model = models.for_deck(deck_of.get(card_id))
         memory, _ = model.replay(card_id, logs.get(card_id, []), events.get(card_id, []))
         # a card a replay leaves plain new (never answered, or forgotten with its
         # counts) has no cached state to compare

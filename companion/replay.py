@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any
 
 from companion.scheduler import (
     EVENT_KINDS,
@@ -18,6 +19,7 @@ from companion.scheduler import (
     LoggedReview,
     Memory,
     MemoryModel,
+    PresetModels,
 )
 from companion.settings import Settings
 from companion.store import CardReview, CardRow, MemoryRow, Reads, Store, now_ms
@@ -87,15 +89,48 @@ def rebuild_card(store: Store, model: MemoryModel, card_id: str) -> Memory:
     return memory
 
 
+def _per_deck(settings: Settings, value: Callable[[Settings], Any]) -> str:
+    """What some settings are for every deck, as the store notes it: the
+    default preset's value alone while every deck has it (the form notes
+    had before presets), else it and each deck whose preset differs."""
+    default = value(settings)
+    decks = {deck_id: v for deck_id in sorted(settings.deck_presets)
+             if (v := value(settings.for_deck(deck_id))) != default}
+    return json.dumps({"default": default, "decks": decks} if decks else default)
+
+
+def _read_per_deck(noted: str | None) -> tuple[Any, dict[str, Any]] | None:
+    try:
+        value = json.loads(noted) if noted else None
+    except ValueError:
+        return None
+    if isinstance(value, dict) and isinstance(value.get("decks"), dict):
+        return value.get("default"), value["decks"]
+    return (value, {}) if value is not None else None
+
+
+def changed_decks(store: Reads, noted: str | None, now: str) -> set[str] | None:
+    """The decks whose noted value differs between two notes of `_per_deck`;
+    None when the earlier note can't be read (then every deck has changed)."""
+    before, after = _read_per_deck(noted), _read_per_deck(now)
+    if before is None or after is None:
+        return None
+    (old_default, old), (new_default, new) = before, after
+    decks = set(store.every_deck_id()) | set(old) | set(new)
+    return {deck for deck in decks if old.get(deck, old_default) != new.get(deck, new_default)}
+
+
 def memory_parameters(settings: Settings) -> str:
-    """The settings a memory state depends on, as the store notes them."""
-    return json.dumps(settings.parameters)
+    """The settings a memory state depends on (each deck's FSRS parameters),
+    as the store notes them."""
+    return _per_deck(settings, lambda s: s.parameters)
 
 
 def schedule_settings(settings: Settings) -> str:
-    """The settings a review card's interval depends on, as the store notes them."""
-    return json.dumps([settings.parameters, settings.desired_retention,
-                       settings.maximum_interval])
+    """The settings a review card's interval depends on, per deck, as the
+    store notes them."""
+    return _per_deck(settings, lambda s: [s.parameters, s.desired_retention,
+                                          s.maximum_interval])
 
 
 def catch_up(store: Store, settings: Settings, now: int | None = None) -> int | None:
@@ -103,15 +138,17 @@ def catch_up(store: Store, settings: Settings, now: int | None = None) -> int | 
     schema upgrade) or under other FSRS parameters than the settings hold now,
     as Anki recomputes memory states when its parameters change; due dates stay
     as the review log decided them, unless `reschedule_on_change` asks to move
-    them when the settings they depend on changed. Returns the reviews replayed."""
+    them when the settings they depend on changed (only in the decks whose
+    preset changed them). Returns the reviews replayed."""
     replayed = None
     if store.meta("replay_needed") == "1" \
             or store.meta("memory_parameters") != memory_parameters(settings):
         replayed = rebuild_all(store, settings)
-    noted = store.meta("schedule_settings")
-    if noted != schedule_settings(settings):
+    noted, current = store.meta("schedule_settings"), schedule_settings(settings)
+    if noted != current:
         if noted is not None and settings.reschedule_on_change:
-            reschedule(store, settings, now_ms() if now is None else now)
+            decks = changed_decks(store, noted, current)
+            reschedule(store, settings, now_ms() if now is None else now, decks)
         note_schedule_settings(store, settings)
     return replayed
 
@@ -123,17 +160,20 @@ def note_schedule_settings(store: Store, settings: Settings) -> None:
 
 
 def reschedule(store: Store, settings: Settings, now: int,
-               deck_id: str | None = None, card_ids: list[str] | None = None) -> int:
-    """Recompute every review card's interval and due date under the current
-    settings, from its last review, as Anki's "reschedule cards on change"
-    does; each move is kept in the log. Returns how many cards moved."""
-    model = MemoryModel(settings)
+               deck_ids: Collection[str] | None = None,
+               card_ids: list[str] | None = None) -> int:
+    """Recompute every review card's interval and due date (of these decks,
+    or of these cards, if given) under its deck's preset, from its last
+    review, as Anki's "reschedule cards on change" does; each move is kept
+    in the log. Returns how many cards moved."""
+    models = PresetModels(settings)
     wanted = None if card_ids is None else set(card_ids)
     moved = 0
     with store.transaction():
-        for card_id in store.review_card_ids(deck_id):
+        for card_id, deck_id in store.review_cards(deck_ids):
             if wanted is not None and card_id not in wanted:
                 continue
+            model = models.for_deck(deck_id)
             row = store.card_row(card_id)
             assert row is not None  # listed in this transaction
             memory = memory_of(row)
@@ -156,7 +196,7 @@ def forget(store: Store, settings: Settings, card_ids: list[str], now: int,
            reset_counts: bool = False) -> list[str]:
     """Back to new, as Anki's Forget: the history stays in the log, the next
     answer starts a fresh memory. Returns the ids that were not new already."""
-    model = MemoryModel(settings)
+    models = PresetModels(settings)
     kind = EVENT_KINDS[2] if reset_counts else EVENT_KINDS[1]
     done = []
     with store.transaction():
@@ -168,7 +208,7 @@ def forget(store: Store, settings: Settings, card_ids: list[str], now: int,
                 continue
             at = max(now, (row.last_review or 0) + 1)
             store.insert_card_event(uuid.uuid4().hex, card_id, at, kind, 0, 0)
-            rebuild_card(store, model, card_id)
+            rebuild_card(store, models.for_deck(row.deck_id), card_id)
             done.append(card_id)
     return done
 
@@ -177,7 +217,8 @@ def rebuild_all(store: Store, settings: Settings,
                 progress: Callable[[int, int], None] | None = None) -> int:
     """Replay the whole review log into every card's memory state. Returns the
     number of reviews replayed. One transaction: all or nothing."""
-    model = MemoryModel(settings)
+    models = PresetModels(settings)
+    deck_of = store.card_decks()
     total = store.review_count()
     done = 0
     with store.transaction():
@@ -193,6 +234,7 @@ def rebuild_all(store: Store, settings: Settings,
 
         def finish() -> None:
             assert card_id is not None
+            model = models.for_deck(deck_of.get(card_id))
             memory, kept = model.replay(card_id, log, events.get(card_id, []))
             memory_rows.append(memory_row(card_id, memory))
             before_rows.extend(_records(ids, kept, stored))

@@ -575,6 +575,26 @@ class MemoryModel:
         return memory, records
 
 
+class PresetModels:
+    """A memory model per preset, each built when a card of a deck using it
+    first needs one: a card is scheduled by its deck's preset (its steps,
+    retention, maximum interval, leech threshold and FSRS parameters), as
+    Anki schedules a card by its deck's options."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._models: dict[str, MemoryModel] = {}
+
+    def named(self, preset: str) -> MemoryModel:
+        model = self._models.get(preset)
+        if model is None:
+            model = self._models[preset] = MemoryModel(self.settings.preset(preset))
+        return model
+
+    def for_deck(self, deck_id: str | None) -> MemoryModel:
+        return self.named(self.settings.preset_of(deck_id))
+
+
 def format_interval(seconds: float) -> str:
     """Anki-style: 1m, 10m, 3h, 4d, 1.5mo, 2.1y."""
     minutes = seconds / 60

@@ -19,6 +19,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable
 
+from companion.limits import DayLimits, DeckTree, Due
 from companion.replay import memory_of, rebuild_card, write_memory
 from companion.scheduler import (
     LEARNING,
@@ -28,6 +29,7 @@ from companion.scheduler import (
     LearnerDay,
     Memory,
     MemoryModel,
+    PresetModels,
     format_interval,
 )
 from companion.settings import Settings
@@ -231,6 +233,7 @@ class Answered:
     card_id: str
     memory: Memory
     leech: bool = False
+    leech_suspended: bool = False  # a leech its preset's leech action suspended
     buried_siblings: list[str] = field(default_factory=list)
 
 
@@ -253,19 +256,54 @@ class Queue:
         self.selection = selection
 
     @cached_property
-    def model(self) -> MemoryModel:
-        """Built when an answer or a preview needs it: counting the queue
+    def models(self) -> PresetModels:
+        """Built when an answer or a preview needs one: counting the queue
         (`companion due`, Home) doesn't."""
-        return MemoryModel(self.settings)
+        return PresetModels(self.settings)
+
+    def model_of(self, deck_id: str) -> MemoryModel:
+        """The memory model of a deck's preset: what its cards are scheduled by."""
+        return self.models.for_deck(deck_id)
 
     # -- the day's limits ------------------------------------------------
 
     def limits(self, now: int | None = None) -> tuple[int, int]:
-        """Today's (new, review) limits: the settings' plus what custom study
-        raised them by for this learner day (Anki's "increase today's limit")."""
+        """Today's (new, review) limits of the deck studied (for all decks:
+        the default preset's, which each top-level deck without a preset of
+        its own has): its preset's plus what custom study raised them by for
+        this learner day (Anki's "increase today's limit")."""
         now = self.clock() if now is None else now
-        extra_new, extra_reviews = self.store.limit_extension(self.day.day_of(now).isoformat())
-        return self.settings.new_per_day + extra_new, self.settings.reviews_per_day + extra_reviews
+        tree = DeckTree(self.store.deck_parents())
+        extra_new, extra_reviews = self._extensions(tree, now).get(self.deck_id or "", (0, 0))
+        preset = self.settings.for_deck(self.deck_id)
+        return preset.new_per_day + extra_new, preset.reviews_per_day + extra_reviews
+
+    def _extensions(self, tree: DeckTree, now: int) -> dict[str, tuple[int, int]]:
+        """Today's raises per deck: each deck's own, and the one asked in all
+        decks ("") added to each top-level deck's."""
+        raised = self.store.limit_extensions(self.day.day_of(now).isoformat())
+        everywhere = raised.get("", (0, 0))
+        out = dict(raised)
+        for deck_id in tree.children[None]:
+            new, review = out.get(deck_id, (0, 0))
+            out[deck_id] = (new + everywhere[0], review + everywhere[1])
+        return out
+
+    def day_limits(self, now: int | None = None) -> DayLimits:
+        """Today's limits over the deck tree, from the deck studied down
+        (companion.limits: Anki's v3 rules)."""
+        now = self.clock() if now is None else now
+        tree = DeckTree(self.store.deck_parents())
+        start, _ = self.day.bounds(now)
+        done = {deck_id: (counts.new, counts.review)
+                for deck_id, counts in self.store.answered_since(start).items()}
+        settings = self.settings
+        limits = {}
+        for deck_id in tree.subtree(self.deck_id):
+            preset = settings.for_deck(deck_id)
+            limits[deck_id] = (preset.new_per_day, preset.reviews_per_day)
+        return DayLimits(tree, self.deck_id, limits, done, self._extensions(tree, now),
+                         settings.new_cards_ignore_review_limit)
 
     def _salt(self, now: int) -> int:
         """The learner day as a number: the salt of a random order, so it holds
@@ -284,16 +322,13 @@ class Queue:
         before = self.day.start_of(today + timedelta(days=selection.ahead_days + 1))
         return since, before
 
-    # -- the queue -------------------------------------------------------
+    def _decks(self) -> list[str] | None:
+        """The decks studied: the deck and its subdecks (None: every deck)."""
+        if self.deck_id is None:
+            return None
+        return DeckTree(self.store.deck_parents()).subtree(self.deck_id)
 
-    def done_today(self, now: int | None = None) -> tuple[int, int]:
-        """(new cards introduced, review-state cards answered) in the learner's day,
-        in every deck: the daily limits are shared, so studying one deck spends
-        the same allowance as studying them all."""
-        now = self.clock() if now is None else now
-        start, _ = self.day.bounds(now)
-        done = self.store.answered_since(start)
-        return done.new, done.review
+    # -- the queue -------------------------------------------------------
 
     def counts(self, now: int | None = None) -> Counts:
         """What is left to study today, daily limits applied."""
@@ -303,81 +338,85 @@ class Queue:
         return self.overview(now)[0]
 
     def overview(self, now: int | None = None) -> tuple[dict[str, Counts], Counts]:
-        """Per deck and in all: new, learning due, reviews due today, each capped by
-        what is left of the daily limits. All decks share the limits, so the deck
-        rows can add up to more than the total."""
+        """Per deck (its cards and its subdecks') and in all: new, learning
+        due, reviews due today, within the daily limits of each deck and its
+        subdecks (companion.limits), as Anki's deck list counts them."""
         now = self.clock() if now is None else now
         raw = self._raw_counts(now)
         if self.selection.custom:  # a filtered study: no daily limits, as in Anki
             by_deck = {r.deck_id: Counts(r.new, r.learning, r.review) for r in raw}
             return by_deck, Counts(sum(r.new for r in raw), sum(r.learning for r in raw),
                                    sum(r.review for r in raw))
-        new_left, review_left = self._allowance(now)
-        by_deck = {r.deck_id: Counts(min(r.new, new_left), r.learning, min(r.review, review_left))
-                   for r in raw}
-        total = Counts(min(sum(r.new for r in raw), new_left), sum(r.learning for r in raw),
-                       min(sum(r.review for r in raw), review_left))
-        return by_deck, total
-
-    def _allowance(self, now: int) -> tuple[int, int]:
-        new_done, review_done = self.done_today(now)
-        new_limit, review_limit = self.limits(now)
-        return max(0, new_limit - new_done), max(0, review_limit - review_done)
+        shown, total = self.day_limits(now).counts(
+            {r.deck_id: Due(r.new, r.learning, r.review) for r in raw})
+        return ({deck_id: Counts(d.new, d.learning, d.review) for deck_id, d in shown.items()},
+                Counts(total.new, total.learning, total.review))
 
     def _raw_counts(self, now: int) -> list[DeckCounts]:
         """One pass over the selection's cards, grouped by deck: new, learning
         due now (or within the learn-ahead window), reviews due before the day
         ends (or the selection's own: due ahead, forgotten)."""
         _, end = self.day.bounds(now)
-        selection, reads = self.selection, self.store
+        selection, reads, decks = self.selection, self.store, self._decks()
         since, before = self._windows(now)
         if selection.ahead_days:
             return reads.ahead_counts(now + LEARN_AHEAD_MS, before, selection.built_at, now,
-                                      self.deck_id, selection.tag)
+                                      decks, selection.tag)
         if selection.forgotten_days:
             return reads.forgotten_counts(now + LEARN_AHEAD_MS, since, selection.built_at, now,
-                                          self.deck_id, selection.tag)
-        return reads.scoped_queue_counts(now + LEARN_AHEAD_MS, end, now, self.deck_id,
-                                         selection.tag)
+                                          decks, selection.tag)
+        return reads.scoped_queue_counts(now + LEARN_AHEAD_MS, end, now, decks, selection.tag)
 
     def next_card(self, now: int | None = None) -> CardView | None:
         now = self.clock() if now is None else now
         _, end = self.day.bounds(now)
-        reads, deck_id = self.store, self.deck_id
+        reads, decks = self.store, self._decks()
         selection = self.selection
         tag = selection.tag
         since, before = self._windows(now)
         # Learning cards when due come first, then the learn-ahead window once
         # nothing else is left (`again_since`: of forgotten cards, those forgotten).
         again = since if selection.forgotten_days else None
-        row = reads.first_learning_card_in(now, now, deck_id, tag, again)
+        row = reads.first_learning_card_in(now, now, decks, tag, again)
         if row:
             return CardView.from_row(row)
         if selection.ahead_days:
-            row = reads.first_ahead_card(before, selection.built_at, now, deck_id, tag)
+            row = reads.first_ahead_card(before, selection.built_at, now, decks, tag)
         elif selection.forgotten_days:
-            row = reads.first_forgotten_card(since, selection.built_at, now, deck_id, tag,
+            row = reads.first_forgotten_card(since, selection.built_at, now, decks, tag,
                                              self._salt(now))
         else:
             row = self._next_due_or_new(now, end)
         if row:
             return CardView.from_row(row)
-        row = reads.first_learning_card_in(now + LEARN_AHEAD_MS, now, deck_id, tag, again)
+        row = reads.first_learning_card_in(now + LEARN_AHEAD_MS, now, decks, tag, again)
         return CardView.from_row(row) if row else None
 
     def _next_due_or_new(self, now: int, end: int) -> CardRow | None:
         """Today's queue after the learning cards: a review due today, then a
-        new card in the settings' order, each while its daily limit lasts."""
-        reads, deck_id, tag = self.store, self.deck_id, self.selection.tag
-        new_left, review_left = self._allowance(now)
-        if review_left:
-            row = reads.first_review_card_in(end, now, deck_id, tag)
+        new card in the order of the studied deck's preset, each from a deck
+        whose limits (and its parents', up to the deck studied) have room."""
+        reads, tag = self.store, self.selection.tag
+        limits = self.day_limits(now)
+        open_reviews = limits.open_for_review()
+        if open_reviews:
+            row = reads.first_review_card_in(end, now, self._narrowed(limits, open_reviews), tag)
             if row:
                 return row
-        if new_left:
-            return reads.first_new_card_in(now, deck_id, tag, self.settings.new_card_order,
+        open_new = limits.open_for_new()
+        if open_new:
+            order = self.settings.for_deck(self.deck_id).new_card_order
+            return reads.first_new_card_in(now, self._narrowed(limits, open_new), tag, order,
                                            self._salt(now))
         return None
+
+    @staticmethod
+    def _narrowed(limits: DayLimits, open_decks: list[str]) -> list[str] | None:
+        """The decks to draw from: None (no filter, the fast plan) when every
+        deck of an all-decks study is open."""
+        if limits.root is None and len(open_decks) == len(limits.scope):
+            return None
+        return open_decks
 
     def card(self, card_id: str) -> CardView:
         row = self.store.card_row(card_id)
@@ -388,7 +427,7 @@ class Queue:
     def previews(self, card: CardView, now: int | None = None) -> dict[int, str]:
         """The interval each grade would give, as Anki's buttons show it."""
         now = self.clock() if now is None else now
-        seconds = self.model.previews(card.id, card.memory, now)
+        seconds = self.model_of(card.deck_id).previews(card.id, card.memory, now)
         return {rating: format_interval(secs) for rating, secs in seconds.items()}
 
 
@@ -413,7 +452,8 @@ class ReviewSession(Queue):
         now = self.clock() if now is None else now
         if new or review:
             with self.store.transaction():
-                self.store.extend_limits(self.day.day_of(now).isoformat(), new, review)
+                self.store.extend_limits(self.day.day_of(now).isoformat(), new, review,
+                                         self.deck_id)
         return self.limits(now)
 
     # -- answering -------------------------------------------------------
@@ -435,8 +475,9 @@ class ReviewSession(Queue):
             _, day_end = self.day.bounds(now)
             siblings = store.cloze_siblings(card.note_id, card.deck_id, card_id)
             flags = store.card_flags([card_id, *siblings])
-            outcome = self.model.answer(card_id, card.memory, rating, now)
+            outcome = self.model_of(card.deck_id).answer(card_id, card.memory, rating, now)
             memory, leech = outcome.memory, outcome.leech
+            suspend = False
             store.insert_review(review_id, card_id, now, rating, max(0, int(duration_ms)),
                                 card.memory.state, outcome.decision)
             write_memory(store, card_id, memory)
@@ -444,10 +485,11 @@ class ReviewSession(Queue):
                 store.bury_cards(siblings, day_end)
             if leech:
                 tags = card.tags if "leech" in card.tags else [*card.tags, "leech"]
-                suspend = self.settings.leech_action == "suspend" or card.suspended
+                suspend = (self.settings.for_deck(card.deck_id).leech_action == "suspend"
+                           or card.suspended)
                 store.mark_leech(card_id, " ".join(tags), suspend)
         self._undo.append(Step("answer", card_id, flags, review_id, rating))
-        return Answered(review_id, card_id, memory, leech, siblings)
+        return Answered(review_id, card_id, memory, leech, leech and suspend, siblings)
 
     @property
     def can_undo(self) -> bool:
@@ -464,7 +506,7 @@ class ReviewSession(Queue):
         with store.transaction():
             if last.review_id:
                 store.delete_review(last.review_id)
-                rebuild_card(store, self.model, last.card_id)
+                rebuild_card(store, self.model_of(self.card(last.card_id).deck_id), last.card_id)
             for flags in last.flags:
                 store.restore_card_flags(flags)
         return last

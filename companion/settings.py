@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,19 @@ MAX_TIMEZONE_CHARS = 64
 #             first note of each section, then the second of each, ...; a
 #             note's cloze cards stay together, as Anki's sibling-keeping orders.
 NEW_CARD_ORDERS = ("deck", "random", "section")
+
+# Presets: Anki's deck options presets (rslib/src/deckconfig/). The top-level
+# values are the "default" preset; `[presets.NAME]` holds another preset's
+# values (those it leaves out are the default's), and `[deck_presets]` says
+# which preset each deck uses (a deck not named there uses the default). A
+# preset holds what Anki's deck options hold; the rest (the day's start, the
+# time zone, the theme, keys) is the learner's, whatever the deck.
+PRESET_FIELDS = ("desired_retention", "learning_steps", "relearning_steps", "maximum_interval",
+                 "new_per_day", "reviews_per_day", "leech_threshold", "leech_action",
+                 "new_card_order", "parameters")
+DEFAULT_PRESET = "default"
+PRESET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+MAX_PRESETS = 100
 
 
 def parse_step(text: object) -> timedelta:
@@ -60,6 +74,9 @@ class Settings:
     # parameters or the maximum interval change, move review cards' due dates
     # to what the new settings give (off: only the memory states are updated).
     reschedule_on_change: bool = False
+    # Anki's "New cards ignore review limit" (off, as in Anki: each new card
+    # introduced today also spends one of the day's reviews).
+    new_cards_ignore_review_limit: bool = False
     timezone: str = ""  # empty: the system's local time zone
     theme: str = "ansi-dark"  # the terminal's own colours; any Textual theme name works
     # FSRS-6 parameters fitted by `companion optimize`; empty means fsrs's defaults.
@@ -67,11 +84,78 @@ class Settings:
     # The learner's own keys, binding id -> keys ("review.again" = "j"); the
     # app checks ids and key names against its bindings (companion.tui.keymap).
     keymap: dict[str, str] = field(default_factory=dict)
+    # name -> the values that preset sets (PRESET_FIELDS only)
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # deck id -> preset name
+    deck_presets: dict[str, str] = field(default_factory=dict)
+
+    # -- presets ------------------------------------------------------------
+
+    def preset_names(self) -> list[str]:
+        """"default" first, then the named presets as the file lists them."""
+        return [DEFAULT_PRESET, *self.presets]
+
+    def preset_of(self, deck_id: str | None) -> str:
+        """The preset a deck uses; the default for a deck not assigned one
+        (and for "all decks")."""
+        name = self.deck_presets.get(deck_id or "", DEFAULT_PRESET)
+        return name if name in self.presets else DEFAULT_PRESET
+
+    def preset(self, name: str) -> "Settings":
+        """These settings with the preset's values in place of the default's:
+        what a deck using that preset is scheduled by."""
+        values = self.presets.get(name)
+        if not values:
+            return self
+        copied: dict[str, Any] = {key: (list(value) if isinstance(value, list) else value)
+                                  for key, value in values.items()}
+        return replace(self, **copied)
+
+    def for_deck(self, deck_id: str | None) -> "Settings":
+        return self.preset(self.preset_of(deck_id))
+
+    def decks_using(self, name: str) -> list[str]:
+        return sorted(deck for deck in self.deck_presets if self.preset_of(deck) == name)
+
+    def with_preset_values(self, name: str, **values: Any) -> "Settings":
+        """A copy with a preset's values changed (the top level for the
+        default preset); a named preset keeps only what differs from the
+        default, so a later change of the default reaches it."""
+        if name == DEFAULT_PRESET:
+            return replace(self, **values)
+        merged = {**self.presets.get(name, {}), **values}
+        kept = {key: value for key, value in merged.items() if getattr(self, key) != value}
+        presets = {**self.presets, name: kept}
+        return replace(self, presets=presets)
 
     def validate(self) -> None:
         def fail(name: str, why: str) -> None:
             raise SettingsError(f"{name}: {why}")
 
+        self._validate_values(fail)
+        if len(self.presets) > MAX_PRESETS:
+            fail("presets", f"{len(self.presets)} presets: at most {MAX_PRESETS}")
+        for name, values in self.presets.items():
+            if not isinstance(name, str) or not PRESET_NAME.match(name) \
+                    or name.lower() == DEFAULT_PRESET:
+                fail("presets", f"{str(name)[:40]!r} is not a preset name (letters, digits, "
+                                "- and _, up to 40; \"default\" is the top level's)")
+            if not isinstance(values, dict):
+                fail(f"presets.{name}", "must be a table of settings")
+            for key in values:
+                if key not in PRESET_FIELDS:
+                    fail(f"presets.{name}", _unknown(key, PRESET_FIELDS, "a preset holds"))
+            try:
+                self.preset(name)._validate_values(fail)
+            except SettingsError as exc:
+                raise SettingsError(f"presets.{name}.{exc}") from None
+        for deck_id, name in self.deck_presets.items():
+            if not isinstance(name, str) or (name != DEFAULT_PRESET and name not in self.presets):
+                known = self.preset_names()
+                fail(f"deck_presets.{str(deck_id)[:60]}",
+                     _unknown(name, known, "presets", what="preset"))
+
+    def _validate_values(self, fail: Callable[[str, str], None]) -> None:
         if not 0.7 <= self.desired_retention <= 0.99:
             fail("desired_retention", f"{self.desired_retention} must be between 0.7 and 0.99")
         for name in ("learning_steps", "relearning_steps"):
@@ -136,7 +220,31 @@ class Settings:
     def to_toml(self) -> str:
         import tomli_w
 
-        return tomli_w.dumps(asdict(self))
+        data = asdict(self)
+        for table in ("presets", "deck_presets"):
+            if not data[table]:
+                del data[table]  # no empty [presets] header in a file without any
+        return tomli_w.dumps(data)
+
+
+def _unknown(value: object, known: "Sequence[str]", listed: str, what: str = "setting") -> str:
+    """"unknown setting 'x' (did you mean 'y'? known: ...)", one line."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(str(value), list(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {what} {str(value)[:60]!r} ({hint}{listed}: {', '.join(known)})"
+
+
+def _checked(key: str, value: Any, where: str) -> Any:
+    """A value of the type the setting's default has (an int where a float is
+    wanted is taken), or a SettingsError that names it."""
+    expected = type(getattr(Settings(), key))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise SettingsError(f"{where}: {key}: expected {expected.__name__}, got {repr(value)[:60]}")
+    return value
 
 
 def from_mapping(data: dict[str, Any], where: str = "settings") -> Settings:
@@ -144,20 +252,15 @@ def from_mapping(data: dict[str, Any], where: str = "settings") -> Settings:
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known:
-            from difflib import get_close_matches
-
-            close = get_close_matches(str(key), list(known), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise SettingsError(f"{where}: unknown setting {str(key)[:60]!r} "
-                                f"({hint}known: {', '.join(known)})")
-        default = getattr(Settings(), key)
-        expected = type(default)
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise SettingsError(
-                f"{where}: {key}: expected {expected.__name__}, got {repr(value)[:60]}"
-            )
+            raise SettingsError(f"{where}: {_unknown(key, list(known), 'known')}")
+        value = _checked(key, value, where)
+        if key == "presets":
+            value = {name: _preset_values(name, table, where) for name, table in value.items()}
+        elif key == "deck_presets":
+            for deck_id, name in value.items():
+                if not isinstance(name, str):
+                    raise SettingsError(f"{where}: deck_presets.{str(deck_id)[:60]}: expected "
+                                        f"a preset name, got {repr(name)[:60]}")
         values[key] = value
     settings = Settings(**values)
     try:
@@ -165,6 +268,20 @@ def from_mapping(data: dict[str, Any], where: str = "settings") -> Settings:
     except SettingsError as exc:
         raise SettingsError(f"{where}: {exc}") from None
     return settings
+
+
+def _preset_values(name: str, table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise SettingsError(f"{where}: presets.{str(name)[:40]}: expected a table of "
+                            f"settings, got {repr(table)[:60]}")
+    for key in table:
+        if key not in PRESET_FIELDS:
+            raise SettingsError(f"{where}: presets.{str(name)[:40]}: "
+                                f"{_unknown(key, PRESET_FIELDS, 'a preset holds')}")
+    try:
+        return {key: _checked(key, value, "") for key, value in table.items()}
+    except SettingsError as exc:
+        raise SettingsError(f"{where}: presets.{str(name)[:40]}.{str(exc)[2:]}") from None
 
 
 def load(path: Path) -> Settings:

@@ -17,7 +17,7 @@ from typing import Any
 
 from companion import progress
 from companion.progress import Retention, ReviewRow
-from companion.scheduler import NEW, LearnerDay, Memory, MemoryModel, to_datetime
+from companion.scheduler import NEW, LearnerDay, Memory, MemoryModel, PresetModels, to_datetime
 from companion.session import CardView, Counts, Queue
 from companion.settings import Settings
 from companion.store import LabRunRow, MetricPoint, Reads, now_ms
@@ -120,8 +120,9 @@ class Overview:
 class DeckRow:
     id: str
     name: str
-    counts: Counts
+    counts: Counts  # its cards and its subdecks', within its limits
     cards: int
+    depth: int = 0  # 0 for a top-level deck, 1 for its subdecks, ...
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,13 @@ def _retention(reviews: list[ReviewRow], day: LearnerDay,
 def recall_now(store: Reads, settings: Settings, now: int) -> Recall:
     """FSRS retrievability of every studied, active card now: averaged per deck
     and per tag, and summed (the number of cards the learner would recall)."""
-    model = MemoryModel(settings)
+    models = PresetModels(settings)
     per_deck: dict[str, list[float]] = defaultdict(list)
     per_tag: dict[str, list[float]] = defaultdict(list)
     for card in store.studied_memories():
-        r = model.retrievability(Memory(state=card.state, stability=card.stability,
-                                        last_review=card.last_review), now)
+        memory = Memory(state=card.state, stability=card.stability,
+                        last_review=card.last_review)
+        r = models.for_deck(card.deck_id).retrievability(memory, now)
         per_deck[card.deck_id].append(r)
         for tag in (card.tags or "").split():
             per_tag[tag].append(r)
@@ -248,12 +250,24 @@ def overview(store: Reads, settings: Settings, now: int | None = None,
 stats_data = overview  # the Stats screen's worker calls it by this name
 
 
+def deck_rows(store: Reads, by_deck: dict[str, Counts]) -> tuple[DeckRow, ...]:
+    """The live decks as a tree (each parent before its subdecks, siblings by
+    name) with their counts: what Home and `companion due` list."""
+    from companion.limits import DeckTree
+
+    live = {d.id: d for d in store.live_decks()}
+    tree = DeckTree(store.deck_parents())
+    return tuple(DeckRow(deck_id, live[deck_id].name, by_deck.get(deck_id, Counts(0, 0, 0)),
+                         live[deck_id].cards, depth)
+                 for deck_id, depth in tree.in_order({k: d.name for k, d in live.items()})
+                 if deck_id in live)
+
+
 def home_data(store: Reads, settings: Settings, now: int) -> HomeData:
     """Home reads only the last CALENDAR_DAYS of the log: it draws at every start."""
     session = Queue(store, settings, clock=lambda: now)
     by_deck, total = session.overview(now)
-    decks = tuple(DeckRow(d.id, d.name, by_deck.get(d.id, Counts(0, 0, 0)), d.cards)
-                  for d in store.live_decks())
+    decks = deck_rows(store, by_deck)
     day = LearnerDay(settings)
     today = day.day_of(now)
     answered, seconds = store.answers_and_seconds_since(day.start_of(today))
@@ -325,7 +339,7 @@ def card_detail(store: Reads, settings: Settings, card_id: str, now: int) -> Car
     rows = store.card_history(card_id)
     recall = None
     if card.memory.state != NEW:
-        recall = MemoryModel(settings).retrievability(card.memory, now)
+        recall = MemoryModel(settings.for_deck(card.deck_id)).retrievability(card.memory, now)
     return CardDetail(card=card, deck_name=store.deck_names().get(card.deck_id) or card.deck_id,
                       recall=recall, history=rows,
                       durations=[r.duration_ms or 0 for r in rows])

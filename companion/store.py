@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, TypeVar
@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         StudiedMemory,
     )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -337,7 +337,14 @@ def _migration_4(db: Any) -> None:
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('replay_needed', '1')")
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
+def _migration_5(db: Any) -> None:
+    """Decks within decks: a deck names its parent (Anki's "Parent::Child"),
+    whose daily limits cap its own, and studying a deck studies its subdecks."""
+    db["decks"].add_column("parent", str)
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
+              5: _migration_5}
 
 
 # What each schema version has, to tell companion's database from another
@@ -355,7 +362,8 @@ SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
                 4: {"cards": {"remaining_steps", "interval"},
                     "reviews": {"state_after", "remaining_steps", "interval", "due",
                                 "elapsed_days"},
-                    "card_events": {"id", "card_id", "at", "kind", "interval", "due"}}}
+                    "card_events": {"id", "card_id", "at", "kind", "interval", "due"}},
+                5: {"decks": {"parent"}}}
 # The columns a review keeps of what the scheduler decided, in order.
 DECISION_COLUMNS = "state_after, remaining_steps, interval, due, elapsed_days"
 
@@ -541,6 +549,22 @@ class Reads:
         return self._value("SELECT 1 FROM decks WHERE id = ? AND retired = 0",
                            (deck_id,)) is not None
 
+    def deck_parents(self) -> dict[str, str | None]:
+        """Each live deck's parent deck (None at the top). A parent that is
+        retired, or a chain that loops (a store edited by hand), counts as the
+        top: the tree is always a tree."""
+        parents: dict[str, str | None] = dict(self.conn.execute(
+            "SELECT id, parent FROM decks WHERE retired = 0").fetchall())
+        for deck_id, parent in list(parents.items()):
+            seen = {deck_id}
+            while parent is not None:
+                if parent not in parents or parent in seen:
+                    parents[deck_id] = None
+                    break
+                seen.add(parent)
+                parent = parents[parent]
+        return parents
+
     def live_deck_ids(self) -> list[str]:
         return self._column("SELECT id FROM decks WHERE retired = 0")
 
@@ -576,18 +600,23 @@ class Reads:
     # filtered deck once answered (rslib/src/scheduler/filtered/).
 
     @staticmethod
-    def _scope(now: int | None, deck_id: str | None, tag: str | None) -> tuple[str, list[Any]]:
+    def _scope(now: int | None, decks: Sequence[str] | None,
+               tag: str | None) -> tuple[str, list[Any]]:
         """Studyable cards (live, not suspended, not buried at `now`) of the
-        deck and with the tag, if given; a tag matches whole and in any case,
-        as Anki's tag search does. With `now` None: every live card of them."""
+        decks (None: every deck) and with the tag, if given; a tag matches
+        whole and in any case, as Anki's tag search does. With `now` None:
+        every live card of them."""
         sql = "retired = 0"
         args: list[Any] = []
         if now is not None:
             sql += " AND suspended = 0 AND (buried_until IS NULL OR buried_until <= ?)"
             args.append(now)
-        if deck_id:
-            sql += " AND deck_id = ?"
-            args.append(deck_id)
+        if decks is not None:
+            if len(decks) == 1:
+                sql += " AND deck_id = ?"
+            else:  # none: no card; many: a literal list the planner can read
+                sql += f" AND deck_id IN ({', '.join('?' * len(decks))})"
+            args.extend(decks[:1] if len(decks) == 1 else decks)
         if tag:
             sql += " AND instr(' ' || lower(coalesce(tags, '')) || ' ', ?) > 0"
             args.append(f" {tag.lower()} ")
@@ -598,11 +627,11 @@ class Reads:
                       "AND reviewed_at >= ? AND reviewed_at < ?)")
 
     def scoped_queue_counts(self, learning_due_by: int, reviews_due_before: int, now: int,
-                            deck_id: str | None, tag: str | None) -> list[DeckCounts]:
+                            decks: Sequence[str] | None, tag: str | None) -> list[DeckCounts]:
         """One pass over the scope's studyable cards (not retired, suspended or
         buried at `now`), grouped by deck: new, learning due by `learning_due_by`,
         reviews due before `reviews_due_before`."""
-        scope, args = self._scope(now, deck_id, tag)
+        scope, args = self._scope(now, decks, tag)
         return self._rows(
             DeckCounts,
             f"SELECT deck_id, coalesce(sum(state = {NEW}), 0) AS new, "
@@ -612,13 +641,13 @@ class Reads:
             (learning_due_by, reviews_due_before, *args))
 
     def _first_in(self, where: str, order: str, args: Sequence[Any], now: int,
-                  deck_id: str | None, tag: str | None) -> CardRow | None:
-        scope, scope_args = self._scope(now, deck_id, tag)
+                  decks: Sequence[str] | None, tag: str | None) -> CardRow | None:
+        scope, scope_args = self._scope(now, decks, tag)
         return self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE {scope} "
                                   f"AND {where} ORDER BY {order} LIMIT 1",
                          (*scope_args, *args))
 
-    def first_learning_card_in(self, due_by: int, now: int, deck_id: str | None,
+    def first_learning_card_in(self, due_by: int, now: int, decks: Sequence[str] | None,
                                tag: str | None, again_since: int | None = None
                                ) -> CardRow | None:
         """The scope's learning or relearning card due first, if due by `due_by`;
@@ -630,13 +659,13 @@ class Reads:
         # ORDER BY due alone lets SQLite walk cards_queue in order and stop at the
         # first row (ties go by the index's rowid order); "due, id" made it sort
         # every due card: 3.5 ms an answer instead of 0.03 at 20,000 cards.
-        return self._first_in(where, "due", args, now, deck_id, tag)
+        return self._first_in(where, "due", args, now, decks, tag)
 
-    def first_review_card_in(self, due_before: int, now: int, deck_id: str | None,
+    def first_review_card_in(self, due_before: int, now: int, decks: Sequence[str] | None,
                              tag: str | None) -> CardRow | None:
         """The scope's review card due first, if due before `due_before`."""
         return self._first_in(f"state = {REVIEW} AND due < ?", "due", [due_before], now,
-                              deck_id, tag)
+                              decks, tag)
 
     @staticmethod
     def _with_hash(conn: sqlite3.Connection) -> None:
@@ -646,7 +675,7 @@ class Reads:
         # (the writer's, a worker's) has it when it needs it.
         conn.create_function("companion_hash", 2, _day_hash, deterministic=True)
 
-    def first_new_card_in(self, now: int, deck_id: str | None, tag: str | None,
+    def first_new_card_in(self, now: int, decks: Sequence[str] | None, tag: str | None,
                           order: str = "deck", salt: int = 0) -> CardRow | None:
         """The scope's next new card in `order` (Settings.new_card_order):
         "deck" (deck, then file position), "random" (a hash of the id and
@@ -655,12 +684,12 @@ class Reads:
         if order == "random":
             self._with_hash(self.conn)
             return self._first_in(f"state = {NEW}", "companion_hash(id, ?), id", [salt], now,
-                                  deck_id, tag)
+                                  decks, tag)
         if order != "section":
             return self._first_in(f"state = {NEW}", "deck_id, position, id", [], now,
-                                  deck_id, tag)
-        scope, args = self._scope(now, deck_id, tag)
-        live, live_args = self._scope(None, deck_id, tag)
+                                  decks, tag)
+        scope, args = self._scope(now, decks, tag)
+        live, live_args = self._scope(None, decks, tag)
         # only the columns the order and the scope read go through the sorts
         narrow = "id, deck_id, position, state, retired, suspended, buried_until, tags"
         first_tag = ("CASE WHEN instr(trim(coalesce(tags, '')) || ' ', ' ') > 1 "
@@ -682,10 +711,10 @@ class Reads:
             (*live_args, *args))
 
     def ahead_counts(self, learning_due_by: int, due_before: int, built_at: int, now: int,
-                     deck_id: str | None, tag: str | None) -> list[DeckCounts]:
+                     decks: Sequence[str] | None, tag: str | None) -> list[DeckCounts]:
         """Review ahead: per deck, learning cards due by `learning_due_by`, and
         review cards due before `due_before` not answered since `built_at`."""
-        scope, args = self._scope(now, deck_id, tag)
+        scope, args = self._scope(now, decks, tag)
         return self._rows(
             DeckCounts,
             "SELECT deck_id, 0 AS new, "
@@ -694,19 +723,19 @@ class Reads:
             f"AS review FROM cards WHERE {scope} GROUP BY deck_id ORDER BY deck_id",
             (learning_due_by, due_before, built_at, *args))
 
-    def first_ahead_card(self, due_before: int, built_at: int, now: int, deck_id: str | None,
-                         tag: str | None) -> CardRow | None:
+    def first_ahead_card(self, due_before: int, built_at: int, now: int,
+                         decks: Sequence[str] | None, tag: str | None) -> CardRow | None:
         """Review ahead: the review card due first, if due before `due_before`
         and not answered since `built_at`."""
         return self._first_in(f"state = {REVIEW} AND due < ? AND coalesce(last_review, 0) < ?",
-                              "due", [due_before, built_at], now, deck_id, tag)
+                              "due", [due_before, built_at], now, decks, tag)
 
     def forgotten_counts(self, learning_due_by: int, again_since: int, built_at: int, now: int,
-                         deck_id: str | None, tag: str | None) -> list[DeckCounts]:
+                         decks: Sequence[str] | None, tag: str | None) -> list[DeckCounts]:
         """Forgotten cards: per deck, the cards answered Again since `again_since`
         that are new or in review and not answered since `built_at`, and those
         learning again, due by `learning_due_by`."""
-        scope, args = self._scope(now, deck_id, tag)
+        scope, args = self._scope(now, decks, tag)
         return self._rows(
             DeckCounts,
             "SELECT deck_id, "
@@ -721,7 +750,8 @@ class Reads:
              *args, again_since))
 
     def first_forgotten_card(self, again_since: int, built_at: int, now: int,
-                             deck_id: str | None, tag: str | None, salt: int) -> CardRow | None:
+                             decks: Sequence[str] | None, tag: str | None,
+                             salt: int) -> CardRow | None:
         """Forgotten cards: the next new or review card answered Again between
         `again_since` and `built_at` and not since, in random order (a hash
         of its id and `salt`)."""
@@ -729,7 +759,7 @@ class Reads:
         return self._first_in(
             f"state IN ({NEW}, {REVIEW}) AND coalesce(last_review, 0) < ? "
             f"AND {self._AGAIN_BETWEEN}", "companion_hash(id, ?), id",
-            [built_at, again_since, built_at, salt], now, deck_id, tag)
+            [built_at, again_since, built_at, salt], now, decks, tag)
 
     def live_tags(self) -> list[str]:
         """Every tag of a live card, lower-cased, sorted."""
@@ -739,17 +769,22 @@ class Reads:
             tags.update(tag.lower() for tag in text.split())
         return sorted(tags)
 
-    def limit_extension(self, day: str) -> tuple[int, int]:
-        """(new, review) cards the day's limits were raised by (custom study's
-        "increase today's limit"); (0, 0) on any other day."""
+    def limit_extensions(self, day: str) -> dict[str, tuple[int, int]]:
+        """(new, review) cards the day's limits of each deck ("" for all
+        decks) were raised by (custom study's "increase today's limit"); none
+        on any other day."""
         raw = self.meta(LIMIT_EXTENSION_KEY)
         try:
             value = json.loads(raw) if raw else None
-            if isinstance(value, dict) and value.get("day") == day:
-                return int(value.get("new", 0)), int(value.get("review", 0))
-        except (ValueError, TypeError):
-            pass  # unreadable: no extension, never a broken queue
-        return 0, 0
+            if not isinstance(value, dict) or value.get("day") != day:
+                return {}
+            if "decks" not in value:  # as schema 4 kept it: for all decks
+                return {"": (int(value.get("new", 0)), int(value.get("review", 0)))}
+            return {str(deck): (int(pair[0]), int(pair[1]))
+                    for deck, pair in dict(value["decks"]).items()}
+        except (ValueError, TypeError, IndexError, KeyError):
+            return {}  # unreadable: no extension, never a broken queue
+
 
     def card_row(self, card_id: str) -> CardRow | None:
         return self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE id = ?", (card_id,))
@@ -776,15 +811,15 @@ class Reads:
 
     # -- the review log (reads) ----------------------------------------------
 
-    def answered_since(self, since: int) -> AnsweredCounts:
-        """Answers at or after `since` of cards that were new, and that were in review."""
-        row = self._row(
-            AnsweredCounts,
-            f"SELECT coalesce(sum(state_before = {NEW}), 0) AS new, "
-            f"coalesce(sum(state_before = {REVIEW}), 0) AS review "
-            "FROM reviews WHERE reviewed_at >= ?", (since,))
-        assert row is not None  # an aggregate always has its row
-        return row
+    def answered_since(self, since: int) -> dict[str, AnsweredCounts]:
+        """Per deck, answers at or after `since` of cards that were new, and
+        that were in review."""
+        return {deck_id: AnsweredCounts(new, review) for deck_id, new, review in
+                self.conn.execute(
+                    f"SELECT c.deck_id, coalesce(sum(r.state_before = {NEW}), 0), "
+                    f"coalesce(sum(r.state_before = {REVIEW}), 0) FROM reviews r "
+                    "JOIN cards c ON c.id = r.card_id WHERE r.reviewed_at >= ? "
+                    "GROUP BY c.deck_id", (since,))}
 
     def card_reviews(self, card_id: str) -> list[CardReview]:
         """One card's reviews in replay order (time, then id)."""
@@ -801,12 +836,21 @@ class Reads:
             f"SELECT card_id, id, reviewed_at, rating, state_before, {DECISION_COLUMNS} "
             "FROM reviews ORDER BY card_id, reviewed_at, id")
 
-    def review_card_ids(self, deck_id: str | None = None) -> list[str]:
-        """Live, unsuspended cards in review, the ones a reschedule moves."""
-        where, args = ("AND deck_id = ? ", (deck_id,)) if deck_id else ("", ())
-        return [row[0] for row in self.conn.execute(
-            f"SELECT id FROM cards WHERE state = {REVIEW} AND retired = 0 AND suspended = 0 "
-            f"{where}ORDER BY id", args)]
+    def review_cards(self, deck_ids: Collection[str] | None = None) -> list[tuple[str, str]]:
+        """(id, deck) of the live, unsuspended cards in review (of these decks,
+        if given): the ones a reschedule moves."""
+        where: str = ""
+        args: tuple[str, ...] = ()
+        if deck_ids is not None:
+            where, args = "AND deck_id IN (SELECT value FROM json_each(?)) ", (
+                json.dumps(sorted(deck_ids)),)
+        return self.conn.execute(
+            f"SELECT id, deck_id FROM cards WHERE state = {REVIEW} AND retired = 0 "
+            f"AND suspended = 0 {where}ORDER BY id", args).fetchall()
+
+    def card_decks(self) -> dict[str, str]:
+        """Every card's deck, retired cards too: the deck whose preset schedules it."""
+        return dict(self.conn.execute("SELECT id, deck_id FROM cards").fetchall())
 
     def card_events(self, card_id: str | None = None) -> list[CardEvent]:
         """Schedule changes that are not answers, by card then time; one card's if given."""
@@ -1196,15 +1240,18 @@ class Store(Reads):
             "INSERT INTO meta(key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
-    def extend_limits(self, day: str, new: int, review: int) -> tuple[int, int]:
-        """Raise the learner day `day`'s new and review limits by `new` and
-        `review` on top of any raise already made that day, as Anki's custom
-        study adds to the day's limits (rslib/src/decks/stats.rs extend_limits);
-        a raise from another day is dropped. Returns the day's raise now."""
-        had_new, had_review = self.limit_extension(day)
+    def extend_limits(self, day: str, new: int, review: int,
+                      deck_id: str | None = None) -> tuple[int, int]:
+        """Raise the learner day `day`'s new and review limits of a deck (None:
+        all decks) by `new` and `review` on top of any raise already made that
+        day, as Anki's custom study adds to the day's limits of the deck it is
+        asked in (rslib/src/decks/stats.rs extend_limits); a raise from another
+        day is dropped. Returns the deck's raise now."""
+        raises = self.limit_extensions(day)
+        had_new, had_review = raises.get(deck_id or "", (0, 0))
         total = (max(0, had_new + new), max(0, had_review + review))
-        self.set_meta(LIMIT_EXTENSION_KEY, json.dumps(
-            {"day": day, "new": total[0], "review": total[1]}))
+        raises[deck_id or ""] = total
+        self.set_meta(LIMIT_EXTENSION_KEY, json.dumps({"day": day, "decks": raises}))
         return total
 
     def backups_dir(self) -> Path:
@@ -1247,13 +1294,16 @@ class Store(Reads):
 
     # -- decks (writes) ------------------------------------------------------
 
-    def upsert_deck(self, deck_id: str, name: str, description: str, path: str) -> None:
+    def upsert_deck(self, deck_id: str, name: str, description: str, path: str,
+                    parent: str | None = None) -> None:
         """Add the deck, or update it from its file; either way it is live."""
         self.conn.execute(
-            "INSERT INTO decks(id, name, description, path, retired) VALUES (?, ?, ?, ?, 0) "
+            "INSERT INTO decks(id, name, description, path, retired, parent) "
+            "VALUES (?, ?, ?, ?, 0, ?) "
             "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
-            "description = excluded.description, path = excluded.path, retired = 0",
-            (deck_id, name, description, path))
+            "description = excluded.description, path = excluded.path, retired = 0, "
+            "parent = excluded.parent",
+            (deck_id, name, description, path, parent))
 
     def upsert_cards(self, cards: Iterable[CardDefinition]) -> None:
         """Add the cards, or update their definitions. The memory state, suspension,

@@ -36,10 +36,11 @@ def store(home) -> Store:
 
 
 def write_deck(folder: Path, name: str, body: str, deck_id: str = "test",
-               deck_name: str = "Test deck") -> Path:
+               deck_name: str = "Test deck", parent: str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    path.write_text(f"---\nid: {deck_id}\nname: {deck_name}\n---\n\n"
+    parent_line = f"parent: {parent}\n" if parent else ""
+    path.write_text(f"---\nid: {deck_id}\nname: {deck_name}\n{parent_line}---\n\n"
                     + textwrap.dedent(body).lstrip("\n"), encoding="utf-8")
     return path
 

@@ -118,9 +118,9 @@ def test_custom_study_from_the_command_line(cli_home):
                  stdin="\n4\n")
     assert "Today's limits: 2 new, 200 reviews" in result.stderr
     assert "saved: mine/gamma.c1 Easy" in result.stdout  # beta is not tagged letters
-    total = next(line for line in run(["due"], cli_home).stdout.splitlines()
-                 if "All decks" in line)
-    assert total.split("│")[2].strip() == "0"  # both of today's two new cards are spent
+    mine = next(line for line in run(["due"], cli_home).stdout.splitlines()
+                if "My deck (mine)" in line)
+    assert mine.split("│")[2].strip() == "0"  # both of the deck's two new cards are spent
     result = run(["review", "--plain", "--ahead", "365"], cli_home, stdin="\n3\n\n3\nq\n")
     assert result.returncode == 0, result.stderr
     assert "Custom study: review ahead 365 days" in result.stdout

@@ -112,7 +112,7 @@ def test_review_ahead_offers_cards_due_within_the_days_soonest_first_once_each(s
         assert card.id == card_id
         memory = card.memory
         # the scheduler, given the real time, decides: the same as any answer now
-        expected = ahead.model.answer(card_id, memory, 3, clock.now).memory
+        expected = ahead.model_of(card.deck_id).answer(card_id, memory, 3, clock.now).memory
         assert ahead.answer(card_id, 3).memory == expected
         clock.now += MIN
     # answered ahead, each has left the study, however soon it is due again

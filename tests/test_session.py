@@ -12,7 +12,7 @@ from companion.deck_sync import sync_decks
 from companion.doctor import cache_mismatches
 from companion.replay import rebuild_all
 from companion.scheduler import LEARNING, NEW, REVIEW, to_ms
-from companion.session import ReviewSession
+from companion.session import Counts, ReviewSession
 from companion.settings import Settings
 
 from .conftest import TZ, write_deck
@@ -59,7 +59,9 @@ def test_new_cards_come_in_deck_order_within_the_daily_limit(synced):
     assert s.counts().new == 2
 
 
-def test_one_decks_session_spends_the_same_daily_new_limit_as_all_decks(store, deck_dir):
+def test_each_deck_has_its_own_daily_limits_spent_alike_from_any_study(store, deck_dir):
+    # Anki's limits are per deck (rslib/src/decks/limits.rs): an answer spends
+    # its deck's allowance whether the deck or all decks are being studied.
     write_deck(deck_dir, "other.md", """
         ## one
         Q: One?
@@ -68,17 +70,26 @@ def test_one_decks_session_spends_the_same_daily_new_limit_as_all_decks(store, d
         ## two
         Q: Two?
         A: 2.
+
+        ## three
+        Q: Three?
+        A: 3.
         """, deck_id="other", deck_name="Other")
     sync_decks(store, [deck_dir])
     clock = Clock()
     everything = session(store, clock, new_per_day=2)
-    everything.answer("test/alpha", 4)  # one of today's two new cards, in deck "test"
+    assert everything.counts().new == 4  # two a day in each deck
+    everything.answer("test/alpha", 4)  # one of deck "test"'s two
     other = ReviewSession(store, Settings(timezone=TZ, new_per_day=2), deck_id="other",
                           clock=clock)
+    assert other.counts().new == 2  # "other" has spent nothing
+    other.answer(other.next_card().id, 4)
     assert other.counts().new == 1
+    assert everything.counts_by_deck() == {"test": Counts(1, 0, 0), "other": Counts(1, 0, 0)}
     other.answer(other.next_card().id, 4)
     assert other.next_card() is None and other.counts().new == 0
-    assert everything.counts().new == 0
+    assert everything.next_card().deck_id == "test"  # only "test" has room
+    assert everything.counts().new == 1
 
 
 def test_learning_cards_come_back_first_when_due(synced):
@@ -109,7 +120,21 @@ def test_review_limit_is_honoured(synced):
     clock.now = max(s.card(c).memory.due for c in ("test/alpha", "test/delta")) + MIN
     s.answer(s.next_card().id, 3)
     assert s.counts().review == 0
-    assert s.next_card().memory.state == NEW
+    # As Anki's default: a new card spends a review too, so with the day's one
+    # review done there is no room for new cards either (limits.rs v3)...
+    assert s.next_card() is None and s.counts().new == 0
+    # ...unless "new cards ignore review limit" is on
+    free = session(synced, clock, reviews_per_day=1, new_cards_ignore_review_limit=True)
+    assert free.counts().new == 3 and free.next_card().memory.state == NEW
+
+
+def test_new_cards_spend_the_review_limit_as_in_anki(synced):
+    clock = Clock()
+    s = session(synced, clock, new_per_day=20, reviews_per_day=3)
+    assert s.counts().new == 3  # 5 new cards, but only 3 reviews' room
+    s.answer(s.next_card().id, 4)
+    s.answer(s.next_card().id, 4)
+    assert s.counts().new == 1
 
 
 def test_cloze_siblings_are_buried_until_the_next_day(synced):

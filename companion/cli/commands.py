@@ -161,10 +161,12 @@ def review(plain: bool, deck: str | None, limit: int, tag: str | None, ahead: in
 def due() -> None:
     """How many cards are new, in learning and due today, per deck."""
     from companion.session import ReviewSession
+    from companion.stats import deck_rows
 
     settings, store = _open()
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from companion.cardtext import shown
 
@@ -173,10 +175,10 @@ def due() -> None:
     for name in ("New", "Learning", "Due"):
         table.add_column(name, justify="right")
     by_deck, total = ReviewSession(store, settings).overview()
-    for deck in store.deck_choices():
-        counts = by_deck.get(deck.id)
-        values = (counts.new, counts.learning, counts.review) if counts else (0, 0, 0)
-        table.add_row(shown(f"{deck.name} ({deck.id})"), *map(str, values))
+    for deck in deck_rows(store, by_deck):
+        counts = deck.counts
+        table.add_row(Text.assemble("  " * deck.depth, shown(f"{deck.name} ({deck.id})")),
+                      *map(str, (counts.new, counts.learning, counts.review)))
     table.add_section()
     table.add_row("All decks, daily limits applied", str(total.new), str(total.learning),
                   str(total.review))
@@ -434,7 +436,7 @@ def reschedule(deck: str | None) -> None:
     from companion.store import now_ms
 
     settings, store = _open(sync=False)
-    moved = move(store, settings, now_ms(), deck)
+    moved = move(store, settings, now_ms(), [deck] if deck else None)
     print(f"Rescheduled {moved} card(s).")
 
 

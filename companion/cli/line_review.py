@@ -147,7 +147,7 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
         out.flush()  # "saved" is a promise: say it only once it is committed, and at once
         if result.leech:
             out.write(f"{card.id} has lapsed {result.memory.lapses} times: tagged leech"
-                      f"{' and suspended' if settings.leech_action == 'suspend' else ''}.\n")
+                      f"{' and suspended' if result.leech_suspended else ''}.\n")
     return _summary(out, answered, again, started)
 
 

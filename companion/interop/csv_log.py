@@ -14,7 +14,7 @@ from pathlib import Path
 
 from companion.interop import IMPORTED_DECK, ImportError_, ImportResult
 from companion.replay import rebuild_card
-from companion.scheduler import MemoryModel
+from companion.scheduler import PresetModels
 from companion.settings import Settings
 from companion.store import Store, now_ms
 
@@ -124,7 +124,7 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
         reviews.append((review_id, card_id, at, int(row["review_rating"]), int(duration_text)))
     if not reviews:
         raise ImportError_(f"{path}:2: no reviews in the file")
-    model = MemoryModel(settings)
+    models = PresetModels(settings)
     cards = sorted({r[1] for r in reviews})
     new_cards = [cid for cid in cards if cid.startswith(f"{IMPORTED_DECK}/")]
     with store.transaction():
@@ -142,6 +142,7 @@ def import_csv(store: Store, settings: Settings, path: Path) -> ImportResult:
         # a CSV log keeps no decisions: the replay below decides them
         added_reviews = store.insert_new_reviews([(*r, None, None, None, None, None)
                                                   for r in reviews])
+        deck_of = store.card_decks()
         for card_id in cards:
-            rebuild_card(store, model, card_id)
+            rebuild_card(store, models.for_deck(deck_of.get(card_id)), card_id)
     return ImportResult({"cards": added_cards, "reviews": added_reviews})

@@ -13,7 +13,7 @@ from companion import __version__
 from companion.interop import ImportError_, ImportResult
 from companion.replay import rebuild_card
 from companion.rows import ExportCard, ExportEvent, ExportLabRun, ExportReview, MergedFlags
-from companion.scheduler import MemoryModel
+from companion.scheduler import PresetModels
 from companion.settings import Settings, SettingsError, from_mapping
 from companion.store import Store, now_ms
 
@@ -75,7 +75,7 @@ def import_json(store: Store, settings: Settings, path: Path,
     if adopt_settings and exported is not None:
         adopted = settings = exported
     added = {"cards": 0, "reviews": 0, "lab_runs": 0}
-    model = MemoryModel(settings)
+    models = PresetModels(settings)
     with store.transaction():
         local_decks = store.every_deck_id()
         for deck in doc["decks"]:
@@ -120,8 +120,9 @@ def import_json(store: Store, settings: Settings, path: Path,
             [tuple(e[k] for k in EVENT_FIELDS) for e in doc["card_events"]])
         touched = {r["card_id"] for r in doc["reviews"]} | {e["card_id"]
                                                             for e in doc["card_events"]}
+        deck_of = store.card_decks()
         for card_id in sorted(touched):
-            rebuild_card(store, model, card_id)
+            rebuild_card(store, models.for_deck(deck_of.get(card_id)), card_id)
     return ImportResult(added, adopted)
 
 

@@ -106,16 +106,18 @@ async def test_raising_todays_new_limit_in_the_dialog_shows_on_home(tui_home):
                                                new_per_day=2))
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        assert app.screen.data.total.new == 2
+        # two a day in each deck: "test" has 5 new cards, "greek" 2
+        assert app.screen.data.total.new == 4
         screen = await open_dialog(pilot)
         screen.query_one("#extra-new", Input).value = "3"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ReviewScreen)
-        assert app.screen.session.counts().new == 5
+        # raised in "all decks": each deck's limit is 5; "greek" has only 2
+        assert app.screen.session.counts().new == 5 + 2
         await pilot.press("escape")
         await settle(pilot)
-        assert app.screen.data.total.new == 5  # Home's counts: the same raised limit
+        assert app.screen.data.total.new == 5 + 2  # Home's counts: the same raised limits
 
 
 @run

@@ -92,7 +92,8 @@ class CustomStudyScreen(CompanionScreen[Selection | None], ModalScreen[Selection
             self.show_error(FIELD_INPUTS[exc.field], str(exc))
             return None
         if numbers["extra-new"] or numbers["extra-reviews"]:
-            new, review = ReviewSession(self.store, app.settings, clock=app.clock).extend_today(
+            new, review = ReviewSession(self.store, app.settings, deck_id=self.deck_id,
+                                        clock=app.clock).extend_today(
                 numbers["extra-new"], numbers["extra-reviews"])
             app.notify(f"Today's limits: {new} new, {review} reviews (until the day ends)",
                        timeout=4)

@@ -95,7 +95,9 @@ class HomeScreen(CompanionScreen):
             table.add_row(Text("All decks", style="bold"), *self._counts(total),
                           key=ALL_DECKS)
         for deck in data.decks:
-            table.add_row(shown(deck.name), *self._counts(deck.counts), key=deck.id)
+            table.add_row(Text.assemble("  " * deck.depth, shown(deck.name)),
+                          *self._counts(deck.counts),
+                          key=deck.id)
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         minutes = round(data.seconds_today / 60)

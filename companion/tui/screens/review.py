@@ -235,7 +235,8 @@ class ReviewScreen(CompanionScreen):
         lines.append("\n")
         if today.total:
             lines.append(f"Retention today: {today.rate:.0%} ({today.passed} of {today.total} "
-                         f"review cards), aiming for {app.settings.desired_retention:.0%}\n")
+                         f"review cards), aiming for "
+                         f"{app.settings.for_deck(self.deck_id).desired_retention:.0%}\n")
         else:
             lines.append("Retention today: no review cards yet (learning steps don't count)\n")
         later = self._learning_later(now)
@@ -293,7 +294,7 @@ class ReviewScreen(CompanionScreen):
         self.answered += 1
         self.again += rating == 1
         if result.leech:
-            what = "suspended" if app.settings.leech_action == "suspend" else "tagged"
+            what = "suspended" if result.leech_suspended else "tagged"
             self.notify(f"{card.id} has lapsed {result.memory.lapses} times: leech, {what}",
                         severity="warning")
         self.show_card(self.session.next_card())
