@@ -12,6 +12,7 @@ class ExportDeck(NamedTuple):
     description: str | None
     path: str | None
     retired: int
+    parent: str | None
 
 
 class ExportCard(NamedTuple):

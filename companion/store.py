@@ -1023,8 +1023,8 @@ class Reads:
 
     def export_decks(self) -> "list[ExportDeck]":
         from companion.rows import ExportDeck
-        return self._rows(ExportDeck, "SELECT id, name, description, path, retired FROM decks "
-                                      "ORDER BY id")
+        return self._rows(ExportDeck, "SELECT id, name, description, path, retired, parent "
+                                      "FROM decks ORDER BY id")
 
     def export_cards(self) -> "list[ExportCard]":
         from companion.rows import ExportCard
@@ -1461,11 +1461,12 @@ class Store(Reads):
     # -- import (writes) -----------------------------------------------------
 
     def insert_store_only_deck(self, deck_id: str, name: str, description: str,
-                               retired: int) -> None:
+                               retired: int, parent: str | None = None) -> None:
         """A deck whose file is elsewhere (an empty path), so syncing deck files
         never retires it."""
-        self.conn.execute("INSERT INTO decks(id, name, description, path, retired) "
-                          "VALUES (?, ?, ?, '', ?)", (deck_id, name, description, retired))
+        self.conn.execute("INSERT INTO decks(id, name, description, path, retired, parent) "
+                          "VALUES (?, ?, ?, '', ?, ?)",
+                          (deck_id, name, description, retired, parent))
 
     def insert_deck_if_missing(self, deck_id: str, name: str, description: str) -> None:
         """A live deck of the store alone (an empty path), unless the id is taken."""

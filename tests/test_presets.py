@@ -260,3 +260,42 @@ def test_a_bad_parent_is_an_error_with_its_line_and_the_deck_still_loads(tmp_pat
     assert any(m.startswith(f"{folder / 'd.md'}:4: parent 'Not An Id' must be a deck id")
                for m in messages)
     assert len(decks) == 4 and {d.id: d.parent for d in decks}["c"] == "b"
+
+
+# -- the faces: due, decks list, reschedule --deck, the json export -------------
+
+
+def test_the_command_line_shows_the_tree_and_each_decks_preset(tmp_path):
+    from .test_cli import run
+
+    home = tmp_path / "home"
+    write_deck(home / "decks", "top.md", cards("t", 2), deck_id="top", deck_name="Top")
+    write_deck(home / "decks", "sub.md", cards("s", 30), deck_id="sub", deck_name="Sub",
+               parent="top")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "settings.toml").write_text(
+        "[presets.light]\nnew_per_day = 5\n\n[deck_presets]\ntop = \"light\"\n")
+    due = run(["due"], home)
+    assert due.returncode == 0, due.stderr
+    rows = [line for line in due.stdout.splitlines() if "(top)" in line or "(sub)" in line]
+    assert "Top (top)" in rows[0] and "  Sub (sub)" in rows[1]  # the subdeck under its parent
+    assert rows[0].split("│")[2].strip() == "5"  # top's 5 cover its subdeck's cards
+    assert rows[1].split("│")[2].strip() == "20"  # sub alone: the default preset's 20
+    listed = run(["decks", "list"], home).stdout
+    assert any("top" in line and "light" in line for line in listed.splitlines())
+    assert any("sub" in line and "default" in line for line in listed.splitlines())
+    wrong = run(["reschedule", "--deck", "tpo"], home)
+    assert wrong.returncode == 2 and "did you mean 'top'?" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+
+
+def test_the_json_export_carries_each_decks_parent(store, tmp_path):
+    from companion.interop.json_export import import_json, write_json
+    from companion.store import Store
+
+    tree_store(store, tmp_path, [("top", None, 1), ("sub", "top", 1)])
+    write_json(store, presets(), tmp_path / "out.json")
+    other = Store(tmp_path / "other.db")
+    import_json(other, presets(), tmp_path / "out.json")
+    assert other.deck_parents() == {"top": None, "sub": "top"}
+    other.close()

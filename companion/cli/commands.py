@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from companion import __version__
+
+if TYPE_CHECKING:
+    from companion.store import Store
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -59,6 +63,18 @@ def _open(sync: bool = True):
         for error in report.errors:
             _warn(error)
     return settings, store
+
+
+def _check_deck(store: "Store", deck: str) -> None:
+    """--deck names a live deck, or a one-line error that lists them."""
+    if not store.deck_exists(deck):
+        from difflib import get_close_matches
+
+        known = sorted(store.live_deck_ids())
+        close = get_close_matches(deck, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UserError(f"--deck {deck[:60]}: no such deck ({hint}decks: "
+                        f"{', '.join(known) or 'none'})")
 
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -129,9 +145,8 @@ def review(plain: bool, deck: str | None, limit: int, tag: str | None, ahead: in
     if ahead is not None and forgotten is not None:
         raise UserError("--ahead and --forgotten are two custom studies: choose one")
     settings, store = _open()
-    if deck is not None and not store.deck_exists(deck):
-        known = store.live_deck_ids()
-        raise UserError(f"--deck {deck}: no such deck (decks: {', '.join(known) or 'none'})")
+    if deck is not None:
+        _check_deck(store, deck)
     from companion.session import ReviewSession, SelectionError, check_selection
     from companion.store import now_ms
 
@@ -240,19 +255,26 @@ def decks_check(paths: tuple[Path, ...]) -> None:
 
 @decks_app.command("list", context_settings=CONTEXT)
 def decks_list() -> None:
-    """The decks in your collection with their card counts."""
-    _, store = _open()
+    """The decks in your collection (subdecks under their parents) with their
+    card counts and the preset each is scheduled by."""
+    settings, store = _open()
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from companion.cardtext import shown
+    from companion.limits import DeckTree
 
     table = Table()
-    for name in ("Id", "Name", "Cards", "Reviewed", "Suspended", "File"):
+    for name in ("Id", "Name", "Preset", "Cards", "Reviewed", "Suspended", "File"):
         table.add_column(name)
-    for deck in store.deck_listing():
-        table.add_row(*(shown(v) for v in (deck.id, deck.name, deck.cards, deck.reviewed,
-                                           deck.suspended, deck.path)))
+    listed = {deck.id: deck for deck in store.deck_listing()}
+    tree = DeckTree(store.deck_parents())
+    for deck_id, depth in tree.in_order({k: d.name for k, d in listed.items()}):
+        deck = listed[deck_id]
+        table.add_row(Text.assemble("  " * depth, shown(deck.id)),
+                      *(shown(v) for v in (deck.name, settings.preset_of(deck.id), deck.cards,
+                                           deck.reviewed, deck.suspended, deck.path)))
     Console().print(table)
 
 
@@ -436,7 +458,13 @@ def reschedule(deck: str | None) -> None:
     from companion.store import now_ms
 
     settings, store = _open(sync=False)
-    moved = move(store, settings, now_ms(), [deck] if deck else None)
+    decks = None
+    if deck is not None:
+        _check_deck(store, deck)
+        from companion.limits import DeckTree
+
+        decks = DeckTree(store.deck_parents()).subtree(deck)
+    moved = move(store, settings, now_ms(), decks)
     print(f"Rescheduled {moved} card(s).")
 
 

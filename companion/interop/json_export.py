@@ -18,7 +18,7 @@ from companion.settings import Settings, SettingsError, from_mapping
 from companion.store import Store, now_ms
 
 FORMAT = "companion-export"
-FORMAT_VERSION = 2  # 2: each review's decision, and card_events
+FORMAT_VERSION = 3  # 2: each review's decision, and card_events; 3: a deck's parent
 
 # The export's fields are the store's rows, in their order.
 CARD_FIELDS = ExportCard._fields
@@ -84,7 +84,7 @@ def import_json(store: Store, settings: Settings, path: Path,
                 # alone (an empty path), so syncing deck files never retires it.
                 store.insert_store_only_deck(deck["id"], deck["name"],
                                              deck.get("description") or "",
-                                             int(deck.get("retired") or 0))
+                                             int(deck.get("retired") or 0), deck.get("parent"))
         local_cards = set(store.every_card_id())
         for card in doc["cards"]:
             values = {k: card.get(k) for k in CARD_FIELDS}

@@ -29,6 +29,7 @@ class Deck(msgspec.Struct, forbid_unknown_fields=True):
     description: TEXT | None = None
     path: TEXT | None = None
     retired: FLAG = 0
+    parent: ID | None = None  # format 3: the deck it is a subdeck of
 
 
 class Card(msgspec.Struct, forbid_unknown_fields=True):
