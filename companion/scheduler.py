@@ -595,17 +595,24 @@ class PresetModels:
         return self.named(self.settings.preset_of(deck_id))
 
 
+# Anki's units for a span (rslib/src/scheduler/timespan.rs): a month is a
+# twelfth of 365 days.
+_SPAN_UNITS = ((60.0, 1.0, "s"), (3600.0, 60.0, "m"), (86400.0, 3600.0, "h"),
+               (365 * 86400 / 12, 86400.0, "d"), (365 * 86400.0, 365 * 86400 / 12, "mo"),
+               (math.inf, 365 * 86400.0, "y"))
+
+
 def format_interval(seconds: float) -> str:
-    """Anki-style: 1m, 10m, 3h, 4d, 1.5mo, 2.1y."""
-    minutes = seconds / 60
-    if minutes < 60:
-        return f"{max(1, round(minutes))}m"
-    hours = minutes / 60
-    if hours < 24:
-        return f"{round(hours)}h"
-    days = hours / 24
-    if days < 30:
-        return f"{round(days)}d"
-    if days < 365:
-        return f"{days / 30:.1f}mo"
-    return f"{days / 365:.1f}y"
+    """What Anki puts above an answer button (timespan.rs answer_button_time):
+    30s, 6m, 1.5h, 4d, 1.5mo, 2.2y; seconds, minutes and days whole, hours,
+    months and years to one decimal, computed in f32 as Anki does."""
+    secs = _f32(max(0.0, seconds))
+    for limit, size, suffix in _SPAN_UNITS:
+        if abs(secs) < _f32(limit):
+            break
+    amount = _f32(secs / _f32(size))
+    if suffix in ("s", "m", "d"):
+        amount = float(_round_half_away(amount))
+    else:
+        amount = _f32(_round_half_away(_f32(amount * 10)) / 10)
+    return f"{amount:g}{suffix}"

@@ -38,6 +38,13 @@ def test_version(cli_home):
 
 
 def test_plain_review_driven_by_a_pipe(cli_home):
+    # The learner's day starts far from now: a 10-minute step that crossed the
+    # rollover would show as "1d", as Anki's buttons show it.
+    from datetime import datetime
+
+    cli_home.mkdir(parents=True, exist_ok=True)
+    (cli_home / "settings.toml").write_text(
+        f"day_starts_at = {(datetime.now().hour + 12) % 24}\n")
     # reveal + Good, reveal + Again, reveal + undo (takes back the Again), then quit
     result = run(["review", "--plain", "--deck", "mine"], cli_home, stdin="\n3\n\n1\n\nu\nq\n")
     assert result.returncode == 0, result.stderr

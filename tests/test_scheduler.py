@@ -157,8 +157,32 @@ def test_learner_day_across_the_dst_change_is_23_hours():
 
 
 def test_interval_formatting_reads_like_anki():
-    assert [format_interval(s) for s in (60, 600, 3 * 3600, 4 * 86400, 45 * 86400,
-                                         800 * 86400)] == ["1m", "10m", "3h", "4d", "1.5mo", "2.2y"]
+    assert [format_interval(s) for s in (30, 60, 150, 600, 5400, 3 * 3600, 4 * 86400,
+                                         45 * 86400, 800 * 86400)] == [
+        "30s", "1m", "3m", "10m", "1.5h", "3h", "4d", "1.5mo", "2.2y"]
+
+
+def test_interval_formatting_equals_ankis_answer_buttons(tmp_path):
+    """Anki's own answer-button text (its Rust timespan code through the `anki`
+    package) for spans from a second to a century."""
+    import random
+
+    pytest.importorskip("anki")
+    from anki.collection import Collection, FormatTimeSpan
+
+    rng = random.Random(7)
+    spans = [10 ** rng.uniform(-1, 9.5) for _ in range(3000)]
+    spans += [n * unit + half for unit in (1, 60, 3600, 86400, 2628000, 31536000)
+              for n in range(0, 40) for half in (0, unit / 2, unit / 20)]
+    col = Collection(str(tmp_path / "c.anki2"))
+    try:
+        theirs = [col.format_timespan(s, context=FormatTimeSpan.ANSWER_BUTTONS)
+                  .replace("\u2068", "").replace("\u2069", "") for s in spans]
+    finally:
+        col.close()
+    differ = [(s, format_interval(s), t) for s, t in zip(spans, theirs)
+              if format_interval(s) != t]
+    assert differ == []
 
 
 def test_retrievability_is_zero_for_new_and_falls_with_time():
