@@ -2,7 +2,8 @@
 
 Prints, on this machine:
 - answering one card (grade + commit + next card drawn), median and p95;
-- `companion due` wall time (a fresh process, as the learner runs it);
+- `companion due` wall time (a fresh process, as the learner runs it), and
+  `companion due --short` (what a shell prompt or tmux status bar runs);
 - rebuilding every card's state by replaying the 1,000,000 reviews;
 - `companion --version` wall time.
 
@@ -134,6 +135,9 @@ def main() -> None:
         subprocess.run([*cmd, "due"], env=env, check=True, capture_output=True)  # warm the cache
         due_s = timed_process([*cmd, "due"], env)
         print(f"`companion due` wall: {due_s:.3f} s (target <= 0.3 s)")
+        short_s = timed_process([*cmd, "due", "--short"], env)
+        print(f"`companion due --short` wall (a shell prompt's): {short_s:.3f} s "
+              "(target <= 0.15 s)")
         version_s = timed_process([*cmd, "--version"], env)
         print(f"`companion --version` wall: {version_s:.3f} s (target <= 0.15 s)")
         bare_s = timed_process([sys.executable, "-c", "pass"], env)

@@ -326,6 +326,11 @@ class Queue:
         """The decks studied: the deck and its subdecks (None: every deck)."""
         if self.deck_id is None:
             return None
+        return self.studied_decks()
+
+    def studied_decks(self) -> list[str]:
+        """The deck studied and its subdecks, parents first (every deck when
+        all decks are studied)."""
         return DeckTree(self.store.deck_parents()).subtree(self.deck_id)
 
     # -- the queue -------------------------------------------------------

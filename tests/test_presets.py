@@ -299,3 +299,28 @@ def test_the_json_export_carries_each_decks_parent(store, tmp_path):
     import_json(other, presets(), tmp_path / "out.json")
     assert other.deck_parents() == {"top": None, "sub": "top"}
     other.close()
+
+
+def test_due_for_a_status_line_and_for_scripts(tmp_path):
+    import json
+
+    from .test_cli import run
+
+    home = tmp_path / "home"
+    write_deck(home / "decks", "top.md", cards("t", 2), deck_id="top", deck_name="Top")
+    write_deck(home / "decks", "sub.md", cards("s", 3), deck_id="sub", deck_name="Sub",
+               parent="top")
+    write_deck(home / "decks", "bad.md", "## x\nQ: no answer\n", deck_id="bad",
+               deck_name="Bad")
+    short = run(["due", "--short", "--deck", "top"], home)
+    assert (short.returncode, short.stdout, short.stderr) == (0, "5 new\n", "")  # no warnings
+    doc = json.loads(run(["due", "--json"], home).stdout)
+    # the shipped deck's 20 and top's 5; bad.md has no good card
+    assert doc["total"] == {"new": 25, "learning": 0, "review": 0}
+    assert {d["id"]: (d["parent"], d["new"]) for d in doc["decks"]} == {
+        "top": (None, 5), "sub": ("top", 3), "bad": (None, 0), "dl-week-one": (None, 20)}
+    # nothing left today: nothing printed
+    (home / "settings.toml").write_text("new_per_day = 0\n")
+    assert run(["due", "--short"], home).stdout == ""
+    both = run(["due", "--short", "--json"], home)
+    assert both.returncode == 2 and "choose one" in both.stderr

@@ -36,7 +36,7 @@ def _warn(message: object) -> None:
     print(f"companion: warning: {neutralise(message)}", file=sys.stderr)
 
 
-def _open(sync: bool = True):
+def _open(sync: bool = True, quiet: bool = False):
     """Settings, store, and decks synced from their files (deck problems are warnings here)."""
     from companion import paths
     from companion.settings import load
@@ -56,6 +56,8 @@ def _open(sync: bool = True):
         from companion.deck_sync import sync_decks
 
         report = sync_decks(store)
+        if quiet:  # a status line: deck problems are for `companion decks check`
+            return settings, store
         for note in report.notes:
             from companion.cardtext import neutralise
 
@@ -173,12 +175,44 @@ def review(plain: bool, deck: str | None, limit: int, tag: str | None, ahead: in
 
 
 @app.command(context_settings=CONTEXT)
-def due() -> None:
+@click.option("--deck", default=None, help="Only this deck and its subdecks (its id).")
+@click.option("--json", "as_json", is_flag=True,
+              help="The same numbers as one JSON object, for scripts.")
+@click.option("--short", is_flag=True,
+              help="One line for a shell prompt or a status bar (\"12 due · 3 new\"); "
+                   "nothing when nothing is left today.")
+def due(deck: str | None, as_json: bool, short: bool) -> None:
     """How many cards are new, in learning and due today, per deck."""
     from companion.session import ReviewSession
     from companion.stats import deck_rows
 
-    settings, store = _open()
+    if as_json and short:
+        raise UserError("--json and --short are two outputs: choose one")
+    settings, store = _open(quiet=as_json or short)
+    if deck is not None:
+        _check_deck(store, deck)
+    session = ReviewSession(store, settings, deck_id=deck)
+    by_deck, total = session.overview()
+    rows = [row for row in deck_rows(store, by_deck)
+            if deck is None or row.id in set(session.studied_decks())]
+    if short:
+        parts = [f"{n} {what}" for n, what in ((total.review, "due"),
+                                               (total.learning, "learning"),
+                                               (total.new, "new")) if n]
+        if parts:
+            print(" · ".join(parts))
+        return
+    if as_json:
+        import json
+
+        parents = store.deck_parents()
+        print(json.dumps({
+            "day": session.day.day_of(session.clock()).isoformat(),
+            "total": {"new": total.new, "learning": total.learning, "review": total.review},
+            "decks": [{"id": row.id, "name": row.name, "parent": parents.get(row.id),
+                       "new": row.counts.new, "learning": row.counts.learning,
+                       "review": row.counts.review} for row in rows]}, ensure_ascii=False))
+        return
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -189,14 +223,13 @@ def due() -> None:
     table.add_column("Deck")
     for name in ("New", "Learning", "Due"):
         table.add_column(name, justify="right")
-    by_deck, total = ReviewSession(store, settings).overview()
-    for deck in deck_rows(store, by_deck):
-        counts = deck.counts
-        table.add_row(Text.assemble("  " * deck.depth, shown(f"{deck.name} ({deck.id})")),
+    for row in rows:
+        counts = row.counts
+        table.add_row(Text.assemble("  " * row.depth, shown(f"{row.name} ({row.id})")),
                       *map(str, (counts.new, counts.learning, counts.review)))
     table.add_section()
-    table.add_row("All decks, daily limits applied", str(total.new), str(total.learning),
-                  str(total.review))
+    table.add_row(f"{'This deck' if deck else 'All decks'}, daily limits applied",
+                  str(total.new), str(total.learning), str(total.review))
     Console().print(table)
 
 
