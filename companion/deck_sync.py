@@ -56,7 +56,7 @@ def sync_decks(store: Store, dirs: list[Path] | None = None, force: bool = False
         before = store.card_count()
         for deck in decks:
             _upsert_deck(store, deck)
-            if deck.path not in broken_files:
+            if not broken_files.intersection(deck.sources or [deck.path]):
                 # Only a file that parsed cleanly may retire cards: a typo that
                 # breaks one card must not hide it.
                 report.retired += store.retire_cards_not_in(deck.id, [c.id for c in deck.cards])

@@ -121,6 +121,7 @@ class CardDef:
     choices: list[str] = field(default_factory=list)  # predict cards
     reveal: str = ""  # predict cards: where the lab's result holds the answer
     raw: str = ""  # cloze cards: the note's whole Cloze: text, every {{cN::...}} in it
+    path: Path | None = None  # the file it was read from (a shipped deck's or an edits file)
 
 
 @dataclass
@@ -131,6 +132,11 @@ class Deck:
     path: Path
     cards: list[CardDef] = field(default_factory=list)
     parent: str | None = None  # the deck this one is a subdeck of (front matter `parent:`)
+    # An edits file (front matter `overrides: ID`): its notes replace the
+    # same-named notes of deck ID, or add to it; the learner's edits of a
+    # shipped deck, which is never changed in place.
+    overrides: bool = False
+    sources: list[Path] = field(default_factory=list)  # every file its cards come from
 
 
 @dataclass
@@ -407,9 +413,16 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
     lines = deck_lines(text)
     meta, body = _front_matter(lines, path, errors)
     deck_id, deck_name = meta.get("id"), meta.get("name")
+    overrides = "overrides" in meta
+    if overrides:
+        if "id" in meta:
+            errors.append(DeckError(path, _key_line(lines, body, "overrides"),
+                                    "a file has either id: (a deck) or overrides: (edits of "
+                                    "a deck), not both"))
+        deck_id, deck_name = meta.get("overrides"), meta.get("name") or "edits"
     # Front matter that read cleanly (its own errors are reported already).
     read_cleanly = body > 0 and bool(lines) and lines[0].strip() == "---" and not errors
-    for key in ("id", "name"):
+    for key in (("overrides",) if overrides else ("id", "name")):
         if read_cleanly and not meta.get(key):
             errors.append(DeckError(path, 2, f"front matter has no {key} key"))
     for key in ("name", "description"):
@@ -418,13 +431,13 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
                                     f"deck {key} must be text, not {type(meta[key]).__name__}"))
             if key == "name":
                 deck_name = None
-    unknown = set(meta) - {"id", "name", "description", "parent"}
+    unknown = set(meta) - {"id", "name", "description", "parent", "overrides"}
     if unknown:
         keys = ", ".join(sorted(map(str, unknown)))
         errors.append(DeckError(path, min(_key_line(lines, body, k) for k in unknown),
                                 f"unknown front matter keys: {keys}"))
     if deck_id is not None and not (isinstance(deck_id, str) and ID_RE.match(deck_id)):
-        errors.append(DeckError(path, _key_line(lines, body, "id"),
+        errors.append(DeckError(path, _key_line(lines, body, "overrides" if overrides else "id"),
                                 f"deck id {deck_id!r} must be lowercase letters, digits and -"))
         deck_id = None
     elif deck_id in RESERVED_DECK_IDS:
@@ -447,7 +460,7 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
     # A deck whose front matter is unusable is refused as a whole, but its cards
     # are still checked (under a stand-in id) so their problems show in this run.
     deck = Deck(str(deck_id) if usable else "?", str(deck_name), str(meta.get("description") or ""),
-                path, parent=parent)
+                path, parent=parent, overrides=overrides, sources=[path])
     seen: dict[str, int] = {}
     position = 0
     for note in notes:
@@ -457,6 +470,8 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
             continue
         seen[note.note_id] = note.line
         cards = _cards_of(note, deck.id, path, position, errors)
+        for card in cards:
+            card.path = path
         deck.cards.extend(cards)
         position += max(1, len(cards))
     errors.sort(key=lambda e: e.line)  # stable: one line's problems keep their order
@@ -485,10 +500,14 @@ def load_decks(paths: list[Path]) -> tuple[list[Deck], list[DeckError]]:
     decks: list[Deck] = []
     errors: list[DeckError] = []
     owners: dict[str, Path] = {}
+    edits: list[Deck] = []
     for path in paths:
         deck, errs = parse_deck(path)
         errors.extend(errs)
         if deck is None:
+            continue
+        if deck.overrides:
+            edits.append(deck)
             continue
         if deck.id in owners:
             errors.append(DeckError(path, 2,
@@ -496,8 +515,50 @@ def load_decks(paths: list[Path]) -> tuple[list[Deck], list[DeckError]]:
             continue
         owners[deck.id] = path
         decks.append(deck)
+    errors.extend(_apply_edits(decks, edits))
     errors.extend(_check_parents(decks))
     return decks, errors
+
+
+def _apply_edits(decks: list[Deck], edits: list[Deck]) -> list[DeckError]:
+    """Each edits file's notes in place of the same-named notes of its deck
+    (keeping their place in it, so the card ids and histories stay), and its
+    other notes after the deck's own."""
+    errors = []
+    by_id = {deck.id: deck for deck in decks}
+    for edit in edits:
+        deck = by_id.get(edit.id)
+        if deck is None:
+            errors.append(DeckError(edit.path, 2, f"overrides deck {edit.id!r}, which is not a "
+                                                  "deck"))
+            continue
+        replaced: dict[str, list[CardDef]] = {}
+        for card in edit.cards:
+            replaced.setdefault(card.note_id, []).append(card)
+        kept: list[CardDef] = []
+        done: set[str] = set()
+        for card in deck.cards:
+            if card.note_id not in replaced:
+                kept.append(card)
+            elif card.note_id not in done:
+                done.add(card.note_id)
+                for offset, new in enumerate(replaced[card.note_id]):
+                    kept.append(_at(new, card.position + offset))
+        position = max((c.position for c in deck.cards), default=-1) + 1
+        for note_id, cards in replaced.items():
+            if note_id not in done:
+                for card in cards:
+                    kept.append(_at(card, position))
+                    position += 1
+        deck.cards = kept
+        deck.sources.append(edit.path)
+    return errors
+
+
+def _at(card: CardDef, position: int) -> CardDef:
+    from dataclasses import replace
+
+    return replace(card, position=position)
 
 
 def _check_parents(decks: list[Deck]) -> list[DeckError]:

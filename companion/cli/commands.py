@@ -286,6 +286,24 @@ def decks_check(paths: tuple[Path, ...]) -> None:
         raise click.exceptions.Exit(2)
 
 
+@decks_app.command("new", context_settings=CONTEXT)
+@click.argument("deck_id")
+@click.option("--name", required=True, help="The name the app shows.")
+@click.option("--description", default="", help="One sentence about it.")
+@click.option("--parent", default=None, help="The id of the deck it is a subdeck of.")
+def decks_new(deck_id: str, name: str, description: str, parent: str | None) -> None:
+    """Create a deck file of your own (in the data dir's decks folder)."""
+    from companion import paths
+    from companion.authoring import AuthoringError, new_deck
+    from companion.deck_sync import deck_dirs
+
+    try:
+        path = new_deck(deck_dirs(), paths.user_decks_dir(), deck_id, name, description, parent)
+    except AuthoringError as exc:
+        raise UserError(str(exc)) from None
+    print(f"Created {path}")
+
+
 @decks_app.command("list", context_settings=CONTEXT)
 def decks_list() -> None:
     """The decks in your collection (subdecks under their parents) with their
@@ -309,6 +327,95 @@ def decks_list() -> None:
                       *(shown(v) for v in (deck.name, settings.preset_of(deck.id), deck.cards,
                                            deck.reviewed, deck.suspended, deck.path)))
     Console().print(table)
+
+
+@app.command(context_settings=CONTEXT)
+@click.option("--deck", default=None,
+              help="The deck's id (needed when you have several decks).")
+@click.option("--front", default=None, help="A basic card's question.")
+@click.option("--back", default=None, help="A basic card's answer.")
+@click.option("--cloze", default=None,
+              help="A cloze card's text, with {{c1::answer}} or {{c1::answer::hint}} gaps.")
+@click.option("--tags", multiple=True, help="Tags (repeat the option, or space-separate).")
+@click.option("--source", default="", help="Where the claim comes from.")
+def add(deck: str | None, front: str | None, back: str | None, cloze: str | None,
+        tags: tuple[str, ...], source: str) -> None:
+    """Add a card: in your editor, or from --front/--back or --cloze.
+
+    Without --front/--back or --cloze, $EDITOR (then $VISUAL, then nano or vi)
+    opens on a card template. The card gets a new stable id and goes into the
+    deck's Markdown file; a card for the shipped deck goes into your edits
+    file for it (the shipped file is never changed)."""
+    from companion import authoring, paths
+    from companion.deck_sync import deck_dirs
+
+    if cloze is not None and (front is not None or back is not None):
+        raise UserError("--cloze is a card of its own: give it, or --front and --back")
+    if (front is None) != (back is None):
+        raise UserError("--front and --back go together: give both")
+    dirs, user_dir = deck_dirs(), paths.user_decks_dir()
+    deck_id = deck or _only_deck(dirs)
+    try:
+        if front is None and cloze is None:
+            text = _edit_template(authoring)
+            if text is None:
+                print("Nothing added: the template was left as it was.")
+                return
+        else:
+            text = authoring.note_text(front or "", back or "", cloze or "", tags, source)
+        written = authoring.add_card(dirs, user_dir, deck_id, text)
+    except authoring.AuthoringError as exc:
+        raise UserError(str(exc)) from None
+    _settings, _store = _open()
+    print(f"Added {', '.join(written.card_ids)} to {written.path}:{written.line}")
+
+
+def _only_deck(dirs: list[Path]) -> str:
+    from companion.authoring import all_decks
+
+    decks = sorted(d.id for d in all_decks(dirs))
+    if len(decks) == 1:
+        return decks[0]
+    listed = ", ".join(decks) or "none: create one with `companion decks new ID --name NAME`"
+    raise UserError(f"--deck: which deck? ({listed})")
+
+
+def _edit_template(authoring) -> str | None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "new-card.md"
+        path.write_text(authoring.TEMPLATE, encoding="utf-8")
+        authoring.run_editor(path, line=authoring.TEMPLATE.count("\n") - 2)
+        text = path.read_text(encoding="utf-8")
+    return None if authoring.template_unchanged(text) else text
+
+
+@app.command(context_settings=CONTEXT)
+@click.argument("card_id")
+def edit(card_id: str) -> None:
+    """Open a card in your editor, at its line in its deck file.
+
+    A shipped card is copied first into your edits file for its deck (the
+    shipped file is never changed); its id, and so its history, stay."""
+    from companion import authoring, paths
+    from companion.deck_sync import deck_dirs
+
+    dirs, user_dir = deck_dirs(), paths.user_decks_dir()
+    try:
+        path, line = authoring.place_for_edit(dirs, user_dir, card_id)
+        authoring.run_editor(path, line)
+    except authoring.AuthoringError as exc:
+        raise UserError(str(exc)) from None
+    _settings, _store = _open(quiet=True)
+    problems = authoring.errors_in(dirs, path)
+    for problem in problems:
+        _warn(problem)
+    if problems:
+        print(f"{path}: {len(problems)} problem(s); the cards that no longer read keep their "
+              "history and come back once fixed.")
+    else:
+        print(f"Saved {path}")
 
 
 @app.command("export", context_settings=CONTEXT)
