@@ -42,6 +42,12 @@ def _signature(files: list[Path]) -> str:
     return "\n".join(parts)
 
 
+def decks_signature(dirs: list[Path] | None = None) -> str:
+    """The deck files' names, sizes and times: it changes when a file is
+    added, removed or written (cheap enough to ask every few seconds)."""
+    return _signature(deck_files(dirs if dirs is not None else deck_dirs()))
+
+
 def sync_decks(store: Store, dirs: list[Path] | None = None, force: bool = False) -> SyncReport:
     """Bring the store's cards in line with the deck files. Cheap when nothing
     changed: only the files' sizes and times are compared."""

@@ -21,13 +21,14 @@ from textual.worker import Worker, WorkerState
 
 from companion.settings import Settings
 from companion.tui import bindings
-from companion.tui.messages import StoreFailed, StoreReady
+from companion.tui.messages import DecksSynced, StoreFailed, StoreReady
 
 if TYPE_CHECKING:
     from companion.session import Selection
     from companion.store import Store
 
 DEFAULT_THEME = "textual-dark"
+DECK_WATCH_SECONDS = 2.0  # how often the deck files' sizes and times are compared
 
 
 def _now_ms() -> int:
@@ -74,6 +75,7 @@ class CompanionApp(App[int]):
         self.start_selection = selection
         self._lab_runner = lab_runner
         self.keymap: dict[str, str] = {}  # the learner's keys in force (binding id -> keys)
+        self._deck_signature = ""  # the deck files as last loaded (the watcher's)
         self.apply_theme(settings.theme)
 
     @property
@@ -171,6 +173,164 @@ class CompanionApp(App[int]):
         if self.start_review:
             self.start_review = False
             self.action_study(self.start_deck, self.start_selection)
+        if self.sync:
+            from companion.deck_sync import decks_signature
+
+            self._deck_signature = decks_signature(self.deck_folders)
+            self.set_interval(DECK_WATCH_SECONDS, self.watch_decks, name="deck watch")
+
+    # -- deck files: watched, added to, edited -------------------------------
+
+    @property
+    def deck_folders(self) -> list[Path]:
+        """The folders decks are read from: the shipped one and the learner's."""
+        if self.deck_dirs is not None:
+            return self.deck_dirs
+        from companion.deck_sync import deck_dirs
+
+        return deck_dirs()
+
+    @property
+    def user_deck_folder(self) -> Path:
+        """Where the learner's own deck files (and edits of shipped ones) go."""
+        return self.deck_folders[-1]
+
+    def watch_decks(self) -> None:
+        """A deck file changed (in an editor, a git pull): load the decks
+        again, without a restart. Comparing sizes and times is cheap; the
+        sync itself runs in a worker."""
+        from companion.deck_sync import decks_signature
+
+        signature = decks_signature(self.deck_folders)
+        if self.store is not None and signature != self._deck_signature:
+            self._deck_signature = signature
+            self.sync_decks_again()
+
+    @work(thread=True, exclusive=True, group="decks", exit_on_error=False)
+    def sync_decks_again(self) -> None:
+        from companion.deck_sync import sync_decks
+        from companion.store import Store
+
+        if self.store is None:
+            return
+        store = Store(self.store.path)  # this thread's own connection
+        try:
+            report = sync_decks(store, self.deck_folders)
+        finally:
+            store.close()
+        if report.skipped:
+            return
+        parts = []
+        if report.added:
+            parts.append(f"{report.added} card(s) added")
+        if report.retired:
+            parts.append(f"{report.retired} retired")
+        self.post_message(DecksSynced(", ".join(parts),
+                                      [*report.notes, *(str(e) for e in report.errors)]))
+
+    def on_decks_synced(self, message: DecksSynced) -> None:
+        if message.summary:
+            self.notify(f"Deck files changed: {message.summary}", timeout=4)
+        if message.warnings:
+            self.notify("\n".join(message.warnings[:5]), title="Deck problems",
+                        severity="warning", timeout=10)
+        for screen in self.screen_stack:
+            reload = getattr(screen, "decks_changed", None)
+            if reload is not None:
+                reload()
+
+    def run_editor(self, path: Path, line: int | None = None) -> bool:
+        """The learner's editor on a file, the app suspended while it runs (a
+        terminal that can't suspend, as under tests, runs it directly). False,
+        after saying why, when it couldn't run or failed."""
+        from textual.app import SuspendNotSupported
+
+        from companion.authoring import AuthoringError, run_editor
+
+        try:
+            try:
+                with self.suspend():
+                    run_editor(path, line)
+            except SuspendNotSupported:
+                run_editor(path, line)
+        except AuthoringError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return False
+        return True
+
+    def resync_now(self) -> list[str]:
+        """Load the deck files into the store at once (after the learner's
+        editor wrote them); the problems found, as lines."""
+        from companion.deck_sync import decks_signature, sync_decks
+
+        assert self.store is not None
+        report = sync_decks(self.store, self.deck_folders)
+        self._deck_signature = decks_signature(self.deck_folders)  # not news to the watcher
+        return [*report.notes, *(str(e) for e in report.errors)]
+
+    def action_add_card(self, deck_id: str | None = None) -> None:
+        """A new card for a deck, written in the learner's editor."""
+        if not self._need_store():
+            return
+        import tempfile
+
+        from companion import authoring
+
+        folders = self.deck_folders
+        if deck_id is None:
+            decks = sorted(d.id for d in authoring.all_decks(folders))
+            if len(decks) != 1:
+                self.notify("Highlight a deck first: the new card goes into it", timeout=4)
+                return
+            deck_id = decks[0]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "new-card.md"
+            path.write_text(authoring.TEMPLATE, encoding="utf-8")
+            if not self.run_editor(path, authoring.TEMPLATE.count("\n") - 2):
+                return
+            text = path.read_text(encoding="utf-8")
+        if authoring.template_unchanged(text):
+            self.notify("Nothing added: the template was left as it was", timeout=3)
+            return
+        try:
+            written = authoring.add_card(folders, self.user_deck_folder, deck_id, text)
+        except authoring.AuthoringError as exc:
+            self.notify(f"Not added: {exc}", severity="error", timeout=10)
+            return
+        problems = self.resync_now()
+        self.notify(f"Added {', '.join(written.card_ids)} to {written.path.name}", timeout=4)
+        if problems:
+            self.notify("\n".join(problems[:5]), title="Deck problems", severity="warning",
+                        timeout=10)
+        for screen in self.screen_stack:
+            reload = getattr(screen, "decks_changed", None)
+            if reload is not None:
+                reload()
+
+    def edit_card(self, card_id: str) -> bool:
+        """The card's note in the learner's editor (a shipped card's copied into
+        their edits file first), then the decks loaded again. False when
+        nothing was edited."""
+        if not self._need_store():
+            return False
+        from companion import authoring
+
+        folders = self.deck_folders
+        try:
+            path, line = authoring.place_for_edit(folders, self.user_deck_folder, card_id)
+        except authoring.AuthoringError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return False
+        if not self.run_editor(path, line):
+            return False
+        problems = [p for p in self.resync_now() if p.startswith(f"{path}:")]
+        if problems:
+            self.notify("\n".join(problems[:5]) + "\nThe card keeps its history and comes "
+                        "back once this is fixed.", title="The edited card doesn't read",
+                        severity="warning", timeout=15)
+        else:
+            self.notify(f"Saved {path.name}", timeout=3)
+        return True
 
     def on_store_failed(self, message: StoreFailed) -> None:
         # After the first screen is up: exiting while it mounts would break its mount.

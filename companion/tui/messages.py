@@ -33,6 +33,15 @@ class StoreReady(Message):
 
 
 @dataclass
+class DecksSynced(Message):
+    """Deck files changed while the app ran and were loaded again: what
+    changed (`summary`, '' for nothing worth saying) and the problems found."""
+
+    summary: str
+    warnings: list[str]
+
+
+@dataclass
 class StoreFailed(Message):
     """The database could not be opened; the app exits with this one line."""
 

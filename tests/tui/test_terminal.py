@@ -74,7 +74,7 @@ def test_three_cards_answered_in_a_real_terminal_are_in_the_database(tmp_path):
     try:
         # A first start: the shipped deck is there, ready to study, keys on one line.
         shown = terminal.wait_for("Study now ·")
-        assert "Deep learning, week one" in shown and "Enter or space" in shown
+        assert "Deep learning, week one" in shown and "Enter study" in shown
         terminal.keys("s")
         for _ in range(3):
             terminal.wait_for("Show answer")

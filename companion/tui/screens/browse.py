@@ -310,6 +310,21 @@ class BrowseScreen(CompanionScreen):
         self.search()
         self.load_detail(self.new_request(DetailLoaded), card.id)
 
+    def action_edit(self) -> None:
+        if self.detail is None:
+            return
+        card_id = self.detail.card.id
+        if self.app.edit_card(card_id):
+            self.search()
+            self.load_detail(self.new_request(DetailLoaded), card_id)
+
+    def action_add_card(self) -> None:
+        self.app.action_add_card(self.detail.card.deck_id if self.detail else None)
+
+    def decks_changed(self) -> None:
+        if self.is_mounted:
+            self.search()
+
     def action_lab(self) -> None:
         if self.detail is None or not self.detail.card.lab:
             return

@@ -114,8 +114,8 @@ class HomeScreen(CompanionScreen):
         else:
             button.label = "All done for today"
             button.disabled = True
-        hint = ("↑↓ pick a deck · Enter or space studies it · ? every key"
-                if len(data.decks) > 1 else "Enter or space to study · ? every key")
+        hint = ("↑↓ deck · Enter study · a add card · ? keys"
+                if len(data.decks) > 1 else "Enter study · a add card · ? keys")
         if not data.reviews:
             hint = "Welcome! " + hint
         self.query_one("#home-hint", Static).update(hint)
@@ -138,6 +138,14 @@ class HomeScreen(CompanionScreen):
             return None
         key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return key or None
+
+    def action_add_card(self) -> None:
+        self.app.action_add_card(self._selected_deck())
+
+    def decks_changed(self) -> None:
+        """The deck files were loaded again: the counts may have moved."""
+        if self.is_mounted and self.app.ready:
+            self.reload()
 
     def action_study_selected(self) -> None:
         self.app.action_study(self._selected_deck())

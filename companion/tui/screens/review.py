@@ -335,6 +335,24 @@ class ReviewScreen(CompanionScreen):
             return
         self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)
 
+    def action_edit(self) -> None:
+        """The card in the learner's editor, then shown as edited (a card
+        whose edit doesn't read is shown as it was; the app says where)."""
+        card = self.card
+        if card is None or not self.app.edit_card(card.id):
+            return
+        updated = self.session.card(card.id)
+        self.show_card(updated)
+
+    def decks_changed(self) -> None:
+        """The deck files changed under the review: the card shown is read
+        again (its text may have changed; its place in the queue has not)."""
+        if self.card is not None and not self.revealed:
+            try:
+                self.show_card(self.session.card(self.card.id))
+            except KeyError:
+                pass
+
     def action_leave(self) -> None:
         if self.predict_run is not None:
             self.predict_run.cancel()
