@@ -124,7 +124,8 @@ class OptimizeReport:
             return "no decks use it"
         if not self.reviews:
             return "no reviews"
-        return f"too little history: {self.usable} of {MIN_TRAINING_ITEMS} training items"
+        return (f"too little history: {self.usable} of the {MIN_TRAINING_ITEMS} training "
+                "items a fit needs")
 
 
 # -- the log as training items ---------------------------------------------

@@ -588,13 +588,16 @@ def optimize(retention: bool, dry_run: bool, preset_name: str | None) -> None:
         deck_names = store.deck_names()
         live = set(store.live_deck_ids())
         shown_reports = [r for r in reports if r.enough or preset_name is not None]
-        for report in shown_reports:
+        for n, report in enumerate(shown_reports):
+            if n:
+                console.print()
             print_preset_heading(report, deck_names, live, console)
             print_optimize(report, console)
         skipped = [r for r in reports if r not in shown_reports]
         if skipped:
             console.print("Skipped: " + "; ".join(f"{r.preset} ({r.skipped_because})"
-                                                  for r in skipped) + ".", highlight=False)
+                                                  for r in skipped) + ".", highlight=False,
+                          soft_wrap=True)
     else:
         print_optimize(reports[0], console)
     kept = [r.preset for r in reports if r.kept == "fitted"]

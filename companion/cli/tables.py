@@ -86,7 +86,6 @@ def print_preset_heading(report: OptimizeReport, deck_names: dict[str, str],
     listed = ", ".join(decks[:MAX_HEADING_DECKS])
     if len(decks) > MAX_HEADING_DECKS:
         listed += f" and {len(decks) - MAX_HEADING_DECKS} more"
-    console.print()
     console.print(Text(f"Preset {report.preset}", style="bold")
                   + shown(f" (decks: {listed or 'none'})"))
 
@@ -96,6 +95,7 @@ def print_optimize(report: OptimizeReport, console: Any) -> None:
     from rich.table import Table
 
     from companion.optimize import MIN_TRAINING_ITEMS, default_parameters
+    from companion.settings import DEFAULT_PRESET
 
     console.print(f"Review log: {report.reviews} reviews, {report.items} training items "
                   f"(a card's review on a later day), {report.usable} after the outlier filter.")
@@ -143,7 +143,9 @@ def print_optimize(report: OptimizeReport, console: Any) -> None:
         console.print(
             f"Suggested desired retention: {report.suggested_retention:.2f} (the least study "
             "time per card remembered). A higher one remembers more at a higher cost per card; "
-            "set it with desired_retention in settings.toml.")
+            "set it with desired_retention in settings.toml"
+            + (f" under [presets.{report.preset}]." if report.preset != DEFAULT_PRESET else "."),
+            markup=False)
 
 
 def print_doctor(report: DoctorReport, out: TextIO) -> None:
