@@ -603,8 +603,10 @@ def optimize(retention: bool, dry_run: bool, preset_name: str | None) -> None:
     kept = [r.preset for r in reports if r.kept == "fitted"]
     if not kept:
         if per_preset:
-            console.print("No preset's fitted parameters predict its reviews better: "
-                          "nothing to save.")
+            console.print("Nothing saved: " + (
+                "no preset's fit predicts its reviews better than its current parameters."
+                if any(r.fitted is not None for r in reports)
+                else "no preset has enough reviews to fit."))
         return
     if dry_run:
         console.print("Dry run: nothing saved.")
