@@ -18,23 +18,29 @@ runs, called as Anki calls it (rslib/src/scheduler/fsrs/params.rs,
 tests/test_optimize_anki.py checks that a log put into an Anki collection
 gives Anki's optimizer the same parameters as ours.
 
+Per preset, as Anki's deck options fit one ("Optimize") or each ("Optimize
+all presets", rslib/src/deckconfig/update.rs): a preset is fitted to the
+reviews of the cards in the decks that use it (Anki's search
+`preset:"NAME" -is:suspended`; a deck no preset names uses the default), with
+its relearning steps, and kept or not against its own current parameters.
+
 With the `--retention` flag a workload simulation (fsrs-rs's simulator, run
 over the learner's own rating habits and daily limits) suggests a desired
-retention.
+retention, per preset too: its cards, its limits and steps.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from companion.progress import ReviewRow
 from companion.scheduler import LEARNING, NEW, RELEARNING, REVIEW, LearnerDay
-from companion.settings import Settings, parse_step, save
+from companion.settings import DEFAULT_PRESET, Settings, parse_step, save
 from companion.store import Store
 
 # fsrs-rs trains the whole model only from this many training items, counted
@@ -93,6 +99,10 @@ class OptimizeReport:
     seconds: float = 0.0  # building the items, fitting and evaluating
     retention: list[RetentionRow] = field(default_factory=list)
     suggested_retention: float | None = None
+    preset: str = DEFAULT_PRESET  # the preset fitted
+    # the ids of the decks whose cards it was fitted to; None: every deck
+    # (no presets besides the default)
+    decks: list[str] | None = None
 
     @property
     def parameters(self) -> list[float]:
@@ -104,6 +114,18 @@ class OptimizeReport:
     @property
     def enough(self) -> bool:
         return self.needed == 0
+
+    @property
+    def skipped_because(self) -> str:
+        """Why no fit was made, in a few words ("" when one was)."""
+        if self.enough:
+            return ""
+        if self.decks == []:
+            return "no decks use it"
+        if not self.reviews:
+            return "no reviews"
+        return (f"too little history: {self.usable} of the {MIN_TRAINING_ITEMS} training "
+                "items a fit needs")
 
 
 # -- the log as training items ---------------------------------------------
@@ -215,7 +237,9 @@ def _tidy(parameters: list[float]) -> list[float]:
 
 def relearning_steps_in_a_day(settings: Settings) -> int:
     """How many relearning steps Anki tells fsrs-rs about: the steps, from the
-    first, that end within a day (1,440 minutes) of the lapse."""
+    first, that end within a day (1,440 minutes) of the lapse (the deck
+    options' "Optimize"; its "Optimize all presets" passes every step, the
+    same count unless a step ends a day or more after the lapse)."""
     count = 0
     elapsed = 0.0
     for step in settings.relearning_steps:
@@ -277,21 +301,38 @@ def keeps_fitted(current: list[float], current_loss: float, fitted_loss: float,
 # -- the whole command -----------------------------------------------------
 
 
-def optimize(store: Store, settings: Settings, retention: bool = False) -> OptimizeReport:
-    """Fit FSRS-6 to the review log and score current and fitted parameters on
-    it. Saves nothing: `apply` does, when the report keeps the fitted ones."""
+def preset_decks(store: Store, settings: Settings, preset: str) -> list[str] | None:
+    """The ids of the decks whose cards `preset` schedules (Anki's
+    `preset:"NAME"`: the decks whose options are that preset); None when it
+    is every deck (no presets besides the default)."""
+    if not settings.presets:
+        return None
+    if preset == DEFAULT_PRESET:
+        return sorted(deck for deck in store.every_deck_id()
+                      if settings.preset_of(deck) == DEFAULT_PRESET)
+    return settings.decks_using(preset)
+
+
+def optimize(store: Store, settings: Settings, retention: bool = False,
+             preset: str = DEFAULT_PRESET) -> OptimizeReport:
+    """Fit FSRS-6 to the review log of a preset's cards (every card while
+    there are no other presets) and score its current and the fitted
+    parameters on it. Saves nothing: `apply` does, when the report keeps the
+    fitted ones."""
     started = time.perf_counter()
-    reviews = store.reviews(studied_only=True)
-    train = training_set(reviews, LearnerDay(settings))
-    current = list(settings.parameters) or default_parameters()
+    own = settings.preset(preset)
+    decks = preset_decks(store, settings, preset)
+    reviews = store.reviews(studied_only=True, deck_ids=decks) if decks != [] else []
+    train = training_set(reviews, LearnerDay(own))
+    current = list(own.parameters) or default_parameters()
     usable = usable_items(train.items) if train.items else 0
     report = OptimizeReport(
         reviews=len(reviews), items=len(train.items), usable=usable,
         current_parameters=current,
         current=evaluate(current, train.items) if train.items else None,
-        needed=max(0, MIN_TRAINING_ITEMS - usable))
+        needed=max(0, MIN_TRAINING_ITEMS - usable), preset=preset, decks=decks)
     if report.enough:
-        steps = relearning_steps_in_a_day(settings)
+        steps = relearning_steps_in_a_day(own)
         raw = fit_raw(train, steps)
         fitted = _tidy(raw)
         report.fitted_parameters = fitted
@@ -303,31 +344,92 @@ def optimize(store: Store, settings: Settings, retention: bool = False) -> Optim
             report.kept = "fitted"
     report.seconds = time.perf_counter() - started
     if retention:
-        report.retention = simulate_retentions(store, settings, report.parameters, reviews)
-        finite = [row for row in report.retention if row.seconds_per_card != float("inf")]
-        if finite:
-            report.suggested_retention = min(finite, key=lambda r: r.seconds_per_card).retention
+        suggest_retention(store, settings, report, reviews)
     return report
+
+
+def optimize_presets(store: Store, settings: Settings, retention: bool = False,
+                     presets: list[str] | None = None) -> list[OptimizeReport]:
+    """`optimize` for each of `presets` (default: every preset, the default
+    first), as Anki's "Optimize all presets": each on its own decks' log. A
+    preset with too little history to fit gets no retention simulation when
+    more than one is fitted (alone, it gets one with its current parameters)."""
+    names = settings.preset_names() if presets is None else presets
+    reports = []
+    for name in names:
+        report = optimize(store, settings, preset=name)
+        if retention and (report.enough or len(names) == 1):
+            suggest_retention(store, settings, report)
+        reports.append(report)
+    return reports
+
+
+def suggest_retention(store: Store, settings: Settings, report: OptimizeReport,
+                      reviews: list[ReviewRow] | None = None) -> None:
+    """The report's workload simulation over its preset's cards, with the
+    parameters it keeps and the preset's limits and steps."""
+    decks = report.decks
+    if reviews is None:
+        reviews = store.reviews(studied_only=True, deck_ids=decks) if decks != [] else []
+    report.retention = simulate_retentions(store, settings.preset(report.preset),
+                                           report.parameters, reviews, deck_ids=decks)
+    finite = [row for row in report.retention if row.seconds_per_card != float("inf")]
+    if finite:
+        report.suggested_retention = min(finite, key=lambda r: r.seconds_per_card).retention
+
+
+def with_fitted_parameters(settings: Settings, fitted: dict[str, list[float]]) -> Settings:
+    """The settings with each preset's fitted parameters (preset name ->
+    parameters). A preset that leaves its parameters to the default's keeps
+    the ones it has when only the default's change, as each Anki preset has
+    parameters of its own: they are written to it."""
+    new = settings
+    if DEFAULT_PRESET in fitted:
+        new = new.with_preset_values(DEFAULT_PRESET, parameters=list(fitted[DEFAULT_PRESET]))
+        for name, values in settings.presets.items():
+            if name not in fitted and "parameters" not in values:
+                new = new.with_preset_values(
+                    name, parameters=list(settings.preset(name).parameters))
+    for name, parameters in fitted.items():
+        if name != DEFAULT_PRESET:
+            new = new.with_preset_values(name, parameters=list(parameters))
+    return new
 
 
 def apply(store: Store, settings: Settings, report: OptimizeReport,
           settings_path: Path) -> tuple[Settings, int]:
-    """Save the fitted parameters and recompute every card's memory state with
-    them, as Anki does; with `reschedule_on_change` also move review cards' due
-    dates to what the new parameters give. Returns the new settings and how
-    many cards' due dates moved. Nothing changes when the report keeps the
-    current parameters."""
-    from companion.replay import note_schedule_settings, rebuild_all, reschedule
+    """`apply_all` for one report."""
+    return apply_all(store, settings, [report], settings_path)
+
+
+def apply_all(store: Store, settings: Settings, reports: list[OptimizeReport],
+              settings_path: Path) -> tuple[Settings, int]:
+    """Save the parameters of each report that keeps its fit (to its preset)
+    and recompute every card's memory state with them, once, as Anki does;
+    with `reschedule_on_change` also move the due dates of the review cards
+    whose preset's parameters changed to what the new ones give. Returns the
+    new settings and how many cards' due dates moved. Nothing changes when
+    every report keeps its current parameters."""
+    from companion.replay import (
+        changed_decks,
+        note_schedule_settings,
+        rebuild_all,
+        reschedule,
+        schedule_settings,
+    )
     from companion.store import now_ms
 
-    if report.kept != "fitted":
+    fitted = {r.preset: list(r.parameters) for r in reports if r.kept == "fitted"}
+    if not fitted:
         return settings, 0
-    new_settings = replace(settings, parameters=list(report.parameters))
+    new_settings = with_fitted_parameters(settings, fitted)
     before = store.studied_card_dues()
     save(new_settings, settings_path)
     rebuild_all(store, new_settings)
     if new_settings.reschedule_on_change:
-        reschedule(store, new_settings, now_ms())
+        decks = None if not settings.presets else changed_decks(
+            store, schedule_settings(settings), schedule_settings(new_settings))
+        reschedule(store, new_settings, now_ms(), decks)
     note_schedule_settings(store, new_settings)
     after = store.studied_card_dues()
     moved = sum(1 for card_id, due in after.items() if before.get(card_id) != due)
@@ -359,12 +461,14 @@ def _rating_habits(reviews: list[ReviewRow]) -> tuple[list[float] | None, list[f
     return shares(first), shares(passing)
 
 
-def _review_costs(store: Store, config: Any) -> list[list[float]]:
+def _review_costs(store: Store, config: Any,
+                  deck_ids: list[str] | None = None) -> list[list[float]]:
     """Seconds per answer by state (learning, review, relearning) and rating, from
-    the log's durations where there are enough, else the simulator's defaults."""
+    the log's durations (of these decks' cards, if given) where there are
+    enough, else the simulator's defaults."""
     costs = [list(row) for row in config.state_rating_costs]
     row_of = {NEW: 0, LEARNING: 0, REVIEW: 1, RELEARNING: 2}
-    for cost in store.review_costs():
+    for cost in store.review_costs(deck_ids):
         if cost.state_before in row_of and 1 <= cost.rating <= 4 and cost.answers >= 20:
             costs[row_of[cost.state_before]][cost.rating - 1] = cost.avg_ms / 1000
     return costs
@@ -372,16 +476,18 @@ def _review_costs(store: Store, config: Any) -> list[list[float]]:
 
 def simulate_retentions(store: Store, settings: Settings, parameters: list[float],
                         reviews: list[ReviewRow] | None = None,
-                        days: int = 365) -> list[RetentionRow]:
+                        days: int = 365,
+                        deck_ids: list[str] | None = None) -> list[RetentionRow]:
     """A year of study simulated by fsrs-rs at each retention of RETENTION_GRID,
-    for the learner's active cards, daily limits and rating habits. The best
+    for the learner's active cards (of these decks, if given: a preset's),
+    daily limits and rating habits (`settings`: the preset's). The best
     retention gives the most remembered cards per minute of study; a higher one
     costs more time per card remembered."""
     from fsrs_rs_python import default_simulator_config, simulate
 
-    reviews = store.reviews() if reviews is None else reviews
+    reviews = store.reviews(deck_ids=deck_ids) if reviews is None else reviews
     config = default_simulator_config()
-    cards = store.active_card_count()
+    cards = store.active_card_count(deck_ids)
     if cards == 0:
         return []
     config.deck_size = cards
@@ -396,7 +502,7 @@ def simulate_retentions(store: Store, settings: Settings, parameters: list[float
         config.first_rating_prob = first
     if passing:
         config.review_rating_prob = passing
-    config.state_rating_costs = _review_costs(store, config)
+    config.state_rating_costs = _review_costs(store, config, deck_ids)
     rows = []
     for retention in RETENTION_GRID:
         cost = memorized = 0.0

@@ -430,6 +430,11 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else {name: value}
 
 
+# A review's card is in one of the decks a JSON list names (a preset's decks).
+_IN_DECKS = ("card_id IN (SELECT id FROM cards WHERE deck_id IN "
+             "(SELECT value FROM json_each(?)))")
+
+
 def _json_list(values: Sequence[Any]) -> str:
     import json
 
@@ -928,15 +933,20 @@ class Reads:
 
     def reviews(self, since_ms: int | None = None,
                 card_ids: Sequence[str] | None = None,
-                studied_only: bool = False) -> list[ReviewRow]:
+                studied_only: bool = False,
+                deck_ids: Collection[str] | None = None) -> list[ReviewRow]:
         """The review log in time order (ties broken by review id, as replay does);
         `studied_only`: only live, unsuspended cards' reviews (what Anki's
-        optimizer searches: `preset:X -is:suspended`, deleted cards gone)."""
+        optimizer searches: `preset:X -is:suspended`, deleted cards gone);
+        `deck_ids`: only the reviews of cards in these decks (a preset's)."""
         sql = "SELECT card_id, reviewed_at, rating, state_before, duration_ms FROM reviews"
         where: list[str] = []
         args: list[Any] = []
         if studied_only:
             where.append("card_id IN (SELECT id FROM cards WHERE retired = 0 AND suspended = 0)")
+        if deck_ids is not None:
+            where.append(_IN_DECKS)
+            args.append(_json_list(sorted(deck_ids)))
         if since_ms is not None:
             where.append("reviewed_at >= ?")
             args.append(since_ms)
@@ -1109,17 +1119,28 @@ class Reads:
         """card id -> due, for every card answered at least once."""
         return dict(self.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
 
-    def review_costs(self) -> "list[ReviewCost]":
+    def review_costs(self, deck_ids: Collection[str] | None = None) -> "list[ReviewCost]":
         """Answers that took time, by state and rating: how many, and their mean
-        duration with each capped at a minute."""
+        duration with each capped at a minute; of the cards in these decks, if given."""
         from companion.rows import ReviewCost
+        where: str = ""
+        args: tuple[str, ...] = ()
+        if deck_ids is not None:
+            where, args = f"AND {_IN_DECKS} ", (_json_list(sorted(deck_ids)),)
         return self._rows(ReviewCost, "SELECT state_before, rating, count(*) AS answers, "
                                       "avg(min(duration_ms, 60000)) AS avg_ms FROM reviews "
-                                      "WHERE duration_ms > 0 GROUP BY state_before, rating")
+                                      f"WHERE duration_ms > 0 {where}"
+                                      "GROUP BY state_before, rating", args)
 
-    def active_card_count(self) -> int:
-        """Cards neither retired nor suspended."""
-        return self._value("SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0")
+    def active_card_count(self, deck_ids: Collection[str] | None = None) -> int:
+        """Cards neither retired nor suspended (in these decks, if given)."""
+        where: str = ""
+        args: tuple[str, ...] = ()
+        if deck_ids is not None:
+            where, args = "AND deck_id IN (SELECT value FROM json_each(?))", (
+                _json_list(sorted(deck_ids)),)
+        return self._value("SELECT count(*) FROM cards WHERE retired = 0 AND suspended = 0 "
+                           f"{where}", args)
 
     # -- end of reads ---------------------------------------------------------
 

@@ -31,8 +31,8 @@ DAY = timedelta(days=1)
 
 def synthetic_log(true_parameters=TRUE_PARAMETERS, cards: int = 300, days: int = 90,
                   new_per_day: int = 10, seed: int = 7,
-                  start: datetime = START) -> list[tuple[str, int, int]]:
-    """(card id, time ms UTC, rating) in time order: `cards` cards introduced
+                  start: datetime = START, deck: str = "syn") -> list[tuple[str, int, int]]:
+    """(card id "DECK/cN", time ms UTC, rating) in time order: `cards` cards introduced
     `new_per_day` a day, studied for `days` days between 15:00 and 23:00 UTC.
     The app schedules with FSRS's defaults (10-minute learning steps); the
     learner skips a due review now and then (30%: one to four days late), and
@@ -74,24 +74,27 @@ def synthetic_log(true_parameters=TRUE_PARAMETERS, cards: int = 300, days: int =
         seen, _ = app.review_card(seen, Rating(rating), at)
         real, _ = truth.review_card(real, Rating(rating), at)
         memory[i] = (seen, real)
-        log.append((f"syn/c{i}", round(at.timestamp() * 1000), rating))
+        log.append((f"{deck}/c{i}", round(at.timestamp() * 1000), rating))
         heapq.heappush(queue, (seen.due, i))
     log.sort(key=lambda r: r[1])
     return log
 
 
 def fill_store(store, log, settings: Settings) -> None:
-    """The synthetic cards and their log in a store, card states replayed from it."""
+    """The synthetic cards and their log in a store, card states replayed from
+    it; a card "DECK/cN" is in deck DECK ("syn" is named Synthetic)."""
     from companion.replay import rebuild_all
 
     card_ids = sorted({card_id for card_id, _, _ in log})
+    decks = sorted({card_id.split("/")[0] for card_id in card_ids})
     with store.transaction() as conn:
-        conn.execute("INSERT INTO decks(id, name, description, path) "
-                     "VALUES ('syn', 'Synthetic', '', '')")
+        conn.executemany("INSERT INTO decks(id, name, description, path) VALUES (?, ?, '', '')",
+                         [(deck, "Synthetic" if deck == "syn" else deck.title())
+                          for deck in decks])
         conn.executemany(
             "INSERT INTO cards(id, deck_id, note_id, kind, ord, front, back, position, line) "
-            "VALUES (?, 'syn', ?, 'basic', 0, 'Q', 'A', ?, 1)",
-            [(card_id, card_id.split("/")[1], n) for n, card_id in enumerate(card_ids)])
+            "VALUES (?, ?, ?, 'basic', 0, 'Q', 'A', ?, 1)",
+            [(card_id, *card_id.split("/"), n) for n, card_id in enumerate(card_ids)])
         conn.executemany(
             "INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms) "
             "VALUES (?, ?, ?, ?, 8000)",
@@ -413,3 +416,183 @@ def test_suspended_and_retired_cards_are_left_out_of_the_fit_as_anki_does(store)
     store.conn.execute("UPDATE cards SET retired = 1 WHERE id = ?", (retired,))
     assert opt.optimize(store, settings).reviews == \
         everything - counts[suspended] - counts[retired]
+
+
+# -- per preset ----------------------------------------------------------------
+
+
+def two_decks_log() -> list[tuple[str, int, int]]:
+    """Deck law: the synthetic learner; deck art: one whose memory is FSRS's
+    defaults (tests/test_optimize_anki.py checks both fits against Anki's)."""
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    return sorted(synthetic_log(deck="law")
+                  + synthetic_log(DEFAULT_PARAMETERS, seed=11, deck="art"),
+                  key=lambda r: r[1])
+
+
+def presets_file(home, **values) -> Settings:
+    """Settings with preset exam for deck law, saved where the CLI reads them."""
+    from companion.settings import from_mapping, save
+
+    settings = from_mapping({"presets": {"exam": {"relearning_steps": ["10m", "1h"]}},
+                             "deck_presets": {"law": "exam"}, **values})
+    save(settings, home / "settings.toml")
+    return settings
+
+
+def _doctor_is_clean(capsys) -> None:
+    code, out, err = _cli(["doctor"], capsys)
+    assert code == 0, out + err
+    assert "cached states: equal to a replay of the review log" in out
+
+
+def test_each_preset_is_fitted_to_its_own_decks(store, home):
+    settings = presets_file(home, timezone="UTC")
+    fill_store(store, two_decks_log(), settings)
+    law, art = (store.reviews(deck_ids=[d]) for d in ("law", "art"))
+    reports = {r.preset: r for r in opt.optimize_presets(store, settings)}
+    assert list(reports) == ["default", "exam"]
+    assert (reports["default"].decks, reports["exam"].decks) == (["art"], ["law"])
+    assert (reports["default"].reviews, reports["exam"].reviews) == (len(art), len(law))
+    # each fit is the one-deck fit, with the preset's relearning steps
+    day = LearnerDay(settings)
+    assert reports["exam"].fitted_parameters == opt.fit(opt.training_set(law, day), 2)
+    assert reports["default"].fitted_parameters == opt.fit(opt.training_set(art, day), 1)
+    assert reports["exam"].parameters != reports["default"].parameters
+
+
+def test_cli_optimize_fits_every_preset_saves_each_and_the_cache_is_a_replay(
+        store, home, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    settings = presets_file(home)
+    fill_store(store, two_decks_log(), settings)
+    before = (home / "settings.toml").read_text()
+    code, out, err = _cli(["optimize", "--dry-run"], capsys)
+    assert code == 0, err
+    assert "Preset default (decks: Art)" in out and "Preset exam (decks: Law)" in out
+    assert out.count("Log loss") == 2 and "Dry run: nothing saved." in out
+    assert (home / "settings.toml").read_text() == before
+
+    code, out, err = _cli(["optimize"], capsys)
+    assert code == 0, err
+    assert "(the parameters of default, exam)" in " ".join(out.split())
+    saved = load(home / "settings.toml")
+    expected = {r.preset: r.parameters for r in opt.optimize_presets(store, settings)}
+    assert saved.parameters == expected["default"]
+    assert saved.presets["exam"]["parameters"] == expected["exam"]
+    assert saved.presets["exam"]["relearning_steps"] == ["10m", "1h"]
+    assert saved.for_deck("law").parameters != saved.for_deck("art").parameters
+    _doctor_is_clean(capsys)
+
+
+def test_cli_optimize_one_preset_leaves_the_others_parameters(store, home, capsys):
+    settings = presets_file(home, reschedule_on_change=True)
+    fill_store(store, two_decks_log(), settings)
+    due = dict(store.conn.execute("SELECT id, due FROM cards"))
+    code, out, err = _cli(["optimize", "--preset", "exam"], capsys)
+    assert code == 0, err
+    assert "Preset exam (decks: Law)" in out and "Preset default" not in out
+    saved = load(home / "settings.toml")
+    assert saved.parameters == [] and saved.for_deck("art").parameters == []
+    assert len(saved.for_deck("law").parameters) == 21
+    # reschedule_on_change moved only the refitted preset's cards
+    db = sqlite3.connect(home / "companion.db")
+    moved = {card for card, at in db.execute("SELECT id, due FROM cards") if at != due[card]}
+    assert moved and all(card.startswith("law/") for card in moved)
+    _doctor_is_clean(capsys)
+
+    # The default refitted alone: exam keeps its parameters.
+    exam = saved.for_deck("law").parameters
+    code, out, err = _cli(["optimize", "--preset", "default"], capsys)
+    assert code == 0, err
+    saved = load(home / "settings.toml")
+    assert saved.for_deck("law").parameters == exam
+    assert len(saved.parameters) == 21 and saved.parameters != exam
+    _doctor_is_clean(capsys)
+
+
+def test_a_preset_that_inherits_its_parameters_keeps_them_when_the_default_is_refitted(
+        store, home, capsys):
+    # exam sets no parameters of its own: it has the default's (FSRS's, here)
+    settings = presets_file(home)
+    fill_store(store, two_decks_log(), settings)
+    code, _, err = _cli(["optimize", "--preset", "default"], capsys)
+    assert code == 0, err
+    saved = load(home / "settings.toml")
+    assert len(saved.parameters) == 21
+    assert saved.presets["exam"]["parameters"] == []  # FSRS's defaults, as before
+    assert saved.for_deck("law").parameters == []
+    _doctor_is_clean(capsys)
+
+
+def test_cli_optimize_says_in_one_line_which_presets_it_skipped(store, home, capsys):
+    from companion.settings import save
+
+    settings = Settings(presets={"exam": {}, "tiny": {}, "empty": {}},
+                        deck_presets={"law": "exam", "few": "tiny"})
+    save(settings, home / "settings.toml")
+    log = synthetic_log(deck="law") + synthetic_log(cards=30, days=20, new_per_day=3,
+                                                    deck="few")
+    fill_store(store, sorted(log, key=lambda r: r[1]), settings)
+    tiny = opt.optimize(store, settings, preset="tiny")
+    assert not tiny.enough and tiny.reviews
+    code, out, err = _cli(["optimize", "--dry-run"], capsys)
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("Skipped")]
+    assert lines == [f"Skipped: default (no decks use it); tiny (too little history: "
+                     f"{tiny.usable} of the 64 training items a fit needs); "
+                     "empty (no decks use it)."]
+    assert "Preset exam (decks: Law)" in out and "Preset tiny" not in out
+    # asked for by name, a skipped preset shows its report
+    code, out, err = _cli(["optimize", "--preset", "tiny"], capsys)
+    assert code == 0, err
+    out = " ".join(out.split())
+    assert "Too little history" in out
+    assert "Nothing saved: no preset has enough reviews to fit." in out
+
+
+def test_cli_optimize_unknown_preset_is_one_line_exit_2(store, home, capsys):
+    settings = presets_file(home)
+    fill_store(store, two_decks_log(), settings)
+    before = (home / "settings.toml").read_text()
+    code, out, err = _cli(["optimize", "--preset", "exma"], capsys)
+    assert code == 2 and out == ""
+    assert err == ("companion: error: unknown preset 'exma' (did you mean 'exam'? "
+                   "presets: default, exam)\n")
+    assert (home / "settings.toml").read_text() == before
+
+
+def test_retention_is_simulated_per_preset_on_its_own_cards(store, home):
+    settings = presets_file(home, timezone="UTC")
+    settings = settings.with_preset_values("exam", new_per_day=5)
+    fill_store(store, two_decks_log(), settings)
+    calls = []
+
+    def simulate(store_, preset, parameters, reviews, deck_ids=None, **_):
+        calls.append((preset.new_per_day, preset.relearning_steps, deck_ids,
+                      {r.card_id.split("/")[0] for r in reviews},
+                      store_.active_card_count(deck_ids)))
+        return []
+
+    import companion.optimize as module
+
+    original = module.simulate_retentions
+    module.simulate_retentions = simulate
+    try:
+        opt.optimize_presets(store, settings, retention=True)
+    finally:
+        module.simulate_retentions = original
+    assert calls == [(20, ["10m"], ["art"], {"art"}, 300),
+                     (5, ["10m", "1h"], ["law"], {"law"}, 300)]
+
+
+def test_cli_retention_for_one_preset_says_where_to_set_it(store, home, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    settings = presets_file(home)
+    fill_store(store, two_decks_log(), settings)
+    code, out, err = _cli(["optimize", "--preset", "exam", "--retention", "--dry-run"], capsys)
+    assert code == 0, err
+    out = " ".join(out.split())
+    assert "Suggested desired retention" in out
+    assert "set it with desired_retention in settings.toml under [presets.exam]." in out

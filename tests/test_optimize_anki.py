@@ -5,7 +5,10 @@ day a card is introduced, lapses, relearning, late reviews), put both into a
 companion store and, row for row, into an Anki collection's revlog (the `anki`
 package: Anki's own Rust backend and its bundled fsrs-rs). Anki's optimizer is
 then run as its deck options screen runs it (`compute_fsrs_params` over the
-deck's cards), and the parameters must be ours. Skipped without `anki`.
+deck's cards), and the parameters must be ours. With presets, two decks'
+logs go into two decks that use two presets (deck options), and each
+preset's parameters must be what Anki's "Optimize" of that preset and its
+"Optimize all presets" give. Skipped without `anki`.
 benchmarks/bench_optimize_anki.py reuses `anki_collection`.
 """
 
@@ -43,9 +46,11 @@ def unique_times(log: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     return out
 
 
-def anki_collection(path: Path, reviews: list[Any], deck: str = "Synthetic") -> Any:
+def anki_collection(path: Path, reviews: list[Any], deck: str = "Synthetic",
+                    decks: dict[str, str] | None = None) -> Any:
     """An Anki collection holding `reviews` (companion's log, `Store.reviews()`:
-    time order, states known) as its revlog: one Basic note a card, in the order
+    time order, states known) as its revlog, in deck `deck` (with `decks`, a
+    card "D/cN" in the deck `decks[D]` names): one Basic note a card, in the order
     of the cards' first answers, each card's id a time before its first answer
     (Anki's card id is its creation time), every answer a revlog row with its
     time as id, the rating as ease, the kind of answer the state gives (learning,
@@ -55,18 +60,20 @@ def anki_collection(path: Path, reviews: list[Any], deck: str = "Synthetic") -> 
 
     col = Collection(str(path))
     col.set_config("rollover", 4)
-    deck_id = col.decks.id(deck)
-    assert deck_id is not None
     by_card: dict[str, list[Any]] = {}
     for review in reviews:
         by_card.setdefault(review.card_id, []).append(review)
     model = col.models.by_name("Basic")
     notes = []
+    requests = []
     for card_id in by_card:
         note = col.new_note(model)
         note["Front"], note["Back"] = card_id, "A"
         notes.append(note)
-    col.add_notes([AddNoteRequest(note=note, deck_id=deck_id) for note in notes])
+        deck_id = col.decks.id((decks or {}).get(card_id.split("/")[0], deck))
+        assert deck_id is not None
+        requests.append(AddNoteRequest(note=note, deck_id=deck_id))
+    col.add_notes(requests)
     created = round(START.timestamp() * 1000) - DAY_MS
     rows = []
     today = col.sched.today
@@ -88,11 +95,46 @@ def anki_collection(path: Path, reviews: list[Any], deck: str = "Synthetic") -> 
 
 
 def anki_fit(col: Any, current: list[float], relearning_steps: int,
-             deck: str = "Synthetic") -> Any:
-    """Anki's optimizer on the deck, as the deck options screen calls it."""
+             deck: str = "Synthetic", search: str | None = None) -> Any:
+    """Anki's optimizer on the deck (or on a search), as the deck options
+    screen calls it."""
     return col._backend.compute_fsrs_params(
-        search=f'"deck:{deck}"', current_params=current, ignore_revlogs_before_ms=0,
+        search=search or f'"deck:{deck}"', current_params=current, ignore_revlogs_before_ms=0,
         num_of_relearning_steps=relearning_steps, health_check=False)
+
+
+def anki_preset(col: Any, name: str, decks: list[str], relearning_minutes: list[float],
+                parameters: list[float] | None = None) -> None:
+    """A deck options preset `name` (Anki's "Default" when that is the name)
+    with these relearning steps and FSRS parameters, given to `decks`."""
+    conf = (col.decks.get_config(1) if name == "Default" else col.decks.add_config(name))
+    conf["lapse"]["delays"] = list(relearning_minutes)
+    conf["fsrsParams6"] = list(parameters or [])
+    col.decks.update_config(conf)
+    for deck in decks:
+        deck_dict = col.decks.by_name(deck)
+        col.decks.set_config_id_for_deck_dict(deck_dict, conf["id"])
+
+
+def anki_preset_search(name: str) -> str:
+    """The search the deck options' "Optimize" runs for a preset."""
+    return f'preset:"{name}" -is:suspended'
+
+
+def anki_optimize_all(col: Any, deck: str) -> dict[str, list[float]]:
+    """Anki's "Optimize all presets" (the deck options of `deck`, saved in
+    the COMPUTE_ALL_PARAMS mode): every preset name -> its parameters after."""
+    from anki.deck_config_pb2 import UpdateDeckConfigsMode
+    from anki.decks import UpdateDeckConfigs
+
+    deck_id = col.decks.id(deck)
+    current = col.decks.get_deck_configs_for_update(deck_id)
+    selected = next(c.config for c in current.all_config
+                    if c.config.id == current.current_deck.config_id)
+    col.decks.update_deck_configs(UpdateDeckConfigs(
+        target_deck_id=deck_id, configs=[selected], limits=current.current_deck.limits,
+        mode=UpdateDeckConfigsMode.UPDATE_DECK_CONFIGS_MODE_COMPUTE_ALL_PARAMS, fsrs=True))
+    return {conf["name"]: list(conf["fsrsParams6"]) for conf in col.decks.all_config()}
 
 
 def near_the_cut(log: list[tuple[str, int, int]], hours: int) -> list[tuple[str, int, int]]:
@@ -173,6 +215,76 @@ def test_keeping_the_current_parameters_agrees_with_anki(anki, store, tmp_path):
             assert ours.parameters == [round(p, opt.DECIMALS) for p in theirs]
     finally:
         col.close()
+
+
+def two_learners() -> list[tuple[str, int, int]]:
+    """Two decks' logs: deck "law" the synthetic learner, deck "art" one whose
+    memory is FSRS's defaults, studied on the same days."""
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    law = synthetic_log(cards=400, days=120, deck="law")
+    art = synthetic_log(DEFAULT_PARAMETERS, cards=400, days=120, seed=11, deck="art")
+    return unique_times(law + art)
+
+
+def test_each_preset_gets_ankis_parameters_for_its_own_decks(anki, store, tmp_path):
+    # Deck law uses preset exam (two relearning steps), deck art the default
+    # (one): in companion's settings and in Anki's deck options alike.
+    settings = Settings(timezone="", presets={"exam": {"relearning_steps": ["10m", "1h"]}},
+                        deck_presets={"law": "exam"})
+    fill_store(store, two_learners(), settings)
+    col = anki_collection(tmp_path / "collection.anki2", store.reviews(),
+                          decks={"law": "Law", "art": "Art"})
+    try:
+        anki_preset(col, "exam", ["Law"], [10, 60])
+        ours = {r.preset: r for r in opt.optimize_presets(store, settings)}
+        assert [r.decks for r in ours.values()] == [["art"], ["law"]]
+        # The deck options' "Optimize" of each preset ...
+        each = {name: anki_fit(col, [], opt.relearning_steps_in_a_day(settings.preset(name)),
+                               search=anki_preset_search(anki_name))
+                for name, anki_name in (("default", "Default"), ("exam", "exam"))}
+        # ... and its "Optimize all presets".
+        every = anki_optimize_all(col, "Law")
+    finally:
+        col.close()
+    for name, report in ours.items():
+        theirs = each[name]
+        assert theirs.fsrs_items == report.items and report.kept == "fitted"
+        # the whole log of both decks is more than either preset's
+        assert report.reviews < len(store.reviews())
+        train = opt.training_set(store.reviews(studied_only=True, deck_ids=report.decks),
+                                 LearnerDay(settings))
+        steps = opt.relearning_steps_in_a_day(settings.preset(name))
+        assert opt.fit_raw(train, steps) == pytest.approx(list(theirs.params), abs=1e-6)
+        assert report.fitted_parameters == [round(p, opt.DECIMALS) for p in theirs.params]
+        assert report.fitted_parameters == [
+            round(p, opt.DECIMALS) for p in every["Default" if name == "default" else name]]
+    # Two learners, two memories: the presets' parameters differ.
+    assert ours["default"].parameters != ours["exam"].parameters
+    assert ours["exam"].parameters[0] < ours["default"].parameters[0]  # law's forgets faster
+
+
+def test_a_preset_keeps_its_current_parameters_when_anki_keeps_them(anki, store, tmp_path):
+    settings = Settings(timezone="", presets={"exam": {}}, deck_presets={"law": "exam"})
+    fill_store(store, two_learners(), settings)
+    col = anki_collection(tmp_path / "collection.anki2", store.reviews(),
+                          decks={"law": "Law", "art": "Art"})
+    try:
+        # exam's current parameters: Anki's own fit of its decks; the default's: FSRS's
+        anki_preset(col, "exam", ["Law"], [10])
+        search = anki_preset_search("exam")
+        fitted = [round(p, opt.DECIMALS) for p in anki_fit(col, [], 1, search=search).params]
+        settings = settings.with_preset_values("exam", parameters=fitted)
+        ours = {r.preset: r for r in opt.optimize_presets(store, settings)}
+        theirs = {"exam": list(anki_fit(col, fitted, 1, search=search).params),
+                  "default": list(anki_fit(col, [], 1,
+                                           search=anki_preset_search("Default")).params)}
+    finally:
+        col.close()
+    assert ours["exam"].kept == "current" and theirs["exam"] == pytest.approx(fitted, abs=1e-6)
+    assert ours["default"].kept == "fitted"
+    for name, report in ours.items():
+        assert report.parameters == [round(p, opt.DECIMALS) for p in theirs[name]]
 
 
 def test_days_agree_with_anki_across_dst_round_the_cut(anki):

@@ -553,36 +553,73 @@ def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
 @click.option("--retention", is_flag=True,
               help="Also suggest a desired retention from a simulated year of study.")
 @click.option("--dry-run", is_flag=True, help="Fit and report; save and reschedule nothing.")
-def optimize(retention: bool, dry_run: bool) -> None:
+@click.option("--preset", "preset_name", metavar="NAME", default=None,
+              help="Fit only this preset (default: every preset with enough reviews).")
+def optimize(retention: bool, dry_run: bool, preset_name: str | None) -> None:
     """Fit the FSRS parameters to your review log; keep them if they predict it better.
 
-    Prints the log loss and RMSE of the current and the fitted parameters on
-    the same history, saves the better ones and reschedules every card."""
+    Each preset is fitted to the reviews of its decks' cards, as Anki's
+    "Optimize all presets". Prints the log loss and RMSE of the current and
+    the fitted parameters on the same history, saves the better ones and
+    recomputes every card's memory state."""
     from rich.console import Console
 
     from companion import paths
-    from companion.cli.tables import print_optimize
-    from companion.optimize import OptimizeError, apply
-    from companion.optimize import optimize as fit_log
+    from companion.cli.tables import print_optimize, print_preset_heading
+    from companion.optimize import OptimizeError, apply_all, optimize_presets
 
     settings, store = _open(sync=False)
+    names = settings.preset_names()
+    if preset_name is not None and preset_name not in names:
+        from difflib import get_close_matches
+
+        close = get_close_matches(preset_name, names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UserError(f"unknown preset {preset_name[:60]!r} ({hint}presets: "
+                        f"{', '.join(names)})")
     console = Console()
     try:
-        report = fit_log(store, settings, retention=retention)
+        reports = optimize_presets(store, settings, retention=retention,
+                                   presets=None if preset_name is None else [preset_name])
     except OptimizeError as exc:
         raise UserError(str(exc)) from None
-    print_optimize(report, console)
-    if report.kept != "fitted":
+    per_preset = bool(settings.presets)
+    if per_preset:
+        deck_names = store.deck_names()
+        live = set(store.live_deck_ids())
+        shown_reports = [r for r in reports if r.enough or preset_name is not None]
+        for n, report in enumerate(shown_reports):
+            if n:
+                console.print()
+            print_preset_heading(report, deck_names, live, console)
+            print_optimize(report, console)
+        skipped = [r for r in reports if r not in shown_reports]
+        if skipped:
+            console.print("Skipped: " + "; ".join(f"{r.preset} ({r.skipped_because})"
+                                                  for r in skipped) + ".", highlight=False,
+                          soft_wrap=True)
+    else:
+        print_optimize(reports[0], console)
+    kept = [r.preset for r in reports if r.kept == "fitted"]
+    if not kept:
+        if per_preset:
+            console.print("Nothing saved: " + (
+                "no preset's fit predicts its reviews better than its current parameters."
+                if any(r.fitted is not None for r in reports)
+                else "no preset has enough reviews to fit."))
         return
     if dry_run:
         console.print("Dry run: nothing saved.")
         return
-    _, moved = apply(store, settings, report, paths.settings_path())
+    _, moved = apply_all(store, settings, reports, paths.settings_path())
+    where = str(paths.settings_path())
+    if per_preset:
+        where = f"{where} (the parameters of {', '.join(kept)})"
     if settings.reschedule_on_change:
-        console.print(f"Saved to {paths.settings_path()}; memory states recomputed and "
+        console.print(f"Saved to {where}; memory states recomputed and "
                       f"{moved} card(s) rescheduled (reschedule_on_change).")
     else:
-        console.print(f"Saved to {paths.settings_path()}; memory states recomputed, due "
+        console.print(f"Saved to {where}; memory states recomputed, due "
                       "dates kept (`companion reschedule` moves them to the new parameters).")
 
 

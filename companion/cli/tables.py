@@ -71,11 +71,31 @@ def _bars(values: list[int]) -> str:
     return f"  {line}  max {top}"
 
 
+MAX_HEADING_DECKS = 8
+
+
+def print_preset_heading(report: OptimizeReport, deck_names: dict[str, str],
+                         live: set[str], console: Any) -> None:
+    """The line above a preset's report: its name and the decks fitted (the
+    live ones by name, up to MAX_HEADING_DECKS; a deck the settings name but
+    the store lacks by its id)."""
+    from rich.text import Text
+
+    decks = [deck_names.get(d, d) for d in report.decks or []
+             if d in live or d not in deck_names]
+    listed = ", ".join(decks[:MAX_HEADING_DECKS])
+    if len(decks) > MAX_HEADING_DECKS:
+        listed += f" and {len(decks) - MAX_HEADING_DECKS} more"
+    console.print(Text(f"Preset {report.preset}", style="bold")
+                  + shown(f" (decks: {listed or 'none'})"))
+
+
 def print_optimize(report: OptimizeReport, console: Any) -> None:
     """`companion optimize`'s report as the learner reads it (a rich Console)."""
     from rich.table import Table
 
     from companion.optimize import MIN_TRAINING_ITEMS, default_parameters
+    from companion.settings import DEFAULT_PRESET
 
     console.print(f"Review log: {report.reviews} reviews, {report.items} training items "
                   f"(a card's review on a later day), {report.usable} after the outlier filter.")
@@ -123,7 +143,9 @@ def print_optimize(report: OptimizeReport, console: Any) -> None:
         console.print(
             f"Suggested desired retention: {report.suggested_retention:.2f} (the least study "
             "time per card remembered). A higher one remembers more at a higher cost per card; "
-            "set it with desired_retention in settings.toml.")
+            "set it with desired_retention in settings.toml"
+            + (f" under [presets.{report.preset}]." if report.preset != DEFAULT_PRESET else "."),
+            markup=False)
 
 
 def print_doctor(report: DoctorReport, out: TextIO) -> None:
