@@ -217,14 +217,48 @@ class Settings:
                 fail("keymap", f"{binding_id}: expected keys as text like \"j\" or \"ctrl+s,f5\","
                                f" got {keys!r}")
 
-    def to_toml(self) -> str:
-        import tomli_w
+    def to_toml(self, previous: str = "") -> str:
+        """The settings as TOML. Given the file's text as it was, that text with
+        the values changed in place: the learner's comments, order and layout
+        kept, keys they never wrote left out while they hold the default."""
+        import tomlkit
 
         data = asdict(self)
-        for table in ("presets", "deck_presets"):
-            if not data[table]:
-                del data[table]  # no empty [presets] header in a file without any
-        return tomli_w.dumps(data)
+        if not previous.strip():
+            for table in ("presets", "deck_presets", "keymap"):
+                if not data[table]:
+                    del data[table]  # no empty table headers in a new file
+            return tomlkit.dumps(data)
+        doc = tomlkit.parse(previous)
+        defaults = asdict(Settings())
+        for key, value in data.items():
+            if isinstance(value, dict):
+                _merge_table(doc, key, value)
+            elif key in doc or value != defaults[key]:
+                if key not in doc or doc[key] != value:
+                    doc[key] = value
+        return tomlkit.dumps(doc)
+
+
+def _merge_table(doc: Any, key: str, value: dict[str, Any]) -> None:
+    """`doc[key]` made to hold `value` (a table of values or of tables),
+    changing only what differs, so comments inside it stay."""
+    import tomlkit
+
+    if not value:
+        if key in doc:
+            del doc[key]
+        return
+    if key not in doc:
+        doc[key] = tomlkit.table(is_super_table=all(isinstance(v, dict) for v in value.values()))
+    table = doc[key]
+    for name in [n for n in table if n not in value]:
+        del table[name]
+    for name, item in value.items():
+        if isinstance(item, dict):
+            _merge_table(table, name, item)
+        elif name not in table or table[name] != item:
+            table[name] = item
 
 
 def _unknown(value: object, known: "Sequence[str]", listed: str, what: str = "setting") -> str:
@@ -303,6 +337,16 @@ def save(settings: Settings, path: Path) -> None:
     """Write atomically (temp file + rename) so a crash never leaves half a file."""
     settings.validate()
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(settings.to_toml(), encoding="utf-8")
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        previous = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        previous = ""
+    try:
+        text = settings.to_toml(previous)
+    except TOMLKitError:  # a file tomlkit can't take back (tomllib read it): write it anew
+        text = settings.to_toml()
+    tmp.write_text(text, encoding="utf-8")
     tmp.chmod(0o600)
     tmp.replace(path)

@@ -75,3 +75,52 @@ def test_hostile_settings_are_one_line_errors_naming_the_setting(tmp_path, text,
     assert str(home / "settings.toml") in result.stderr and message in result.stderr
     assert len(result.stderr) < 1200
     assert (home / "settings.toml").read_text(encoding="utf-8") == text + "\n"
+
+
+def test_saving_keeps_the_learners_comments_and_layout(tmp_path):
+    """The Settings screen's save changes values in place (tomlkit): comments,
+    order and blank lines stay, and no key the learner never wrote appears."""
+    from dataclasses import replace
+
+    from companion.settings import load, save
+
+    path = tmp_path / "settings.toml"
+    path.write_text(
+        "# my companion settings\n"
+        "new_per_day = 10  # a slow month\n"
+        "\n"
+        "theme = \"ansi-dark\"\n"
+        "\n"
+        "[presets.exam]  # for the finals\n"
+        "desired_retention = 0.95\n"
+        "new_per_day = 40  # cram\n"
+        "\n"
+        "[presets.old]\n"
+        "new_per_day = 1\n"
+        "\n"
+        "[deck_presets]\n"
+        "law = \"exam\"  # until June\n", encoding="utf-8")
+    settings = load(path)
+    changed = replace(settings.with_preset_values("exam", new_per_day=50),
+                      new_per_day=12, desired_retention=0.85,
+                      presets={**settings.with_preset_values("exam", new_per_day=50).presets})
+    del changed.presets["old"]
+    save(changed, path)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# my companion settings\nnew_per_day = 12  # a slow month\n\n")
+    assert "[presets.exam]  # for the finals\n" in text and "new_per_day = 50  # cram" in text
+    assert 'law = "exam"  # until June' in text
+    assert "[presets.old]" not in text
+    assert "desired_retention = 0.85" in text
+    assert "learning_steps" not in text and "leech_threshold" not in text  # never written
+    assert load(path) == changed
+
+
+def test_a_new_settings_file_holds_every_value(tmp_path):
+    from companion.settings import load, save
+
+    path = tmp_path / "settings.toml"
+    save(Settings(new_per_day=5), path)
+    text = path.read_text()
+    assert "new_per_day = 5" in text and "learning_steps" in text and "[presets" not in text
+    assert load(path) == Settings(new_per_day=5)
