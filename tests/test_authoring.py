@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SMALL_DECK, write_deck
-from .test_cli import run
+from .test_cli import cli_home, run  # noqa: F401 - cli_home is a fixture
 
 SHIPPED = Path(__file__).resolve().parent.parent / "decks" / "dl-week-one.md"
 
@@ -37,10 +36,8 @@ def db(home: Path) -> sqlite3.Connection:
 
 
 @pytest.fixture
-def mine(tmp_path):
-    home = tmp_path / "home"
-    write_deck(home / "decks", "mine.md", SMALL_DECK, deck_id="mine", deck_name="My deck")
-    return home
+def mine(cli_home):  # noqa: F811 - the fixture imported above
+    return cli_home  # a home with deck "mine" (SMALL_DECK)
 
 
 def test_decks_new_creates_a_deck_file_of_your_own(tmp_path):

@@ -3,8 +3,6 @@ preset, and the daily limits follow Anki's v3 rules over the deck tree."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
 from companion.deck_sync import sync_decks
@@ -12,22 +10,12 @@ from companion.decks import load_decks
 from companion.doctor import cache_mismatches
 from companion.limits import DayLimits, DeckTree, Due
 from companion.replay import catch_up
-from companion.scheduler import MemoryModel, to_ms
+from companion.scheduler import MemoryModel
 from companion.session import Counts, ReviewSession
 from companion.settings import Settings, SettingsError, from_mapping
 
 from .conftest import TZ, write_deck
-
-T0 = to_ms(datetime(2026, 5, 5, 14, 0, tzinfo=timezone.utc))  # 10:00 in New York
-MIN, DAY = 60_000, 86_400_000
-
-
-class Clock:
-    def __init__(self, now: int = T0):
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
+from .test_session import MIN, T0, Clock
 
 
 def cards(prefix: str, n: int) -> str:
