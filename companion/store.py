@@ -1099,6 +1099,13 @@ class Reads:
                               "interval, due) VALUES (?, ?, ?, ?, ?, ?)", events)
         return self._value("SELECT count(*) FROM card_events") - before
 
+    def log_ids(self) -> dict[str, set[str]]:
+        """The ids of every review, schedule event and flag event, by kind
+        ("review", "event", "flag"): what a sync tells its new records by."""
+        return {kind: set(self._column(f"SELECT id FROM {table}"))
+                for kind, table in (("review", "reviews"), ("event", "card_events"),
+                                    ("flag", "flag_events"))}
+
     def export_flag_events(self, card_ids: Collection[str] | None = None
                            ) -> "list[FlagEvent]":
         """Suspensions, burials and leech tags as their log has them, in time

@@ -366,9 +366,7 @@ def sync_folder(store: Store, settings: Settings, folder: Path, settings_path: P
     with store.transaction():
         store.set_meta(COLLECTION_KEY, collection)
         with store.applying_sync():
-            have = {"review": {r.id for r in store.export_reviews()},
-                    "event": {e.id for e in store.export_card_events()},
-                    "flag": {e.id for e in store.export_flag_events()}}
+            have = store.log_ids()
             replay: set[str] = set()
             flagged: set[str] = set()
             for source in ([own] if own else []) + foreign:
@@ -555,21 +553,22 @@ def _write_own(store: Store, folder: Path, path: Path, own: SyncFile | None,
         return ids
 
     rows: list[dict[str, Any]] = []
-    deck_ids = known("deck")
-    rows += [{"type": "deck", **d._asdict(), "path": None} for d in store.export_decks()
-             if d.id not in deck_ids]
-    card_ids = known("card")
-    rows += [{"type": "card", **c._asdict()} for c in store.export_cards()
-             if c.id not in card_ids]
-    review_ids = known("review")
-    rows += [{"type": "review", **r._asdict()} for r in store.export_reviews()
-             if r.id not in review_ids]
-    event_ids = known("event")
-    rows += [{"type": "event", **e._asdict()} for e in store.export_card_events()
-             if e.id not in event_ids]
-    flag_ids = known("flag")
-    rows += [{"type": "flag", **e._asdict()} for e in store.export_flag_events()
-             if e.id not in flag_ids]
+    if store.every_deck_id() - known("deck"):
+        deck_ids = known("deck")
+        rows += [{"type": "deck", **d._asdict(), "path": None} for d in store.export_decks()
+                 if d.id not in deck_ids]
+    if set(store.every_card_id()) - known("card"):
+        card_ids = known("card")
+        rows += [{"type": "card", **c._asdict()} for c in store.export_cards()
+                 if c.id not in card_ids]
+    # the log's rows are read only when some are new (a sync with nothing to
+    # add reads their ids alone)
+    stored = store.log_ids()
+    for kind, read in (("review", store.export_reviews), ("event", store.export_card_events),
+                       ("flag", store.export_flag_events)):
+        new = stored[kind] - known(kind)
+        if new:
+            rows += [{"type": kind, **r._asdict()} for r in read() if r.id in new]
     if pending is not None:
         rows.append({"type": "settings", "id": pending.id, "at": pending.at,
                      "values": pending.values})
