@@ -105,6 +105,16 @@ class MergedFlags(NamedTuple):
     added_at: int | None
 
 
+class FlagEvent(NamedTuple):
+    """A suspend, unsuspend, bury (until a time, or none: unburied), leech or
+    unleech, as the flag log keeps it and the sync folder carries it."""
+    id: str
+    card_id: str
+    at: int
+    kind: str
+    until: int | None
+
+
 class ApkgDeck(NamedTuple):
     id: str
     name: str

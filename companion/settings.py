@@ -88,6 +88,10 @@ class Settings:
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     # deck id -> preset name
     deck_presets: dict[str, str] = field(default_factory=dict)
+    # A folder your machines share (Syncthing, Dropbox, a git repository):
+    # `companion sync` with no folder uses it, and the app syncs with it on
+    # starting and on quitting, as `companion review` does around a session.
+    sync_dir: str = ""
 
     # -- presets ------------------------------------------------------------
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         ExportLabRun,
         ExportMetric,
         ExportReview,
+        FlagEvent,
         HardCard,
         LogReview,
         MergedFlags,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         StudiedMemory,
     )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -343,8 +344,56 @@ def _migration_5(db: Any) -> None:
     db["decks"].add_column("parent", str)
 
 
+# When a flag event happened: now in ms, and always after every event the log
+# holds (this machine's or one merged from another's), so a change made after
+# seeing another machine's change wins over it whatever the two clocks say.
+_FLAG_EVENT_AT = ("max(CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), "
+                  "coalesce((SELECT max(at) FROM flag_events), 0) + 1)")
+_HAS_LEECH = "instr(' ' || coalesce({}.tags, '') || ' ', ' leech ') > 0"
+# meta's key while a sync writes what other machines' events decided: those
+# writes are not this machine's changes, so the triggers log none of them.
+SYNC_APPLYING_KEY = "sync_applying"
+
+
+def _migration_6(db: Any) -> None:
+    """The sync folder: a card's suspension, burial and leech tag change by
+    events (append-only, each with its own id, like the reviews), so two
+    machines' changes merge as a union and the later one wins. Triggers log
+    every change of those columns, whichever code path makes it; what each
+    card has now is logged once as where its log starts."""
+    db["flag_events"].create(
+        {"id": str, "card_id": str, "at": int, "kind": str, "until": int},
+        pk="id", not_null={"card_id", "at", "kind"},
+    )
+    db["flag_events"].create_index(["card_id", "at"], index_name="flag_events_card")
+    db["flag_events"].create_index(["at"], index_name="flag_events_at")
+    event = ("INSERT INTO flag_events(id, card_id, at, kind, until) SELECT "
+             f"lower(hex(randomblob(16))), new.id, {_FLAG_EVENT_AT}, ")
+    not_syncing = f"NOT EXISTS (SELECT 1 FROM meta WHERE key = '{SYNC_APPLYING_KEY}')"
+    db.execute(
+        "CREATE TRIGGER cards_flags_changed AFTER UPDATE OF suspended, buried_until, tags "
+        f"ON cards WHEN {not_syncing} BEGIN "
+        f"{event}CASE WHEN coalesce(new.suspended, 0) THEN 'suspend' ELSE 'unsuspend' END, "
+        "NULL WHERE coalesce(new.suspended, 0) != coalesce(old.suspended, 0); "
+        f"{event}'bury', new.buried_until WHERE new.buried_until IS NOT old.buried_until; "
+        f"{event}CASE WHEN {_HAS_LEECH.format('new')} THEN 'leech' ELSE 'unleech' END, NULL "
+        f"WHERE {_HAS_LEECH.format('new')} != {_HAS_LEECH.format('old')}; END")
+    db.execute(
+        f"CREATE TRIGGER cards_flags_added AFTER INSERT ON cards WHEN {not_syncing} BEGIN "
+        f"{event}'suspend', NULL WHERE coalesce(new.suspended, 0) != 0; "
+        f"{event}'bury', new.buried_until WHERE new.buried_until IS NOT NULL; END")
+    # Where each card's log starts: what it has now, as of now.
+    at = int(time.time() * 1000)
+    for kind, until, where in (("suspend", "NULL", "suspended = 1"),
+                               ("bury", "buried_until", f"buried_until > {at}"),
+                               ("leech", "NULL", _HAS_LEECH.format("cards"))):
+        db.execute("INSERT INTO flag_events(id, card_id, at, kind, until) SELECT "
+                   f"lower(hex(randomblob(16))), id, {at}, '{kind}', {until} FROM cards "
+                   f"WHERE {where}")
+
+
 MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
-              5: _migration_5}
+              5: _migration_5, 6: _migration_6}
 
 
 # What each schema version has, to tell companion's database from another
@@ -363,7 +412,8 @@ SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
                     "reviews": {"state_after", "remaining_steps", "interval", "due",
                                 "elapsed_days"},
                     "card_events": {"id", "card_id", "at", "kind", "interval", "due"}},
-                5: {"decks": {"parent"}}}
+                5: {"decks": {"parent"}},
+                6: {"flag_events": {"id", "card_id", "at", "kind", "until"}}}
 # The columns a review keeps of what the scheduler decided, in order.
 DECISION_COLUMNS = "state_after, remaining_steps, interval, due, elapsed_days"
 
@@ -1059,6 +1109,26 @@ class Reads:
                               "interval, due) VALUES (?, ?, ?, ?, ?, ?)", events)
         return self._value("SELECT count(*) FROM card_events") - before
 
+    def log_ids(self) -> dict[str, set[str]]:
+        """The ids of every review, schedule event and flag event, by kind
+        ("review", "event", "flag"): what a sync tells its new records by."""
+        return {kind: set(self._column(f"SELECT id FROM {table}"))
+                for kind, table in (("review", "reviews"), ("event", "card_events"),
+                                    ("flag", "flag_events"))}
+
+    def export_flag_events(self, card_ids: Collection[str] | None = None
+                           ) -> "list[FlagEvent]":
+        """Suspensions, burials and leech tags as their log has them, in time
+        order (ties by id); only these cards' if given."""
+        from companion.rows import FlagEvent
+        where: str = ""
+        args: tuple[str, ...] = ()
+        if card_ids is not None:
+            where, args = "WHERE card_id IN (SELECT value FROM json_each(?)) ", (
+                json.dumps(sorted(card_ids)),)
+        return self._rows(FlagEvent, "SELECT id, card_id, at, kind, until FROM flag_events "
+                                     f"{where}ORDER BY at, id", args)
+
     def export_lab_runs(self) -> "list[ExportLabRun]":
         from companion.rows import ExportLabRun
         return self._rows(ExportLabRun, f"SELECT {', '.join(ExportLabRun._fields)} FROM lab_runs "
@@ -1540,6 +1610,34 @@ class Store(Reads):
         self.conn.executemany("INSERT INTO lab_metrics(run_id, chart, series, x, y) "
                               "VALUES (?, ?, ?, ?, ?)", [(run_id, *m) for m in metrics])
         return run_id
+
+    # -- the sync folder (writes) ---------------------------------------------
+
+    def insert_new_flag_events(self, events: Sequence[Sequence[Any]]) -> int:
+        """(id, card_id, at, kind, until) each; one the log has is left out.
+        Returns how many were added."""
+        before = self._value("SELECT count(*) FROM flag_events")
+        self.conn.executemany("INSERT OR IGNORE INTO flag_events(id, card_id, at, kind, until) "
+                              "VALUES (?, ?, ?, ?, ?)", events)
+        return self._value("SELECT count(*) FROM flag_events") - before
+
+    @contextmanager
+    def applying_sync(self) -> Iterator[None]:
+        """Inside the caller's transaction: what is written here comes from
+        other machines' logs, so the flag triggers log none of it as a change
+        of this machine's (it would echo back, stamped later than it was made)."""
+        self.set_meta(SYNC_APPLYING_KEY, "1")
+        try:
+            yield
+        finally:
+            self.conn.execute("DELETE FROM meta WHERE key = ?", (SYNC_APPLYING_KEY,))
+
+    def write_synced_flags(self, flags: Iterable[CardFlags]) -> None:
+        """Cards' suspension, burial and tags as their merged logs decide (within
+        `applying_sync`)."""
+        self.conn.executemany("UPDATE cards SET suspended = ?, buried_until = ?, tags = ? "
+                              "WHERE id = ?",
+                              [(f.suspended, f.buried_until, f.tags, f.id) for f in flags])
 
     # -- end of writes --------------------------------------------------------
 

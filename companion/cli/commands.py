@@ -171,7 +171,9 @@ def review(plain: bool, deck: str | None, limit: int, tag: str | None, ahead: in
         raise click.exceptions.Exit(run(start_review=True, deck_id=deck, selection=selection))
     from companion.cli.line_review import run_plain_review
 
+    settings = _auto_sync(store, settings)
     run_plain_review(store, settings, deck_id=deck, limit=limit, selection=selection)
+    _auto_sync(store, settings)
 
 
 @app.command(context_settings=CONTEXT)
@@ -463,6 +465,60 @@ def import_cmd(path: Path) -> None:
     added = ", ".join(f"{n} {what}" for what, n in result.added.items())
     nothing = not any(result.added.values())
     print(f"imported: {added}" + (" (everything in it was already here)" if nothing else ""))
+
+
+@app.command("sync", context_settings=CONTEXT)
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--join", is_flag=True,
+              help="Take this folder's collection, for a machine that synced with another "
+                   "folder before (its warnings say when).")
+def sync_cmd(folder: Path | None, join: bool) -> None:
+    """Merge your study with your other machines' through a folder they share.
+
+    FOLDER is any folder a sync tool (Syncthing, Dropbox, ...) or a git
+    repository shares between your machines (default: sync_dir in
+    settings.toml). Each machine adds its reviews, suspensions, burials,
+    reschedules, forgets and settings changes to its own file there and
+    merges every other machine's: the union of the reviews, then a replay.
+    Prints one line per machine merged and a summary; a file there that is
+    not a machine's whole log is named in a warning and left alone."""
+    from companion import paths
+    from companion.interop.sync_folder import SyncError, sync_folder
+
+    settings, store = _open()
+    if folder is None:
+        if not settings.sync_dir:
+            raise UserError("sync: name the folder to sync with (companion sync FOLDER), or "
+                            f"set sync_dir in {paths.settings_path()}")
+        folder = Path(settings.sync_dir)
+    try:
+        report = sync_folder(store, settings, folder, paths.settings_path(), join=join)
+    except SyncError as exc:
+        raise UserError(str(exc)) from None
+    from companion.cardtext import neutralise
+
+    for warning in report.warnings:
+        _warn(warning)
+    for line in report.lines():
+        print(neutralise(line))
+
+
+def _auto_sync(store: "Store", settings):
+    """The sync `sync_dir` asks for around a line-mode review: its summary and
+    warnings on stderr, never a reason to stop studying. Returns the settings
+    in force after it."""
+    from companion import paths
+    from companion.interop.sync_folder import sync_if_set
+
+    outcome = sync_if_set(store, settings, paths.settings_path())
+    for warning in outcome.warnings:
+        _warn(warning)
+    if outcome.summary:
+        from companion.cardtext import neutralise
+
+        for line in outcome.summary:
+            print(f"companion: note: {neutralise(line)}", file=sys.stderr)
+    return outcome.settings or settings
 
 
 @app.group("lab", context_settings=CONTEXT, no_args_is_help=True)

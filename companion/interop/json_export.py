@@ -11,19 +11,16 @@ from typing import Any
 
 from companion import __version__
 from companion.interop import ImportError_, ImportResult
-from companion.replay import rebuild_card
-from companion.rows import ExportCard, ExportEvent, ExportLabRun, ExportReview, MergedFlags
+from companion.interop.merge import add_missing, merge_log, rebuild_cards
+from companion.rows import ExportLabRun, MergedFlags
 from companion.scheduler import PresetModels
 from companion.settings import Settings, SettingsError, from_mapping
-from companion.store import Store, now_ms
+from companion.store import Store
 
 FORMAT = "companion-export"
 FORMAT_VERSION = 3  # 2: each review's decision, and card_events; 3: a deck's parent
 
 # The export's fields are the store's rows, in their order.
-CARD_FIELDS = ExportCard._fields
-REVIEW_FIELDS = ExportReview._fields
-EVENT_FIELDS = ExportEvent._fields
 RUN_FIELDS = ExportLabRun._fields[1:]  # a run's id is this database's own
 
 
@@ -77,56 +74,31 @@ def import_json(store: Store, settings: Settings, path: Path,
     added = {"cards": 0, "reviews": 0, "lab_runs": 0}
     models = PresetModels(settings)
     with store.transaction():
-        local_decks = store.every_deck_id()
-        for deck in doc["decks"]:
-            if deck["id"] not in local_decks:
-                # Its file is on the other machine: the deck lives in the store
-                # alone (an empty path), so syncing deck files never retires it.
-                store.insert_store_only_deck(deck["id"], deck["name"],
-                                             deck.get("description") or "",
-                                             int(deck.get("retired") or 0), deck.get("parent"))
-        local_cards = set(store.every_card_id())
-        for card in doc["cards"]:
-            values = {k: card.get(k) for k in CARD_FIELDS}
-            if card["id"] not in local_cards:
-                store.insert_export_card(ExportCard(
-                    *[values[k] if values[k] is not None else _default(k)
-                      for k in CARD_FIELDS]))
-                added["cards"] += 1
-            else:
-                # Both machines' flags count: suspended on either stays suspended,
-                # the later burial wins, tags are the union, the card was added
-                # when either machine first had it.
-                row = store.merged_flags(card["id"])
-                assert row is not None  # among local_cards, in this transaction
-                local_tags = (row.tags or "").split()
-                tags = set(local_tags) | set((card.get("tags") or "").split())
-                ordered = local_tags + sorted(tags - set(local_tags))
-                added_at = min(x for x in (row.added_at, card.get("added_at")) if x is not None)
-                store.set_merged_flags(card["id"], MergedFlags(
-                    suspended=int(bool(row.suspended) or bool(card.get("suspended"))),
-                    buried_until=max(row.buried_until or 0, card.get("buried_until") or 0)
-                    or None,
-                    tags=" ".join(ordered), added_at=added_at))
-        added["reviews"] = store.insert_new_reviews(
-            [tuple(r[k] for k in REVIEW_FIELDS) for r in doc["reviews"]])
+        new_cards, known = add_missing(store, doc["decks"], doc["cards"])
+        added["cards"] = len(new_cards)
+        for card in known:
+            # Both machines' flags count: suspended on either stays suspended,
+            # the later burial wins, tags are the union, the card was added
+            # when either machine first had it.
+            row = store.merged_flags(card["id"])
+            assert row is not None  # known to this store, in this transaction
+            local_tags = (row.tags or "").split()
+            tags = set(local_tags) | set((card.get("tags") or "").split())
+            ordered = local_tags + sorted(tags - set(local_tags))
+            added_at = min(x for x in (row.added_at, card.get("added_at")) if x is not None)
+            store.set_merged_flags(card["id"], MergedFlags(
+                suspended=int(bool(row.suspended) or bool(card.get("suspended"))),
+                buried_until=max(row.buried_until or 0, card.get("buried_until") or 0)
+                or None,
+                tags=" ".join(ordered), added_at=added_at))
         seen_runs = store.lab_run_keys()
         for run in doc["lab_runs"]:
             if (run["lab"], run["started_at"], run["params"]) in seen_runs:
                 continue
             store.insert_export_lab_run([run[k] for k in RUN_FIELDS], run["metrics"])
             added["lab_runs"] += 1
-        added["card_events"] = store.insert_new_card_events(
-            [tuple(e[k] for k in EVENT_FIELDS) for e in doc["card_events"]])
-        touched = {r["card_id"] for r in doc["reviews"]} | {e["card_id"]
-                                                            for e in doc["card_events"]}
-        deck_of = store.card_decks()
-        for card_id in sorted(touched):
-            rebuild_card(store, models.for_deck(deck_of.get(card_id)), card_id)
+        added["reviews"], added["card_events"], touched = merge_log(
+            store, doc["reviews"], doc["card_events"])
+        rebuild_cards(store, models, touched)
     return ImportResult(added, adopted)
 
-
-def _default(field: str) -> Any:
-    return {"retired": 0, "suspended": 0, "ord": 0, "tags": "", "lab_params": "{}",
-            "choices": "[]", "extra": "", "source": "", "lab": "", "reveal": "",
-            "position": 0, "line": 0, "added_at": now_ms(), "kind": "basic"}.get(field)

@@ -110,6 +110,16 @@ _AT = re.compile(r" - at `\$\.?(.*)`$")
 _BYTE = re.compile(r"\(byte (\d+)\)$")
 
 
+def invalid(exc: msgspec.ValidationError) -> str:
+    """msgspec's complaint as "field: what is wrong" (the field as a path)."""
+    message = str(exc)
+    at = _AT.search(message)
+    field = at.group(1) if at else ""
+    what = _AT.sub("", message)
+    what = what[:1].lower() + what[1:]
+    return f"{field + ': ' if field else ''}{what}"
+
+
 def read_document(data: bytes, where: str, format_name: str, newest: int) -> dict[str, Any]:
     """The export in `data`, checked against the schema, as plain dicts; any
     problem is an ImportError_ naming the file and its line or field."""
@@ -135,21 +145,52 @@ def read_document(data: bytes, where: str, format_name: str, newest: int) -> dic
     try:
         doc = msgspec.convert(raw, Document, strict=True)
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        at = _AT.search(message)
-        field = at.group(1) if at else ""
-        what = _AT.sub("", message)
-        what = what[:1].lower() + what[1:]
-        raise ImportError_(f"{where}: {field + ': ' if field else ''}{what}") from None
+        raise ImportError_(f"{where}: {invalid(exc)}") from None
     _check_meaning(doc, where)
     return msgspec.to_builtins(doc)
 
 
-def _check_meaning(doc: Document, where: str) -> None:
-    """What a schema can't say: ids unique, references that resolve, ratings
-    1-4, no review from the future, the JSON held inside text fields."""
-    from companion.session import decoded_fields
+def latest_allowed() -> int:
+    """The latest time a record may carry: a day ahead of this clock (another
+    machine's may be a little ahead), never further."""
     from companion.store import now_ms
+
+    return now_ms() + DAY_MS
+
+
+def card_problem(card: Card) -> str:
+    """What a record of a card says that can't be (a schema can't say it); ''
+    if nothing: the JSON held in its text fields, by the rule a review and
+    doctor read them by."""
+    from companion.session import decoded_fields
+
+    return decoded_fields(card.lab_params, card.choices)[2]
+
+
+def review_problem(review: Review, latest: int) -> str:
+    """A rating 1-4, a time since the epoch and not from the future, a
+    decision whole or absent; '' if all is well."""
+    if review.rating not in (1, 2, 3, 4) or isinstance(review.rating, bool):
+        return f"rating {review.rating!r} is not 1-4"
+    if review.reviewed_at == 0:
+        return "reviewed_at must be ms since the epoch"
+    if review.reviewed_at > latest:
+        return f"reviewed_at {review.reviewed_at} is in the future"
+    decision = (review.state_after, review.remaining_steps, review.interval, review.due,
+                review.elapsed_days)
+    if any(v is None for v in decision) and any(v is not None for v in decision):
+        return ("a decision needs all of state_after, remaining_steps, interval, due and "
+                "elapsed_days, or none")
+    return ""
+
+
+def event_problem(event: CardEvent, latest: int) -> str:
+    return f"at {event.at} is in the future" if event.at > latest else ""
+
+
+def _check_meaning(doc: Document, where: str) -> None:
+    """What a schema can't say: ids unique, references that resolve, and each
+    record's own sense (card_problem, review_problem, event_problem)."""
 
     def fail(message: str) -> None:
         raise ImportError_(f"{where}: {message}")
@@ -166,28 +207,17 @@ def _check_meaning(doc: Document, where: str) -> None:
     card_ids = unique(doc.cards, "cards")
     unique(doc.reviews, "reviews")
     for i, card in enumerate(doc.cards):
-        # the same rule a review and doctor read these fields by
-        problem = decoded_fields(card.lab_params, card.choices)[2]
-        if problem:
+        if problem := card_problem(card):
             fail(f"cards[{i}]: {problem}")
-    latest = now_ms() + DAY_MS
+    latest = latest_allowed()
     for i, review in enumerate(doc.reviews):
-        if review.rating not in (1, 2, 3, 4) or isinstance(review.rating, bool):
-            fail(f"reviews[{i}]: rating {review.rating!r} is not 1-4")
-        if review.reviewed_at == 0:
-            fail(f"reviews[{i}]: reviewed_at must be ms since the epoch")
-        if review.reviewed_at > latest:
-            fail(f"reviews[{i}]: reviewed_at {review.reviewed_at} is in the future")
+        if problem := review_problem(review, latest):
+            fail(f"reviews[{i}]: {problem}")
         if review.card_id not in card_ids:
             fail(f"reviews[{i}]: card {review.card_id!r} is not among the cards")
-        decision = (review.state_after, review.remaining_steps, review.interval, review.due,
-                    review.elapsed_days)
-        if any(v is None for v in decision) and any(v is not None for v in decision):
-            fail(f"reviews[{i}]: a decision needs all of state_after, remaining_steps, "
-                 "interval, due and elapsed_days, or none")
     unique(doc.card_events, "card_events")
     for i, event in enumerate(doc.card_events):
         if event.card_id not in card_ids:
             fail(f"card_events[{i}]: card {event.card_id!r} is not among the cards")
-        if event.at > latest:
-            fail(f"card_events[{i}]: at {event.at} is in the future")
+        if problem := event_problem(event, latest):
+            fail(f"card_events[{i}]: {problem}")

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from companion.settings import Settings
 from companion.tui import bindings
-from companion.tui.messages import DecksSynced, StoreFailed, StoreReady
+from companion.tui.messages import DecksSynced, StoreFailed, StoreReady, Synced
 
 if TYPE_CHECKING:
     from companion.session import Selection
@@ -154,7 +154,24 @@ class CompanionApp(App[int]):
                 self.post_message(StoreFailed(f"{store.path}: cannot load the decks: {exc}"))
                 return
             warnings = [*report.notes, *(str(error) for error in report.errors)]
+        if self.settings.sync_dir:  # before the first screen uses the store or the settings
+            from companion.interop.sync_folder import sync_if_set
+
+            outcome = sync_if_set(store, self.settings, self.settings_path)
+            self.post_message(Synced(outcome.summary, outcome.warnings, outcome.settings))
         self.post_message(StoreReady(store, warnings))
+
+    def on_synced(self, message: Synced) -> None:
+        if message.settings is not None:
+            self.settings = message.settings
+        if message.summary:
+            self.notify("\n".join(message.summary), title="Synced", timeout=6)
+        if message.warnings:
+            shown = message.warnings[:3]
+            more = len(message.warnings) - len(shown)
+            self.notify("\n".join(shown) + (f"\n… and {more} more (companion sync)"
+                                            if more else ""),
+                        title="Sync folder", severity="warning", timeout=12)
 
     def on_store_ready(self, message: StoreReady) -> None:
         self.store = message.store
@@ -493,7 +510,36 @@ class CompanionApp(App[int]):
 
 
 def run(**kwargs: Any) -> int:
-    """Run the app in this terminal; returns its exit status."""
+    """Run the app in this terminal; returns its exit status. With `sync_dir`
+    set, the app syncs with it once more as it quits, after the screen is
+    given back to the terminal (nothing to keep responsive then)."""
     app = CompanionApp(**kwargs)
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    if code == 0 and app.ready and app.settings.sync_dir:
+        sync_on_quit(app.settings, app.settings_path)
+    return code
+
+
+def sync_on_quit(settings: Settings, settings_path: Path) -> None:
+    """One sync with `sync_dir`; its summary and warnings on stderr."""
+    import sys
+
+    from companion.cardtext import neutralise
+    from companion.interop.sync_folder import sync_if_set
+    from companion.store import StoreError, open_store
+
+    print(f"companion: syncing with {neutralise(settings.sync_dir)}…", file=sys.stderr)
+    try:
+        store = open_store()
+    except StoreError as exc:
+        print(f"companion: warning: sync_dir: {neutralise(exc)}", file=sys.stderr)
+        return
+    try:
+        outcome = sync_if_set(store, settings, settings_path)
+    finally:
+        store.close()
+    for warning in outcome.warnings:
+        print(f"companion: warning: {neutralise(warning)}", file=sys.stderr)
+    for line in outcome.summary:
+        print(f"companion: note: {neutralise(line)}", file=sys.stderr)

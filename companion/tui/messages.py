@@ -17,6 +17,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from companion.search import SearchResult
+    from companion.settings import Settings
     from companion.stats import CardDetail, HomeData, Overview
     from companion.store import DeckChoice, LabRunRow, MetricPoint, Store
 
@@ -39,6 +40,17 @@ class DecksSynced(Message):
 
     summary: str
     warnings: list[str]
+
+
+@dataclass
+class Synced(Message):
+    """The sync with `sync_dir` on start-up is done: its summary, its
+    warnings, and the settings in force after it (another machine's change
+    may have come with it)."""
+
+    summary: list[str]
+    warnings: list[str]
+    settings: Settings | None
 
 
 @dataclass
