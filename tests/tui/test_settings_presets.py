@@ -298,3 +298,24 @@ async def test_the_switches_of_every_deck_are_saved(tui_home):
     saved = load(tui_home / "settings.toml")
     assert saved.reschedule_on_change and saved.new_cards_ignore_review_limit
     assert saved.day_starts_at == 6
+
+
+@run
+async def test_the_preset_keys_are_in_the_key_list_and_the_palette(tui_home):
+    from companion.tui.screens.help import HelpScreen
+
+    app = make_app(tui_home, settings=with_exam())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_settings(pilot)
+        names = [c.title for c in app.get_system_commands(screen)]
+        assert "New preset (^n)" in names and "Delete preset (F8)" not in names
+        await choose(pilot, "preset", "exam")  # rename and delete are for a named preset
+        names = [c.title for c in app.get_system_commands(screen)]
+        assert "Rename preset (F2)" in names and "Delete preset (F8)" in names
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        rows = {ident: (keys, desc) for keys, desc, _tip, ident in app.screen.rows}
+        assert rows["settings.new_preset"] == ("^n", "New preset")
+        assert rows["settings.rename_preset"] == ("F2", "Rename preset")
+        assert rows["settings.delete_preset"] == ("F8", "Delete preset")

@@ -209,6 +209,8 @@ class SettingsScreen(CompanionScreen):
                                  "Your collection is still opening: come back to Settings "
                                  "to choose a deck's preset.", classes="muted", id="decks-note")
                 yield Static("Every deck", classes="settings-section")
+                yield Static("Not a preset's: these hold whatever the deck.",
+                             classes="settings-section-help")
                 for name, label, kind, help_text in GLOBAL_INPUTS:
                     yield from self.input_field(name, label, kind, help_text,
                                                 as_text(name, getattr(settings, name)))
