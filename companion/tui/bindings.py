@@ -119,7 +119,7 @@ SETTINGS = [
     Binding("ctrl+n", "new_preset", "New preset",
             tooltip="A new preset, a copy of the one shown (Anki's Clone)",
             id="settings.new_preset"),
-    Binding("f2", "rename_preset", "Rename preset", key_display="F2", show=False,
+    Binding("ctrl+r", "rename_preset", "Rename preset", show=False,
             tooltip="Give the preset shown another name", id="settings.rename_preset"),
     Binding("f8", "delete_preset", "Delete preset", key_display="F8",
             tooltip="Delete the preset shown; its decks go back to default",

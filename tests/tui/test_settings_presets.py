@@ -63,7 +63,11 @@ def error_of(screen, name: str) -> str | None:
 
 
 def preset_labels(screen) -> list[str]:
-    return [str(label) for label, _ in screen.query_one("#preset", Select)._options]
+    """What the preset selector offers; the first, what it shows now."""
+    select = screen.query_one("#preset", Select)
+    shown = text_of(select.query_one("SelectCurrent #label"))
+    return [shown, *(str(label) for label, value in select._options
+                     if value != select.value)]
 
 
 @run
@@ -110,7 +114,7 @@ async def test_a_copy_of_a_preset_given_to_a_deck_schedules_its_cards(tui_home):
         screen.query_one("#learning_steps", Input).value = "2m 20m"
         deck_select(screen, "greek").value = "cram"
         await settle(pilot)
-        assert preset_labels(screen) == ["default (1 deck)", "cram (1 deck)"]
+        assert preset_labels(screen) == ["cram (1 deck)", "default (1 deck)"]
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
@@ -239,14 +243,21 @@ async def test_a_preset_renamed_or_deleted_takes_its_decks_along(tui_home):
         await pilot.press("f8")  # the default can't be deleted
         await settle(pilot)
         assert app.screen is screen
+        # the counts follow the decks moved, on the preset shown too
+        deck_select(screen, "test").value = "exam"
+        await settle(pilot)
+        assert preset_labels(screen) == ["default (no decks)", "exam (2 decks)"]
+        deck_select(screen, "test").value = "default"
+        await settle(pilot)
+        assert preset_labels(screen) == ["default (1 deck)", "exam (1 deck)"]
         await choose(pilot, "preset", "exam")
-        await pilot.press("f2")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert isinstance(app.screen, PresetNameScreen)
         app.screen.query_one("#preset-name", Input).value = "finals"
         await pilot.press("enter")
         await settle(pilot)
-        assert preset_labels(screen) == ["default (1 deck)", "finals (1 deck)"]
+        assert preset_labels(screen) == ["finals (1 deck)", "default (1 deck)"]
         assert deck_select(screen, "greek").value == "finals"
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -311,11 +322,11 @@ async def test_the_preset_keys_are_in_the_key_list_and_the_palette(tui_home):
         assert "New preset (^n)" in names and "Delete preset (F8)" not in names
         await choose(pilot, "preset", "exam")  # rename and delete are for a named preset
         names = [c.title for c in app.get_system_commands(screen)]
-        assert "Rename preset (F2)" in names and "Delete preset (F8)" in names
+        assert "Rename preset (^r)" in names and "Delete preset (F8)" in names
         await pilot.press("f1")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         rows = {ident: (keys, desc) for keys, desc, _tip, ident in app.screen.rows}
         assert rows["settings.new_preset"] == ("^n", "New preset")
-        assert rows["settings.rename_preset"] == ("F2", "Rename preset")
+        assert rows["settings.rename_preset"] == ("^r", "Rename preset")
         assert rows["settings.delete_preset"] == ("F8", "Delete preset")

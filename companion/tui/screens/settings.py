@@ -80,6 +80,9 @@ GLOBAL_SWITCHES = (
 SELECTS = ("theme", *(f[0] for f in PRESET_SELECTS))
 INPUT_FIELDS = {f[0]: f for f in (*PRESET_INPUTS, *GLOBAL_INPUTS)}
 
+# Select's value reactive, to redraw a Select whose value set_options left as it was
+SELECT_VALUE: Any = vars(Select)["value"]
+
 THEME_NOTES = {"ansi-dark": "your terminal's colours", "ansi-light": "your terminal's colours"}
 
 
@@ -191,7 +194,7 @@ class SettingsScreen(CompanionScreen):
                                      allow_blank=False, id="preset", compact=True)
                     with Horizontal(id="preset-buttons"):
                         yield Button("New  ctrl+n", id="new-preset", compact=True)
-                        yield Button("Rename  F2", id="rename-preset", compact=True)
+                        yield Button("Rename  ctrl+r", id="rename-preset", compact=True)
                         yield Button("Delete  F8", id="delete-preset", compact=True)
                 for name, label, kind, help_text in PRESET_INPUTS:
                     yield from self.input_field(name, label, kind, help_text,
@@ -343,7 +346,7 @@ class SettingsScreen(CompanionScreen):
             select.value = self.shown
             # set_options puts the first option's text up; a value it didn't
             # change (the default's) wouldn't put its own back
-            select._watch_value(self.shown)
+            select.mutate_reactive(SELECT_VALUE)
 
     def refresh_deck_selects(self) -> None:
         """Each deck's selector offers the presets there are now."""
@@ -352,7 +355,7 @@ class SettingsScreen(CompanionScreen):
             with select.prevent(Select.Changed):
                 select.set_options(self.deck_options())
                 select.value = self.assigned.get(deck_id, DEFAULT_PRESET)
-                select._watch_value(select.value)
+                select.mutate_reactive(SELECT_VALUE)
 
     # -- the pending state -----------------------------------------------------
 
@@ -480,6 +483,7 @@ class SettingsScreen(CompanionScreen):
             decks = sum(1 for preset in self.assigned.values() if preset == name)
         using = (f"{plural(decks, 'deck')} using it go{'es' if decks == 1 else ''} back to "
                  "default" if decks else "no deck uses it")
+        moved = (f"{plural(decks, 'deck')} back on default" if decks else "no deck used it")
 
         def answered(yes: bool | None) -> None:
             if not yes:
@@ -494,12 +498,12 @@ class SettingsScreen(CompanionScreen):
             self.show_preset(DEFAULT_PRESET, keep=False)
             self.refresh_preset_labels()
             self.refresh_deck_selects()
-            self.notify(f"Preset {name!r} deleted ({using}); ctrl+s saves, esc brings it "
-                        "back", timeout=5)
+            self.notify(f"Preset {name!r} deleted ({moved}); ctrl+s saves, esc forgets "
+                        "every change, this one too", timeout=5)
 
         self.app.push_screen(ConfirmScreen(
-            f"Delete preset {name!r}? {using[0].upper() + using[1:]}. Nothing is saved "
-            "until ctrl+s.", "Delete"), answered)
+            "Delete preset", f"Delete preset {name!r}? {using[0].upper() + using[1:]}. "
+            "Nothing is saved until ctrl+s.", "Delete  enter"), answered)
 
     @on(Button.Pressed, "#new-preset")
     def _new_pressed(self) -> None:
@@ -731,13 +735,15 @@ class ConfirmScreen(CompanionScreen[bool], ModalScreen[bool]):
 
     BINDINGS = [*bindings.CONFIRM]
 
-    def __init__(self, question: str, yes: str) -> None:
+    def __init__(self, title: str, question: str, yes: str) -> None:
         super().__init__()
+        self.title_text = title
         self.question = question
         self.yes = yes
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box", classes="dialog"):
+        with Vertical(id="confirm-box", classes="dialog") as box:
+            box.border_title = self.title_text
             yield Static(self.question, id="confirm-question", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.yes, id="yes", variant="error")
