@@ -482,8 +482,8 @@ class CompanionApp(App[int]):
         yield SystemCommand("Statistics", "Retention, forecast, reviews per day",
                             self.action_stats)
         yield SystemCommand("Labs", "The PyTorch labs and their past runs", self.action_labs)
-        yield SystemCommand("Settings", "Desired retention, daily limits, day start, theme",
-                            self.action_settings)
+        yield SystemCommand("Settings", "Presets per deck (retention, limits, steps), day "
+                            "start, theme", self.action_settings)
         yield SystemCommand("Home", "Back to the decks", self.action_home)
         for fmt, what in (("json", "Everything, lossless (companion import reads it back)"),
                           ("csv", "The review log, for FSRS tools"),

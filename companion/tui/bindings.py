@@ -57,7 +57,7 @@ HOME = [
             id="home.stats"),
     Binding("l", "app.labs", "Labs", tooltip="The PyTorch labs", id="home.labs"),
     Binding("comma", "app.settings", "Settings", key_display=",",
-            tooltip="Retention, daily limits, day start, theme", id="home.settings"),
+            tooltip="Presets per deck, daily limits, day start, theme", id="home.settings"),
     Binding("q", "app.quit", "Quit", tooltip="Quit companion", id="home.quit"),
     help_binding("home"),
 ]
@@ -125,8 +125,28 @@ STATS = [
 SETTINGS = [
     Binding("ctrl+s", "save", "Save", tooltip="Check and save the settings",
             id="settings.save"),
+    Binding("ctrl+n", "new_preset", "New preset",
+            tooltip="A new preset, a copy of the one shown (Anki's Clone)",
+            id="settings.new_preset"),
+    Binding("ctrl+r", "rename_preset", "Rename preset", show=False,
+            tooltip="Give the preset shown another name", id="settings.rename_preset"),
+    Binding("f8", "delete_preset", "Delete preset", key_display="F8",
+            tooltip="Delete the preset shown; its decks go back to default",
+            id="settings.delete_preset"),
     help_binding("settings", "f1"),
     back_binding("settings", tooltip="Back without saving"),
+]
+
+PRESET_NAME = [  # the dialog asking a preset's name
+    Binding("escape", "cancel", "Cancel", tooltip="Back to the settings; no preset is made",
+            id="preset_name.cancel"),
+    help_binding("preset_name", "f1"),  # a modal screen: the app's own F1 doesn't reach it
+]
+
+CONFIRM = [  # the dialog asking "delete this preset?"
+    Binding("escape", "cancel", "Keep", tooltip="Back to the settings; nothing is deleted",
+            id="confirm.cancel"),
+    help_binding("confirm", "f1"),
 ]
 
 LABS = [
@@ -175,7 +195,8 @@ TRACE = [
 # one screen's (or the trace stepper's), the keys that can clash with each other.
 SCOPES: dict[str, list[Binding]] = {
     "app": APP, "home": HOME, "review": REVIEW, "browse": BROWSE, "stats": STATS,
-    "settings": SETTINGS, "custom": CUSTOM, "labs": LABS, "lab": LAB, "help": HELP, "trace": TRACE,
+    "settings": SETTINGS, "preset_name": PRESET_NAME, "confirm": CONFIRM, "custom": CUSTOM,
+    "labs": LABS, "lab": LAB, "help": HELP, "trace": TRACE,
 }
 
 

@@ -92,6 +92,14 @@ class DecksLoaded(Reply):
 
 
 @dataclass
+class SettingsDecksLoaded(Reply):
+    """Settings' deck list: (deck id, name, depth) of each live deck, each
+    parent before its subdecks."""
+
+    decks: list[tuple[str, str, int]]
+
+
+@dataclass
 class SearchDone(Reply):
     """The cards a Browse search found."""
 

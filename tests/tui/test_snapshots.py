@@ -101,6 +101,33 @@ def test_settings_with_an_error(snap_compare, tui_home):
     assert snap_compare(app_for(tui_home), run_before=after("comma", then=bad))
 
 
+def _with_exam():
+    from companion.settings import Settings
+
+    return Settings(timezone="UTC", theme="textual-dark",
+                    presets={"exam": {"desired_retention": 0.95, "learning_steps": ["5m"]}},
+                    deck_presets={"greek": "exam"})
+
+
+def test_settings_presets_whole(snap_compare, tui_home):
+    # the whole form at once: a named preset, the decks, the switches of every deck
+    async def show_exam(pilot):
+        pilot.app.screen.query_one("#preset").value = "exam"
+
+    assert snap_compare(app_for(tui_home, settings=_with_exam()), terminal_size=(120, 66),
+                        run_before=after("comma", then=show_exam))
+
+
+def test_settings_new_preset_refused(snap_compare, tui_home):
+    async def duplicate(pilot):
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press(*"exam", "enter")
+
+    assert snap_compare(app_for(tui_home, settings=_with_exam()),
+                        run_before=after("comma", then=duplicate))
+
+
 def test_lab_setup(snap_compare, tui_home, demo):
     async def open_lab(pilot):
         pilot.app.open_lab("demo", {"batch_sizes": "16,256,1024"}, card_id="test/beta")
