@@ -4,8 +4,9 @@ each review's time, so Anki's own code counts the days and picks the due dates.
 
 `run_anki(config, histories)` returns, for each history, one dict per review
 (see driver.py); `run_anki_limits(config, scenarios)` studies deck trees with
-presets and returns what Anki's deck list and queue showed at each step. `AVAILABLE` is False (and `MISSING` says why) without the
-`anki` package or libfaketime; the tests then skip."""
+presets and returns what Anki's deck list and queue showed at each step.
+`AVAILABLE` is False (and `MISSING` says why) without the `anki` package or
+libfaketime; the tests then skip."""
 
 from __future__ import annotations
 
