@@ -75,16 +75,20 @@ class DeckTree:
             stack.extend(reversed(self.children.get(node, [])))
         return out
 
-    def in_order(self, names: Mapping[str, str]) -> list[tuple[str, int]]:
-        """Every deck with its depth (0 at the top), each parent before its
-        subdecks and siblings by name, as Anki's deck list shows them."""
+    def in_order(self, names: Mapping[str, str],
+                 root: str | None = None) -> list[tuple[str, int]]:
+        """Every deck (of `root`'s subtree, if given) with its depth (0 at the
+        top, or at `root`), each parent before its subdecks and siblings by
+        name, as Anki's deck list shows them (and its "Deck" gather order
+        takes them, decks sorted by their full names)."""
         out: list[tuple[str, int]] = []
 
         def by_name(deck_id: str) -> tuple[str, str]:
             return (names.get(deck_id, deck_id).casefold(), deck_id)
 
-        stack = [(deck_id, 0) for deck_id in sorted(self.children[None], key=by_name,
-                                                      reverse=True)]
+        stack = ([(root, 0)] if root is not None else
+                 [(deck_id, 0) for deck_id in sorted(self.children[None], key=by_name,
+                                                     reverse=True)])
         while stack:
             deck_id, depth = stack.pop()
             out.append((deck_id, depth))

@@ -204,6 +204,28 @@ def test_studying_a_deck_studies_its_subdecks_and_not_its_siblings(store, tmp_pa
     assert seen == {"left", "right"}
 
 
+@pytest.mark.parametrize("order", ["deck", "section"])
+def test_new_cards_come_deck_by_deck_in_the_deck_lists_order_not_the_ids(store, tmp_path,
+                                                                         order):
+    # Anki's "Deck" gather order takes the decks sorted by name, a parent
+    # before its subdecks: where the parent's limit is shared, its own cards
+    # and then its first subdeck's (by name) are introduced, whatever the ids
+    folder = tmp_path / "tree"
+    for deck_id, name, parent in (("z-top", "Top", None), ("b-sub", "Zeta", "z-top"),
+                                  ("a-sub", "Alpha", "z-top"), ("m-other", "Other", None)):
+        write_deck(folder, f"{deck_id}.md", cards(deck_id.replace("-", ""), 2),
+                   deck_id=deck_id, deck_name=name, parent=parent)
+    assert sync_decks(store, [folder]).errors == []
+    s = presets(new_card_order=order, presets={"small": {"new_per_day": 4}},
+                deck_presets={"z-top": "small"})
+    drawn = []
+    session = ReviewSession(store, s, clock=Clock())
+    while (card := session.next_card()) is not None:
+        drawn.append(card.deck_id)
+        session.answer(card.id, 4)
+    assert drawn == ["m-other", "m-other", "z-top", "z-top", "a-sub", "a-sub"]
+
+
 def test_custom_study_raises_the_limit_of_the_deck_it_is_asked_in(store, tmp_path):
     tree_store(store, tmp_path, [("one", None, 5), ("two", None, 5)])
     s = presets(new_per_day=1)
