@@ -10,7 +10,7 @@ import pytest
 from companion.deck_sync import sync_decks
 from companion.decks import load_decks
 from companion.doctor import cache_mismatches
-from companion.limits import DayLimits, DeckTree, Due
+from companion.limits import DayLimits, DeckTree, Due, Remaining
 from companion.replay import catch_up
 from companion.scheduler import MemoryModel, to_ms
 from companion.session import Counts, ReviewSession
@@ -238,6 +238,27 @@ def test_custom_study_raises_the_limit_of_the_deck_it_is_asked_in(store, tmp_pat
     everything.extend_today(new=1)  # in all decks: each top-level deck's limit
     by_deck, total = ReviewSession(store, s, clock=clock).overview()
     assert (by_deck["one"].new, by_deck["two"].new, total.new) == (4, 2, 6)
+
+
+def test_a_raised_new_limit_comes_off_the_new_cards_studied_so_the_reviews_they_spent_too(
+        store, tmp_path):
+    # Anki's extend_limits lowers the deck's "new studied today": with new
+    # cards spending the review limit, that frees as many reviews
+    tree_store(store, tmp_path, [("one", None, 8)])
+    s = presets(new_per_day=5, reviews_per_day=5)
+    clock = Clock()
+    session = ReviewSession(store, s, deck_id="one", clock=clock)
+    for _ in range(5):
+        session.answer(session.next_card().id, 4)
+    assert session.counts().new == 0  # 5 new studied: no reviews left for more
+    assert session.extend_today(new=2) == (7, 5)
+    assert session.counts().new == 2
+    free = presets(new_per_day=5, reviews_per_day=5, new_cards_ignore_review_limit=True)
+    assert ReviewSession(store, free, deck_id="one", clock=clock).counts().new == 2
+    # all 5 reviews spent by new cards, then a raise of 2 new: 2 reviews free
+    limits = DayLimits(DeckTree({"one": None}), "one", {"one": (5, 5)}, done={"one": (5, 0)},
+                       extensions={"one": (2, 0)})
+    assert limits.remaining["one"] == Remaining(2, 2)
 
 
 def test_home_and_due_list_subdecks_under_their_parents(store, tmp_path):

@@ -134,7 +134,7 @@ def limits_main(job: dict) -> None:
     with an answer, is the time of every look."""
     clock, config = job["clock_file"], job["config"]
     from anki.collection import Card  # anki.cards first is a circular import
-    from anki.scheduler_pb2 import CardAnswer
+    from anki.scheduler_pb2 import CardAnswer, CustomStudyRequest
 
     ratings = {1: CardAnswer.AGAIN, 2: CardAnswer.HARD, 3: CardAnswer.GOOD, 4: CardAnswer.EASY}
     out = sys.stdout
@@ -178,7 +178,14 @@ def limits_main(job: dict) -> None:
         for study_number, study in enumerate(scenario["studies"]):
             now = study["start_ms"]
             set_clock(clock, now)
-            col.decks.set_current(deck_ids[study["deck"]])
+            did = deck_ids[study["deck"]]
+            new_delta, review_delta = study.get("extend", (0, 0))
+            for value in ({"new_limit_delta": new_delta} if new_delta else {},
+                          {"review_limit_delta": review_delta} if review_delta else {}):
+                if value:  # Custom study's "increase today's new/review card limit"
+                    col.sched.custom_study(CustomStudyRequest(deck_id=did, **value))
+            col.decks.set_current(1)  # another deck first: the queue is built afresh
+            col.decks.set_current(did)
             for step in range(len(study["answers"]) + 1):
                 tree = col.sched.deck_due_tree()
                 counts: dict[int, list[int]] = {}

@@ -11,7 +11,8 @@ a day of its own, long before today) or 2 days before (not due yet), so both
 schedulers hold the same cards in the same states. Then two or three
 studies: a deck with subdecks, one of its subdecks alone, sometimes another
 deck, each answering up to 60 cards with random ratings and a random time to
-think between them.
+think between them; some first raise the deck's limits for the day (custom
+study's "increase today's new/review card limit").
 
 `run(scenarios)` has Anki (tests/anki_ref driver, "limits" mode) build and
 study them and companion replay the same, and compares at every step:
@@ -174,8 +175,12 @@ def generate(seed: int, number: int = 0, ignore_review_limit: bool | None = None
             if spent > 3.5 * HOUR:
                 break
             answers.append([think, rng.choices((1, 2, 3, 4), (15, 10, 45, 30))[0]])
-        studies.append({"deck": deck, "start_ms": _local_ms(today, 9 + 4 * number_in_day),
-                        "answers": answers})
+        study = {"deck": deck, "start_ms": _local_ms(today, 9 + 4 * number_in_day),
+                 "answers": answers}
+        if rng.random() < 0.3:  # custom study: "increase today's limit"
+            study["extend"] = rng.choice(([rng.randint(1, 5), 0], [0, rng.randint(1, 5)],
+                                          [rng.randint(1, 5), rng.randint(1, 5)]))
+        studies.append(study)
     return {"created_ms": _local_ms(first_day - timedelta(days=1), 9),
             "ignore_review_limit": ignore_review_limit, "presets": presets, "tree": tree,
             "decks": [[deck["full"], deck["preset"]] for deck in tree],
@@ -198,7 +203,9 @@ class Report:
     steps: int = 0
     checks: Counter[str] = field(default_factory=Counter)
     agreed: Counter[str] = field(default_factory=Counter)
-    # (scenario, study, step, check, companion's, Anki's), the first ones
+    # (scenario, study, step, check, companion's, Anki's), the first ones; for
+    # the deck list, the decks (by index, -1 for all decks) whose counts
+    # differ, as [new, learning, review]
     differences: list[tuple[int, int, int, str, Any, Any]] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)  # the next cards compared
     limited: int = 0  # steps where a limit held a due card back somewhere
@@ -277,13 +284,20 @@ def replay(scenario: dict[str, Any], anki_rows: list[dict[str, Any]], number: in
                 now = row["now"]
                 study = scenario["studies"][row["study"]]
                 deck_id = tree[study["deck"]]["id"]
+                if row["step"] == 0 and "extend" in study:
+                    new, review = study["extend"]
+                    ReviewSession(store, settings, deck_id=deck_id).extend_today(
+                        new, review, now=now)
                 everything = Queue(store, settings, clock=lambda: now)
                 by_deck, total = everything.overview(now)
                 ours = {i: [by_deck[d["id"]].new, by_deck[d["id"]].learning,
                             by_deck[d["id"]].review] for i, d in enumerate(tree)}
                 theirs = {int(i): counts for i, counts in row["tree"].items()}
-                check(row, "deck list", (ours, [total.new, total.learning, total.review]),
-                      (theirs, row["all"]))
+                ours[-1] = [total.new, total.learning, total.review]
+                theirs[-1] = row["all"]
+                differ = {i for i in ours if ours[i] != theirs.get(i)}  # only those shown
+                check(row, "deck list", {i: ours[i] for i in differ},
+                      {i: theirs.get(i) for i in differ})
                 queue = Queue(store, settings, deck_id=deck_id, clock=lambda: now)
                 counts = queue.counts(now)
                 check(row, "study counts", [counts.new, counts.learning, counts.review],
