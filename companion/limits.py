@@ -18,7 +18,9 @@ Each deck has its preset's new and review limits (rslib/src/decks/limits.rs):
 as Anki's deck list has. Custom study's "increase today's limit" raises the
 limits of the deck it was asked in (in "all decks": of each top-level deck),
 wherever that deck is studied from, as Anki's `extend_limits` takes the raise
-off the deck's count of what it studied today.
+off the deck's count of what it studied today: so unless new cards ignore the
+review limit, a raise of the new limit leaves as many more reviews too (the
+new cards it lets in would otherwise find no reviews left to spend).
 
 Learning cards are never held back by a limit: companion's learning steps
 are answered the day they are due, as Anki's intraday learning cards are.
@@ -75,16 +77,20 @@ class DeckTree:
             stack.extend(reversed(self.children.get(node, [])))
         return out
 
-    def in_order(self, names: Mapping[str, str]) -> list[tuple[str, int]]:
-        """Every deck with its depth (0 at the top), each parent before its
-        subdecks and siblings by name, as Anki's deck list shows them."""
+    def in_order(self, names: Mapping[str, str],
+                 root: str | None = None) -> list[tuple[str, int]]:
+        """Every deck (of `root`'s subtree, if given) with its depth (0 at the
+        top, or at `root`), each parent before its subdecks and siblings by
+        name, as Anki's deck list shows them (and its "Deck" gather order
+        takes them, decks sorted by their full names)."""
         out: list[tuple[str, int]] = []
 
         def by_name(deck_id: str) -> tuple[str, str]:
             return (names.get(deck_id, deck_id).casefold(), deck_id)
 
-        stack = [(deck_id, 0) for deck_id in sorted(self.children[None], key=by_name,
-                                                      reverse=True)]
+        stack = ([(root, 0)] if root is not None else
+                 [(deck_id, 0) for deck_id in sorted(self.children[None], key=by_name,
+                                                     reverse=True)])
         while stack:
             deck_id, depth = stack.pop()
             out.append((deck_id, depth))
@@ -123,9 +129,12 @@ class DayLimits:
         self.remaining: dict[str, Remaining] = {}
         for deck_id in self.scope:
             new_limit, review_limit = limits.get(deck_id, (0, 0))
+            # a raise comes off what the deck studied today, as Anki's
+            # extend_limits takes it: so where new cards spend the review
+            # limit, raising the new limit by n leaves n more reviews too
             extra_new, extra_review = extensions.get(deck_id, (0, 0))
-            new_limit, review_limit = new_limit + extra_new, review_limit + extra_review
             new_done, review_done = subtree_done[deck_id]
+            new_done, review_done = new_done - extra_new, review_done - extra_review
             review_left = review_limit - review_done
             new_left = new_limit - new_done
             if not new_cards_ignore_review_limit:

@@ -409,10 +409,23 @@ class Queue:
             if row:
                 return row
         open_new = limits.open_for_new()
-        if open_new:
-            order = self.settings.for_deck(self.deck_id).new_card_order
+        if not open_new:
+            return None
+        order, salt = self.settings.for_deck(self.deck_id).new_card_order, self._salt(now)
+        if order == "random":
             return reads.first_new_card_in(now, self._narrowed(limits, open_new), tag, order,
-                                           self._salt(now))
+                                           salt)
+        # "deck" and "section" take the decks one by one from the top of the
+        # deck list down (a parent before its subdecks, siblings by name), as
+        # Anki's "Deck" gather order does (gathering.rs gather_new_cards_by_deck:
+        # the decks sorted by name): so where a parent's limit is shared, its
+        # own cards and its first subdeck's come first, whatever the deck ids
+        still_open = set(open_new)
+        for deck_id, _ in limits.tree.in_order(reads.deck_names(), self.deck_id):
+            if deck_id in still_open:
+                row = reads.first_new_card_in(now, [deck_id], tag, order, salt)
+                if row:
+                    return row
         return None
 
     @staticmethod

@@ -22,14 +22,16 @@ MAX_TIMEZONE_CHARS = 64
 # The order new cards are introduced in. Anki's deck options split it into a
 # gather order and a sort order (rslib/src/scheduler/queue/builder/gathering.rs,
 # sorting.rs); companion's decks are files, so three orders cover it:
-#   "deck"    the deck file's order, decks by id: Anki's "Deck" gather order
-#             with ascending position;
+#   "deck"    deck by deck as the deck list shows them (a parent before its
+#             subdecks, siblings by name), each in its file's order: Anki's
+#             "Deck" gather order with ascending position;
 #   "random"  Anki's "Random cards": sorted by a hash of the card id salted
 #             with the day, so the order holds all day (quit and reopen: the
 #             same next card) and changes the next day;
-#   "section" round-robin over the deck's sections (a note's first tag): the
+#   "section" round-robin over a deck's sections (a note's first tag): the
 #             first note of each section, then the second of each, ...; a
-#             note's cloze cards stay together, as Anki's sibling-keeping orders.
+#             note's cloze cards stay together, as Anki's sibling-keeping
+#             orders; deck by deck as "deck" takes them.
 NEW_CARD_ORDERS = ("deck", "random", "section")
 
 # Presets: Anki's deck options presets (rslib/src/deckconfig/). The top-level

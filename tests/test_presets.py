@@ -8,7 +8,7 @@ import pytest
 from companion.deck_sync import sync_decks
 from companion.decks import load_decks
 from companion.doctor import cache_mismatches
-from companion.limits import DayLimits, DeckTree, Due
+from companion.limits import DayLimits, DeckTree, Due, Remaining
 from companion.replay import catch_up
 from companion.scheduler import MemoryModel
 from companion.session import Counts, ReviewSession
@@ -192,6 +192,28 @@ def test_studying_a_deck_studies_its_subdecks_and_not_its_siblings(store, tmp_pa
     assert seen == {"left", "right"}
 
 
+@pytest.mark.parametrize("order", ["deck", "section"])
+def test_new_cards_come_deck_by_deck_in_the_deck_lists_order_not_the_ids(store, tmp_path,
+                                                                         order):
+    # Anki's "Deck" gather order takes the decks sorted by name, a parent
+    # before its subdecks: where the parent's limit is shared, its own cards
+    # and then its first subdeck's (by name) are introduced, whatever the ids
+    folder = tmp_path / "tree"
+    for deck_id, name, parent in (("z-top", "Top", None), ("b-sub", "Zeta", "z-top"),
+                                  ("a-sub", "Alpha", "z-top"), ("m-other", "Other", None)):
+        write_deck(folder, f"{deck_id}.md", cards(deck_id.replace("-", ""), 2),
+                   deck_id=deck_id, deck_name=name, parent=parent)
+    assert sync_decks(store, [folder]).errors == []
+    s = presets(new_card_order=order, presets={"small": {"new_per_day": 4}},
+                deck_presets={"z-top": "small"})
+    drawn = []
+    session = ReviewSession(store, s, clock=Clock())
+    while (card := session.next_card()) is not None:
+        drawn.append(card.deck_id)
+        session.answer(card.id, 4)
+    assert drawn == ["m-other", "m-other", "z-top", "z-top", "a-sub", "a-sub"]
+
+
 def test_custom_study_raises_the_limit_of_the_deck_it_is_asked_in(store, tmp_path):
     tree_store(store, tmp_path, [("one", None, 5), ("two", None, 5)])
     s = presets(new_per_day=1)
@@ -204,6 +226,27 @@ def test_custom_study_raises_the_limit_of_the_deck_it_is_asked_in(store, tmp_pat
     everything.extend_today(new=1)  # in all decks: each top-level deck's limit
     by_deck, total = ReviewSession(store, s, clock=clock).overview()
     assert (by_deck["one"].new, by_deck["two"].new, total.new) == (4, 2, 6)
+
+
+def test_a_raised_new_limit_comes_off_the_new_cards_studied_so_the_reviews_they_spent_too(
+        store, tmp_path):
+    # Anki's extend_limits lowers the deck's "new studied today": with new
+    # cards spending the review limit, that frees as many reviews
+    tree_store(store, tmp_path, [("one", None, 8)])
+    s = presets(new_per_day=5, reviews_per_day=5)
+    clock = Clock()
+    session = ReviewSession(store, s, deck_id="one", clock=clock)
+    for _ in range(5):
+        session.answer(session.next_card().id, 4)
+    assert session.counts().new == 0  # 5 new studied: no reviews left for more
+    assert session.extend_today(new=2) == (7, 5)
+    assert session.counts().new == 2
+    free = presets(new_per_day=5, reviews_per_day=5, new_cards_ignore_review_limit=True)
+    assert ReviewSession(store, free, deck_id="one", clock=clock).counts().new == 2
+    # all 5 reviews spent by new cards, then a raise of 2 new: 2 reviews free
+    limits = DayLimits(DeckTree({"one": None}), "one", {"one": (5, 5)}, done={"one": (5, 0)},
+                       extensions={"one": (2, 0)})
+    assert limits.remaining["one"] == Remaining(2, 2)
 
 
 def test_home_and_due_list_subdecks_under_their_parents(store, tmp_path):

@@ -3,8 +3,10 @@ run over review histories in a child process whose clock libfaketime moves to
 each review's time, so Anki's own code counts the days and picks the due dates.
 
 `run_anki(config, histories)` returns, for each history, one dict per review
-(see driver.py). `AVAILABLE` is False (and `MISSING` says why) without the
-`anki` package or libfaketime; the tests then skip."""
+(see driver.py); `run_anki_limits(config, scenarios)` studies deck trees with
+presets and returns what Anki's deck list and queue showed at each step.
+`AVAILABLE` is False (and `MISSING` says why) without the `anki` package or
+libfaketime; the tests then skip."""
 
 from __future__ import annotations
 
@@ -32,12 +34,33 @@ def run_anki(config: dict[str, Any], histories: list[list[tuple[int, int]]],
     reviews = sorted(((ms, index, rating) for index, history in enumerate(histories)
                       for ms, rating in history))
     start = min(ms for ms, _, _ in reviews) - 30 * 86_400_000
+    job = {"start_ms": start, "config": config, "cards": len(histories),
+           "reviews": [[index, ms, rating] for ms, index, rating in reviews]}
+    out: list[list[dict[str, Any]]] = [[] for _ in histories]
+    for row in _run_driver(job, start, timezone, fuzz):
+        out[row["card"]].append(row)
+    return out
+
+
+def run_anki_limits(config: dict[str, Any], scenarios: list[dict[str, Any]],
+                    timezone: str) -> list[dict[str, Any]]:
+    """The driver's "limits" mode (driver.py `limits_main`): each scenario's
+    decks, presets and cards built in a collection of its own, then studied;
+    one dict per step of each study (the deck list's counts, the queue's
+    counts and cards, the card answered)."""
+    start = min(s["created_ms"] for s in scenarios)
+    job = {"mode": "limits", "config": config, "scenarios": scenarios}
+    return _run_driver(job, start, timezone, fuzz=False)
+
+
+def _run_driver(job: dict[str, Any], start_ms: int, timezone: str,
+                fuzz: bool) -> list[dict[str, Any]]:
+    """driver.py over `job` in a child process whose clock libfaketime reads
+    from a file the driver writes; its JSON lines, read back."""
     with tempfile.TemporaryDirectory(prefix="anki-ref-") as folder:
         clock = Path(folder) / "clock"
-        clock.write_text(f"{start // 1000}\n")
-        job = {"dir": folder, "clock_file": str(clock), "start_ms": start, "config": config,
-               "cards": len(histories),
-               "reviews": [[index, ms, rating] for ms, index, rating in reviews]}
+        clock.write_text(f"{start_ms // 1000}\n")
+        job = {**job, "dir": folder, "clock_file": str(clock)}
         env = {**os.environ, "LD_PRELOAD": LIBFAKETIME, "FAKETIME_NO_CACHE": "1",
                "FAKETIME_TIMESTAMP_FILE": str(clock), "FAKETIME_FMT": "%s", "TZ": timezone}
         if not fuzz:
@@ -46,8 +69,4 @@ def run_anki(config: dict[str, Any], histories: list[list[tuple[int, int]]],
                               capture_output=True, text=True, timeout=1800)
         if done.returncode != 0:
             raise RuntimeError(f"Anki's driver failed: {done.stderr[-3000:]}")
-    out: list[list[dict[str, Any]]] = [[] for _ in histories]
-    for line in done.stdout.splitlines():
-        row = json.loads(line)
-        out[row["card"]].append(row)
-    return out
+    return [json.loads(line) for line in done.stdout.splitlines()]
