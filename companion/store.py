@@ -1506,6 +1506,20 @@ class Store(Reads):
             f"{DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reviews)
         return self._value("SELECT count(*) FROM reviews") - before
 
+    def upsert_card_events(self, events: Sequence[Sequence[Any]]) -> None:
+        """(id, card_id, at, kind, interval, due) each: added, or (an event an
+        earlier import brought, known by its id) given its values again."""
+        self.conn.executemany(
+            "INSERT INTO card_events(id, card_id, at, kind, interval, due) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET card_id = excluded.card_id, "
+            "at = excluded.at, kind = excluded.kind, interval = excluded.interval, "
+            "due = excluded.due", events)
+
+    def set_card_flags(self, flags: Sequence[tuple[int, int | None, str]]) -> None:
+        """(suspended, buried_until, card id) each, as another program has them."""
+        self.conn.executemany("UPDATE cards SET suspended = ?, buried_until = ? WHERE id = ?",
+                              flags)
+
     def insert_export_lab_run(self, run: Sequence[Any],
                               metrics: Sequence[Sequence[Any]]) -> int:
         """A lab run (ExportLabRun's fields after the id) with its metric points
