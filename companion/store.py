@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
     from companion.rows import (
         ApkgCard,
         ApkgDeck,
+        ApkgReview,
+        ApkgSchedule,
         CardGroup,
         CardTotals,
         CsvReview,
@@ -1104,6 +1106,23 @@ class Reads:
         return self._rows(ApkgCard, f"SELECT {', '.join(ApkgCard._fields)} FROM cards "
                                     "WHERE deck_id = ? AND retired = 0 "
                                     "ORDER BY position, ord, id", (deck_id,))
+
+    def apkg_schedules(self) -> "list[ApkgSchedule]":
+        """Every live card's schedule, for the Anki package."""
+        from companion.rows import ApkgSchedule
+        return self._rows(ApkgSchedule, f"SELECT {', '.join(ApkgSchedule._fields)} FROM cards "
+                                        "WHERE retired = 0")
+
+    def apkg_reviews(self) -> "list[ApkgReview]":
+        """The review log with the reschedules and forgets among it, by card
+        then time, for the Anki package's revlog."""
+        from companion.rows import ApkgReview
+        return self._rows(
+            ApkgReview,
+            "SELECT card_id, reviewed_at AS at, rating, duration_ms, state_before, state_after, "
+            "interval, due, 'answer' AS kind FROM reviews "
+            "UNION ALL SELECT card_id, at, 0, 0, NULL, NULL, interval, due, kind "
+            "FROM card_events ORDER BY card_id, at")
 
     def studied_card_dues(self) -> dict[str, int | None]:
         """card id -> due, for every card answered at least once."""

@@ -123,7 +123,7 @@ def export(store: Store, settings: Settings, fmt: str, path: Path) -> None:
     elif fmt == "apkg":
         from companion.interop.apkg import write_apkg
 
-        write_apkg(store, path)
+        write_apkg(store, path, settings)
     path.chmod(0o600)  # a writer that renamed a temp file into place brought its mode
 
 

@@ -73,3 +73,19 @@ def build_collection(folder: Path, timezone: str, start_ms: int, days: int = 40,
     if done.returncode != 0:
         raise RuntimeError(f"Anki's collection driver failed: {done.stderr[-3000:]}")
     return json.loads(done.stdout)
+
+
+IMPORT_DRIVER = Path(__file__).with_name("import_driver.py")
+
+
+def anki_import(package: Path, timezone: str, rollover: int = 4) -> dict[str, Any]:
+    """What a fresh Anki collection holds after importing `package` with its
+    scheduling and deck presets (see import_driver.py), under Anki's real clock."""
+    with tempfile.TemporaryDirectory(prefix="anki-import-") as folder:
+        job = {"dir": folder, "package": str(package), "rollover": rollover}
+        done = subprocess.run([sys.executable, str(IMPORT_DRIVER)], input=json.dumps(job),
+                              env={**os.environ, "TZ": timezone}, capture_output=True,
+                              text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"Anki's import driver failed: {done.stderr[-3000:]}")
+    return json.loads(done.stdout)
