@@ -198,7 +198,8 @@ def test_anki_imports_the_package(collection, tmp_path, monkeypatch):
         import types
 
         later = time.time() + 60
-        monkeypatch.setattr("companion.interop.apkg.time", types.SimpleNamespace(time=lambda: later))
+        monkeypatch.setattr("companion.interop.apkg.time",
+                            types.SimpleNamespace(time=lambda: later))
         write_apkg(store, path)
         import_package()
         assert col.note_count() == 5
