@@ -377,18 +377,24 @@ def _int_or_none(value: Any) -> int | None:
 def extract_media(path: Path, media: list[MediaMember], folder: Path) -> dict[str, Path]:
     """Unpack these media files into `folder` (bounded); name -> the file written."""
     out: dict[str, Path] = {}
+    written: list[Path] = []
     archive = open_archive(path)
     try:
         for item in media:
             handle, name = tempfile.mkstemp(dir=folder, prefix=".media-", suffix=".part")
             os.close(handle)
             target = Path(name)
+            written.append(target)
             with archive.open(item.member) as source, target.open("wb") as sink:
                 copy_bounded(source, sink, item.compressed, MAX_MEDIA_FILE_BYTES, path,
                              f"media file {item.name!r}")
             out[item.name] = target
-    except (zipfile.BadZipFile, EOFError) as exc:
-        raise fail(path, f"damaged archive ({exc})") from None
+    except BaseException as exc:
+        for part in written:  # nothing half-unpacked stays behind
+            part.unlink(missing_ok=True)
+        if isinstance(exc, (zipfile.BadZipFile, EOFError)):
+            raise fail(path, f"damaged archive ({exc})") from None
+        raise
     finally:
         archive.close()
     return out

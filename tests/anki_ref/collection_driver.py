@@ -164,6 +164,15 @@ def main() -> None:
     col.sched.schedule_cards_as_new(reviewed[5:6], restore_position=True, reset_counts=False)
     col.sched.set_due_date(reviewed[6:7], "5")
     col.sched.suspend_cards(col.find_cards("is:new")[:2])
+    # and leave a card in learning and two in relearning, mid-step
+    for cid, rating in ((reviewed[8], CardAnswer.AGAIN), (reviewed[9], CardAnswer.AGAIN),
+                        (col.find_cards("is:new -is:suspended")[0], CardAnswer.GOOD)):
+        card = col.get_card(cid)
+        card.start_timer()
+        col.sched.answer_card(col.sched.build_answer(
+            card=card, states=col._backend.get_scheduling_states(cid), rating=rating))
+        now += 20_000
+        set_clock(clock, now)
     before = card_states(col)
     today = col.sched.today
 
