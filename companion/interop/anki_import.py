@@ -714,6 +714,9 @@ class Planner:
         if split:
             out.append(f"{split} note(s) had cards in several Anki decks; each is in the deck "
                        "of its first card")
+        missing = self.counts.skipped.count("template")
+        if missing:
+            out.append(f"{missing} card(s) name a template their note type lacks; left out")
         if self.counts.skipped.count("media-renamed"):
             out.append("media files whose names the media folder had with other content were "
                        "copied under names of their own")
