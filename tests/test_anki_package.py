@@ -252,6 +252,32 @@ def test_anki_imports_companions_package_with_the_same_schedule(
     assert '<img src="tiny dot.png"' in dot["fields"][1]
 
 
+def test_companions_package_imports_into_companion_as_it_was(anki, store, settings, home,
+                                                             tmp_path, monkeypatch):
+    """A package as genanki writes it (collection.anki2, no meta: Anki's oldest
+    format) read back: the same cards with the same schedule, the same presets."""
+    folder, _ = anki
+    _, saved = do_import(store, settings, folder / "collection.apkg", home)
+    out = tmp_path / "out.apkg"
+    export(store, saved, "apkg", out)
+    columns = "front, back, state, stability, difficulty, due, interval, suspended, buried_until"
+    before = sorted(store.conn.execute(f"SELECT {columns} FROM cards"))
+    other = tmp_path / "other"
+    monkeypatch.setenv("COMPANION_HOME", str(other))
+    from companion.store import open_store
+
+    second = open_store()
+    try:
+        result = import_file(second, Settings(timezone=TZ), out)
+        assert sorted(second.conn.execute(f"SELECT {columns} FROM cards")) == before
+        assert result.added["reviews"] == store.review_count()
+        theirs = load(other / "settings.toml")
+        assert theirs.preset("anki-Fast-loose") == saved.preset("anki-Fast-loose")
+        assert cache_mismatches(second, theirs) == []
+    finally:
+        second.close()
+
+
 # -- bad input --------------------------------------------------------------------
 
 

@@ -364,7 +364,9 @@ def _schedule(conn: Any, store: Store, settings: Settings, cards_of: dict[str, d
         if name not in preset_ids:
             conf_id = stable_id("preset", name)
             preset_ids[name] = conf_id
-            title = "companion" if name == "default" else f"companion {name}"
+            # a preset an Anki import made goes back under its Anki name
+            title = (name.removeprefix("anki-") if name.startswith("anki-") else
+                     "companion" if name == "default" else f"companion {name}")
             dconf[str(conf_id)] = _preset_conf(template, conf_id, title, settings.preset(name))
         anki_deck_rows[str(anki_id)]["conf"] = preset_ids[name]
     conf = json.loads(conf_text)
