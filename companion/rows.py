@@ -139,6 +139,37 @@ class ApkgCard(NamedTuple):
     suspended: int
 
 
+class ApkgSchedule(NamedTuple):
+    """A card's schedule as an Anki package carries it."""
+    id: str
+    deck_id: str
+    state: int
+    remaining_steps: int | None
+    stability: float | None
+    difficulty: float | None
+    due: int | None
+    last_review: int | None
+    reps: int
+    lapses: int
+    interval: int | None
+    suspended: int
+    buried_until: int | None
+    position: int | None
+
+
+class ApkgReview(NamedTuple):
+    """A review or schedule change as Anki's revlog carries it."""
+    card_id: str
+    at: int
+    rating: int  # 0: a reschedule or a forget (`kind`)
+    duration_ms: int | None
+    state_before: int | None
+    state_after: int | None
+    interval: int | None
+    due: int | None
+    kind: str  # "answer", or the event's kind
+
+
 class ReviewCost(NamedTuple):
     """Answers in one state with one rating that took time, and their mean duration
     (each capped at a minute), for optimize's workload simulation."""

@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
     from companion.rows import (
         ApkgCard,
         ApkgDeck,
+        ApkgReview,
+        ApkgSchedule,
         CardGroup,
         CardTotals,
         CsvReview,
@@ -1185,6 +1187,23 @@ class Reads:
                                     "WHERE deck_id = ? AND retired = 0 "
                                     "ORDER BY position, ord, id", (deck_id,))
 
+    def apkg_schedules(self) -> "list[ApkgSchedule]":
+        """Every live card's schedule, for the Anki package."""
+        from companion.rows import ApkgSchedule
+        return self._rows(ApkgSchedule, f"SELECT {', '.join(ApkgSchedule._fields)} FROM cards "
+                                        "WHERE retired = 0")
+
+    def apkg_reviews(self) -> "list[ApkgReview]":
+        """The review log with the reschedules and forgets among it, by card
+        then time, for the Anki package's revlog."""
+        from companion.rows import ApkgReview
+        return self._rows(
+            ApkgReview,
+            "SELECT card_id, reviewed_at AS at, rating, duration_ms, state_before, state_after, "
+            "interval, due, 'answer' AS kind FROM reviews "
+            "UNION ALL SELECT card_id, at, 0, 0, NULL, NULL, interval, due, kind "
+            "FROM card_events ORDER BY card_id, at")
+
     def studied_card_dues(self) -> dict[str, int | None]:
         """card id -> due, for every card answered at least once."""
         return dict(self.conn.execute("SELECT id, due FROM cards WHERE reps > 0"))
@@ -1596,6 +1615,20 @@ class Store(Reads):
             "INSERT OR IGNORE INTO reviews(id, card_id, reviewed_at, rating, duration_ms, "
             f"{DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reviews)
         return self._value("SELECT count(*) FROM reviews") - before
+
+    def upsert_card_events(self, events: Sequence[Sequence[Any]]) -> None:
+        """(id, card_id, at, kind, interval, due) each: added, or (an event an
+        earlier import brought, known by its id) given its values again."""
+        self.conn.executemany(
+            "INSERT INTO card_events(id, card_id, at, kind, interval, due) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET card_id = excluded.card_id, "
+            "at = excluded.at, kind = excluded.kind, interval = excluded.interval, "
+            "due = excluded.due", events)
+
+    def set_card_flags(self, flags: Sequence[tuple[int, int | None, str]]) -> None:
+        """(suspended, buried_until, card id) each, as another program has them."""
+        self.conn.executemany("UPDATE cards SET suspended = ?, buried_until = ? WHERE id = ?",
+                              flags)
 
     def insert_export_lab_run(self, run: Sequence[Any],
                               metrics: Sequence[Sequence[Any]]) -> int:

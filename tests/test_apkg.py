@@ -193,12 +193,13 @@ def test_anki_imports_the_package(collection, tmp_path, monkeypatch):
         deck.write_text(deck.read_text().replace("The first letter.", "The first Greek letter."))
         sync_decks(store, [folder])
         # Anki takes a note's copy only when it is newer: this export is made
-        # "a minute later" (genanki stamps the notes with time.time()).
+        # "a minute later" (the notes are stamped with time.time()).
         import time
         import types
 
         later = time.time() + 60
-        monkeypatch.setattr("genanki.package.time", types.SimpleNamespace(time=lambda: later))
+        monkeypatch.setattr("companion.interop.apkg.time",
+                            types.SimpleNamespace(time=lambda: later))
         write_apkg(store, path)
         import_package()
         assert col.note_count() == 5

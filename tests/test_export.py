@@ -242,7 +242,7 @@ def test_broken_json_names_the_line(tmp_path, store):
     path.write_text('{\n "format": "companion-export",\n "version": 1,\n oops\n}')
     with pytest.raises(ImportError_, match=r"e\.json:4: not valid JSON"):
         import_file(store, Settings(), path)
-    with pytest.raises(ImportError_, match="expected a .json export or a .csv"):
+    with pytest.raises(ImportError_, match="expected a .json export, a .csv review log or an Anki"):
         (tmp_path / "x.txt").write_text("hi")
         import_file(store, Settings(), tmp_path / "x.txt")
 

@@ -11,7 +11,8 @@ import sys
 
 import companion
 
-HEAVY = {"torch", "numpy", "sklearn", "matplotlib", "pandas"}
+# anki and zstandard: only when an Anki package is read (companion import FILE.apkg)
+HEAVY = {"torch", "numpy", "sklearn", "matplotlib", "pandas", "anki", "zstandard"}
 FACES = ("companion.cli", "companion.tui")
 
 

@@ -423,7 +423,8 @@ def edit(card_id: str) -> None:
 @app.command("export", context_settings=CONTEXT)
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "html", "apkg"]),
               required=True, help="json: lossless and importable; csv: the review log for "
-              "FSRS tools; html: a report for a browser; apkg: the decks for Anki.")
+              "FSRS tools; html: a report for a browser; apkg: the decks for Anki, with "
+              "scheduling and the review log.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True),
               required=True, help="The file to write; - for standard output.")
 def export_cmd(fmt: str, output: Path) -> None:
@@ -448,8 +449,10 @@ def export_cmd(fmt: str, output: Path) -> None:
 @app.command("import", context_settings=CONTEXT)
 @click.argument("path", type=click.Path(path_type=Path))
 def import_cmd(path: Path) -> None:
-    """Import a companion .json export (merged: the union of reviews) or a .csv review log
-    (card_id, review_time, review_rating, review_duration) from Anki or FSRS tools."""
+    """Import a companion .json export (merged: the union of reviews), a .csv review log
+    (card_id, review_time, review_rating, review_duration) from Anki or FSRS tools, or an
+    Anki .apkg/.colpkg (decks, presets, media and the review log with scheduling; needs
+    the anki extra)."""
     from companion import paths
     from companion.interop import ImportError_, import_file
     from companion.settings import save
@@ -465,6 +468,11 @@ def import_cmd(path: Path) -> None:
     added = ", ".join(f"{n} {what}" for what, n in result.added.items())
     nothing = not any(result.added.values())
     print(f"imported: {added}" + (" (everything in it was already here)" if nothing else ""))
+    if result.notes:
+        from companion.cardtext import neutralise
+
+        for note in result.notes:
+            print(f"  {neutralise(note)}")
 
 
 @app.command("sync", context_settings=CONTEXT)

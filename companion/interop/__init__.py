@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,6 +39,7 @@ class ImportError_(ValueError):
 class ImportResult:
     added: dict[str, int]
     settings: Settings | None = None  # the export's settings, when adopted
+    notes: list[str] = field(default_factory=list)  # what the learner should know, a line each
 
 
 class OutputError(ValueError):
@@ -122,7 +123,7 @@ def export(store: Store, settings: Settings, fmt: str, path: Path) -> None:
     elif fmt == "apkg":
         from companion.interop.apkg import write_apkg
 
-        write_apkg(store, path)
+        write_apkg(store, path, settings)
     path.chmod(0o600)  # a writer that renamed a temp file into place brought its mode
 
 
@@ -138,5 +139,10 @@ def import_file(store: Store, settings: Settings, path: Path,
         from companion.interop.csv_log import import_csv
 
         return import_csv(store, settings, path)
-    raise ImportError_(f"{path}: expected a .json export or a .csv review log")
+    if path.suffix.lower() in (".apkg", ".colpkg"):
+        from companion.interop.anki_import import import_anki
+
+        return import_anki(store, settings, path)
+    raise ImportError_(f"{path}: expected a .json export, a .csv review log or an Anki "
+                       ".apkg/.colpkg")
 

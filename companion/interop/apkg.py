@@ -1,4 +1,4 @@
-"""The decks as an Anki package (.apkg), written with genanki.
+"""The decks as an Anki package (.apkg), written with genanki, with scheduling.
 
 One Anki deck per companion deck, the cards that are not retired. Basic and
 predict cards become notes of a four-field model (Front, Back, Extra, Source);
@@ -9,16 +9,28 @@ becomes MathJax's `\\(...\\)` / `\\[...\\]`, which Anki renders.
 
 Ids are stable: a deck's and a note's Anki ids and guids are hashes of their
 companion ids, so importing a newer export updates the notes instead of adding
-copies. Scheduling stays in companion: Anki sees new cards (suspended ones stay
-suspended).
+copies. A subdeck is named `Parent::Child`. Images of the media folder travel
+with the package.
+
+Scheduling travels too, for Anki's "Import any learning progress": each card's
+state, due date, interval, steps left, counts and FSRS memory state (stability,
+difficulty, as Anki stores them in a card's data), suspended and buried cards,
+the review log as Anki's revlog (a reschedule or a forget as the manual rows
+Anki writes for them), and each deck's preset as a deck options preset (FSRS
+parameters, desired retention, steps, limits, maximum interval, leech). Due
+dates are day numbers from the package's creation day, which is written with
+its UTC offset and companion's rollover hour, so Anki places every card on the
+same day companion has it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import json
 import re
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,7 +38,8 @@ from typing import Any
 from companion.cardtext import CODE_RE, MATH_RE
 from companion.decks import cloze_sides, parse_deck
 from companion.rows import ApkgCard
-from companion.store import Store
+from companion.settings import Settings
+from companion.store import LEARNING, NEW, RELEARNING, REVIEW, Store
 
 CSS = """\
 .card { font-family: sans-serif; font-size: 20px; text-align: left; color: black;
@@ -86,8 +99,13 @@ def _mathjax(latex: str, display: bool) -> str:
     return f"\\[{body}\\]" if display else f"\\({body}\\)"
 
 
-def to_anki_html(text: str) -> str:
-    """Markdown card text -> the HTML of an Anki field, math as MathJax."""
+MEDIA_SRC = re.compile(r'src="\.\./media/([^"/]+)"')
+
+
+def to_anki_html(text: str, media: set[str] | None = None) -> str:
+    """Markdown card text -> the HTML of an Anki field, math as MathJax. An
+    image of the media folder (`../media/NAME`, as an Anki import writes it) is
+    named as Anki names media, and added to `media`."""
     if not text:
         return ""
     maths: list[str] = []
@@ -107,7 +125,17 @@ def to_anki_html(text: str) -> str:
     # A single paragraph needs no <p>: Anki shows the field inline.
     if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
         rendered = rendered[3:-4]
-    return re.sub(r"CMPNMATH(\d+)X", lambda m: maths[int(m.group(1))], rendered)
+    rendered = re.sub(r"CMPNMATH(\d+)X", lambda m: maths[int(m.group(1))], rendered)
+
+    def media_name(match: re.Match[str]) -> str:
+        from urllib.parse import unquote
+
+        name = unquote(html.unescape(match.group(1)))
+        if media is not None:
+            media.add(name)
+        return f'src="{html.escape(name)}"'
+
+    return MEDIA_SRC.sub(media_name, rendered)
 
 
 # -- notes -----------------------------------------------------------------
@@ -136,29 +164,31 @@ def _predict_sides(card: ApkgCard) -> tuple[str, str]:
     return front, (back + "\n\n" + check).strip()
 
 
-def _basic_note(deck_id: str, card: ApkgCard, front: str, back: str) -> Any:
+def _basic_note(deck_id: str, card: ApkgCard, front: str, back: str,
+                media: set[str] | None = None) -> Any:
     import genanki
 
     basic, _ = _models()
     note = genanki.Note(
         model=basic,
-        fields=[to_anki_html(front), to_anki_html(back), to_anki_html(card.extra or ""),
-                to_anki_html(card.source or "")],
+        fields=[to_anki_html(front, media), to_anki_html(back, media),
+                to_anki_html(card.extra or "", media), to_anki_html(card.source or "", media)],
         tags=(card.tags or "").split(),
         guid=genanki.guid_for("companion", deck_id, card.id))
     note.cards[0].suspend = bool(card.suspended)
     return note
 
 
-def _cloze_note(deck_id: str, note_id: str | None, raw: str, gaps: list[ApkgCard]) -> Any:
+def _cloze_note(deck_id: str, note_id: str | None, raw: str, gaps: list[ApkgCard],
+                media: set[str] | None = None) -> Any:
     import genanki
 
     _, cloze = _models()
     first = gaps[0]
     note = genanki.Note(
         model=cloze,
-        fields=[to_anki_html(raw), to_anki_html(first.extra or ""),
-                to_anki_html(first.source or "")],
+        fields=[to_anki_html(raw, media), to_anki_html(first.extra or "", media),
+                to_anki_html(first.source or "", media)],
         tags=(first.tags or "").split(),
         guid=genanki.guid_for("companion", deck_id, f"{deck_id}/{note_id}"))
     suspended = {g.ord for g in gaps if g.suspended}
@@ -167,8 +197,11 @@ def _cloze_note(deck_id: str, note_id: str | None, raw: str, gaps: list[ApkgCard
     return note
 
 
-def deck_notes(store: Store, deck_id: str, deck_path: str) -> list[Any]:
-    """The genanki notes of one deck's cards that are not retired."""
+def deck_notes(store: Store, deck_id: str, deck_path: str, media: set[str] | None = None,
+               cards_of: dict[str, dict[int, str]] | None = None) -> list[Any]:
+    """The genanki notes of one deck's cards that are not retired; `media`
+    collects the media files they show, `cards_of` each note's guid -> its
+    Anki card ordinals -> companion's card ids."""
     cards = store.apkg_cards(deck_id)
     clozes: dict[str | None, list[ApkgCard]] = {}
     for card in cards:
@@ -176,11 +209,18 @@ def deck_notes(store: Store, deck_id: str, deck_path: str) -> list[Any]:
             clozes.setdefault(card.note_id, []).append(card)
     raw_texts = _cloze_texts(deck_path) if clozes else {}
     notes, done = [], set()
+    ids: dict[str, dict[int, str]] = {} if cards_of is None else cards_of
+
+    def basic(card: ApkgCard, front: str, back: str) -> Any:
+        note = _basic_note(deck_id, card, front, back, media)
+        ids[note.guid] = {0: card.id}
+        return note
+
     for card in cards:
         if card.kind == "predict":
-            notes.append(_basic_note(deck_id, card, *_predict_sides(card)))
+            notes.append(basic(card, *_predict_sides(card)))
         elif card.kind != "cloze":
-            notes.append(_basic_note(deck_id, card, card.front, card.back))
+            notes.append(basic(card, card.front, card.back))
         elif card.note_id is not None and card.note_id not in done:
             done.add(card.note_id)
             gaps = clozes[card.note_id]
@@ -188,24 +228,222 @@ def deck_notes(store: Store, deck_id: str, deck_path: str) -> list[Any]:
             # The file's text must still be the one the cards were made from;
             # if it is gone or changed, each gap goes as a card of its own.
             if raw and all(cloze_sides(raw, g.ord) == (g.front, g.back) for g in gaps):
-                notes.append(_cloze_note(deck_id, card.note_id, raw, gaps))
+                note = _cloze_note(deck_id, card.note_id, raw, gaps, media)
+                ids[note.guid] = {g.ord - 1: g.id for g in gaps}
+                notes.append(note)
             else:
-                notes.extend(_basic_note(deck_id, g, g.front, g.back) for g in gaps)
+                notes.extend(basic(g, g.front, g.back) for g in gaps)
     return notes
 
 
-def write_apkg(store: Store, path: Path) -> None:
-    """Every deck that is not retired, as one Anki package at `path`."""
+def anki_deck_names(store: Store) -> dict[str, str]:
+    """Each deck's name as Anki names it: its parents' names before it, `::` between."""
+    decks = {d.id: d for d in store.export_decks()}
+    out = {}
+    for deck_id, deck in decks.items():
+        names, seen = [deck.name.replace("::", ":")], {deck_id}
+        parent: str | None = deck.parent
+        while parent in decks and parent not in seen:
+            seen.add(parent)
+            names.append(decks[parent].name.replace("::", ":"))
+            parent = decks[parent].parent
+        out[deck_id] = "::".join(reversed(names))
+    return out
+
+
+def write_apkg(store: Store, path: Path, settings: Settings | None = None,
+               media_dir: Path | None = None) -> None:
+    """Every deck that is not retired, as one Anki package at `path`, with
+    every card's scheduling and the review log (see the module's note)."""
+    import os
+    import sqlite3
+    import tempfile
+    import zipfile
+
     import genanki
 
-    decks = []
+    settings = settings or Settings()
+    if media_dir is None:
+        from companion import paths
+
+        media_dir = paths.home() / "media"
+    names = anki_deck_names(store)
+    decks, media = [], set[str]()
+    cards_of: dict[str, dict[int, str]] = {}
+    anki_decks: dict[str, int] = {}
     for row in store.apkg_decks():
-        deck = genanki.Deck(stable_id("deck", row.id), row.name,
+        deck = genanki.Deck(stable_id("deck", row.id), names.get(row.id, row.name),
                             description=to_anki_html(row.description))
-        for note in deck_notes(store, row.id, row.path):
+        for note in deck_notes(store, row.id, row.path, media, cards_of):
             deck.add_note(note)
         decks.append(deck)
+        anki_decks[row.id] = deck.deck_id
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    genanki.Package(decks).write_to_file(str(tmp))
-    tmp.replace(path)
+    with tempfile.TemporaryDirectory(prefix="companion-apkg-") as folder:
+        database = Path(folder) / "collection.anki2"
+        conn = sqlite3.connect(database)
+        try:
+            cursor = conn.cursor()
+            stamp = time.time()
+            genanki.Package(decks).write_to_db(cursor, stamp, itertools.count(int(stamp * 1000)))
+            _schedule(conn, store, settings, cards_of, anki_decks)
+            conn.commit()
+        finally:
+            conn.close()
+        files = {name: media_dir / name for name in sorted(media)
+                 if _plain_name(name) and (media_dir / name).is_file()}
+        tmp = path.with_name(path.name + ".tmp")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(database, "collection.anki2")
+            archive.writestr("media", json.dumps({str(i): name for i, name in enumerate(files)}))
+            for i, source in enumerate(files.values()):
+                archive.write(source, str(i))
+        os.replace(tmp, path)
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and not re.search(r"[/\\\x00-\x1f]", name)
+
+
+# -- scheduling ------------------------------------------------------------
+
+DEFAULT_DECAY = 0.1542  # FSRS-6's default w20
+
+
+def _preset_conf(template: dict[str, Any], conf_id: int, name: str,
+                 preset: Settings) -> dict[str, Any]:
+    from companion.settings import parse_step
+
+    conf = json.loads(json.dumps(template))
+
+    def minutes(steps: list[str]) -> list[float]:
+        return [parse_step(s).total_seconds() / 60 for s in steps]
+
+    conf.update(id=conf_id, name=name, mod=int(time.time()), usn=-1,
+                desiredRetention=preset.desired_retention,
+                fsrsParams6=list(preset.parameters))
+    conf["new"].update(delays=minutes(preset.learning_steps), perDay=preset.new_per_day)
+    conf["lapse"].update(delays=minutes(preset.relearning_steps),
+                         leechFails=preset.leech_threshold,
+                         leechAction=1 if preset.leech_action == "tag" else 0)
+    conf["rev"].update(maxIvl=preset.maximum_interval, perDay=preset.reviews_per_day)
+    return conf
+
+
+def _schedule(conn: Any, store: Store, settings: Settings, cards_of: dict[str, dict[int, str]],
+              anki_decks: dict[str, int]) -> None:
+    """Write each card's schedule, the revlog, the presets and the day count
+    into the package's collection (schema 11, as genanki writes it)."""
+    from datetime import datetime, timedelta, timezone
+
+    from companion.scheduler import LearnerDay
+    from companion.store import now_ms
+
+    day = LearnerDay(settings)
+    now = now_ms()
+    today = day.day_of(now)
+    schedules = {row.id: row for row in store.apkg_schedules()}
+    first = min([today] + [day.day_of(r.due) for r in schedules.values()
+                           if r.due is not None and r.state != NEW])
+    crt_ms = day.start_of(first)
+    offset = datetime.fromtimestamp(crt_ms / 1000, tz=timezone.utc).astimezone(
+        day.tz) if day.tz else datetime.fromtimestamp(crt_ms / 1000).astimezone()
+    minutes_west = -int((offset.utcoffset() or timedelta()).total_seconds() // 60)
+
+    def day_number(ms: int) -> int:
+        return (day.day_of(ms) - first).days
+
+    # the presets, and each deck's
+    (dconf_text, decks_text, conf_text) = conn.execute(
+        "SELECT dconf, decks, conf FROM col").fetchone()
+    dconf, anki_deck_rows = json.loads(dconf_text), json.loads(decks_text)
+    template = dconf["1"]
+    preset_ids = {}
+    for deck_id, anki_id in anki_decks.items():
+        name = settings.preset_of(deck_id)
+        if name not in preset_ids:
+            conf_id = stable_id("preset", name)
+            preset_ids[name] = conf_id
+            # a preset an Anki import made goes back under its Anki name
+            title = (name.removeprefix("anki-") if name.startswith("anki-") else
+                     "companion" if name == "default" else f"companion {name}")
+            dconf[str(conf_id)] = _preset_conf(template, conf_id, title, settings.preset(name))
+        anki_deck_rows[str(anki_id)]["conf"] = preset_ids[name]
+    conf = json.loads(conf_text)
+    conf.update(schedVer=2, rollover=settings.day_starts_at, creationOffset=minutes_west)
+    conn.execute("UPDATE col SET crt = ?, dconf = ?, decks = ?, conf = ?",
+                 (crt_ms // 1000, json.dumps(dconf), json.dumps(anki_deck_rows),
+                  json.dumps(conf)))
+
+    anki_card = {(guid, ord_): card_id for guid, ordinals in cards_of.items()
+                 for ord_, card_id in ordinals.items()}
+    ids: dict[str, int] = {}
+    for anki_id, guid, ord_ in conn.execute(
+            "SELECT c.id, n.guid, c.ord FROM cards c JOIN notes n ON n.id = c.nid").fetchall():
+        if (guid, ord_) in anki_card:
+            ids[anki_card[(guid, ord_)]] = anki_id
+    position = 0
+    for card_id, anki_id in ids.items():
+        row = schedules.get(card_id)
+        if row is None:
+            continue
+        preset = settings.for_deck(row.deck_id)
+        position += 1
+        queue, due, interval = 0, row.position or position, row.interval or 0
+        if row.state == REVIEW and row.due is not None:
+            queue, due = 2, day_number(row.due)
+        elif row.state in (LEARNING, RELEARNING) and row.due is not None:
+            if row.due == day.start_of(day.day_of(row.due)):
+                queue, due = 3, day_number(row.due)  # a step of a day or more
+            else:
+                queue, due = 1, row.due // 1000
+        if row.suspended:
+            queue = -1
+        elif row.buried_until and row.buried_until > now:
+            queue = -3
+        data: dict[str, Any] = {}
+        if row.stability is not None and row.difficulty is not None and row.state != NEW:
+            params = preset.parameters
+            data = {"s": row.stability, "d": row.difficulty,
+                    "dr": preset.desired_retention,
+                    "decay": params[20] if len(params) == 21 else DEFAULT_DECAY}
+            if row.last_review is not None:
+                data["lrt"] = row.last_review // 1000
+        conn.execute(
+            "UPDATE cards SET type = ?, queue = ?, due = ?, ivl = ?, factor = ?, reps = ?, "
+            "lapses = ?, left = ?, data = ? WHERE id = ?",
+            (row.state, queue, due, interval if row.state != NEW else 0,
+             2500 if row.state != NEW else 0, row.reps, row.lapses,
+             row.remaining_steps or 0 if row.state in (LEARNING, RELEARNING) else 0,
+             json.dumps(data) if data else "", anki_id))
+
+    revlog: list[tuple[int, ...]] = []
+    used: set[int] = set()
+    previous: dict[str, int] = {}
+    for entry in store.apkg_reviews():
+        cid = ids.get(entry.card_id)
+        if cid is None:
+            continue
+        at = entry.at
+        while at in used:
+            at += 1  # the revlog's id is its time, unique over the collection
+        used.add(at)
+        last = previous.get(entry.card_id, 0)
+        if entry.kind == "answer":
+            if entry.state_after == REVIEW:
+                ivl = entry.interval or 0
+            else:
+                ivl = -max(1, ((entry.due or entry.at) - entry.at) // 1000)
+            kind = {None: 0, NEW: 0, LEARNING: 0, REVIEW: 1, RELEARNING: 2}.get(
+                entry.state_before, 0)
+            revlog.append((at, cid, -1, entry.rating, ivl, last, 2500, entry.duration_ms or 0,
+                           kind))
+        elif entry.kind == "reschedule":
+            ivl = entry.interval or 0
+            revlog.append((at, cid, -1, 0, ivl, last, 2500, 0, 5))
+        else:  # a forget: Anki's reset, a manual row with no ease factor
+            ivl = 0
+            revlog.append((at, cid, -1, 0, 0, last, 0, 0, 4))
+        previous[entry.card_id] = ivl
+    conn.executemany("INSERT INTO revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, type) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", revlog)

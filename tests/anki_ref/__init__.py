@@ -70,3 +70,41 @@ def _run_driver(job: dict[str, Any], start_ms: int, timezone: str,
         if done.returncode != 0:
             raise RuntimeError(f"Anki's driver failed: {done.stderr[-3000:]}")
     return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+COLLECTION_DRIVER = Path(__file__).with_name("collection_driver.py")
+
+
+def build_collection(folder: Path, timezone: str, start_ms: int, days: int = 40,
+                     seed: int = 14) -> dict[str, Any]:
+    """An Anki collection studied for `days` days by Anki's own scheduler, from
+    `start_ms`, exported into `folder` (see collection_driver.py): returns the
+    cards' states as Anki held them at each export."""
+    folder.mkdir(parents=True, exist_ok=True)
+    clock = folder / "clock"
+    clock.write_text(f"{start_ms // 1000}\n")
+    job = {"dir": str(folder), "clock_file": str(clock), "start_ms": start_ms, "days": days,
+           "seed": seed}
+    env = {**os.environ, "LD_PRELOAD": LIBFAKETIME, "FAKETIME_NO_CACHE": "1",
+           "FAKETIME_TIMESTAMP_FILE": str(clock), "FAKETIME_FMT": "%s", "TZ": timezone}
+    done = subprocess.run([sys.executable, str(COLLECTION_DRIVER)], input=json.dumps(job),
+                          env=env, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"Anki's collection driver failed: {done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
+IMPORT_DRIVER = Path(__file__).with_name("import_driver.py")
+
+
+def anki_import(package: Path, timezone: str, rollover: int = 4) -> dict[str, Any]:
+    """What a fresh Anki collection holds after importing `package` with its
+    scheduling and deck presets (see import_driver.py), under Anki's real clock."""
+    with tempfile.TemporaryDirectory(prefix="anki-import-") as folder:
+        job = {"dir": folder, "package": str(package), "rollover": rollover}
+        done = subprocess.run([sys.executable, str(IMPORT_DRIVER)], input=json.dumps(job),
+                              env={**os.environ, "TZ": timezone}, capture_output=True,
+                              text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"Anki's import driver failed: {done.stderr[-3000:]}")
+    return json.loads(done.stdout)
