@@ -172,6 +172,8 @@ class CompanionApp(App[int]):
             self.notify("\n".join(shown) + (f"\n… and {more} more (companion sync)"
                                             if more else ""),
                         title="Sync folder", severity="warning", timeout=12)
+        if self.store is not None and message.summary:
+            self._decks_reloaded()
 
     def on_store_ready(self, message: StoreReady) -> None:
         self.store = message.store
@@ -251,10 +253,7 @@ class CompanionApp(App[int]):
         if message.warnings:
             self.notify("\n".join(message.warnings[:5]), title="Deck problems",
                         severity="warning", timeout=10)
-        for screen in self.screen_stack:
-            reload = getattr(screen, "decks_changed", None)
-            if reload is not None:
-                reload()
+        self._decks_reloaded()
 
     def run_editor(self, path: Path, line: int | None = None) -> bool:
         """The learner's editor on a file, the app suspended while it runs (a
@@ -319,6 +318,118 @@ class CompanionApp(App[int]):
         if problems:
             self.notify("\n".join(problems[:5]), title="Deck problems", severity="warning",
                         timeout=10)
+        self._decks_reloaded()
+
+    def action_new_deck(self) -> None:
+        """A deck file of the learner's own, asked for in a dialog."""
+        from companion import authoring
+        from companion.tui.screens.ask import AskScreen
+
+        def attempt(values: dict[str, str]) -> str | None:
+            try:
+                authoring.new_deck(self.deck_folders, self.user_deck_folder, values["id"],
+                                   values["name"], parent=values["parent"] or None)
+            except authoring.AuthoringError as exc:
+                return str(exc)
+            return None
+
+        def made(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            self.resync_now()
+            self.notify(f"Created deck {values['id']}: a adds its first card", timeout=4)
+            self._decks_reloaded()
+
+        self.push_screen(AskScreen("New deck", [
+            ("id", "Id", "lowercase letters, digits and -, e.g. rl"),
+            ("name", "Name", "e.g. Reinforcement learning"),
+            ("parent", "Parent", "optional: the id of the deck it goes under")],
+            attempt, ok="Create"), made)
+
+    def action_import_file(self) -> None:
+        """An export, a review log or an Anki package, named in a dialog and
+        imported in a worker, as `companion import` does."""
+        if not self._need_store():
+            return
+        from companion.tui.screens.ask import AskScreen
+
+        def attempt(values: dict[str, str]) -> str | None:
+            path = Path(values["path"]).expanduser()
+            if not values["path"]:
+                return "give the file's path"
+            if not path.is_file():
+                return f"{path}: no such file"
+            return None
+
+        def chosen(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self.import_in_worker(Path(values["path"]).expanduser())
+
+        self.push_screen(AskScreen("Import", [
+            ("path", "File", "a .json export, a .csv review log, an Anki .apkg or .colpkg")],
+            attempt, ok="Import"), chosen)
+
+    @work(thread=True, exclusive=True, group="import", exit_on_error=False)
+    def import_in_worker(self, path: Path) -> None:
+        from companion.interop import ImportError_, import_file
+        from companion.settings import load, save
+        from companion.store import Store
+
+        assert self.store is not None
+        store = Store(self.store.path)  # this thread's own connection
+        try:
+            if path.suffix.lower() in (".apkg", ".colpkg"):
+                from companion.interop.anki_import import import_anki
+
+                result = import_anki(store, self.settings, path, decks_dir=self.user_deck_folder,
+                                     settings_path=self.settings_path)
+            else:
+                result = import_file(store, self.settings, path,
+                                     adopt_settings=not self.settings_path.exists())
+                if result.settings is not None:
+                    save(result.settings, self.settings_path)
+        except ImportError_ as exc:
+            self.call_from_thread(self.notify, str(exc), title="Not imported",
+                                  severity="error", timeout=15)
+            return
+        finally:
+            store.close()
+        settings = load(self.settings_path) if self.settings_path.exists() else self.settings
+        added = ", ".join(f"{n} {what}" for what, n in result.added.items())
+        self.call_from_thread(self._imported, settings, f"Imported {path.name}: {added}",
+                              list(result.notes))
+
+    def _imported(self, settings: Settings, summary: str, notes: list[str]) -> None:
+        self.settings = settings
+        self.resync_now()
+        self.notify("\n".join([summary, *notes[:4]]), timeout=10)
+        self._decks_reloaded()
+
+    def action_sync_now(self) -> None:
+        """The sync with `sync_dir`, at once (it also runs on start and quit)."""
+        if not self._need_store():
+            return
+        if not self.settings.sync_dir:
+            self.notify("No sync folder: set sync_dir in settings.toml, or run `companion "
+                        "sync DIR`", timeout=6)
+            return
+        self.sync_in_worker()
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def sync_in_worker(self) -> None:
+        from companion.interop.sync_folder import sync_if_set
+        from companion.store import Store
+
+        assert self.store is not None
+        store = Store(self.store.path)
+        try:
+            outcome = sync_if_set(store, self.settings, self.settings_path)
+        finally:
+            store.close()
+        self.post_message(Synced(outcome.summary, outcome.warnings, outcome.settings))
+
+    def _decks_reloaded(self) -> None:
+        """Every open screen that shows cards or counts reads them again."""
         for screen in self.screen_stack:
             reload = getattr(screen, "decks_changed", None)
             if reload is not None:
@@ -485,6 +596,12 @@ class CompanionApp(App[int]):
         yield SystemCommand("Settings", "Presets per deck (retention, limits, steps), day "
                             "start, theme", self.action_settings)
         yield SystemCommand("Home", "Back to the decks", self.action_home)
+        yield SystemCommand("Add a card", "Write a new card in your editor", self.action_add_card)
+        yield SystemCommand("New deck", "A deck file of your own", self.action_new_deck)
+        yield SystemCommand("Import a file", "A companion export, a review log, or an Anki "
+                            ".apkg/.colpkg with its scheduling", self.action_import_file)
+        yield SystemCommand("Sync now", "Merge your study with your other machines' "
+                            "(the sync_dir folder)", self.action_sync_now)
         for fmt, what in (("json", "Everything, lossless (companion import reads it back)"),
                           ("csv", "The review log, for FSRS tools"),
                           ("html", "A progress report to open in a browser"),

@@ -143,6 +143,11 @@ PRESET_NAME = [  # the dialog asking a preset's name
     help_binding("preset_name", "f1"),  # a modal screen: the app's own F1 doesn't reach it
 ]
 
+ASK = [  # a dialog asking a few lines: a new deck, a file to import
+    Binding("escape", "cancel", "Cancel", tooltip="Back; nothing is done", id="ask.cancel"),
+    help_binding("ask", "f1"),  # a modal screen: the app's own F1 doesn't reach it
+]
+
 CONFIRM = [  # the dialog asking "delete this preset?"
     Binding("escape", "cancel", "Keep", tooltip="Back to the settings; nothing is deleted",
             id="confirm.cancel"),
@@ -195,7 +200,8 @@ TRACE = [
 # one screen's (or the trace stepper's), the keys that can clash with each other.
 SCOPES: dict[str, list[Binding]] = {
     "app": APP, "home": HOME, "review": REVIEW, "browse": BROWSE, "stats": STATS,
-    "settings": SETTINGS, "preset_name": PRESET_NAME, "confirm": CONFIRM, "custom": CUSTOM,
+    "settings": SETTINGS, "preset_name": PRESET_NAME, "confirm": CONFIRM, "ask": ASK,
+    "custom": CUSTOM,
     "labs": LABS, "lab": LAB, "help": HELP, "trace": TRACE,
 }
 

@@ -92,3 +92,71 @@ async def test_a_deck_file_changed_while_the_app_runs_is_loaded(tui_home):
         app.watch_decks()  # nothing changed since: nothing said again
         await settle(pilot)
         assert sum("card(s) added" in n.message for n in app.said) == 1
+
+
+async def palette(pilot, command: str) -> None:
+    await pilot.press("ctrl+p")
+    await settle(pilot)
+    await pilot.press(*command)
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+@run
+async def test_new_deck_from_the_palette_checks_then_creates(tui_home):
+    from textual.widgets import Input, Static
+
+    from companion.tui.screens.ask import AskScreen
+
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await palette(pilot, "New deck")
+        dialog = app.screen
+        assert isinstance(dialog, AskScreen)
+        dialog.query_one("#ask-id", Input).value = "Bad Id"
+        dialog.query_one("#ask-name", Input).value = "Rays"
+        dialog.action_ok()
+        await settle(pilot)
+        assert app.screen is dialog  # refused, in one line under the fields
+        assert "a deck id is lowercase" in text_of(dialog.query_one("#ask-error", Static))
+        dialog.query_one("#ask-id", Input).value = "rays"
+        dialog.action_ok()
+        await settle(pilot)
+        assert not isinstance(app.screen, AskScreen)
+        assert (tui_home / "decks" / "rays.md").read_text().startswith("---\nid: rays\n")
+        await wait_for(pilot, lambda: any(d.id == "rays" for d in app.screen.data.decks))
+
+
+@run
+async def test_import_from_the_palette_runs_the_import_and_says_what_came(tui_home, tmp_path):
+    from textual.widgets import Input, Static
+
+    log = tmp_path / "revlog.csv"
+    log.write_text("card_id,review_time,review_rating,review_duration\n"
+                   "1001,1772600000000,3,4000\n1001,1772800000000,3,3000\n")
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await palette(pilot, "Import a file")
+        dialog = app.screen
+        dialog.query_one("#ask-path", Input).value = str(tmp_path / "nope.csv")
+        dialog.action_ok()
+        await settle(pilot)
+        assert "no such file" in text_of(dialog.query_one("#ask-error", Static))
+        dialog.query_one("#ask-path", Input).value = str(log)
+        dialog.action_ok()
+        await settle(pilot)
+        await wait_for(pilot, lambda: any(n.message.startswith("Imported revlog.csv")
+                                          for n in app.said))
+        assert app.store.conn.execute("SELECT count(*) FROM reviews").fetchone()[0] == 2
+
+
+@run
+async def test_sync_now_without_a_folder_says_how_to_set_one(tui_home):
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await palette(pilot, "Sync now")
+        assert any("set sync_dir" in n.message for n in app.said)
