@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         StudiedMemory,
     )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 8
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -84,6 +84,7 @@ class CardDefinition(NamedTuple):
     added_at: int
     choices: str
     reveal: str
+    type_answer: str = ""  # `Type: yes`: the answer the learner types ("" if not typed)
 
 
 # -- rows: cards and the queue -----------------------------------------------
@@ -115,6 +116,7 @@ class CardRow(NamedTuple):
     suspended: int
     choices: str | None
     reveal: str | None
+    type_answer: str | None
 
 
 CARD_COLUMNS = ", ".join(CardRow._fields)
@@ -343,8 +345,18 @@ def _migration_5(db: Any) -> None:
     db["decks"].add_column("parent", str)
 
 
+def _migration_8(db: Any) -> None:
+    """Typed answers (a deck's `Type: yes`): a card keeps the answer the
+    learner types. The deck files are read again on the next sync, so cards
+    already stored get theirs without a change to any file."""
+    db["cards"].add_column("type_answer", str)
+    db.execute("DELETE FROM meta WHERE key = 'deck_signature'")
+
+
+# Numbered by the change that brought each; a number may be missing here (a
+# migration of a branch not merged yet) and the others still run in order.
 MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
-              5: _migration_5}
+              5: _migration_5, 8: _migration_8}
 
 
 # What each schema version has, to tell companion's database from another
@@ -363,7 +375,8 @@ SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
                     "reviews": {"state_after", "remaining_steps", "interval", "due",
                                 "elapsed_days"},
                     "card_events": {"id", "card_id", "at", "kind", "interval", "due"}},
-                5: {"decks": {"parent"}}}
+                5: {"decks": {"parent"}},
+                8: {"cards": {"type_answer"}}}
 # The columns a review keeps of what the scheduler decided, in order.
 DECISION_COLUMNS = "state_after, remaining_steps, interval, due, elapsed_days"
 
@@ -1224,7 +1237,7 @@ class Store(Reads):
         if current > 0:
             self.backup(reason=f"before-migration-{current}-to-{SCHEMA_VERSION}")
         db = sqlite_utils.Database(self.conn)
-        for target in range(current + 1, SCHEMA_VERSION + 1):
+        for target in sorted(t for t in MIGRATIONS if current < t <= SCHEMA_VERSION):
             with self.transaction():
                 MIGRATIONS[target](db)
                 self.conn.execute(f"PRAGMA user_version = {target}")
@@ -1331,8 +1344,8 @@ class Store(Reads):
         burial and added time stay; a `leech` tag the learner earned stays too."""
         self.conn.executemany(
             "INSERT INTO cards(id, deck_id, note_id, kind, ord, front, back, extra, source, tags, "
-            "lab, lab_params, position, line, added_at, choices, reveal) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "lab, lab_params, position, line, added_at, choices, reveal, type_answer) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET deck_id = excluded.deck_id, "
             "note_id = excluded.note_id, "
             "kind = excluded.kind, ord = excluded.ord, front = excluded.front, "
@@ -1343,7 +1356,7 @@ class Store(Reads):
             "lab = excluded.lab, lab_params = excluded.lab_params, "
             "position = excluded.position, "
             "line = excluded.line, choices = excluded.choices, reveal = excluded.reveal, "
-            "retired = 0",
+            "type_answer = excluded.type_answer, retired = 0",
             cards)
 
     def retire_cards_not_in(self, deck_id: str, keep: list[str]) -> int:
