@@ -586,6 +586,10 @@ class Reads:
     def live_deck_ids(self) -> list[str]:
         return self._column("SELECT id FROM decks WHERE retired = 0")
 
+    def deck_path(self, deck_id: str) -> str | None:
+        """The file a deck is read from (None for a deck that lives in the store alone)."""
+        return self._value("SELECT path FROM decks WHERE id = ?", (deck_id,))
+
     def live_deck_paths(self) -> list[DeckPath]:
         return self._rows(DeckPath, "SELECT id, path FROM decks WHERE retired = 0")
 
