@@ -171,7 +171,11 @@ def comparison_text(comparison: Comparison) -> Any:
     reads with NO_COLOR too. Rich is imported here, when a face calls it."""
     from rich.text import Text
 
-    c = comparison
+    from companion.cardtext import neutralise
+
+    c = Comparison(neutralise(comparison.expected), neutralise(comparison.typed),
+                   tuple(Piece(neutralise(p.text), p.kind) for p in comparison.typed_pieces),
+                   tuple(Piece(neutralise(p.text), p.kind) for p in comparison.expected_pieces))
     text = Text()
     if not c.typed:
         text.append("Nothing typed. ", style="bold")
@@ -199,7 +203,7 @@ def comparison_text(comparison: Comparison) -> Any:
 def proposal(comparison: Comparison) -> str:
     """Why the proposed grade, in words both faces use."""
     if comparison.exact:
-        return "Typed exactly: Good is proposed"
+        return "Exact, so Good is proposed"
     if not comparison.typed:
-        return "Nothing typed: Again is proposed"
-    return "Not exact: Again is proposed"
+        return "Nothing typed, so Again is proposed"
+    return "Not exact, so Again is proposed"
