@@ -98,5 +98,6 @@ def _upsert_deck(store: Store, deck: Deck) -> None:
             id=c.id, deck_id=c.deck_id, note_id=c.note_id, kind=c.kind, ord=c.ord,
             front=c.front, back=c.back, extra=c.extra, source=c.source, tags=" ".join(c.tags),
             lab=c.lab, lab_params=json.dumps(c.lab_params), position=c.position, line=c.line,
-            added_at=added, choices=json.dumps(c.choices), reveal=c.reveal)
+            added_at=added, choices=json.dumps(c.choices), reveal=c.reveal,
+            type_answer=c.type_answer)
         for c in deck.cards)

@@ -13,7 +13,8 @@ from typing import Any
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 IMPORTED_DECK = "imported"  # companion's own deck for cards of imported review logs
 RESERVED_DECK_IDS = frozenset({IMPORTED_DECK})
-FIELD_RE = re.compile(r"^(Q|A|Cloze|Predict|Choices|Reveal|Extra|Source|Tags|Lab):(?:\s|$)(.*)$")
+FIELD_RE = re.compile(
+    r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab):(?:\s|$)(.*)$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
 
@@ -121,6 +122,9 @@ class CardDef:
     choices: list[str] = field(default_factory=list)  # predict cards
     reveal: str = ""  # predict cards: where the lab's result holds the answer
     raw: str = ""  # cloze cards: the note's whole Cloze: text, every {{cN::...}} in it
+    # `Type: yes`: the answer the learner types, as the deck writes it (a Q/A
+    # card's A:, a cloze card's gap); "" when the card is not typed
+    type_answer: str = ""
     path: Path | None = None  # the file it was read from (a shipped deck's or an edits file)
 
 
@@ -165,6 +169,16 @@ def cloze_sides(text: str, gap: int) -> tuple[str, str]:
     front.append(text[last:])
     back.append(text[last:])
     return "".join(front), "".join(back)
+
+
+def cloze_typing_answer(text: str, gap: int) -> str:
+    """What a learner types for gap `gap`: its answer, or the answers of every
+    gap with that number joined by ", " (one when they are all the same), as
+    Anki's `extract_cloze_for_typing` does."""
+    answers = [g.answer for g in cloze_gaps(text) if g.number == gap]
+    if answers and min(answers) == max(answers):
+        return answers[0]
+    return ", ".join(answers)
 
 
 def _front_matter(lines: list[str], path: Path, errors: list[DeckError]) -> tuple[dict, int]:
@@ -265,7 +279,8 @@ def _split_notes(lines: list[str], start: int, path: Path, errors: list[DeckErro
             errors.append(DeckError(
                 path, number,
                 f"card {current.note_id!r}: text before the first field "
-                "(start it with Q:, A:, Cloze:, Predict:, Extra:, Source:, Tags: or Lab:)"))
+                "(start it with Q:, A:, Cloze:, Predict:, Type:, Extra:, Source:, Tags: or "
+                "Lab:)"))
     if in_fence:
         errors.append(DeckError(path, len(lines), "a ``` code fence is never closed"))
     return notes
@@ -315,6 +330,41 @@ def _check_predict(f: dict[str, tuple[int, str]], path: Path, name: str,
     return ok
 
 
+def _check_type(f: dict[str, tuple[int, str]], path: Path, name: str,
+                errors: list[DeckError]) -> bool:
+    """`Type: yes` asks the learner to type the answer (Anki's "type in the
+    answer"): a Q/A card's A:, or a cloze card's gap. Nothing else is a value."""
+    line, value = f["Type"]
+    if "Predict" in f:
+        errors.append(DeckError(path, line, f"card {name!r}: Type: belongs to a Q/A or Cloze: "
+                                "card (a Predict: card takes a guess already)"))
+        return False
+    if value.lower() != "yes":
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        errors.append(DeckError(path, line, f"card {name!r}: Type: takes yes (the learner types "
+                                f"the A: or the cloze's answer), not {shown!r}"))
+        return False
+    return True
+
+
+def _typeable(answer: str, where: tuple[Path, int], name: str, what: str,
+              errors: list[DeckError]) -> bool:
+    """The answer to type has text in it, and not a paragraph's worth."""
+    from companion.typeanswer import MAX_COMPARED_CHARS, expected_text
+
+    plain = expected_text(answer)
+    if not plain:
+        errors.append(DeckError(*where, f"card {name!r}: Type: yes, but {what} has no text to "
+                                "type (only an image or marks)"))
+        return False
+    if len(plain) > MAX_COMPARED_CHARS:
+        errors.append(DeckError(*where, f"card {name!r}: Type: yes, but {what} is "
+                                f"{len(plain):,} characters long; the most to type is "
+                                f"{MAX_COMPARED_CHARS:,} (put the explanation in Extra:)"))
+        return False
+    return True
+
+
 def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
               errors: list[DeckError]) -> list[CardDef]:
     if note.broken:
@@ -350,6 +400,10 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
             if side in f and other not in f:
                 errors.append(DeckError(*at, f"card {name!r} has {side}: but no {other}: field"))
                 ok = False
+    typed = False
+    if "Type" in f:
+        typed = _check_type(f, path, name, errors)
+        ok = typed and ok
     lab, lab_params = "", dict[str, str]()
     if "Lab" in f:
         checked = _check_lab(f["Lab"][1], (path, f["Lab"][0]), name, errors)
@@ -370,8 +424,11 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
                         back=f.get("A", (0, ""))[1], position=position, choices=choices,
                         reveal=f["Reveal"][1], **common)]
     if "Cloze" not in f:
+        answer = f["A"][1] if typed else ""
+        if typed and not _typeable(answer, (path, f["Type"][0]), name, "A:", errors):
+            return []
         return [CardDef(id=f"{deck_id}/{name}", kind="basic", ord=0, front=f["Q"][1],
-                        back=f["A"][1], position=position, **common)]
+                        back=f["A"][1], position=position, type_answer=answer, **common)]
     line, text = f["Cloze"]
     try:
         found = cloze_gaps(text)
@@ -390,8 +447,12 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
     cards = []
     for offset, gap in enumerate(gaps):
         front, back = cloze_sides(text, gap)
+        answer = cloze_typing_answer(text, gap) if typed else ""
+        if typed and not _typeable(answer, (path, f["Type"][0]), name, f"cloze c{gap}", errors):
+            return []
         cards.append(CardDef(id=f"{deck_id}/{name}.c{gap}", kind="cloze", ord=gap, front=front,
-                             back=back, position=position + offset, raw=text, **common))
+                             back=back, position=position + offset, raw=text,
+                             type_answer=answer, **common))
     return cards
 
 

@@ -190,6 +190,7 @@ class CardView:
     suspended: bool
     choices: list[str] = field(default_factory=list)
     reveal: str = ""
+    type_answer: str = ""  # `Type: yes`: the answer to type ("" when the card isn't typed)
 
     @classmethod
     def from_row(cls, row: CardRow) -> "CardView":
@@ -202,6 +203,7 @@ class CardView:
             memory=memory_of(row),
             suspended=bool(row.suspended), choices=choices,
             reveal=row.reveal or "",
+            type_answer=row.type_answer or "",
         )
 
 

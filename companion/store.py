@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         StudiedMemory,
     )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -87,6 +87,7 @@ class CardDefinition(NamedTuple):
     added_at: int
     choices: str
     reveal: str
+    type_answer: str = ""  # `Type: yes`: the answer the learner types ("" if not typed)
 
 
 # -- rows: cards and the queue -----------------------------------------------
@@ -118,6 +119,7 @@ class CardRow(NamedTuple):
     suspended: int
     choices: str | None
     reveal: str | None
+    type_answer: str | None
 
 
 CARD_COLUMNS = ", ".join(CardRow._fields)
@@ -394,8 +396,16 @@ def _migration_6(db: Any) -> None:
                    f"WHERE {where}")
 
 
+def _migration_7(db: Any) -> None:
+    """Typed answers (a deck's `Type: yes`): a card keeps the answer the
+    learner types. The deck files are read again on the next sync, so cards
+    already stored get theirs without a change to any file."""
+    db["cards"].add_column("type_answer", str)
+    db.execute("DELETE FROM meta WHERE key = 'deck_signature'")
+
+
 MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
-              5: _migration_5, 6: _migration_6}
+              5: _migration_5, 6: _migration_6, 7: _migration_7}
 
 
 # What each schema version has, to tell companion's database from another
@@ -415,7 +425,8 @@ SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
                                 "elapsed_days"},
                     "card_events": {"id", "card_id", "at", "kind", "interval", "due"}},
                 5: {"decks": {"parent"}},
-                6: {"flag_events": {"id", "card_id", "at", "kind", "until"}}}
+                6: {"flag_events": {"id", "card_id", "at", "kind", "until"}},
+                7: {"cards": {"type_answer"}}}
 # The columns a review keeps of what the scheduler decided, in order.
 DECISION_COLUMNS = "state_after, remaining_steps, interval, due, elapsed_days"
 
@@ -624,6 +635,10 @@ class Reads:
 
     def live_deck_ids(self) -> list[str]:
         return self._column("SELECT id FROM decks WHERE retired = 0")
+
+    def deck_path(self, deck_id: str) -> str | None:
+        """The file a deck is read from (None for a deck that lives in the store alone)."""
+        return self._value("SELECT path FROM decks WHERE id = ?", (deck_id,))
 
     def live_deck_paths(self) -> list[DeckPath]:
         return self._rows(DeckPath, "SELECT id, path FROM decks WHERE retired = 0")
@@ -1313,7 +1328,7 @@ class Store(Reads):
         if current > 0:
             self.backup(reason=f"before-migration-{current}-to-{SCHEMA_VERSION}")
         db = sqlite_utils.Database(self.conn)
-        for target in range(current + 1, SCHEMA_VERSION + 1):
+        for target in sorted(t for t in MIGRATIONS if current < t <= SCHEMA_VERSION):
             with self.transaction():
                 MIGRATIONS[target](db)
                 self.conn.execute(f"PRAGMA user_version = {target}")
@@ -1420,8 +1435,8 @@ class Store(Reads):
         burial and added time stay; a `leech` tag the learner earned stays too."""
         self.conn.executemany(
             "INSERT INTO cards(id, deck_id, note_id, kind, ord, front, back, extra, source, tags, "
-            "lab, lab_params, position, line, added_at, choices, reveal) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "lab, lab_params, position, line, added_at, choices, reveal, type_answer) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET deck_id = excluded.deck_id, "
             "note_id = excluded.note_id, "
             "kind = excluded.kind, ord = excluded.ord, front = excluded.front, "
@@ -1432,7 +1447,7 @@ class Store(Reads):
             "lab = excluded.lab, lab_params = excluded.lab_params, "
             "position = excluded.position, "
             "line = excluded.line, choices = excluded.choices, reveal = excluded.reveal, "
-            "retired = 0",
+            "type_answer = excluded.type_answer, retired = 0",
             cards)
 
     def retire_cards_not_in(self, deck_id: str, keep: list[str]) -> int:

@@ -351,3 +351,50 @@ def test_review_with_standard_input_closed_says_so(cli_home):
                             env=env, timeout=60, preexec_fn=lambda: os.close(0))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "standard input or output is closed" in result.stderr
+
+
+TYPED_DECK = """
+## capital
+Q: The capital of France? ![a map](map.png)
+A: Paris
+Type: yes
+Extra: ![gone](gone.png) ![secret](../../secret.png)
+
+## gaps
+Cloze: {{c1::Softmax}} turns scores into a {{c2::probability distribution}}.
+Type: yes
+"""
+
+
+def test_plain_review_of_typed_answers_through_a_pipe(tmp_path):
+    home = tmp_path / "home"
+    write_deck(home / "decks", "t.md", TYPED_DECK, deck_id="typed", deck_name="Typed")
+    (home / "decks" / "map.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    (tmp_path / "secret.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    # a typo: Again proposed, Enter takes it; exact: Good proposed, 4 overrides it
+    result = run(["review", "--plain", "--deck", "typed"], home, stdin="paris\n\nSoftmax\n4\nq\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Q: The capital of France? [image: a map — map.png]" in out
+    assert "Type the answer (Enter checks; u: undo, q: quit) > You typed: [p]aris\n" in out
+    assert "Answer:    [P]aris\n[ ] marks what differs; [-] a character missing\n" in out
+    assert "Not exact, so Again is proposed; Enter takes it, 1-4 choose another." in out
+    assert ("Extra: [image: gone — gone.png: not found] [image: secret — ../../secret.png: "
+            "outside the deck's folder]") in out
+    assert "(Enter: 1)  s b u q > saved: typed/capital Again" in out
+    assert "You typed: Softmax  (exact)\nExact, so Good is proposed" in out
+    assert "(Enter: 3)  s b u q > saved: typed/gaps.c1 Easy" in out
+    db = sqlite3.connect(home / "companion.db")
+    assert db.execute("SELECT card_id, rating FROM reviews").fetchall() == [
+        ("typed/capital", 1), ("typed/gaps.c1", 4)]
+
+
+def test_plain_review_of_a_typed_card_takes_u_and_q_and_an_answer_that_reads_s(tmp_path):
+    home = tmp_path / "home"
+    write_deck(home / "decks", "t.md", "## s\nQ: Which letter?\nA: s\nType: yes\n",
+               deck_id="typed", deck_name="Typed")
+    result = run(["review", "--plain", "--deck", "typed"], home, stdin="s\n\nu\nq\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "You typed: s  (exact)" in out and "saved: typed/s Good" in out
+    assert "undone answer: typed/s" in out

@@ -225,3 +225,80 @@ def test_lab_parameters_are_checked_together(tmp_path):
     assert [str(e) for e in errors] == [
         f"{bad}:9: card 'a': Lab: heads=3 must divide d_model=8: each head gets "
         "d_model/heads dimensions of every token vector"]
+
+
+def test_type_yes_asks_for_the_answer_of_a_basic_or_a_cloze_card(tmp_path):
+    path = write_deck(tmp_path, "d.md", """
+        ## capital
+        Q: The capital of France?
+        A: **Paris**
+        Type: yes
+        Extra: Since 987.
+
+        ## plain
+        Q: Not typed
+        A: An answer
+
+        ## gaps
+        Cloze: {{c1::Paris}} is in {{c2::France}}; {{c1::Paris}} again, {{c3::a}} and {{c3::b}}.
+        Type: YES
+        """)
+    deck, errors = parse_deck(path)
+    assert errors == []
+    by_id = {c.id: c for c in deck.cards}
+    assert by_id["test/capital"].type_answer == "**Paris**"
+    assert by_id["test/capital"].extra == "Since 987."
+    assert by_id["test/plain"].type_answer == ""
+    # As Anki's {{type:cloze:Text}}: one gap's answers, the same ones once.
+    assert by_id["test/gaps.c1"].type_answer == "Paris"
+    assert by_id["test/gaps.c2"].type_answer == "France"
+    assert by_id["test/gaps.c3"].type_answer == "a, b"
+
+
+def test_type_errors_name_file_and_line(tmp_path):
+    cases = {
+        "## a\nQ: one\nA: two\nType: Paris\n":
+            ("bad.md:8:", "Type: takes yes (the learner types the A: or the cloze's answer), "
+                          "not 'Paris'"),
+        "## a\nQ: one\nA: two\nType:\n": ("bad.md:8:", "Type: takes yes"),
+        "## a\nPredict: how many?\nLab: batch-size\nReveal: steps\nType: yes\n":
+            ("bad.md:9:", "Type: belongs to a Q/A or Cloze: card"),
+        "## a\nQ: one\nA: ![a figure](f.png)\nType: yes\n":
+            ("bad.md:8:", "Type: yes, but A: has no text to type"),
+        "## a\nCloze: {{c1::x}} and {{c2::![f](f.png)}}\n\nType: yes\n":
+            ("bad.md:8:", "Type: yes, but cloze c2 has no text to type"),
+        "## a\nQ: one\nA: " + "word " * 500 + "\nType: yes\n":
+            ("bad.md:8:", "characters long; the most to type is 2,000"),
+        "## a\nQ: one\nA: two\nType: yes\nType: yes\n": ("bad.md:9:", "second Type: field"),
+    }
+    for body, (where, message) in cases.items():
+        errors = check(tmp_path, body)
+        assert any(e.startswith(str(tmp_path / where)) and message in e for e in errors), \
+            (body, errors)
+
+
+def test_a_typed_card_reaches_the_store_and_an_older_database_reads_the_decks_again(tmp_path):
+    import sqlite3
+
+    from companion.deck_sync import sync_decks
+    from companion.session import ReviewSession
+    from companion.settings import Settings
+    from companion.store import Store
+
+    write_deck(tmp_path / "decks", "d.md", "## cap\nQ: Capital?\nA: Paris\nType: yes\n")
+    store = Store(tmp_path / "c.db")
+    sync_decks(store, [tmp_path / "decks"])
+    card = ReviewSession(store, Settings(timezone="UTC")).card("test/cap")
+    assert card.type_answer == "Paris"
+    # A database from before typed answers: its cards lack the column, and the
+    # unchanged deck files are read again so the cards get it.
+    store.conn.execute("UPDATE cards SET type_answer = NULL")
+    store.conn.execute("ALTER TABLE cards DROP COLUMN type_answer")
+    store.conn.execute("PRAGMA user_version = 5")
+    store.close()
+    store = Store(tmp_path / "c.db")
+    assert store.version == 8
+    assert sync_decks(store, [tmp_path / "decks"]).skipped is False
+    assert ReviewSession(store, Settings(timezone="UTC")).card("test/cap").type_answer == "Paris"
+    store.close()
+    assert sqlite3.connect(tmp_path / "c.db").execute("PRAGMA user_version").fetchone() == (8,)

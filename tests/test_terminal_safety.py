@@ -117,3 +117,24 @@ def test_a_strangers_lab_run_is_neutralised_wherever_runs_are_listed(evil_home):
     store.close()
     stats = run(["stats"], evil_home, env_extra={"COLUMNS": "200"})
     assert not any(c in stats.stdout for c in "\x1b\x07\x9b") and "[red]x[/red]" in stats.stdout
+
+
+def test_a_typed_answer_and_an_image_name_reach_no_face_raw(tmp_path):
+    from companion.typeanswer import compare_answer, comparison_text
+
+    home = tmp_path / "home"
+    (home / "decks").mkdir(parents=True)
+    (home / "decks" / "t.md").write_text(
+        "---\nid: evil\nname: Evil\n---\n\n"
+        f"## typed\nQ: Look ![a{CLEAR}](b{CLEAR}.png)\nA: No{OSC52}\nType: yes\n",
+        encoding="utf-8")
+    result = run(["review", "--plain", "--deck", "evil"], home, stdin=f"No{CLEAR}\n\nq\n")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    for stream in (result.stdout, result.stderr):
+        assert not any(c in stream for c in "\x1b\x07\x9b\x7f"), stream
+    typed = next(line for line in result.stdout.splitlines() if "You typed:" in line)
+    assert typed.split("You typed: ")[1].startswith("No␛")
+    assert "[image: a␛[2J\ufffd2J — b␛[2J\ufffd2J.png: not found]" in result.stdout
+    # the app's comparison, drawn from the same text
+    plain = comparison_text(compare_answer(f"No{OSC52}", f"No{CLEAR}")).plain
+    assert not any(c in plain for c in "\x1b\x07\x9b\x7f") and "␛" in plain

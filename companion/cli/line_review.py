@@ -4,20 +4,29 @@ It reads commands from stdin, one per line: Enter reveals, 1-4 grade (Enter
 on the answer side is Good, as in the app), `s` suspends, `b` buries until
 tomorrow, `u` undoes the last of these, `q` quits. Each answer is committed
 before the next card is shown, and the line `saved: <card id> <rating>` says so.
+
+A typed card (`Type: yes`) asks for the answer instead; the line typed is
+compared with the expected one (companion.typeanswer, as in the app), and
+Enter on the answer side takes the grade the comparison proposes. A card's
+images show as their alt text and file name (companion.cardimages).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, TextIO
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from companion.cardtext import NeutralisingWriter, math_to_unicode, neutralise, without_bold
 from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession, Selection
 from companion.settings import Settings
 from companion.store import Store
+
+if TYPE_CHECKING:
+    from companion.typeanswer import Comparison
 
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as a minute
 
@@ -31,9 +40,15 @@ def _read(stream: TextIO, prompt: str, out: TextIO, lower: bool = True) -> str |
     return line.strip().lower() if lower else line.strip()
 
 
-def _show(out: TextIO, label: str, text: str) -> None:
+def _show(out: TextIO, label: str, text: str, roots: Sequence[Path] | None = None) -> None:
     """In a terminal the text is rendered as Markdown (code, lists, emphasis);
-    in a pipe it stays plain text, one field per line, easy to read back."""
+    in a pipe it stays plain text, one field per line, easy to read back.
+    Images read as `[image: alt — file.png]` in both (`roots`: where they may be)."""
+    if "![" in text:
+        from companion.cardimages import find_images, with_fallbacks
+
+        images = find_images(text, roots)
+        text = with_fallbacks(text, images, markdown=out.isatty(), reason="")
     if not out.isatty():
         out.write(f"{label}: {without_bold(math_to_unicode(text).strip())}\n")
         return
@@ -82,10 +97,18 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
         out.write(f"\n[{card.deck_id} · {STATE_NAMES[card.memory.state]}] "
                   f"left today: {counts.new} new · {counts.learning} learning · "
                   f"{counts.review} due\n")
-        _show(out, "Predict" if card.kind == "predict" else "Q", card.front)
+        roots = _image_roots(store, card)
+        _show(out, "Predict" if card.kind == "predict" else "Q", card.front, roots)
         shown = time.monotonic()
         guess: str | None = None
-        if card.kind == "predict":
+        if card.type_answer:
+            # the answer as typed (commands are read in any case, as for a prediction)
+            guess = _read(inp, "Type the answer (Enter checks; u: undo, q: quit) > ", out,
+                          lower=False)
+            command = guess.lower() if guess is not None else None
+            if command not in ("u", "q"):
+                command = ""  # an answer, even one that reads s or b
+        elif card.kind == "predict":
             if card.choices:
                 out.write(f"Choices: {' | '.join(card.choices)}\n")
             # a guess as typed, as the app keeps it (commands are read in any case)
@@ -105,10 +128,17 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
             continue
         if card.kind == "predict":
             _run_prediction(store, card, guess or "", out, lab_runner)
+        default = 3  # Enter on the answer side: Good, as in the app
+        if card.type_answer:
+            from companion.typeanswer import compare_answer
+
+            comparison = compare_answer(card.type_answer, guess or "")
+            _show_comparison(out, comparison)
+            default = comparison.proposed_rating
         if card.back:
-            _show(out, "A", card.back)
+            _show(out, "A", card.back, roots)
         if card.extra:
-            _show(out, "Extra", card.extra)
+            _show(out, "Extra", card.extra, roots)
         if card.source:
             out.write(f"Source: {card.source}\n")
         if card.lab:
@@ -119,7 +149,7 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
         rating = None
         aside = False
         while rating is None:
-            command = _read(inp, f"{buttons} (Enter: 3)  s b u q > ", out)
+            command = _read(inp, f"{buttons} (Enter: {default})  s b u q > ", out)
             if command is None or command == "q":
                 return _summary(out, answered, again, started)
             if command == "u":
@@ -129,10 +159,11 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
                 aside = True
                 break
             if command in ("", "1", "2", "3", "4"):
-                rating = int(command or 3)  # Enter on the answer side: Good, as in the app
+                rating = int(command or default)
             else:
-                out.write(f"'{command}'? Type 1, 2, 3 or 4 to grade (Enter: Good), s to suspend, "
-                          "b to bury, u to undo, q to quit.\n")
+                out.write(f"'{command}'? Type 1, 2, 3 or 4 to grade (Enter: "
+                          f"{RATING_NAMES[default]}), s to suspend, b to bury, u to undo, "
+                          "q to quit.\n")
         if aside:
             continue
         if rating is None:  # undo from the answer side: the previous card comes back
@@ -149,6 +180,34 @@ def run_plain_review(store: Store, settings: Settings, deck_id: str | None = Non
             out.write(f"{card.id} has lapsed {result.memory.lapses} times: tagged leech"
                       f"{' and suspended' if result.leech_suspended else ''}.\n")
     return _summary(out, answered, again, started)
+
+
+def _image_roots(store: Store, card: CardView) -> tuple[Path, ...] | None:
+    """Where the card's images may come from (looked up only for a card with one)."""
+    if "![" not in card.front + card.back + card.extra:
+        return None
+    from companion.cardimages import image_roots
+
+    return image_roots(store.deck_path(card.deck_id))
+
+
+def _show_comparison(out: TextIO, comparison: Comparison) -> None:
+    """What was typed against the answer, as the app shows it: in a terminal
+    with the app's marks (struck, underlined; NO_COLOR keeps them), in a pipe
+    with [brackets]; then the grade it proposes."""
+    from companion.typeanswer import comparison_lines, comparison_text, proposal
+
+    if out.isatty():
+        from rich.console import Console
+
+        raw = out.stream if isinstance(out, NeutralisingWriter) else out
+        out.flush()
+        # the comparison's text is neutralised where it is made (comparison_text)
+        Console(file=raw, highlight=False).print(comparison_text(comparison))
+    else:
+        for line in comparison_lines(comparison):
+            out.write(line + "\n")
+    out.write(f"{proposal(comparison)}; Enter takes it, 1-4 choose another.\n")
 
 
 def _run_prediction(store: Store, card: CardView, guess: str, out: TextIO,

@@ -65,8 +65,9 @@ HOME = [
 REVIEW = [
     Binding("space,enter", "reveal", "Show answer", tooltip="Reveal the answer",
             id="review.reveal"),
-    Binding("space,enter", "grade(3)", "Good", show=False,
-            tooltip="On the answer side: grade Good", id="review.good_default"),
+    Binding("space,enter", "grade_default", "Good", show=False,
+            tooltip="On the answer side: grade Good (a typed answer: the grade its check "
+                    "proposes)", id="review.good_default"),
     Binding("space,enter", "finish", "Home", show=False,
             tooltip="After the last card: back home", id="review.finish"),
     Binding("1", "grade(1)", "Again", group=GRADE, tooltip="Forgot: see it again soon",

@@ -31,6 +31,14 @@ def test_starting_the_app_loads_no_other_screen():
     assert "textual_plotext" not in loaded and "companion.labrunner" not in loaded
 
 
+def test_the_image_library_waits_for_a_card_with_an_image():
+    # textual-image (and Pillow) load when a card with an image is drawn, not before.
+    loaded = modules_after("import companion.tui.app\n"
+                           "from companion.tui.screens import review, browse\n"
+                           "import companion.cardimages, companion.typeanswer\n")
+    assert not {m for m in loaded if m.split(".")[0] in ("textual_image", "PIL")}
+
+
 def test_checking_a_keymap_imports_no_screen_and_still_knows_every_id():
     # The app checks the learner's [keymap] at start-up, before any screen but
     # Home is open: ids of screens not imported yet must be known all the same.

@@ -1,5 +1,10 @@
 """Review: a card's front, space to reveal, 1-4 to grade, as in Anki.
 
+A typed card (`Type: yes`) shows a box for the answer; Enter compares it with
+the expected one (companion.typeanswer, the comparison line mode shows too),
+reveals the answer under the comparison, and Enter again takes the grade the
+comparison proposes (Good when exact, Again otherwise); 1-4 pick another.
+
 Each answer goes through `ReviewSession.answer`, which commits the review and
 the card's new state in one transaction before it returns, and only then is
 the next card drawn: a crash loses nothing already answered. Those calls take
@@ -47,7 +52,9 @@ class ReviewScreen(CompanionScreen):
     KEYS_INTRO = ("Read the question, recall the answer, then press space (or Enter) to see "
                   "it. Grade how well you remembered: 1 Again (forgot), 2 Hard, 3 Good, "
                   "4 Easy; each button shows when the card comes back. Space or Enter on the "
-                  "answer side means Good. Your answer is saved before the next card shows.")
+                  "answer side means Good. A card that asks you to type the answer checks it "
+                  "on Enter, and then Enter takes the grade the check proposes. Your answer "
+                  "is saved before the next card shows.")
 
     BINDINGS = [*bindings.REVIEW]
 
@@ -66,6 +73,9 @@ class ReviewScreen(CompanionScreen):
         self.predict_token = 0
         self.predict_run: Any = None
         self.verdict: str | Text = ""
+        self.comparison: Any = None  # a typed card's companion.typeanswer.Comparison
+        self.default_rating = 3  # what space or Enter grades on the answer side
+        self.image_roots: Any = None  # where the card's images may come from
 
     # -- layout ------------------------------------------------------------
 
@@ -82,6 +92,11 @@ class ReviewScreen(CompanionScreen):
                 guess.cursor_blink = self.app.cursor_blink
                 yield guess
                 yield Static("", id="predict-status")
+            with Vertical(id="type-box"):
+                typed = Input(placeholder="type the answer, then Enter checks it", id="typed")
+                typed.cursor_blink = self.app.cursor_blink
+                yield typed
+                yield Static("", id="type-status")
             with Vertical(id="answer"):
                 yield Rule(line_style="heavy")
                 yield Static("", id="verdict")
@@ -118,7 +133,15 @@ class ReviewScreen(CompanionScreen):
 
     # -- state -------------------------------------------------------------
 
-    def show_card(self, card: CardView | None) -> None:
+    def _image_roots(self, card: CardView) -> Any:
+        """Where the card's images may come from (looked up for a card with one)."""
+        if "![" not in card.front + card.back + card.extra:
+            return None
+        from companion.cardimages import image_roots
+
+        return image_roots(self.store.deck_path(card.deck_id))
+
+    def show_card(self, card: CardView | None, keep_typed: bool = False) -> None:
         if self.predict_run is not None:  # a prediction's lab run belongs to the card leaving
             self.predict_run.cancel()
         self.predict_token += 1
@@ -129,11 +152,15 @@ class ReviewScreen(CompanionScreen):
             return
         self.finished = False
         self.shown_at = self.app.clock()
-        self.query_one("#front", CardText).show(card.front)
+        self.image_roots = self._image_roots(card)
+        self.query_one("#front", CardText).show(card.front, self.image_roots)
         self.query_one("#card", VerticalScroll).scroll_home(animate=False)
         predict = card.kind == "predict"
-        self.layout_for(revealed=False, finished=False, predict=predict)
+        typed = bool(card.type_answer)
+        self.layout_for(revealed=False, finished=False, predict=predict, typed=typed)
         self.verdict = ""
+        self.comparison = None
+        self.default_rating = 3
         self.query_one("#verdict", Static).update("")
         if predict:
             choices = self.query_one("#choices", Static)
@@ -148,11 +175,22 @@ class ReviewScreen(CompanionScreen):
             guess.value = ""
             guess.disabled = False
             guess.focus()
+        elif typed:
+            box = self.query_one("#typed", Input)
+            if not keep_typed:
+                box.value = ""
+            box.disabled = False
+            self.query_one("#type-status", Static).update(Text(
+                "Type the answer and press Enter to check it; esc leaves the box for the "
+                "other keys.", style="dim"))
+            box.focus()
         else:
             self.query_one("#card").focus()
         state = "suspended" if card.suspended else STATE_NAMES[card.memory.state]
         if card.kind == "predict":
             state += " · predict, then run"
+        elif typed:
+            state += " · type the answer"
         custom = self.session.selection.describe()
         self.query_one("#card-where", Static).update(
             Text.assemble(shown(card.deck_id, "bold"), " · ", (state, "italic"),
@@ -160,11 +198,12 @@ class ReviewScreen(CompanionScreen):
         self.update_counts()
         self.refresh_bindings()
 
-    def layout_for(self, revealed: bool, finished: bool, predict: bool) -> None:
+    def layout_for(self, revealed: bool, finished: bool, predict: bool,
+                   typed: bool = False) -> None:
         """Show the parts of the screen this moment needs. `display` is set on
         the few widgets concerned (no stylesheet pass over the whole screen),
         which keeps a grade key to the next card quick."""
-        wanted = (revealed, finished, predict)
+        wanted = (revealed, finished, predict, typed)
         if getattr(self, "_layout", None) == wanted:
             return
         self._layout = wanted
@@ -172,6 +211,7 @@ class ReviewScreen(CompanionScreen):
         self.query_one("#summary").display = finished
         self.query_one("#answer").display = revealed and not finished
         self.query_one("#predict").display = predict and not finished
+        self.query_one("#type-box").display = typed and not revealed and not finished
         self.query_one("#reveal").display = not revealed and not finished and not predict
         self.query_one("#done").display = finished
         for rating in (1, 2, 3, 4):
@@ -194,9 +234,9 @@ class ReviewScreen(CompanionScreen):
         verdict = self.query_one("#verdict", Static)
         verdict.update(self.verdict)
         verdict.display = bool(self.verdict)
-        self.query_one("#back", CardText).show(card.back)
+        self.query_one("#back", CardText).show(card.back, self.image_roots)
         extra = self.query_one("#extra", CardText)
-        extra.show(card.extra)
+        extra.show(card.extra, self.image_roots)
         extra.display = bool(card.extra)
         source = self.query_one("#source", CardText)
         source.show(f"**Source:** {card.source}" if card.source else "")
@@ -208,11 +248,14 @@ class ReviewScreen(CompanionScreen):
                                       (f"  press {self.key('review.lab')} to run it", "dim")))
         hint.display = bool(card.lab)
         self.previews = self.session.previews(card)
+        proposed = self.default_rating if self.comparison is not None else None
         for rating in (1, 2, 3, 4):
+            # a typed answer's check proposes a grade: its button is marked
             self.query_one(f"#grade-{rating}", Button).label = (
-                f"{self.key(GRADE_IDS[rating])} {RATING_NAMES[rating]} · "
-                f"{self.previews[rating]}")
-        self.layout_for(revealed=True, finished=False, predict=card.kind == "predict")
+                f"{'▸ ' if rating == proposed else ''}{self.key(GRADE_IDS[rating])} "
+                f"{RATING_NAMES[rating]} · {self.previews[rating]}")
+        self.layout_for(revealed=True, finished=False, predict=card.kind == "predict",
+                        typed=bool(card.type_answer))
         self.refresh_bindings()
 
     def show_summary(self) -> None:
@@ -261,7 +304,7 @@ class ReviewScreen(CompanionScreen):
         if action == "reveal":
             return (self.card is not None and not self.revealed
                     and self.card.kind != "predict")
-        if action == "grade":
+        if action in ("grade", "grade_default"):
             return self.card is not None and self.revealed
         if action == "finish":
             return self.finished
@@ -275,7 +318,14 @@ class ReviewScreen(CompanionScreen):
 
     def action_reveal(self) -> None:
         if self.card is not None and not self.revealed:
-            self.reveal()
+            if self.card.type_answer:  # what is in the box so far is checked
+                self.check_typed(self.query_one("#typed", Input).value)
+            else:
+                self.reveal()
+
+    def action_grade_default(self) -> None:
+        """Space or Enter on the answer side: Good, or what a typed answer's check proposes."""
+        self.action_grade(self.default_rating)
 
     def action_grade(self, rating: int) -> None:
         card = self.card
@@ -349,7 +399,7 @@ class ReviewScreen(CompanionScreen):
         again (its text may have changed; its place in the queue has not)."""
         if self.card is not None and not self.revealed:
             try:
-                self.show_card(self.session.card(self.card.id))
+                self.show_card(self.session.card(self.card.id), keep_typed=True)
             except KeyError:
                 pass
 
@@ -358,6 +408,17 @@ class ReviewScreen(CompanionScreen):
             self.predict_run.cancel()
             return
         guess = self.query_one("#guess", Input)
+        typed = self.query_one("#typed", Input)
+        if typed.has_focus:
+            # Out of the answer box, so the keys work again; Tab goes back to it.
+            self.query_one("#card").focus()
+            self.query_one("#type-status", Static).update(Text(
+                f"Keys work now: {self.key('review.reveal')} checks what is typed, "
+                f"{self.key('review.undo')} undo, {self.key('review.suspend')} suspend, "
+                f"{self.key('review.bury')} bury, esc home; Tab goes back to the box.",
+                style="dim"))
+            self.refresh_bindings()
+            return
         if guess.has_focus:
             # Out of the prediction box, so the keys (u, s, b, ?) work again;
             # Tab goes back to it, and Esc again goes home.
@@ -372,6 +433,32 @@ class ReviewScreen(CompanionScreen):
 
     def action_finish(self) -> None:
         self.dismiss()
+
+    # -- typed answers -----------------------------------------------------
+
+    @on(Input.Submitted, "#typed")
+    def _typed_submitted(self, event: Input.Submitted) -> None:
+        if self.card is not None and self.card.type_answer and not self.revealed:
+            self.check_typed(event.value)
+
+    def check_typed(self, typed: str) -> None:
+        """Compare what was typed with the card's answer, show the comparison
+        over the answer, and make Enter the grade it proposes."""
+        from companion.typeanswer import compare_answer, comparison_text, proposal
+
+        card = self.card
+        if card is None:
+            return
+        self.comparison = compare_answer(card.type_answer, typed)
+        self.default_rating = self.comparison.proposed_rating
+        verdict = comparison_text(self.comparison)
+        verdict.append("\n")
+        verdict.append(f"{proposal(self.comparison)}: "
+                       f"{self.key('review.good_default')} takes it, 1-4 choose another",
+                       style="bold")
+        self.verdict = verdict
+        self.query_one("#typed", Input).disabled = True
+        self.reveal()
 
     # -- predict, then run -------------------------------------------------
 
