@@ -38,6 +38,7 @@ class ExportCard(NamedTuple):
     suspended: int
     buried_until: int | None
     added_at: int | None
+    type_answer: str | None  # format 3: the answer a typed card asks for
 
 
 class ExportReview(NamedTuple):

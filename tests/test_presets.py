@@ -355,3 +355,18 @@ def test_due_for_a_status_line_and_for_scripts(tmp_path):
     assert run(["due", "--short"], home).stdout == ""
     both = run(["due", "--short", "--json"], home)
     assert both.returncode == 2 and "choose one" in both.stderr
+
+
+def test_the_json_export_carries_a_typed_cards_answer(store, tmp_path):
+    from companion.interop.json_export import import_json, write_json
+    from companion.store import Store
+
+    folder = tmp_path / "typed"
+    write_deck(folder, "t.md", "## cap\nQ: Capital of France?\nA: Paris\nType: yes\n",
+               deck_id="typed", deck_name="Typed")
+    sync_decks(store, [folder])
+    write_json(store, presets(), tmp_path / "out.json")
+    other = Store(tmp_path / "other.db")
+    import_json(other, presets(), tmp_path / "out.json")
+    assert other.card_row("typed/cap").type_answer == "Paris"
+    other.close()

@@ -18,7 +18,7 @@ from companion.settings import Settings, SettingsError, from_mapping
 from companion.store import Store
 
 FORMAT = "companion-export"
-FORMAT_VERSION = 3  # 2: each review's decision, and card_events; 3: a deck's parent
+FORMAT_VERSION = 3  # 2: each review's decision, and card_events; 3: a deck's parent, typed answers
 
 # The export's fields are the store's rows, in their order.
 RUN_FIELDS = ExportLabRun._fields[1:]  # a run's id is this database's own

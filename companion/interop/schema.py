@@ -53,6 +53,7 @@ class Card(msgspec.Struct, forbid_unknown_fields=True):
     suspended: FLAG = 0
     buried_until: MS | None = None
     added_at: MS | None = None
+    type_answer: SHORT | None = None  # format 3: a typed card's answer
 
 
 class Review(msgspec.Struct, forbid_unknown_fields=True):
