@@ -342,7 +342,25 @@ def imageocclusion(anki, tmp_path):
                    lambda name, data: work.read_bytes() if name == "collection.anki21" else data)
 
 
+def long_steps(anki, tmp_path):
+    """legacy.apkg with a preset whose learning step is 10^30 minutes."""
+    folder, _ = anki
+    work = tmp_path / "col.anki21"
+    with zipfile.ZipFile(folder / "legacy.apkg") as archive:
+        work.write_bytes(archive.read("collection.anki21"))
+    db = sqlite3.connect(work)
+    confs = json.loads(db.execute("SELECT dconf FROM col").fetchone()[0])
+    for conf in confs.values():
+        conf["new"]["delays"] = [1e30]
+    db.execute("UPDATE col SET dconf = ?", (json.dumps(confs),))
+    db.commit()
+    db.close()
+    return rewrite(folder / "legacy.apkg", tmp_path / "steps.apkg",
+                   lambda name, data: work.read_bytes() if name == "collection.anki21" else data)
+
+
 BAD = {
+    "a step too long": (long_steps, "its deck options don't fit companion's settings: preset"),
     "not a zip": (lambda anki, tmp: _write(tmp / "x.apkg", b"PK\x03\x04 not really"),
                   "not an Anki package (an .apkg or .colpkg is a zip archive)"),
     "a newer package": (lambda anki, tmp: rewrite(

@@ -758,7 +758,11 @@ def preset_values(path: Path, conf: dict[str, Any]) -> dict[str, Any]:
     def steps(values: Any) -> list[str]:
         out = [step_text(v) for v in (values or []) if isinstance(v, (int, float)) and v > 0]
         for step in out:
-            parse_step(step)
+            try:
+                parse_step(step)
+            except ValueError as exc:
+                raise ImportError_(f"{path}: its deck options don't fit companion's settings: "
+                                   f"preset {str(conf.get('name'))[:40]!r}: {exc}") from None
         return out
 
     params: list[float] = []
