@@ -360,6 +360,16 @@ def long_steps(anki, tmp_path):
 
 
 BAD = {
+    "a creation time past any date": (lambda anki, tmp: legacy_collection(
+        anki, tmp, "UPDATE col SET crt = 99999999999999"),
+        "its collection's creation time (99999999999999) is not a date"),
+    "a review past any date": (lambda anki, tmp: legacy_collection(
+        anki, tmp, "UPDATE revlog SET id = 99999999999999999 WHERE id = (SELECT max(id) "
+                   "FROM revlog)"),
+        "its review log has a row whose time or values are not numbers it could hold"),
+    "a review whose interval is text": (lambda anki, tmp: legacy_collection(
+        anki, tmp, "UPDATE revlog SET ivl = 'x' WHERE id = (SELECT max(id) FROM revlog)"),
+        "its review log has a row whose time or values are not numbers it could hold"),
     "a step too long": (long_steps, "its deck options don't fit companion's settings: preset"),
     "not a zip": (lambda anki, tmp: _write(tmp / "x.apkg", b"PK\x03\x04 not really"),
                   "not an Anki package (an .apkg or .colpkg is a zip archive)"),
@@ -470,3 +480,16 @@ def test_the_command_line_imports_and_says_what(anki, tmp_path):
     assert "anki-Fast-loose" in listed.stdout
     doctor = run(["doctor"], home)
     assert "equal to a replay" in doctor.stdout
+
+
+@pytest.mark.parametrize("due", [99_999_999_999, -99_999_999_999])
+def test_a_card_due_past_any_date_imports(anki, tmp_path, due):
+    """A damaged due day (Anki's days since creation) is held at a date Python can
+    count, not a traceback."""
+    home = tmp_path / "home"
+    path = legacy_collection(anki, tmp_path, "UPDATE cards SET due = ? WHERE type = 2 AND "
+                                             "id = (SELECT max(id) FROM cards WHERE type = 2)",
+                             (due,))
+    result = run(["import", str(path)], home)
+    assert result.returncode == 0, result.stderr
+    assert run(["due", "--json"], home).returncode == 0

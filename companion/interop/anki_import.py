@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 from companion.interop import ImportError_, ImportResult
 from companion.interop.anki_package import (
     INSTALL_HINT,
+    LATEST_SECONDS,
     CardRow,
     NoteRow,
     NotetypeRow,
@@ -79,6 +80,7 @@ FIELD_REF = re.compile(r"\{\{([^{}]+)\}\}")
 CLOZE_REF = re.compile(r"\{\{(?:[^{}:]*:)*cloze:([^{}]+)\}\}")
 REVLOG_STATES = {0: LEARNING, 1: REVIEW, 2: RELEARNING}  # Anki's revlog kinds
 EMPTY_SIDE = "(empty in Anki)"
+MAX_DUE_DAYS = 100_000  # a due date further from the collection's creation is damage
 
 
 @dataclass
@@ -239,6 +241,8 @@ class AnkiDays:
             self.created = day._local(package.crt * 1000).date()
 
     def day_start(self, number: int) -> int:
+        # a damaged card's day number stays within the dates Python can count
+        number = max(-MAX_DUE_DAYS, min(MAX_DUE_DAYS, number))
         return self.day.start_of(self.created + timedelta(days=number))
 
     def card_due(self, card: CardRow) -> int | None:
@@ -247,7 +251,7 @@ class AnkiDays:
         if card.type == NEW:
             return None
         if card.type in (LEARNING, RELEARNING) and due > 1_000_000_000:
-            return due * 1000  # a learning step's time, in seconds
+            return min(due, LATEST_SECONDS) * 1000  # a learning step's time, in seconds
         return self.day_start(due)
 
 

@@ -43,6 +43,7 @@ MAX_MEDIA_MAP_BYTES = 64 << 20
 
 PACKAGE_VERSIONS = {1: "collection.anki2", 2: "collection.anki21", 3: "collection.anki21b"}
 NEWEST_SCHEMA = 18  # Anki's SCHEMA_MAX_VERSION (rslib/src/storage/upgrades/mod.rs)
+LATEST_SECONDS = 32_503_680_000  # 3000-01-01: no real collection's time is later
 INSTALL_HINT = ("reading Anki packages needs the anki extra: pip install 'companion[anki]' "
                 "(with pipx: pipx inject companion anki zstandard)")
 
@@ -364,9 +365,17 @@ def _read_collection(path: Path, database: Path, version: int) -> Package:
                                          data if isinstance(data, dict) else {}))
         for row in col.db.all("SELECT id, cid, ease, ivl, lastIvl, factor, time, type "
                               "FROM revlog ORDER BY cid, id"):
+            if (not all(isinstance(v, int) for v in row)
+                    or not 0 <= row[0] < LATEST_SECONDS * 1000):
+                raise fail(path, f"its review log has a row whose time or values are not "
+                                 f"numbers it could hold (id {str(row[0])[:24]!r}, card "
+                                 f"{str(row[1])[:24]!r}): a damaged collection")
             package.revlog.append(RevlogRow(*row))
     finally:
         col.close(downgrade=False)
+    if not 0 <= package.crt < LATEST_SECONDS:
+        raise fail(path, f"its collection's creation time ({package.crt}) is not a date "
+                         "(a damaged collection)")
     return package
 
 
