@@ -664,3 +664,22 @@ def test_sync_dir_syncs_around_a_line_mode_review(tmp_path):
     assert db.execute("SELECT card_id, rating FROM reviews").fetchall() == [("mine/alpha", 3)]
     result = run(["sync"], homes[1])  # the folder from the settings
     assert result.returncode == 0 and "nothing new" in result.stdout
+
+
+@pytest.mark.parametrize("line", [
+    review_line(card_id="nope/nope"),
+    json.dumps({"type": "flag", "id": "8" * 32, "card_id": "nope/nope", "at": T0,
+                "kind": "suspend"}),
+])
+def test_a_file_naming_a_card_no_machine_has_is_left_alone(homes, folder, line):
+    a, b = homes["a"], homes["b"]
+    a.sync(folder)
+    path = own_file(a, folder)
+    path.write_text(path.read_text() + line + "\n")
+    before = b.state()
+    report = b.sync(folder)
+    [warning] = report.warnings
+    assert warning == (f"{path}: its records name a card no machine has ('nope/nope'); "
+                       "left alone")
+    assert b.state() == before
+    assert b.doctor_clean()

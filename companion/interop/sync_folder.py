@@ -337,6 +337,7 @@ def sync_folder(store: Store, settings: Settings, folder: Path, settings_path: P
     own, foreign = _scan(folder, machine, warnings)
     collection = _collection(store, folder, own, foreign, join, warnings)
     foreign = [f for f in foreign if f.header.collection == collection]
+    foreign = _without_unknown_cards(store, own, foreign, warnings)
     if own is not None and own.header.collection != collection:
         warnings.append(_aside(own, "was written for another collection"))
         own = None
@@ -395,6 +396,28 @@ def sync_folder(store: Store, settings: Settings, folder: Path, settings_path: P
     merged.sort(key=lambda m: (not m.own, m.name, m.machine))
     return SyncReport(folder, machine, own_path, tuple(merged), tuple(warnings), written,
                       replayed, final, note)
+
+
+def _without_unknown_cards(store: Store, own: SyncFile | None, foreign: list[SyncFile],
+                           warnings: list[str]) -> list[SyncFile]:
+    """The files whose reviews, events and flag changes are all of cards this
+    store or some file has: one naming a card no machine has is damaged, and
+    left alone (as the json import refuses a review of a card it lacks)."""
+    known = set(store.every_card_id())
+    for source in ([own] if own else []) + foreign:
+        known |= source.ids("card")
+    kept = []
+    for source in foreign:
+        unknown = sorted({r.card_id for kind in ("review", "event", "flag")
+                          for r in source.records[kind]} - known)
+        if unknown:
+            warnings.append(f"{source.path}: its records name a card no machine has "
+                            f"({unknown[0][:80]!r}"
+                            f"{f' and {len(unknown) - 1} more' if len(unknown) > 1 else ''}); "
+                            "left alone")
+        else:
+            kept.append(source)
+    return kept
 
 
 def _when(at: int) -> str:
