@@ -16,6 +16,7 @@ import re
 import secrets
 import shlex
 import shutil
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -88,9 +89,20 @@ def run_editor(path: Path, line: int | None = None) -> None:
 
 
 def _write(path: Path, text: str) -> None:
+    """`text` as the whole of `path`, written beside it and renamed into place;
+    a file the learner made read-only is refused, and one that exists keeps its
+    permissions."""
+    try:
+        mode: int | None = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not mode & stat.S_IWUSR:
+        raise AuthoringError(f"{path}: the file is read-only; nothing was written")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(tmp, path)

@@ -166,3 +166,19 @@ def test_add_in_the_editor_and_a_template_left_alone_adds_nothing(mine):
     missing = run(["add", "--deck", "mine"], mine,
                   env_extra={"EDITOR": "/no/such/editor", "VISUAL": ""})
     assert missing.returncode == 2 and "cannot run the editor" in missing.stderr
+
+
+def test_a_read_only_deck_file_is_refused_and_a_writable_one_keeps_its_mode(mine):
+    path = mine / "decks" / "mine.md"
+    before = path.read_bytes()
+    path.chmod(0o444)
+    try:
+        result = run(["add", "--deck", "mine", "--front", "Q?", "--back", "A."], mine)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == (f"companion: error: {path}: the file is read-only; "
+                                         "nothing was written")
+        assert path.read_bytes() == before and path.stat().st_mode & 0o777 == 0o444
+    finally:
+        path.chmod(0o644)
+    assert run(["add", "--deck", "mine", "--front", "Q?", "--back", "A."], mine).returncode == 0
+    assert path.stat().st_mode & 0o777 == 0o644
