@@ -19,3 +19,11 @@ def test_anki_fields_become_markdown():
     assert md("<script>alert(1)</script>ok<style>p{}</style>") == "ok"
     assert md("{{c1::answer::hint}} <b>{{c2::two}}</b>") == "{{c1::answer::hint}} **{{c2::two}}**"
     assert md('<img src="a b.png">', lambda src: f"../media/{src}") == "![](../media/a%20b.png)"
+
+
+def test_a_line_like_any_deck_field_reads_as_text():
+    """Type: (typed answers) too: a field's `Type: yes` line is no typed card."""
+    assert md("What is 2+2?<br>Type: yes") == "What is 2+2?\\\nType\\: yes"
+    for name in ("Q", "A", "Cloze", "Predict", "Choices", "Reveal", "Type", "Extra",
+                 "Source", "Tags", "Lab"):
+        assert md(f"x<br>{name}: y") == f"x\\\n{name}\\: y"
