@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.decks import (
+    FENCE_RE,
+    FIELD_RE,
     ID_RE,
     RESERVED_DECK_IDS,
     CardDef,
@@ -187,17 +189,29 @@ def _fresh_id(text: str, taken: set[str]) -> str:
     raise AuthoringError("could not make a free card id")  # 65,536 tries of 100: never
 
 
+def _field_text(value: str) -> str:
+    """An option's text as one field: a line of it that would start another
+    field (`Tags: x`, `Type: yes`) reads as text (`Tags\\: x`), outside code."""
+    lines, code = value.strip().split("\n"), False
+    for i, line in enumerate(lines):
+        if FENCE_RE.match(line):
+            code = not code
+        elif i and not code and FIELD_RE.match(line):
+            lines[i] = line.replace(":", "\\:", 1)
+    return "\n".join(lines)
+
+
 def note_text(front: str = "", back: str = "", cloze: str = "", tags: tuple[str, ...] = (),
               source: str = "", extra: str = "", note_id: str = NEW_HEADING) -> str:
     lines = [f"## {note_id}"]
     if cloze:
-        lines.append(f"Cloze: {cloze.strip()}")
+        lines.append(f"Cloze: {_field_text(cloze)}")
     else:
-        lines += [f"Q: {front.strip()}", f"A: {back.strip()}"]
+        lines += [f"Q: {_field_text(front)}", f"A: {_field_text(back)}"]
     if extra.strip():
-        lines.append(f"Extra: {extra.strip()}")
+        lines.append(f"Extra: {_field_text(extra)}")
     if source.strip():
-        lines.append(f"Source: {source.strip()}")
+        lines.append(f"Source: {_field_text(source)}")
     if tags:
         lines.append("Tags: " + " ".join(t for tag in tags for t in tag.split()))
     return "\n".join(lines) + "\n"

@@ -182,3 +182,14 @@ def test_a_read_only_deck_file_is_refused_and_a_writable_one_keeps_its_mode(mine
         path.chmod(0o644)
     assert run(["add", "--deck", "mine", "--front", "Q?", "--back", "A."], mine).returncode == 0
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_line_of_an_option_that_looks_like_a_field_stays_in_its_field(mine):
+    added = run(["add", "--deck", "mine", "--front", "What is 2+2?\nType: yes\nTags: x",
+                 "--back", "four\nQ: not a question"], mine)
+    assert added.returncode == 0, added.stderr
+    text = (mine / "decks" / "mine.md").read_text()
+    assert "Q: What is 2+2?\nType\\: yes\nTags\\: x\nA: four\nQ\\: not a question\n" in text
+    row = db(mine).execute("SELECT tags, type_answer FROM cards WHERE front LIKE "
+                           "'What is 2+2?%'").fetchone()
+    assert row is not None and not row[0] and not row[1]
