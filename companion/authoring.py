@@ -68,7 +68,10 @@ def editor_command() -> list[str]:
     for name in ("EDITOR", "VISUAL"):
         value = os.environ.get(name, "").strip()
         if value:
-            return shlex.split(value)
+            try:
+                return shlex.split(value)
+            except ValueError as exc:  # an unclosed quote
+                raise AuthoringError(f"${name}: {str(exc).lower()} in {value[:80]!r}") from None
     for fallback in ("nano", "vi"):
         if shutil.which(fallback):
             return [fallback]

@@ -193,3 +193,11 @@ def test_a_line_of_an_option_that_looks_like_a_field_stays_in_its_field(mine):
     row = db(mine).execute("SELECT tags, type_answer FROM cards WHERE front LIKE "
                            "'What is 2+2?%'").fetchone()
     assert row is not None and not row[0] and not row[1]
+
+
+def test_an_editor_setting_with_an_unclosed_quote_is_one_line(mine, monkeypatch):
+    monkeypatch.setenv("EDITOR", '"my editor')
+    result = run(["add", "--deck", "mine"], mine)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == ("companion: error: $EDITOR: no closing quotation in "
+                                     "'\"my editor'")
