@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sqlite3
 from datetime import datetime, timezone
@@ -277,3 +278,18 @@ def test_cli_export_import_round_trip(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     nodir = run(["export", "--format", "csv", "-o", str(tmp_path / "no" / "x.csv")], a)
     assert nodir.returncode == 2 and "does not exist" in nodir.stderr
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv", ".apkg"])
+def test_importing_a_device_or_a_pipe_is_refused_not_read_forever(tmp_path, suffix):
+    from .test_cli import run
+
+    home = tmp_path / "home"
+    zero = tmp_path / f"zero{suffix}"
+    zero.symlink_to("/dev/zero")
+    pipe = tmp_path / f"pipe{suffix}"
+    os.mkfifo(pipe)
+    for path in (zero, pipe):
+        result = run(["import", str(path)], home)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == f"companion: error: {path}: not a regular file"

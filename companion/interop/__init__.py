@@ -131,6 +131,10 @@ def import_file(store: Store, settings: Settings, path: Path,
                 adopt_settings: bool = False) -> ImportResult:
     if not path.exists():
         raise ImportError_(f"{path}: no such file")
+    mode = path.stat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # a device or a pipe: reading it would never end
+        raise ImportError_(f"{path}: not a regular file")
     if path.suffix.lower() == ".json":
         from companion.interop.json_export import import_json
 
