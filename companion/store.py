@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         StudiedMemory,
     )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -168,13 +168,15 @@ class CardReview(NamedTuple):
 
 
 class CardEvent(NamedTuple):
-    """A reschedule or a forget, as the replay reads it."""
+    """A reschedule, a forget or a state set from another program, as the
+    replay reads it."""
 
     card_id: str
     at: int
     kind: str
     interval: int | None
     due: int | None
+    memory: str | None  # a set-state's other fields, JSON (EVENT_MEMORY_FIELDS)
 
 
 # -- rows: doctor and rebuild ------------------------------------------------
@@ -404,8 +406,16 @@ def _migration_7(db: Any) -> None:
     db.execute("DELETE FROM meta WHERE key = 'deck_signature'")
 
 
+def _migration_8(db: Any) -> None:
+    """A card's state as another program held it (Anki's stability and
+    difficulty from a history before FSRS, or from parameters changed since
+    the reviews): a `set-state` event, its fields besides interval and due in
+    `memory` (JSON). The replay sets the card to it at its time."""
+    db["card_events"].add_column("memory", str)
+
+
 MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
-              5: _migration_5, 6: _migration_6, 7: _migration_7}
+              5: _migration_5, 6: _migration_6, 7: _migration_7, 8: _migration_8}
 
 
 # What each schema version has, to tell companion's database from another
@@ -426,7 +436,8 @@ SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
                     "card_events": {"id", "card_id", "at", "kind", "interval", "due"}},
                 5: {"decks": {"parent"}},
                 6: {"flag_events": {"id", "card_id", "at", "kind", "until"}},
-                7: {"cards": {"type_answer"}}}
+                7: {"cards": {"type_answer"}},
+                8: {"card_events": {"memory"}}}
 # The columns a review keeps of what the scheduler decided, in order.
 DECISION_COLUMNS = "state_after, remaining_steps, interval, due, elapsed_days"
 
@@ -491,6 +502,18 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return {name: text}
     return value if isinstance(value, dict) else {name: value}
+
+
+def _event_memory(text: str) -> dict[str, Any] | None:
+    """A set-state event's fields, as a dict; None where the text doesn't read
+    as one (the export's check then leaves the event out, saying why)."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 # A review's card is in one of the decks a JSON list names (a preset's decks).
@@ -927,7 +950,8 @@ class Reads:
     def card_events(self, card_id: str | None = None) -> list[CardEvent]:
         """Schedule changes that are not answers, by card then time; one card's if given."""
         where, args = ("WHERE card_id = ? ", (card_id,)) if card_id else ("", ())
-        return self._rows(CardEvent, "SELECT card_id, at, kind, interval, due FROM card_events "
+        return self._rows(CardEvent, "SELECT card_id, at, kind, interval, due, memory "
+                                     "FROM card_events "
                                      f"{where}ORDER BY card_id, at, id", args)
 
     def review_count(self) -> int:
@@ -1116,14 +1140,17 @@ class Reads:
 
     def export_card_events(self) -> "list[ExportEvent]":
         from companion.rows import ExportEvent
-        return self._rows(ExportEvent, f"SELECT {', '.join(ExportEvent._fields)} "
+        rows = self._rows(ExportEvent, f"SELECT {', '.join(ExportEvent._fields)} "
                                        "FROM card_events ORDER BY at, id")
+        return [row._replace(memory=_event_memory(row.memory)) if row.memory is not None
+                else row for row in rows]
 
     def insert_new_card_events(self, events: Sequence[Sequence[Any]]) -> int:
-        """(id, card_id, at, kind, interval, due) each; one the log has is left out."""
+        """(id, card_id, at, kind, interval, due, memory) each; one the log has
+        is left out."""
         before = self._value("SELECT count(*) FROM card_events")
         self.conn.executemany("INSERT OR IGNORE INTO card_events(id, card_id, at, kind, "
-                              "interval, due) VALUES (?, ?, ?, ?, ?, ?)", events)
+                              "interval, due, memory) VALUES (?, ?, ?, ?, ?, ?, ?)", events)
         return self._value("SELECT count(*) FROM card_events") - before
 
     def log_ids(self) -> dict[str, set[str]]:
@@ -1217,7 +1244,8 @@ class Reads:
             "SELECT card_id, reviewed_at AS at, rating, duration_ms, state_before, state_after, "
             "interval, due, 'answer' AS kind FROM reviews "
             "UNION ALL SELECT card_id, at, 0, 0, NULL, NULL, interval, due, kind "
-            "FROM card_events ORDER BY card_id, at")
+            # a state set from another program is the card's, not a revlog row
+            "FROM card_events WHERE kind != 'set-state' ORDER BY card_id, at")
 
     def studied_card_dues(self) -> dict[str, int | None]:
         """card id -> due, for every card answered at least once."""
@@ -1632,13 +1660,13 @@ class Store(Reads):
         return self._value("SELECT count(*) FROM reviews") - before
 
     def upsert_card_events(self, events: Sequence[Sequence[Any]]) -> None:
-        """(id, card_id, at, kind, interval, due) each: added, or (an event an
-        earlier import brought, known by its id) given its values again."""
+        """(id, card_id, at, kind, interval, due, memory) each: added, or (an
+        event an earlier import brought, known by its id) given its values again."""
         self.conn.executemany(
-            "INSERT INTO card_events(id, card_id, at, kind, interval, due) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET card_id = excluded.card_id, "
-            "at = excluded.at, kind = excluded.kind, interval = excluded.interval, "
-            "due = excluded.due", events)
+            "INSERT INTO card_events(id, card_id, at, kind, interval, due, memory) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "card_id = excluded.card_id, at = excluded.at, kind = excluded.kind, "
+            "interval = excluded.interval, due = excluded.due, memory = excluded.memory", events)
 
     def set_card_flags(self, flags: Sequence[tuple[int, int | None, str]]) -> None:
         """(suspended, buried_until, card id) each, as another program has them."""

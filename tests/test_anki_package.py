@@ -121,6 +121,10 @@ def test_every_card_is_as_anki_has_it(anki, store, settings, home, name):
     assert result.added["cards"] == 89 and result.added["notes"] == 62
     assert result.added["reviews"] == answers(folder, name) > 400
     assert not [n for n in result.notes if "differs" in n]
+    # the cards whose log doesn't replay to Anki's state (two histories cut
+    # short, a preset's parameters changed since) took it from the package
+    [taken] = [n for n in result.notes if "took their memory state" in n]
+    assert int(taken.split()[0]) >= 5
     assert cache_mismatches(store, saved) == []  # doctor: the cache is the log's replay
 
 
@@ -206,8 +210,10 @@ def test_anki_imports_companions_package_with_the_same_schedule(
     export(store, saved, "apkg", out)
     theirs = anki_import(out, TZ)
     assert len(theirs["cards"]) == 89
+    # every answer and schedule change is a revlog row; a state taken from
+    # Anki's package is the card's own (Anki has no revlog row for it)
     assert theirs["revlog"] == store.review_count() + store.conn.execute(
-        "SELECT count(*) FROM card_events").fetchone()[0]
+        "SELECT count(*) FROM card_events WHERE kind != 'set-state'").fetchone()[0]
     import genanki
 
     day = LearnerDay(saved)
@@ -274,6 +280,32 @@ def test_companions_package_imports_into_companion_as_it_was(anki, store, settin
         theirs = load(other / "settings.toml")
         assert theirs.preset("anki-Fast-loose") == saved.preset("anki-Fast-loose")
         assert cache_mismatches(second, theirs) == []
+    finally:
+        second.close()
+
+
+
+def test_the_states_taken_from_anki_go_on_in_a_json_export(anki, store, settings, home,
+                                                          tmp_path, monkeypatch):
+    """A JSON export carries the states a package gave the cards (the set-state
+    events), so the copy it makes is the same, every card as Anki had it."""
+    folder, states = anki
+    _, saved = do_import(store, settings, folder / "collection.apkg", home)
+    out = tmp_path / "out.json"
+    export(store, saved, "json", out)
+    doc = json.loads(out.read_text())
+    taken = [e for e in doc["card_events"] if e["kind"] == "set-state"]
+    assert taken and all(e["memory"]["state"] in (1, 2, 3) for e in taken)
+    other = tmp_path / "other"
+    monkeypatch.setenv("COMPANION_HOME", str(other))
+    from companion.store import open_store
+
+    second = open_store()
+    try:
+        import_file(second, saved, out)
+        cards = states["cards"]
+        assert agreement(second, saved, cards, states["exported_at"]) == (len(cards), [])
+        assert cache_mismatches(second, saved) == []
     finally:
         second.close()
 

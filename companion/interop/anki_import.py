@@ -43,6 +43,7 @@ default in each).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -67,7 +68,15 @@ from companion.interop.anki_package import (
     read_package,
 )
 from companion.interop.anki_text import html_to_markdown
-from companion.scheduler import Decision, LearnerDay, LoggedEvent, Memory, MemoryModel, stored
+from companion.scheduler import (
+    Decision,
+    LearnerDay,
+    LoggedEvent,
+    Memory,
+    MemoryModel,
+    StateSet,
+    stored,
+)
 from companion.settings import PRESET_NAME, Settings, SettingsError, parse_step
 from companion.store import LEARNING, NEW, RELEARNING, REVIEW, Store, now_ms
 
@@ -534,7 +543,7 @@ class Planner:
                     if last:
                         interval = card.interval
                 event = LoggedEvent(at, kind, interval, due)
-                events.append((key, plan.id, at, kind, interval, due))
+                events.append((key, plan.id, at, kind, interval, due, None))
                 memory = model.apply_event(memory, event)
                 continue
             outcome = model.answer(plan.id, memory, entry.ease, at)
@@ -653,7 +662,7 @@ class Planner:
         replaced: list[tuple[Path, Path | None]] = []
         tomorrow = day.start_of(day.day_of(now_ms()) + timedelta(days=1))
         differ: dict[str, int] = {}
-        cards = reviews_added = 0
+        cards = reviews_added = taken = 0
         try:
             with store.transaction():
                 noted_memory = store.meta("memory_parameters")
@@ -673,6 +682,13 @@ class Planner:
                             store.upsert_card_events(events)
                             memory = rebuild(store, model, card.id)
                             cards += card.id not in had
+                            if compare(card.anki, memory, days):
+                                # the log doesn't replay to Anki's state: the
+                                # card takes it from the package
+                                store.insert_new_card_events(
+                                    [state_event(card, memory, days, revlog.get(card.anki.id))])
+                                memory = rebuild(store, model, card.id)
+                                taken += 1
                             for what in compare(card.anki, memory, days):
                                 differ[what] = differ.get(what, 0) + 1
                             queue = card.anki.queue
@@ -709,11 +725,15 @@ class Planner:
                 backup.unlink(missing_ok=True)
         added = {"decks": len(parsed), "notes": self.counts.notes, "cards": cards,
                  "reviews": reviews_added, "media": media}
-        notes = self._notes(differ)
+        notes = self._notes(differ, taken)
         return ImportResult(added, None, notes)
 
-    def _notes(self, differ: dict[str, int]) -> list[str]:
+    def _notes(self, differ: dict[str, int], taken: int) -> list[str]:
         out = []
+        if taken:
+            out.append(f"{taken} card(s) took their memory state and due date from the package, "
+                       "as their log doesn't replay to them (a history from before FSRS, or "
+                       "FSRS parameters changed since the reviews); later reviews go on from it")
         split = self.counts.skipped.count("split")
         if split:
             out.append(f"{split} note(s) had cards in several Anki decks; each is in the deck "
@@ -726,14 +746,52 @@ class Planner:
                        "copied under names of their own")
         if differ:
             listed = ", ".join(f"{n} {what}" for what, n in sorted(differ.items()))
-            out.append(f"cards whose state here differs from Anki's: {listed} (a history from "
-                       "before FSRS, or FSRS parameters changed since the reviews)")
+            out.append(f"cards whose state here differs from Anki's: {listed}")
         presets = sorted({d.preset for d in self.decks.values() if d.preset})
         if presets:
             out.append(f"presets: {', '.join(presets)}; days counted from "
                        f"{self.new_settings.day_starts_at}:00, "
                        f"{self.new_settings.timezone or 'the local time zone'}")
         return out
+
+
+def state_event(plan: CardPlan, memory: Memory, days: AnkiDays,
+                entries: list[RevlogRow] | None) -> tuple[Any, ...]:
+    """A set-state event (a row for insert_new_card_events) that gives the card
+    Anki's state: its type, steps, stability and difficulty as stored, due date,
+    interval, counts and last review. Just after the card's last revlog entry
+    (or, with none, now); its id follows from what it sets, so importing the
+    same package again adds nothing."""
+    from companion.replay import state_set_json
+
+    card = plan.anki
+    s, d, lrt = (card.data.get(k) for k in ("s", "d", "lrt"))
+
+    def number(value: Any) -> float | None:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return float(value) if ok and math.isfinite(value) else None
+
+    stability, difficulty = number(s), number(d)
+    if stability is not None and not 0 < stability <= 1e6:
+        stability = None
+    if difficulty is not None and not 1 <= difficulty <= 10:
+        difficulty = None
+    last = number(lrt)
+    sets = StateSet(
+        state=card.type,
+        remaining_steps=card.left % 1000 if card.type in (LEARNING, RELEARNING) else 0,
+        stability=None if card.type == NEW else stability,
+        difficulty=None if card.type == NEW else difficulty,
+        last_review=int(last) * 1000 if last is not None and last > 0 else None,
+        reps=max(card.reps, 0), lapses=max(card.lapses, 0))
+    at = max(e.id for e in entries) + 1 if entries else now_ms()
+    at = min(at, now_ms())
+    due = days.card_due(card) or 0
+    interval = max(card.interval, 0) if card.type in (REVIEW, RELEARNING) else memory.interval
+    memory_json = state_set_json(sets)
+    key = uuid.uuid5(uuid.NAMESPACE_URL, f"anki:{plan.id}:set-state:{interval}:{due}:"
+                                         f"{memory_json}").hex
+    return (key, plan.id, at, "set-state", interval, due, memory_json)
 
 
 def compare(card: CardRow, memory: Memory, days: AnkiDays) -> list[str]:

@@ -18,7 +18,9 @@ from companion.settings import Settings, SettingsError, from_mapping
 from companion.store import Store
 
 FORMAT = "companion-export"
-FORMAT_VERSION = 3  # 2: each review's decision, and card_events; 3: a deck's parent, typed answers
+# 2: each review's decision, and card_events; 3: a deck's parent, typed answers;
+# 4: set-state events (a card's state as an Anki package held it)
+FORMAT_VERSION = 4
 
 # The export's fields are the store's rows, in their order.
 RUN_FIELDS = ExportLabRun._fields[1:]  # a run's id is this database's own

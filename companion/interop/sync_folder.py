@@ -45,7 +45,7 @@ from companion.settings import Settings, SettingsError, from_mapping
 from companion.store import CardFlags, Store, StoreError, now_ms
 
 FORMAT = "companion-sync"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: set-state events (a card's state as an Anki package held it)
 FILE_NAME = re.compile(r"companion-([0-9a-f]{32})\.jsonl")
 # How a sync tool names the copy it keeps when a file changed in two places:
 # Syncthing's ".sync-conflict-...", Dropbox's "(... conflicted copy ...)",
@@ -621,6 +621,13 @@ def _write_own(store: Store, folder: Path, path: Path, own: SyncFile | None,
         head = own.data[:own.end]
         if head and not head.endswith(b"\n"):
             head += b"\n"
+        if own.header.version < FORMAT_VERSION:
+            # what it holds now may be more than an older companion reads:
+            # the header says so, and that one asks to be upgraded
+            _, _, rest = head.partition(b"\n")
+            header = msgspec.structs.asdict(own.header)
+            head = terminal_json({"type": "header", **header, "version": FORMAT_VERSION},
+                                 indent=None).encode() + b"\n" + rest
     else:
         import socket
 
