@@ -409,6 +409,12 @@ BAD = {
         anki[0] / "collection.apkg", tmp / "new.apkg",
         lambda name, data: b"\x08\x09" if name == "meta" else data),
         "written by a newer Anki than this import understands (package version 9"),
+    "an empty meta": (lambda anki, tmp: rewrite(
+        anki[0] / "collection.apkg", tmp / "nometa.apkg",
+        lambda name, data: b"" if name == "meta" else data),
+        "its meta member names no package version (a damaged package)"),
+    "no card has its note": (lambda anki, tmp: legacy_collection(anki, tmp, "DELETE FROM notes"),
+                             "none of its 89 card(s) has its note (a damaged collection)"),
     "a newer collection": (lambda anki, tmp: legacy_collection(
         anki, tmp, "UPDATE col SET ver = 99"),
         "written by a newer Anki than this import understands (collection schema 99"),
@@ -512,6 +518,15 @@ def test_the_command_line_imports_and_says_what(anki, tmp_path):
     assert "anki-Fast-loose" in listed.stdout
     doctor = run(["doctor"], home)
     assert "equal to a replay" in doctor.stdout
+    assert "took their memory state and due date from the package" in result.stdout
+
+
+def test_cards_without_their_note_are_left_out_and_said(anki, store, settings, home, tmp_path):
+    path = legacy_collection(anki, tmp_path, "DELETE FROM notes WHERE id = (SELECT min(id) "
+                                             "FROM notes)")
+    result, _ = do_import(store, settings, path, home)
+    assert result.added["notes"] == 61 and result.added["cards"] == 88
+    assert "1 card(s) whose note the collection lacks were left out" in result.notes
 
 
 @pytest.mark.parametrize("due", [99_999_999_999, -99_999_999_999])

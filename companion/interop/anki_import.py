@@ -443,6 +443,11 @@ class Planner:
         for card in package.cards:
             if card.note_id in package.notes:
                 cards_of.setdefault(card.note_id, []).append(card)
+            else:
+                self.counts.skipped.append("no-note")
+        if package.cards and not cards_of:
+            raise ImportError_(f"{self.path}: none of its {len(package.cards)} card(s) has its "
+                               "note (a damaged collection); nothing imported")
         seen: dict[str, str] = {}
         for note_id, cards in cards_of.items():
             note = package.notes[note_id]
@@ -738,6 +743,9 @@ class Planner:
         if split:
             out.append(f"{split} note(s) had cards in several Anki decks; each is in the deck "
                        "of its first card")
+        orphans = self.counts.skipped.count("no-note")
+        if orphans:
+            out.append(f"{orphans} card(s) whose note the collection lacks were left out")
         missing = self.counts.skipped.count("template")
         if missing:
             out.append(f"{missing} card(s) name a template their note type lacks; left out")
