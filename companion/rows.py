@@ -70,6 +70,14 @@ class ExportEvent(NamedTuple):
     memory: Any
 
 
+class ExportUndo(NamedTuple):
+    """An answer taken back, as the sync folder carries it: the review's id."""
+
+    id: str
+    card_id: str
+    at: int
+
+
 class ExportLabRun(NamedTuple):
     """A lab run as the json export carries it (after its id, the export's fields)."""
     id: int

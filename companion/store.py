@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         ExportLabRun,
         ExportMetric,
         ExportReview,
+        ExportUndo,
         FlagEvent,
         HardCard,
         LogReview,
@@ -410,8 +411,14 @@ def _migration_8(db: Any) -> None:
     """A card's state as another program held it (Anki's stability and
     difficulty from a history before FSRS, or from parameters changed since
     the reviews): a `set-state` event, its fields besides interval and due in
-    `memory` (JSON). The replay sets the card to it at its time."""
+    `memory` (JSON). The replay sets the card to it at its time. And the
+    answers taken back, so that no merge brings one back."""
     db["card_events"].add_column("memory", str)
+    # An answer taken back (undo): its id, so a copy of the log that still has
+    # it (another machine's sync file, this one's own, a package imported
+    # again) doesn't bring it back. Append-only, merged as a union.
+    db["undone_reviews"].create({"id": str, "card_id": str, "at": int}, pk="id",
+                                not_null={"card_id", "at"})
 
 
 MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
@@ -437,7 +444,7 @@ SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
                 5: {"decks": {"parent"}},
                 6: {"flag_events": {"id", "card_id", "at", "kind", "until"}},
                 7: {"cards": {"type_answer"}},
-                8: {"card_events": {"memory"}}}
+                8: {"card_events": {"memory"}, "undone_reviews": {"id", "card_id", "at"}}}
 # The columns a review keeps of what the scheduler decided, in order.
 DECISION_COLUMNS = "state_after, remaining_steps, interval, due, elapsed_days"
 
@@ -1154,11 +1161,18 @@ class Reads:
         return self._value("SELECT count(*) FROM card_events") - before
 
     def log_ids(self) -> dict[str, set[str]]:
-        """The ids of every review, schedule event and flag event, by kind
-        ("review", "event", "flag"): what a sync tells its new records by."""
+        """The ids of every review, schedule event, flag event and answer taken
+        back, by kind ("review", "event", "flag", "undo"): what a sync tells
+        its new records by."""
         return {kind: set(self._column(f"SELECT id FROM {table}"))
                 for kind, table in (("review", "reviews"), ("event", "card_events"),
-                                    ("flag", "flag_events"))}
+                                    ("flag", "flag_events"), ("undo", "undone_reviews"))}
+
+    def export_undone(self) -> "list[ExportUndo]":
+        """The answers taken back, in time order."""
+        from companion.rows import ExportUndo
+        return self._rows(ExportUndo, "SELECT id, card_id, at FROM undone_reviews "
+                                      "ORDER BY at, id")
 
     def export_flag_events(self, card_ids: Collection[str] | None = None
                            ) -> "list[FlagEvent]":
@@ -1512,7 +1526,18 @@ class Store(Reads):
                           "VALUES (?, ?, ?, ?, ?, ?)", (event_id, card_id, at, kind, interval, due))
 
     def delete_review(self, review_id: str) -> None:
+        """Take an answer back: it leaves the log, and its id is kept as undone."""
+        self.conn.execute("INSERT OR IGNORE INTO undone_reviews(id, card_id, at) SELECT id, "
+                          "card_id, ? FROM reviews WHERE id = ?", (now_ms(), review_id))
         self.conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
+
+    def undo_reviews(self, undone: Sequence[tuple[str, str, int]]) -> list[str]:
+        """(review id, card id, at) each, taken back on another machine: each
+        leaves the log. Returns the card of each review that left it."""
+        self.conn.executemany("INSERT OR IGNORE INTO undone_reviews(id, card_id, at) "
+                              "VALUES (?, ?, ?)", undone)
+        return [card_id for review_id, card_id, _ in undone
+                if self.conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,)).rowcount]
 
     def write_memory(self, memory: MemoryRow) -> None:
         """Cache one card's memory state."""
@@ -1654,9 +1679,11 @@ class Store(Reads):
         a review whose id the log has already is left out (the logs' union).
         Returns how many were added."""
         before = self._value("SELECT count(*) FROM reviews")
+        # one taken back (undone) stays out
         self.conn.executemany(
             "INSERT OR IGNORE INTO reviews(id, card_id, reviewed_at, rating, duration_ms, "
-            f"{DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reviews)
+            f"{DECISION_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 "
+            "WHERE NOT EXISTS (SELECT 1 FROM undone_reviews WHERE id = ?1)", reviews)
         return self._value("SELECT count(*) FROM reviews") - before
 
     def upsert_card_events(self, events: Sequence[Sequence[Any]]) -> None:

@@ -737,3 +737,24 @@ def test_an_older_file_is_marked_with_the_format_its_records_need(homes, folder)
     assert {**json.loads(lines[0]), "version": 1} == {**json.loads(head), "version": 1}
     assert json.loads(lines[0])["version"] == FORMAT_VERSION
     assert lines[1:-1] == rest.splitlines() and '"set-state"' in lines[-1]
+
+
+def test_an_answer_taken_back_after_a_sync_stays_taken_back_on_every_machine(homes, folder):
+    a, b = homes["a"], homes["b"]
+    a.answer("test/alpha", 3)
+    a.answer("test/beta", 1)
+    a.sync(folder)
+    b.sync(folder)
+    assert len(b.state()["reviews"]) == 2
+    a.session.undo()  # beta's Again, already in a's file and in b's store
+    assert len(a.state()["reviews"]) == 1
+    report = a.sync(folder)  # a's own file still holds the review: it stays out
+    assert len(a.state()["reviews"]) == 1 and a.store.card_row("test/beta").reps == 0
+    assert report.written == 1
+    [line] = [x for x in b.sync(folder).lines() if x.startswith("a (")]
+    assert "1 answer taken back" in line
+    assert len(b.state()["reviews"]) == 1 and b.store.card_row("test/beta").state == 0
+    for home in (a, b, a, b):
+        home.sync(folder)
+    assert_converged(a, b)
+    assert len(a.state()["reviews"]) == 1
