@@ -149,6 +149,7 @@ class ApkgCard(NamedTuple):
     choices: str | None
     reveal: str | None
     suspended: int
+    type_answer: str | None  # a typed card's answer: Anki's {{type:...}}
 
 
 class ApkgSchedule(NamedTuple):

@@ -540,3 +540,35 @@ def test_a_card_due_past_any_date_imports(anki, tmp_path, due):
     result = run(["import", str(path)], home)
     assert result.returncode == 0, result.stderr
     assert run(["due", "--json"], home).returncode == 0
+
+
+def test_type_in_the_answer_note_types_become_typed_cards(anki, store, settings, home, tmp_path):
+    """Anki's {{type:Back}} (Basic, type in the answer) and {{type:cloze:Text}}
+    are `Type: yes` here: the learner types what Anki would have them type."""
+    folder, _ = anki
+    work = tmp_path / "col.anki21"
+    with zipfile.ZipFile(folder / "legacy.apkg") as archive:
+        work.write_bytes(archive.read("collection.anki21"))
+    db = sqlite3.connect(work)
+    models = json.loads(db.execute("SELECT models FROM col").fetchone()[0])
+    for model in models.values():
+        if model["name"] == "Basic":
+            model["tmpls"][0]["qfmt"] = "{{Front}}\n\n{{type:Back}}"
+            model["tmpls"][0]["afmt"] = "{{Front}}\n\n<hr id=answer>\n\n{{type:Back}}"
+        if model["name"] == "Cloze":
+            model["tmpls"][0]["qfmt"] += "\n{{type:cloze:Text}}"
+    db.execute("UPDATE col SET models = ?", (json.dumps(models),))
+    db.commit()
+    db.close()
+    path = rewrite(folder / "legacy.apkg", tmp_path / "typed.apkg",
+                   lambda name, data: work.read_bytes() if name == "collection.anki21" else data)
+    do_import(store, settings, path, home)
+    spanish = (home / "decks" / "anki-spanish.md").read_text()
+    assert "Q: **hola**\nA: hello\\\nhi\nType: yes\nTags: lang::es\n" in spanish
+    verbs = (home / "decks" / "anki-spanish-verbs.md").read_text()
+    assert "Type: yes" not in verbs  # Basic (and reversed card) asks for nothing typed
+    typed = dict(store.conn.execute("SELECT id, type_answer FROM cards WHERE type_answer != ''"))
+    [euler] = [k for k in typed if k.endswith(".c1") and "Euler" in (
+        store.card_row(k).front or "")]
+    assert typed[euler] == "$e^{i\\pi}+1=0$"
+    assert sum(1 for k in typed if k.startswith("anki-spanish/")) == 43

@@ -213,6 +213,24 @@ def template_sides(notetype: NotetypeRow, ord_: int) -> tuple[list[str], list[st
     return question, answer
 
 
+def _typeable(answer: str) -> bool:
+    """An answer companion can ask to type (as the deck parser's Type: check):
+    some text, not a paragraph's worth."""
+    from companion.typeanswer import MAX_COMPARED_CHARS, expected_text
+
+    return answer != EMPTY_SIDE and 0 < len(expected_text(answer)) <= MAX_COMPARED_CHARS
+
+
+def _typeable_cloze(text: str) -> bool:
+    from companion.decks import ClozeError, cloze_gaps, cloze_typing_answer
+
+    try:
+        gaps = sorted({g.number for g in cloze_gaps(text)})
+    except ClozeError:
+        return False
+    return bool(gaps) and all(_typeable(cloze_typing_answer(text, g)) for g in gaps)
+
+
 def check_notetype(path: Path, notetype: NotetypeRow) -> None:
     """Refuse a note type companion can't show: one line that says why."""
     what = f"note type {notetype.name!r}"
@@ -404,9 +422,13 @@ class Planner:
             extra = [f for f, _ in _refs(notetype.templates[0][2], notetype.fields)
                      if f != name and values.get(f, "").strip()]
             text = self._md(values.get(name, ""))
+            # {{type:cloze:Text}}: the learner types each gap's answer
+            typed = (name, True) in _refs(notetype.templates[0][1], notetype.fields) and \
+                _typeable_cloze(text)
             block = self._note_text(base, [
                 ("Cloze", text),
                 ("Extra", "\n\n".join(self._md(values[f]) for f in extra)),
+                ("Type", "yes" if typed else ""),
                 ("Tags", tags)])
             plans = [CardPlan(f"{home.id}/{base}.c{c.ord + 1}", c, home.id) for c in cards]
             return [NotePlan(base, block, plans, order)]
@@ -417,9 +439,16 @@ class Planner:
                 continue
             question, answer = template_sides(notetype, card.ord)
             note_id = base if card.ord == 0 else f"{base}-{card.ord + 1}"
+            back = "\n\n".join(t for f in answer if (t := self._md(values.get(f, ""))))
+            # "Basic (type in the answer)": the front's {{type:Back}} is what
+            # the back shows, so the A: is the answer to type
+            typed_fields = [n for n, typed in _refs(notetype.templates[card.ord][1],
+                                                    notetype.fields) if typed]
+            typed = bool(typed_fields) and answer == typed_fields and _typeable(back)
             block = self._note_text(note_id, [
                 ("Q", "\n\n".join(t for f in question if (t := self._md(values.get(f, ""))))),
-                ("A", "\n\n".join(t for f in answer if (t := self._md(values.get(f, ""))))),
+                ("A", back),
+                ("Type", "yes" if typed else ""),
                 ("Tags", tags)])
             out.append(NotePlan(note_id, block, [CardPlan(f"{home.id}/{note_id}", card, home.id)],
                                 order))
