@@ -572,3 +572,23 @@ def test_type_in_the_answer_note_types_become_typed_cards(anki, store, settings,
         store.card_row(k).front or "")]
     assert typed[euler] == "$e^{i\\pi}+1=0$"
     assert sum(1 for k in typed if k.startswith("anki-spanish/")) == 43
+
+
+def test_a_note_moved_to_another_deck_in_anki_keeps_its_cards_and_history(
+        anki, store, settings, home, tmp_path):
+    folder, _ = anki
+    _, saved = do_import(store, settings, folder / "collection.apkg", home)
+    before = dict(store.conn.execute("SELECT id, reps FROM cards"))
+    reviews = store.review_count()
+    # the note "hola" moved from Spanish to Maths & more in Anki
+    moved = legacy_collection(anki, tmp_path, "UPDATE cards SET did = (SELECT did FROM cards "
+                              "WHERE nid = (SELECT max(id) FROM notes)) WHERE nid = (SELECT "
+                              "id FROM notes WHERE flds LIKE '<b>hola</b>%')")
+    result = import_file(store, saved, moved)
+    assert dict(store.conn.execute("SELECT id, reps FROM cards")) == before
+    assert result.added["cards"] == 0 and store.review_count() == reviews
+    assert "1 note(s) in another deck in Anki than at their first import stay" in \
+        " ".join(result.notes)
+    maths = (home / "decks" / "anki-maths-more.md").read_text()
+    assert "hola" not in maths and "hola" in (home / "decks" / "anki-spanish.md").read_text()
+    assert cache_mismatches(store, load(home / "settings.toml")) == []

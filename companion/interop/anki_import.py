@@ -406,10 +406,9 @@ class Planner:
             lines.append(f"{name}: {value}")
         return "\n".join(lines) + "\n"
 
-    def _plan_note(self, note: NoteRow, cards: list[CardRow]) -> list[NotePlan]:
+    def _plan_note(self, note: NoteRow, cards: list[CardRow], home: DeckPlan) -> list[NotePlan]:
         notetype = self.package.notetypes[note.notetype_id]
         values = dict(zip(notetype.fields, note.fields + [""] * len(notetype.fields)))
-        home = self.home[self._home_deck(cards[0])]
         base = note_id_for(note.guid)
         tags = " ".join(sorted(set(note.tags), key=note.tags.index))
         order = (min((c.due for c in cards if c.type == NEW), default=0), note.id)
@@ -478,6 +477,14 @@ class Planner:
             raise ImportError_(f"{self.path}: none of its {len(package.cards)} card(s) has its "
                                "note (a damaged collection); nothing imported")
         seen: dict[str, str] = {}
+        # A note an earlier import put in one deck stays there when Anki has
+        # it in another deck now: its cards keep their ids and history.
+        plans = {plan.id: plan for plan in self.decks.values()}
+        earlier: dict[str, str] = {}
+        for card_id, deck_id in self.store.card_decks().items():
+            if deck_id in plans and card_id.startswith(f"{deck_id}/"):
+                earlier.setdefault(re.sub(r"(-\d+|\.c\d+)$", "", card_id[len(deck_id) + 1:]),
+                                   deck_id)
         for note_id, cards in cards_of.items():
             note = package.notes[note_id]
             base = note_id_for(note.guid)
@@ -487,7 +494,10 @@ class Planner:
             seen[base] = note.guid
             cards.sort(key=lambda c: c.ord)
             home = self.home[self._home_deck(cards[0])]
-            home.notes.extend(self._plan_note(note, cards))
+            if earlier.get(base, home.id) != home.id:
+                home = plans[earlier[base]]
+                self.counts.skipped.append("moved")
+            home.notes.extend(self._plan_note(note, cards, home))
             self.counts.notes += 1
         for deck in self.decks.values():
             deck.notes.sort(key=lambda n: n.order)
@@ -772,6 +782,11 @@ class Planner:
         if split:
             out.append(f"{split} note(s) had cards in several Anki decks; each is in the deck "
                        "of its first card")
+        moved = self.counts.skipped.count("moved")
+        if moved:
+            out.append(f"{moved} note(s) in another deck in Anki than at their first import "
+                       "stay in the deck they were imported to (a card's id names its deck), "
+                       "their history kept")
         orphans = self.counts.skipped.count("no-note")
         if orphans:
             out.append(f"{orphans} card(s) whose note the collection lacks were left out")
