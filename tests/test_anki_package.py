@@ -356,39 +356,41 @@ def zip_bomb(anki, tmp_path):
                    lambda name, data: b"\0" * (64 << 20) if name == "0" else data)
 
 
-def imageocclusion(anki, tmp_path):
+def legacy_config(anki, tmp_path, column, change, name):
+    """legacy.apkg with one of its collection's JSON columns (models, dconf)
+    passed through `change(value)`, as `name`."""
     folder, _ = anki
     work = tmp_path / "col.anki21"
     with zipfile.ZipFile(folder / "legacy.apkg") as archive:
         work.write_bytes(archive.read("collection.anki21"))
     db = sqlite3.connect(work)
-    models = json.loads(db.execute("SELECT models FROM col").fetchone()[0])
-    for model in models.values():
-        if model["name"] == "Basic":
-            model["originalStockKind"] = 6
-            model["name"] = "Image Occlusion"
-    db.execute("UPDATE col SET models = ?", (json.dumps(models),))
+    value = json.loads(db.execute(f"SELECT {column} FROM col").fetchone()[0])
+    change(value)
+    db.execute(f"UPDATE col SET {column} = ?", (json.dumps(value),))
     db.commit()
     db.close()
-    return rewrite(folder / "legacy.apkg", tmp_path / "io.apkg",
-                   lambda name, data: work.read_bytes() if name == "collection.anki21" else data)
+    return rewrite(folder / "legacy.apkg", tmp_path / name,
+                   lambda member, data: work.read_bytes() if member == "collection.anki21"
+                   else data)
+
+
+def imageocclusion(anki, tmp_path):
+    def change(models):
+        for model in models.values():
+            if model["name"] == "Basic":
+                model["originalStockKind"] = 6
+                model["name"] = "Image Occlusion"
+
+    return legacy_config(anki, tmp_path, "models", change, "io.apkg")
 
 
 def long_steps(anki, tmp_path):
     """legacy.apkg with a preset whose learning step is 10^30 minutes."""
-    folder, _ = anki
-    work = tmp_path / "col.anki21"
-    with zipfile.ZipFile(folder / "legacy.apkg") as archive:
-        work.write_bytes(archive.read("collection.anki21"))
-    db = sqlite3.connect(work)
-    confs = json.loads(db.execute("SELECT dconf FROM col").fetchone()[0])
-    for conf in confs.values():
-        conf["new"]["delays"] = [1e30]
-    db.execute("UPDATE col SET dconf = ?", (json.dumps(confs),))
-    db.commit()
-    db.close()
-    return rewrite(folder / "legacy.apkg", tmp_path / "steps.apkg",
-                   lambda name, data: work.read_bytes() if name == "collection.anki21" else data)
+    def change(confs):
+        for conf in confs.values():
+            conf["new"]["delays"] = [1e30]
+
+    return legacy_config(anki, tmp_path, "dconf", change, "steps.apkg")
 
 
 BAD = {
@@ -545,23 +547,15 @@ def test_a_card_due_past_any_date_imports(anki, tmp_path, due):
 def test_type_in_the_answer_note_types_become_typed_cards(anki, store, settings, home, tmp_path):
     """Anki's {{type:Back}} (Basic, type in the answer) and {{type:cloze:Text}}
     are `Type: yes` here: the learner types what Anki would have them type."""
-    folder, _ = anki
-    work = tmp_path / "col.anki21"
-    with zipfile.ZipFile(folder / "legacy.apkg") as archive:
-        work.write_bytes(archive.read("collection.anki21"))
-    db = sqlite3.connect(work)
-    models = json.loads(db.execute("SELECT models FROM col").fetchone()[0])
-    for model in models.values():
-        if model["name"] == "Basic":
-            model["tmpls"][0]["qfmt"] = "{{Front}}\n\n{{type:Back}}"
-            model["tmpls"][0]["afmt"] = "{{Front}}\n\n<hr id=answer>\n\n{{type:Back}}"
-        if model["name"] == "Cloze":
-            model["tmpls"][0]["qfmt"] += "\n{{type:cloze:Text}}"
-    db.execute("UPDATE col SET models = ?", (json.dumps(models),))
-    db.commit()
-    db.close()
-    path = rewrite(folder / "legacy.apkg", tmp_path / "typed.apkg",
-                   lambda name, data: work.read_bytes() if name == "collection.anki21" else data)
+    def change(models):
+        for model in models.values():
+            if model["name"] == "Basic":
+                model["tmpls"][0]["qfmt"] = "{{Front}}\n\n{{type:Back}}"
+                model["tmpls"][0]["afmt"] = "{{Front}}\n\n<hr id=answer>\n\n{{type:Back}}"
+            if model["name"] == "Cloze":
+                model["tmpls"][0]["qfmt"] += "\n{{type:cloze:Text}}"
+
+    path = legacy_config(anki, tmp_path, "models", change, "typed.apkg")
     do_import(store, settings, path, home)
     spanish = (home / "decks" / "anki-spanish.md").read_text()
     assert "Q: **hola**\nA: hello\\\nhi\nType: yes\nTags: lang::es\n" in spanish

@@ -778,24 +778,10 @@ class Planner:
             out.append(f"{taken} card(s) took their memory state and due date from the package, "
                        "as their log doesn't replay to them (a history from before FSRS, or "
                        "FSRS parameters changed since the reviews); later reviews go on from it")
-        split = self.counts.skipped.count("split")
-        if split:
-            out.append(f"{split} note(s) had cards in several Anki decks; each is in the deck "
-                       "of its first card")
-        moved = self.counts.skipped.count("moved")
-        if moved:
-            out.append(f"{moved} note(s) in another deck in Anki than at their first import "
-                       "stay in the deck they were imported to (a card's id names its deck), "
-                       "their history kept")
-        orphans = self.counts.skipped.count("no-note")
-        if orphans:
-            out.append(f"{orphans} card(s) whose note the collection lacks were left out")
-        missing = self.counts.skipped.count("template")
-        if missing:
-            out.append(f"{missing} card(s) name a template their note type lacks; left out")
-        if self.counts.skipped.count("media-renamed"):
-            out.append("media files whose names the media folder had with other content were "
-                       "copied under names of their own")
+        for kind, message in SKIPPED_NOTES:
+            n = self.counts.skipped.count(kind)
+            if n:
+                out.append(message.format(n=n))
         if differ:
             listed = ", ".join(f"{n} {what}" for what, n in sorted(differ.items()))
             out.append(f"cards whose state here differs from Anki's: {listed}")
@@ -805,6 +791,19 @@ class Planner:
                        f"{self.new_settings.day_starts_at}:00, "
                        f"{self.new_settings.timezone or 'the local time zone'}")
         return out
+
+
+# What the import's notes say of each thing it did otherwise than Anki has it.
+SKIPPED_NOTES = (
+    ("split", "{n} note(s) had cards in several Anki decks; each is in the deck of its first "
+              "card"),
+    ("moved", "{n} note(s) in another deck in Anki than at their first import stay in the "
+              "deck they were imported to (a card's id names its deck), their history kept"),
+    ("no-note", "{n} card(s) whose note the collection lacks were left out"),
+    ("template", "{n} card(s) name a template their note type lacks; left out"),
+    ("media-renamed", "{n} media file(s) whose names the media folder had with other content "
+                      "were copied under names of their own"),
+)
 
 
 def state_event(plan: CardPlan, memory: Memory, days: AnkiDays,
