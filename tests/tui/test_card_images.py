@@ -127,3 +127,100 @@ def test_an_image_keeps_its_shape_and_is_never_blown_up():
     assert fitted_cells(200, 100, (10, 20), 76, 8) == (20, 5)  # its own size
     assert fitted_cells(2000, 1000, (10, 20), 76, 8) == (32, 8)  # shrunk to 8 rows
     assert fitted_cells(4000, 200, (10, 20), 76, 8) == (76, 2)  # shrunk to the width
+
+
+def _app_in_a_pty(home, protocol: str, wanted: bytes, timeout: float = 30.0) -> bytes:
+    """The installed app on a pseudo-terminal of 80×24, told the terminal
+    draws `protocol`: what it writes until `wanted` has come after the first
+    card is opened (Down, Enter on Home), then quit."""
+    import os
+    import pty
+    import select
+    import sys
+    import time
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("companion")
+    if not script.exists():
+        pytest.skip(f"the `companion` console script is not installed next to {sys.executable}")
+    env = {**os.environ, "COMPANION_HOME": str(home), "COMPANION_IMAGES": protocol,
+           "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(str(script), [str(script)], env)
+    import fcntl
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    out, opened, end = b"", None, time.monotonic() + timeout
+    try:
+        while time.monotonic() < end:
+            ready_fds, _, _ = select.select([fd], [], [], 0.1)
+            if ready_fds:
+                try:
+                    out += os.read(fd, 1 << 16)
+                except OSError:
+                    break
+            if opened is None and b"Enter study" in out:
+                time.sleep(0.3)
+                os.write(fd, b"\x1b[B")
+                time.sleep(0.3)
+                os.write(fd, b"\r")
+                opened = len(out)
+            if opened is not None and wanted in out[opened:] and out.endswith((b"\x1b\\", b"m")):
+                time.sleep(0.5)
+                break
+        os.write(fd, b"\x11")  # ctrl+q
+        time.sleep(0.5)
+    finally:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    assert opened is not None, out[-500:]
+    return out[opened:]
+
+
+@pytest.fixture
+def drawn_home(image_home):
+    (image_home / "settings.toml").write_text('timezone = "UTC"\n')
+    return image_home
+
+
+def test_on_a_sixel_terminal_the_cards_image_is_drawn_in_sixels(drawn_home):
+    """What a sixel terminal (foot, WezTerm, xterm -ti vt340) is sent: a DCS
+    sixel image whose one colour is the PNG's (0x80 0x40 0x20 as percents)."""
+    pytest.importorskip("textual_image")
+    out = _app_in_a_pty(drawn_home, "sixel", b"\x1bP")
+    start = out.index(b"\x1bP")
+    sixel = out[start:out.index(b"\x1b\\", start)]
+    assert b"q\"1;1;" in sixel[:20]  # sixel data with its raster size
+    assert b"#0;2;50;25;13" in sixel
+
+
+def test_on_a_kitty_terminal_the_cards_image_is_sent_as_a_png(drawn_home):
+    """What kitty (or Ghostty, WezTerm with the kitty protocol) is sent: the
+    graphics protocol's APC commands carrying the image as a PNG."""
+    pytest.importorskip("textual_image")
+    import base64
+    import re
+
+    out = _app_in_a_pty(drawn_home, "kitty", b"\x1b_G")
+    chunks = re.findall(rb"\x1b_G([^;\x1b]*);([A-Za-z0-9+/=]*)\x1b\\", out)
+    first = next(i for i, (keys, _) in enumerate(chunks) if b"f=100" in keys)
+    data = b""
+    for keys, payload in chunks[first:]:
+        data += payload
+        if b"m=1" not in keys:
+            break
+    image = base64.b64decode(data)
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as drawn:  # the card's map.png, its colour kept
+        assert drawn.width > 0 and drawn.height > 0
+        assert drawn.convert("RGB").getpixel((0, 0)) == (0x80, 0x40, 0x20)
