@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared run of the three labs on a CUDA machine (the `device` tool):
+# One prepared run of every lab on a CUDA machine (the `device` tool):
 # default parameters, `--device auto` (it must pick CUDA), wall time each,
 # and the result summaries under $OUT. Needs python3 with torch, numpy,
 # scikit-learn and rich, as the lent machines have.
@@ -9,7 +9,7 @@ OUT="${OUT:-/tmp/gpu-check}"
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-for lab in batch-size input-gradient transformer-trace; do
+for lab in $(python3 -c "from labs.catalog import LABS; print(' '.join(LABS))"); do
   start=$(date +%s.%N)
   python3 -m labs run "$lab" --device auto --json >"$OUT/$lab.jsonl" 2>"$OUT/$lab.err"
   code=$?

@@ -219,6 +219,25 @@ def head_size(d_model: int, heads: int) -> int:
     return d_model // heads
 
 
+def pe_pairs(d_model: int) -> int:
+    """positional-encoding's (sin, cos) pairs: d_model must be even, since the
+    lab's rotation turns each pair, and an odd last dimension has no partner."""
+    if d_model < 2 or d_model % 2:
+        raise ParamError(f"d_model={d_model} must be even: the encoding's dimensions come in "
+                         "(sin, cos) pairs, and each pair is one rotation")
+    return d_model // 2
+
+
+def _check_positional_encoding(values: dict[str, Any]) -> None:
+    pe_pairs(values["d_model"])
+    head_size(values["d_model"], values["heads"])
+    tokenize(values["sentence"])
+    if values["offset"] >= values["positions"]:
+        raise ParamError(f"offset={values['offset']} must be less than "
+                         f"positions={values['positions']}: the rotation is measured where "
+                         "p + offset is still a position")
+
+
 def _check_transformer_trace(values: dict[str, Any]) -> None:
     """The heads split d_model between them, and every word of the sentence is in the vocabulary."""
     head_size(values["d_model"], values["heads"])
@@ -307,6 +326,32 @@ register(
             Param("causal", "bool", True, "mask attention to later tokens"),
             Param("sentence", "str", "the cat sat on the mat",
                   "the words to trace, from the lab's tiny vocabulary"),
+        ),
+    )
+)
+
+register(
+    LabSpec(
+        name="positional-encoding",
+        title="The squiggles: sinusoidal positional encoding",
+        explanation=(
+            "The encoding of Vaswani et al. (2017) §3.5 as a heatmap; each (sin, cos) pair "
+            "as a clock, so that moving k positions is one fixed rotation R_k of the whole "
+            "vector (measured: max |PE(p+k) − R_k·PE(p)|); the dot product PE(p)·PE(q) as a "
+            "function of the distance alone; and why a transformer needs it: a self-attention "
+            "layer without it is permutation-equivariant (shuffle the tokens, the outputs "
+            "shuffle along), with it, it is not."
+        ),
+        module="labs.experiments.positional_encoding",
+        check=_check_positional_encoding,
+        params=(
+            Param("positions", "int", 50, "positions to encode", 2, 2048),
+            Param("d_model", "int", 16, "dimensions of the encoding (even)", 2, 1024),
+            Param("offset", "int", 5, "the shift k whose rotation R_k is measured", 0, 2047),
+            Param("heads", "int", 2, "attention heads of the layer shuffled (must divide "
+                  "d_model)", 1, 64),
+            Param("sentence", "str", "the cat sat on the mat",
+                  "the words shuffled, from transformer-trace's tiny vocabulary"),
         ),
     )
 )
