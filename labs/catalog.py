@@ -355,3 +355,30 @@ register(
         ),
     )
 )
+
+register(
+    LabSpec(
+        name="family-trees",
+        title="Interpretability in 1986: Hinton's family trees",
+        explanation=(
+            "Two isomorphic family trees (English and Italian, 12 people each) and 12 "
+            "relationships, as in Rumelhart, Hinton & Williams (1986) and Hinton (1986): a "
+            "person (24) → 6 and a relationship (12) → 6, a central 12, → 6 → 24 people, "
+            "learned by back-propagation on 100 of the 104 questions and tested on the 4 "
+            "left out. Then Fig. 4: the 6 person units' weights as heatmaps, English and "
+            "Italian in the same tree positions, and for each unit the measured correlation "
+            "with nationality, generation and branch of the family."
+        ),
+        module="labs.experiments.family_trees",
+        params=(
+            Param("sweeps", "int", 3000, "full-batch learning sweeps (the paper: 1500)", 1,
+                  1_000_000),
+            Param("lr", "float", 0.05, "learning rate ε (the paper: 0.005)", 1e-6, 10.0),
+            Param("momentum", "float", 0.9, "momentum α after the first 20 sweeps (0.5 "
+                  "before, as in the paper)", 0.0, 0.999),
+            Param("weight_decay", "float", 0.0005, "share each weight shrinks by after a "
+                  "sweep (the paper: 0.002)", 0.0, 0.5),
+            Param("held_out", "int", 4, "questions left out of training and tested", 1, 52),
+        ),
+    )
+)
