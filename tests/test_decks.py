@@ -283,7 +283,7 @@ def test_a_typed_card_reaches_the_store_and_an_older_database_reads_the_decks_ag
     from companion.deck_sync import sync_decks
     from companion.session import ReviewSession
     from companion.settings import Settings
-    from companion.store import Store
+    from companion.store import SCHEMA_VERSION, Store
 
     write_deck(tmp_path / "decks", "d.md", "## cap\nQ: Capital?\nA: Paris\nType: yes\n")
     store = Store(tmp_path / "c.db")
@@ -294,11 +294,13 @@ def test_a_typed_card_reaches_the_store_and_an_older_database_reads_the_decks_ag
     # unchanged deck files are read again so the cards get it.
     store.conn.execute("UPDATE cards SET type_answer = NULL")
     store.conn.execute("ALTER TABLE cards DROP COLUMN type_answer")
+    store.conn.execute("DROP TABLE recall_attempts")  # free recall came later still
     store.conn.execute("PRAGMA user_version = 6")
     store.close()
     store = Store(tmp_path / "c.db")
-    assert store.version == 7
+    assert store.version == SCHEMA_VERSION
     assert sync_decks(store, [tmp_path / "decks"]).skipped is False
     assert ReviewSession(store, Settings(timezone="UTC")).card("test/cap").type_answer == "Paris"
     store.close()
-    assert sqlite3.connect(tmp_path / "c.db").execute("PRAGMA user_version").fetchone() == (7,)
+    assert sqlite3.connect(tmp_path / "c.db").execute("PRAGMA user_version").fetchone() == (
+        SCHEMA_VERSION,)
