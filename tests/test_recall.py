@@ -328,3 +328,54 @@ def test_recall_from_a_file_offers_to_study_the_missed_cards(recall_home, tmp_pa
     assert result.returncode == 0, result.stderr
     assert db.execute("SELECT count(*) FROM reviews").fetchone() == (1,)
     assert db.execute("SELECT count(*) FROM recall_attempts").fetchone() == (2,)
+
+
+def test_recall_in_a_terminal_opens_the_editor_and_leaves_its_comment_lines_out(
+        recall_home, tmp_path):
+    """In a terminal the text is written in $EDITOR; the template's # lines
+    (which name the section) and the learner's own # lines are not the text."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "editor.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        path = Path(sys.argv[-1])
+        text = path.read_text(encoding="utf-8")
+        assert "Free recall: encoders (2 ideas to remember)" in text
+        path.write_text(text + "positional encodings\\n# feed-forward, struck out\\n",
+                        encoding="utf-8")
+    """))
+    env = {**os.environ, "COMPANION_HOME": str(recall_home), "NO_COLOR": "1",
+           "EDITOR": f"{sys.executable} {script}", "VISUAL": "", "TERM": "dumb"}
+    main, child = os.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "companion.cli", "recall", "encoders"],
+                               stdin=child, stdout=child, stderr=child, env=env)
+    os.close(child)
+    os.write(main, b"n\n")  # no to the offer to study
+    out = b""
+    while True:
+        ready, _, _ = select.select([main], [], [], 60)
+        if not ready:
+            process.kill()
+            break
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal's other end closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert process.wait(timeout=60) == 0, out
+    os.close(main)
+    text = out.decode("utf-8", "replace")
+    assert "Recalled 1 of 2 ideas of encoders (50%)" in text
+    assert "Study the 1 missed card(s) now?" in text
+    [(stored, recalled)] = _db(recall_home).execute(
+        "SELECT text, recalled FROM recall_attempts").fetchall()
+    assert recalled == 1 and stored.strip() == "positional encodings"
+    assert _db(recall_home).execute("SELECT count(*) FROM reviews").fetchone() == (0,)
