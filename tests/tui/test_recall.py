@@ -151,3 +151,42 @@ async def test_empty_text_is_refused_and_an_unknown_section_says_what_it_meant(t
         await settle(pilot)
         assert isinstance(app.screen, RecallScreen)
         assert any("did you mean 'batching'?" in n.message for n in app.said)
+
+
+@run
+async def test_stats_shows_the_same_recall_rates_as_companion_stats(tui_home, capsys):
+    """Stats and `companion stats` draw stats.overview's free-recall trend:
+    the first and the latest rate of each section, attempt by attempt."""
+    from rich.console import Console
+
+    from companion.cli.tables import print_stats
+    from companion.recall import find_section, load_sections, save, score
+    from companion.stats import overview
+    from companion.tui.screens.stats import StatsScreen
+
+    app = make_app(keyed(tui_home))
+    async with app.run_test(size=(100, 60)) as pilot:
+        await ready(pilot)
+        batching = find_section(load_sections([tui_home / "decks"]), "batching")
+        day = 86_400_000
+        for offset, text in ((-2 * day, "minibatch"), (0, "minibatch and B_simple predicts "
+                                                           "the critical batch size")):
+            save(app.store, score(batching, text), app.clock() + offset)
+        data = overview(app.store, app.settings, app.clock())
+        [trend] = data.free_recall
+        assert trend.section == "batching" and len(trend.attempts) == 2
+        assert (trend.first, trend.latest) == (1 / 3, 2 / 3)
+        assert [p.day for p in trend.attempts] == [data.today.fromordinal(
+            data.today.toordinal() - 2), data.today]
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, StatsScreen)
+        shown = text_of(app.screen.query_one("#stats-free-recall"))
+        console = Console(width=100, no_color=True)
+        with console.capture() as captured:
+            print_stats(data, console)
+        printed = captured.get()
+        for text in (shown, printed):
+            row = next(line for line in text.splitlines() if "batching" in line)
+            assert row.replace("│", " ").split()[:5] == ["batching", "2", "33.3%", "66.7%",
+                                                         "▃▅"], text
