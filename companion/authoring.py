@@ -131,6 +131,8 @@ def new_deck(dirs: list[Path], user_dir: Path, deck_id: str, name: str,
         raise AuthoringError(f"{deck_id[:60]!r}: a deck id is lowercase letters, digits and -")
     if deck_id in RESERVED_DECK_IDS:
         raise AuthoringError(f"{deck_id!r} is companion's own deck id; choose another")
+    _no_controls(name, "--name")
+    _no_controls(description, "--description")
     name = " ".join(name.split())
     if not name:
         raise AuthoringError("--name: give the deck a name")
@@ -220,10 +222,24 @@ def note_text(front: str = "", back: str = "", cloze: str = "", tags: tuple[str,
     return "\n".join(lines) + "\n"
 
 
+def _no_controls(text: str, where: str) -> None:
+    """Refuse text holding a character a terminal acts on (ESC, BEL, CR...):
+    a deck file is shared, and companion writes none into one."""
+    from companion.cardtext import CONTROL_RE
+
+    for number, line in enumerate(text.split("\n"), start=1):
+        found = CONTROL_RE.search(line)
+        if found:
+            at = f"line {number}, " if "\n" in text else ""
+            raise AuthoringError(f"{where}: a control character (U+{ord(found.group()):04X}) at "
+                                 f"{at}column {found.start() + 1}; nothing was written")
+
+
 def _check_note(text: str, deck_id: str, taken: set[str]) -> tuple[str, list[CardDef]]:
     """One note, its id made when it is still "new", parsed as the deck
     parser reads it: (the note's text, its cards), or an AuthoringError."""
     lines = deck_lines(text)
+    _no_controls("\n".join(lines), "the card")
     headings = [i for i, line in enumerate(lines) if card_heading(line) is not None]
     if len(headings) != 1:
         raise AuthoringError(f"expected one card (one ## heading), found {len(headings)}")

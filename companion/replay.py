@@ -20,6 +20,7 @@ from companion.scheduler import (
     Memory,
     MemoryModel,
     PresetModels,
+    StateSet,
 )
 from companion.settings import Settings
 from companion.store import CardReview, CardRow, MemoryRow, Reads, Store, now_ms
@@ -44,12 +45,42 @@ def memory_row(card_id: str, m: Memory) -> MemoryRow:
                      m.interval if m.reps else None, card_id)
 
 
+def state_set(memory: Any) -> StateSet | None:
+    """A set-state event's fields (the JSON object its `memory` holds, or that
+    object read), or None where they don't make a card's state."""
+    if isinstance(memory, str):
+        try:
+            memory = json.loads(memory)
+        except ValueError:
+            return None
+    if not isinstance(memory, dict) or set(memory) - set(StateSet._fields):
+        return None
+
+    def number(key: str, kinds: tuple[type, ...], optional: bool) -> bool:
+        value = memory.get(key)
+        if value is None:
+            return optional
+        return isinstance(value, kinds) and not isinstance(value, bool)
+
+    if not (all(number(k, (int,), False) for k in ("state", "remaining_steps", "reps", "lapses"))
+            and all(number(k, (int, float), True) for k in ("stability", "difficulty"))
+            and number("last_review", (int,), True) and 0 <= memory["state"] <= 3):
+        return None
+    return StateSet(**memory)
+
+
+def state_set_json(sets: StateSet) -> str:
+    """A set-state's fields as the store keeps them."""
+    return json.dumps(sets._asdict(), separators=(",", ":"))
+
+
 def events_by_card(store: Reads, card_id: str | None = None) -> dict[str, list[LoggedEvent]]:
-    """Reschedules and forgets, per card, as the replay reads them."""
+    """Reschedules, forgets and states set, per card, as the replay reads them."""
     out: dict[str, list[LoggedEvent]] = {}
     for row in store.card_events(card_id):
         out.setdefault(row.card_id, []).append(
-            LoggedEvent(row.at, row.kind, row.interval or 0, row.due or 0))
+            LoggedEvent(row.at, row.kind, row.interval or 0, row.due or 0,
+                        state_set(row.memory) if row.kind == "set-state" else None))
     return out
 
 

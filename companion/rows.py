@@ -3,7 +3,7 @@ doctor, Browse and the stats: defined apart from store.py so that a start of
 companion (`due`, a review, Home) does not build them; the store's methods
 import this module when they run."""
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class ExportDeck(NamedTuple):
@@ -57,7 +57,9 @@ class ExportReview(NamedTuple):
 
 
 class ExportEvent(NamedTuple):
-    """A reschedule or forget as the json export carries it."""
+    """A reschedule, forget or state set as the json export and the sync
+    folder carry it: a set-state's `memory` is its fields (a dict; the store
+    keeps them as JSON text)."""
 
     id: str
     card_id: str
@@ -65,6 +67,15 @@ class ExportEvent(NamedTuple):
     kind: str
     interval: int | None
     due: int | None
+    memory: Any
+
+
+class ExportUndo(NamedTuple):
+    """An answer taken back, as the sync folder carries it: the review's id."""
+
+    id: str
+    card_id: str
+    at: int
 
 
 class ExportLabRun(NamedTuple):
@@ -138,6 +149,7 @@ class ApkgCard(NamedTuple):
     choices: str | None
     reveal: str | None
     suspended: int
+    type_answer: str | None  # a typed card's answer: Anki's {{type:...}}
 
 
 class ApkgSchedule(NamedTuple):

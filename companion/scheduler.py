@@ -106,19 +106,43 @@ class LoggedReview(NamedTuple):
     decision: Decision | None = None
 
 
+class StateSet(NamedTuple):
+    """What a `set-state` event sets besides the interval and due date: a
+    card's state as another program held it. A stability, difficulty or last
+    review left None keeps what the replay had."""
+
+    state: int
+    remaining_steps: int = 0
+    stability: float | None = None
+    difficulty: float | None = None
+    last_review: int | None = None  # ms
+    reps: int = 0
+    lapses: int = 0
+
+
 class LoggedEvent(NamedTuple):
     """A change to a card's schedule that is not an answer, kept in the log as
     Anki keeps its Manual and Rescheduled revlog entries: `reschedule` (new
     interval and due date under changed settings), `forget` (back to new, the
-    history kept) and `forget-counts` (also its review and lapse counts)."""
+    history kept) and `forget-counts` (also its review and lapse counts); and
+    `set-state`: the card as another program held it (an Anki package whose
+    memory states its log does not replay to: a history from before FSRS,
+    parameters changed since the reviews), from where the later reviews go
+    on, as Anki's own starting state for a truncated history."""
 
     at: int
     kind: str
     interval: int = 0
     due: int = 0
+    sets: StateSet | None = None
 
 
-EVENT_KINDS = ("reschedule", "forget", "forget-counts")
+EVENT_KINDS = ("reschedule", "forget", "forget-counts", "set-state")
+
+
+def event_order(event: LoggedEvent) -> tuple[int, str]:
+    """Where an event falls among a card's others: by time."""
+    return event.at, event.kind
 
 
 @dataclass(frozen=True)
@@ -537,6 +561,17 @@ class MemoryModel:
 
     @staticmethod
     def apply_event(memory: Memory, event: LoggedEvent) -> Memory:
+        if event.kind == "set-state":
+            sets = event.sets
+            if sets is None:
+                return memory
+            return Memory(
+                state=sets.state, remaining_steps=sets.remaining_steps,
+                stability=memory.stability if sets.stability is None else sets.stability,
+                difficulty=memory.difficulty if sets.difficulty is None else sets.difficulty,
+                due=None if sets.state == NEW else event.due,
+                last_review=memory.last_review if sets.last_review is None else sets.last_review,
+                reps=sets.reps, lapses=sets.lapses, interval=event.interval)
         if event.kind == "reschedule":
             if memory.state != REVIEW:
                 return memory
@@ -555,7 +590,7 @@ class MemoryModel:
         `events` (reschedules, forgets) apply at their time among the reviews."""
         memory = Memory()
         records: list[tuple[int, Decision]] = []
-        pending = sorted(events)
+        pending = sorted(events, key=event_order)
         for review in reviews:
             while pending and pending[0].at < review.reviewed_at:
                 memory = self.apply_event(memory, pending.pop(0))

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         ExportLabRun,
         ExportMetric,
         ExportReview,
+        ExportUndo,
         FlagEvent,
         HardCard,
         LogReview,
@@ -168,13 +169,15 @@ class CardReview(NamedTuple):
 
 
 class CardEvent(NamedTuple):
-    """A reschedule or a forget, as the replay reads it."""
+    """A reschedule, a forget or a state set from another program, as the
+    replay reads it."""
 
     card_id: str
     at: int
     kind: str
     interval: int | None
     due: int | None
+    memory: str | None  # a set-state's other fields, JSON (EVENT_MEMORY_FIELDS)
 
 
 # -- rows: doctor and rebuild ------------------------------------------------
@@ -417,6 +420,20 @@ def _migration_7(db: Any) -> None:
     db.execute("DELETE FROM meta WHERE key = 'deck_signature'")
 
 
+def _migration_8(db: Any) -> None:
+    """A card's state as another program held it (Anki's stability and
+    difficulty from a history before FSRS, or from parameters changed since
+    the reviews): a `set-state` event, its fields besides interval and due in
+    `memory` (JSON). The replay sets the card to it at its time. And the
+    answers taken back, so that no merge brings one back."""
+    db["card_events"].add_column("memory", str)
+    # An answer taken back (undo): its id, so a copy of the log that still has
+    # it (another machine's sync file, this one's own, a package imported
+    # again) doesn't bring it back. Append-only, merged as a union.
+    db["undone_reviews"].create({"id": str, "card_id": str, "at": int}, pk="id",
+                                not_null={"card_id", "at"})
+
+
 def _migration_9(db: Any) -> None:
     """Free recall (`companion recall`): each attempt at writing down a
     section's ideas, kept with its text and score, apart from the review log,
@@ -430,7 +447,8 @@ def _migration_9(db: Any) -> None:
 
 
 MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
-              5: _migration_5, 6: _migration_6, 7: _migration_7, 9: _migration_9}
+              5: _migration_5, 6: _migration_6, 7: _migration_7, 8: _migration_8,
+              9: _migration_9}
 
 
 # What each schema version has, to tell companion's database from another
@@ -452,6 +470,7 @@ SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
                 5: {"decks": {"parent"}},
                 6: {"flag_events": {"id", "card_id", "at", "kind", "until"}},
                 7: {"cards": {"type_answer"}},
+                8: {"card_events": {"memory"}, "undone_reviews": {"id", "card_id", "at"}},
                 9: {"recall_attempts": {"id", "at", "section", "ideas", "recalled", "missed",
                                         "text"}}}
 # The columns a review keeps of what the scheduler decided, in order.
@@ -518,6 +537,18 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return {name: text}
     return value if isinstance(value, dict) else {name: value}
+
+
+def _event_memory(text: str) -> dict[str, Any] | None:
+    """A set-state event's fields, as a dict; None where the text doesn't read
+    as one (the export's check then leaves the event out, saying why)."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 # A review's card is in one of the decks a JSON list names (a preset's decks).
@@ -1009,7 +1040,8 @@ class Reads:
     def card_events(self, card_id: str | None = None) -> list[CardEvent]:
         """Schedule changes that are not answers, by card then time; one card's if given."""
         where, args = ("WHERE card_id = ? ", (card_id,)) if card_id else ("", ())
-        return self._rows(CardEvent, "SELECT card_id, at, kind, interval, due FROM card_events "
+        return self._rows(CardEvent, "SELECT card_id, at, kind, interval, due, memory "
+                                     "FROM card_events "
                                      f"{where}ORDER BY card_id, at, id", args)
 
     def review_count(self) -> int:
@@ -1198,22 +1230,32 @@ class Reads:
 
     def export_card_events(self) -> "list[ExportEvent]":
         from companion.rows import ExportEvent
-        return self._rows(ExportEvent, f"SELECT {', '.join(ExportEvent._fields)} "
+        rows = self._rows(ExportEvent, f"SELECT {', '.join(ExportEvent._fields)} "
                                        "FROM card_events ORDER BY at, id")
+        return [row._replace(memory=_event_memory(row.memory)) if row.memory is not None
+                else row for row in rows]
 
     def insert_new_card_events(self, events: Sequence[Sequence[Any]]) -> int:
-        """(id, card_id, at, kind, interval, due) each; one the log has is left out."""
+        """(id, card_id, at, kind, interval, due, memory) each; one the log has
+        is left out."""
         before = self._value("SELECT count(*) FROM card_events")
         self.conn.executemany("INSERT OR IGNORE INTO card_events(id, card_id, at, kind, "
-                              "interval, due) VALUES (?, ?, ?, ?, ?, ?)", events)
+                              "interval, due, memory) VALUES (?, ?, ?, ?, ?, ?, ?)", events)
         return self._value("SELECT count(*) FROM card_events") - before
 
     def log_ids(self) -> dict[str, set[str]]:
-        """The ids of every review, schedule event and flag event, by kind
-        ("review", "event", "flag"): what a sync tells its new records by."""
+        """The ids of every review, schedule event, flag event and answer taken
+        back, by kind ("review", "event", "flag", "undo"): what a sync tells
+        its new records by."""
         return {kind: set(self._column(f"SELECT id FROM {table}"))
                 for kind, table in (("review", "reviews"), ("event", "card_events"),
-                                    ("flag", "flag_events"))}
+                                    ("flag", "flag_events"), ("undo", "undone_reviews"))}
+
+    def export_undone(self) -> "list[ExportUndo]":
+        """The answers taken back, in time order."""
+        from companion.rows import ExportUndo
+        return self._rows(ExportUndo, "SELECT id, card_id, at FROM undone_reviews "
+                                      "ORDER BY at, id")
 
     def export_flag_events(self, card_ids: Collection[str] | None = None
                            ) -> "list[FlagEvent]":
@@ -1299,7 +1341,8 @@ class Reads:
             "SELECT card_id, reviewed_at AS at, rating, duration_ms, state_before, state_after, "
             "interval, due, 'answer' AS kind FROM reviews "
             "UNION ALL SELECT card_id, at, 0, 0, NULL, NULL, interval, due, kind "
-            "FROM card_events ORDER BY card_id, at")
+            # a state set from another program is the card's, not a revlog row
+            "FROM card_events WHERE kind != 'set-state' ORDER BY card_id, at")
 
     def studied_card_dues(self) -> dict[str, int | None]:
         """card id -> due, for every card answered at least once."""
@@ -1574,7 +1617,18 @@ class Store(Reads):
                           "VALUES (?, ?, ?, ?, ?, ?)", (event_id, card_id, at, kind, interval, due))
 
     def delete_review(self, review_id: str) -> None:
+        """Take an answer back: it leaves the log, and its id is kept as undone."""
+        self.conn.execute("INSERT OR IGNORE INTO undone_reviews(id, card_id, at) SELECT id, "
+                          "card_id, ? FROM reviews WHERE id = ?", (now_ms(), review_id))
         self.conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
+
+    def undo_reviews(self, undone: Sequence[tuple[str, str, int]]) -> list[str]:
+        """(review id, card id, at) each, taken back on another machine: each
+        leaves the log. Returns the card of each review that left it."""
+        self.conn.executemany("INSERT OR IGNORE INTO undone_reviews(id, card_id, at) "
+                              "VALUES (?, ?, ?)", undone)
+        return [card_id for review_id, card_id, _ in undone
+                if self.conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,)).rowcount]
 
     def write_memory(self, memory: MemoryRow) -> None:
         """Cache one card's memory state."""
@@ -1716,19 +1770,21 @@ class Store(Reads):
         a review whose id the log has already is left out (the logs' union).
         Returns how many were added."""
         before = self._value("SELECT count(*) FROM reviews")
+        # one taken back (undone) stays out
         self.conn.executemany(
             "INSERT OR IGNORE INTO reviews(id, card_id, reviewed_at, rating, duration_ms, "
-            f"{DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reviews)
+            f"{DECISION_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 "
+            "WHERE NOT EXISTS (SELECT 1 FROM undone_reviews WHERE id = ?1)", reviews)
         return self._value("SELECT count(*) FROM reviews") - before
 
     def upsert_card_events(self, events: Sequence[Sequence[Any]]) -> None:
-        """(id, card_id, at, kind, interval, due) each: added, or (an event an
-        earlier import brought, known by its id) given its values again."""
+        """(id, card_id, at, kind, interval, due, memory) each: added, or (an
+        event an earlier import brought, known by its id) given its values again."""
         self.conn.executemany(
-            "INSERT INTO card_events(id, card_id, at, kind, interval, due) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET card_id = excluded.card_id, "
-            "at = excluded.at, kind = excluded.kind, interval = excluded.interval, "
-            "due = excluded.due", events)
+            "INSERT INTO card_events(id, card_id, at, kind, interval, due, memory) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "card_id = excluded.card_id, at = excluded.at, kind = excluded.kind, "
+            "interval = excluded.interval, due = excluded.due, memory = excluded.memory", events)
 
     def set_card_flags(self, flags: Sequence[tuple[int, int | None, str]]) -> None:
         """(suspended, buried_until, card id) each, as another program has them."""

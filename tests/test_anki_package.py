@@ -121,6 +121,10 @@ def test_every_card_is_as_anki_has_it(anki, store, settings, home, name):
     assert result.added["cards"] == 89 and result.added["notes"] == 62
     assert result.added["reviews"] == answers(folder, name) > 400
     assert not [n for n in result.notes if "differs" in n]
+    # the cards whose log doesn't replay to Anki's state (two histories cut
+    # short, a preset's parameters changed since) took it from the package
+    [taken] = [n for n in result.notes if "took their memory state" in n]
+    assert int(taken.split()[0]) >= 5
     assert cache_mismatches(store, saved) == []  # doctor: the cache is the log's replay
 
 
@@ -206,8 +210,10 @@ def test_anki_imports_companions_package_with_the_same_schedule(
     export(store, saved, "apkg", out)
     theirs = anki_import(out, TZ)
     assert len(theirs["cards"]) == 89
+    # every answer and schedule change is a revlog row; a state taken from
+    # Anki's package is the card's own (Anki has no revlog row for it)
     assert theirs["revlog"] == store.review_count() + store.conn.execute(
-        "SELECT count(*) FROM card_events").fetchone()[0]
+        "SELECT count(*) FROM card_events WHERE kind != 'set-state'").fetchone()[0]
     import genanki
 
     day = LearnerDay(saved)
@@ -274,6 +280,32 @@ def test_companions_package_imports_into_companion_as_it_was(anki, store, settin
         theirs = load(other / "settings.toml")
         assert theirs.preset("anki-Fast-loose") == saved.preset("anki-Fast-loose")
         assert cache_mismatches(second, theirs) == []
+    finally:
+        second.close()
+
+
+
+def test_the_states_taken_from_anki_go_on_in_a_json_export(anki, store, settings, home,
+                                                          tmp_path, monkeypatch):
+    """A JSON export carries the states a package gave the cards (the set-state
+    events), so the copy it makes is the same, every card as Anki had it."""
+    folder, states = anki
+    _, saved = do_import(store, settings, folder / "collection.apkg", home)
+    out = tmp_path / "out.json"
+    export(store, saved, "json", out)
+    doc = json.loads(out.read_text())
+    taken = [e for e in doc["card_events"] if e["kind"] == "set-state"]
+    assert taken and all(e["memory"]["state"] in (1, 2, 3) for e in taken)
+    other = tmp_path / "other"
+    monkeypatch.setenv("COMPANION_HOME", str(other))
+    from companion.store import open_store
+
+    second = open_store()
+    try:
+        import_file(second, saved, out)
+        cards = states["cards"]
+        assert agreement(second, saved, cards, states["exported_at"]) == (len(cards), [])
+        assert cache_mismatches(second, saved) == []
     finally:
         second.close()
 
@@ -377,6 +409,12 @@ BAD = {
         anki[0] / "collection.apkg", tmp / "new.apkg",
         lambda name, data: b"\x08\x09" if name == "meta" else data),
         "written by a newer Anki than this import understands (package version 9"),
+    "an empty meta": (lambda anki, tmp: rewrite(
+        anki[0] / "collection.apkg", tmp / "nometa.apkg",
+        lambda name, data: b"" if name == "meta" else data),
+        "its meta member names no package version (a damaged package)"),
+    "no card has its note": (lambda anki, tmp: legacy_collection(anki, tmp, "DELETE FROM notes"),
+                             "none of its 89 card(s) has its note (a damaged collection)"),
     "a newer collection": (lambda anki, tmp: legacy_collection(
         anki, tmp, "UPDATE col SET ver = 99"),
         "written by a newer Anki than this import understands (collection schema 99"),
@@ -480,6 +518,15 @@ def test_the_command_line_imports_and_says_what(anki, tmp_path):
     assert "anki-Fast-loose" in listed.stdout
     doctor = run(["doctor"], home)
     assert "equal to a replay" in doctor.stdout
+    assert "took their memory state and due date from the package" in result.stdout
+
+
+def test_cards_without_their_note_are_left_out_and_said(anki, store, settings, home, tmp_path):
+    path = legacy_collection(anki, tmp_path, "DELETE FROM notes WHERE id = (SELECT min(id) "
+                                             "FROM notes)")
+    result, _ = do_import(store, settings, path, home)
+    assert result.added["notes"] == 61 and result.added["cards"] == 88
+    assert "1 card(s) whose note the collection lacks were left out" in result.notes
 
 
 @pytest.mark.parametrize("due", [99_999_999_999, -99_999_999_999])
@@ -493,3 +540,35 @@ def test_a_card_due_past_any_date_imports(anki, tmp_path, due):
     result = run(["import", str(path)], home)
     assert result.returncode == 0, result.stderr
     assert run(["due", "--json"], home).returncode == 0
+
+
+def test_type_in_the_answer_note_types_become_typed_cards(anki, store, settings, home, tmp_path):
+    """Anki's {{type:Back}} (Basic, type in the answer) and {{type:cloze:Text}}
+    are `Type: yes` here: the learner types what Anki would have them type."""
+    folder, _ = anki
+    work = tmp_path / "col.anki21"
+    with zipfile.ZipFile(folder / "legacy.apkg") as archive:
+        work.write_bytes(archive.read("collection.anki21"))
+    db = sqlite3.connect(work)
+    models = json.loads(db.execute("SELECT models FROM col").fetchone()[0])
+    for model in models.values():
+        if model["name"] == "Basic":
+            model["tmpls"][0]["qfmt"] = "{{Front}}\n\n{{type:Back}}"
+            model["tmpls"][0]["afmt"] = "{{Front}}\n\n<hr id=answer>\n\n{{type:Back}}"
+        if model["name"] == "Cloze":
+            model["tmpls"][0]["qfmt"] += "\n{{type:cloze:Text}}"
+    db.execute("UPDATE col SET models = ?", (json.dumps(models),))
+    db.commit()
+    db.close()
+    path = rewrite(folder / "legacy.apkg", tmp_path / "typed.apkg",
+                   lambda name, data: work.read_bytes() if name == "collection.anki21" else data)
+    do_import(store, settings, path, home)
+    spanish = (home / "decks" / "anki-spanish.md").read_text()
+    assert "Q: **hola**\nA: hello\\\nhi\nType: yes\nTags: lang::es\n" in spanish
+    verbs = (home / "decks" / "anki-spanish-verbs.md").read_text()
+    assert "Type: yes" not in verbs  # Basic (and reversed card) asks for nothing typed
+    typed = dict(store.conn.execute("SELECT id, type_answer FROM cards WHERE type_answer != ''"))
+    [euler] = [k for k in typed if k.endswith(".c1") and "Euler" in (
+        store.card_row(k).front or "")]
+    assert typed[euler] == "$e^{i\\pi}+1=0$"
+    assert sum(1 for k in typed if k.startswith("anki-spanish/")) == 43

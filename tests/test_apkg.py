@@ -207,3 +207,49 @@ def test_anki_imports_the_package(collection, tmp_path, monkeypatch):
         assert alpha["Back"] == "The first Greek letter."
     finally:
         col.close()
+
+
+PNG = bytes.fromhex(  # a 1x1 PNG
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+
+
+def test_typed_cards_and_every_image_go_to_anki_as_anki_would_show_them(store, tmp_path,
+                                                                        monkeypatch):
+    """A `Type: yes` card is a "type in the answer" note in Anki (its front asks
+    for the typed answer); an image beside a deck file and one in the media
+    folder both travel, two different files of one name under two names."""
+    anki_collection = pytest.importorskip("anki.collection")
+    folder, media = tmp_path / "decks", tmp_path / "media"
+    media.mkdir()
+    write_deck(folder, "mine.md", "## cap\nQ: Capital of France? ![](dot.png)\nA: Paris\n"
+               "Type: yes\n\n## gap\nCloze: {{c1::Rome}} is in Italy.\nType: yes\n\n"
+               "## pic\nQ: Which dot? ![a dot](../media/dot.png)\nA: That one.\n",
+               deck_id="mine", deck_name="Mine")
+    (folder / "dot.png").write_bytes(PNG)
+    (media / "dot.png").write_bytes(PNG + b"other")  # another file of the same name
+    assert not sync_decks(store, [folder]).errors
+    path = tmp_path / "out.apkg"
+    write_apkg(store, path, media_dir=media)
+    with zipfile.ZipFile(path) as archive:
+        names = json.loads(archive.read("media"))
+        carried = {name: archive.read(number) for number, name in names.items()}
+    assert carried["dot.png"] == PNG and len(carried) == 2
+    [renamed] = [n for n in carried if n != "dot.png"]
+    assert renamed.startswith("dot-") and carried[renamed] == PNG + b"other"
+    (tmp_path / "anki").mkdir()
+    col = anki_collection.Collection(str(tmp_path / "anki" / "collection.anki2"))
+    try:
+        col.import_anki_package(anki_collection.ImportAnkiPackageRequest(
+            package_path=str(path), options=anki_collection.ImportAnkiPackageOptions()))
+        cards = {col.get_card(c).note().fields[0][:12]: col.get_card(c)
+                 for c in col.find_cards("")}
+        cap, gap, pic = cards["Capital of F"], cards["{{c1::Rome}}"], cards["Which dot? <"]
+        assert "[[type:Back]]" in cap.question() and '<img src="dot.png"' in cap.question()
+        assert "[[type:cloze:Text]]" in gap.question()
+        assert "[[type:" not in pic.question()
+        assert f'<img src="{renamed}" alt="a dot"' in pic.question()
+        assert sorted(p.name for p in (tmp_path / "anki" / "collection.media").iterdir()) == \
+            sorted(carried)
+    finally:
+        col.close()

@@ -52,7 +52,9 @@ def test_decks_new_creates_a_deck_file_of_your_own(tmp_path):
                           (["decks", "new", "Bad Id", "--name", "X"], "a deck id is lowercase"),
                           (["decks", "new", "x", "--name", "X", "--parent", "nope"],
                            "--parent nope: no such deck"),
-                          (["decks", "new", "x", "--name", "  "], "give the deck a name")):
+                          (["decks", "new", "x", "--name", "  "], "give the deck a name"),
+                          (["decks", "new", "x", "--name", "Bell\x07"],
+                           "--name: a control character (U+0007) at column 5")):
         result = run(args, home)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
@@ -89,7 +91,12 @@ def test_a_bad_card_is_refused_in_one_line_and_nothing_is_written(mine):
             (["add", "--deck", "nope", "--front", "Q", "--back", "A"], "no such deck"),
             (["add", "--front", "Q"], "--front and --back go together"),
             (["add", "--deck", "mine", "--front", "Q", "--back", "A\n## sneaky\nQ: x"],
-             "expected one card")):
+             "expected one card"),
+            # a shared deck file never gets a terminal's controls (a clipboard write)
+            (["add", "--deck", "mine", "--front", "Q\x1b]52;c;eA==\x07", "--back", "A"],
+             "the card: a control character (U+001B) at line 2, column 5; nothing was written"),
+            (["add", "--deck", "mine", "--cloze", "{{c1::x}}\x9b2J"],
+             "a control character (U+009B)")):
         result = run(args, mine)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from companion.deck_sync import deck_dirs
 from companion.decks import cloze_sides, deck_files, load_decks, parse_deck
+from companion.store import SCHEMA_VERSION
 
 from .conftest import SMALL_DECK, write_deck
 
@@ -283,7 +284,7 @@ def test_a_typed_card_reaches_the_store_and_an_older_database_reads_the_decks_ag
     from companion.deck_sync import sync_decks
     from companion.session import ReviewSession
     from companion.settings import Settings
-    from companion.store import SCHEMA_VERSION, Store
+    from companion.store import Store
 
     write_deck(tmp_path / "decks", "d.md", "## cap\nQ: Capital?\nA: Paris\nType: yes\n")
     store = Store(tmp_path / "c.db")
@@ -294,7 +295,9 @@ def test_a_typed_card_reaches_the_store_and_an_older_database_reads_the_decks_ag
     # unchanged deck files are read again so the cards get it.
     store.conn.execute("UPDATE cards SET type_answer = NULL")
     store.conn.execute("ALTER TABLE cards DROP COLUMN type_answer")
-    store.conn.execute("DROP TABLE recall_attempts")  # free recall came later still
+    store.conn.execute("ALTER TABLE card_events DROP COLUMN memory")  # schema 8's
+    store.conn.execute("DROP TABLE undone_reviews")  # schema 8's too
+    store.conn.execute("DROP TABLE recall_attempts")  # schema 9's: free recall
     store.conn.execute("PRAGMA user_version = 6")
     store.close()
     store = Store(tmp_path / "c.db")
@@ -302,5 +305,5 @@ def test_a_typed_card_reaches_the_store_and_an_older_database_reads_the_decks_ag
     assert sync_decks(store, [tmp_path / "decks"]).skipped is False
     assert ReviewSession(store, Settings(timezone="UTC")).card("test/cap").type_answer == "Paris"
     store.close()
-    assert sqlite3.connect(tmp_path / "c.db").execute("PRAGMA user_version").fetchone() == (
-        SCHEMA_VERSION,)
+    version = sqlite3.connect(tmp_path / "c.db").execute("PRAGMA user_version").fetchone()
+    assert version == (SCHEMA_VERSION,)

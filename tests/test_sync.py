@@ -18,7 +18,7 @@ import pytest
 
 from companion.deck_sync import sync_decks
 from companion.doctor import run_doctor
-from companion.interop.sync_folder import SyncError, sync_folder
+from companion.interop.sync_folder import FORMAT_VERSION, SyncError, sync_folder
 from companion.replay import forget
 from companion.scheduler import to_ms
 from companion.session import ReviewSession
@@ -460,6 +460,13 @@ def review_line(card_id="test/alpha", rating=3, at=T0) -> str:
     ("{H}\n" + review_line()[:-1] + ', "extra": 1}\n', "line 2: object contains unknown "
                                                        "field `extra`"),
     ("{H}\n<<<<<<< HEAD\n" + review_line() + "\n", "line 2: not valid JSON"),
+    ("{H}\n" + json.dumps({"type": "event", "id": "8" * 32, "card_id": "test/alpha",
+                           "at": T0, "kind": "set-state", "interval": 3, "due": T0}) + "\n",
+     "line 2: event: a set-state event needs its memory"),
+    ("{H}\n" + json.dumps({"type": "event", "id": "8" * 32, "card_id": "test/alpha",
+                           "at": T0, "kind": "set-state", "interval": 3, "due": T0,
+                           "memory": {"state": 2, "difficulty": 50.0}}) + "\n",
+     "line 2: memory.difficulty: expected `float` <= 10.0"),
     ("{N}\n" + review_line() + "\n", "written by a newer companion"),
 ])
 def test_a_strangers_file_is_named_and_changes_nothing(homes, folder, content, why):
@@ -472,7 +479,7 @@ def test_a_strangers_file_is_named_and_changes_nothing(homes, folder, content, w
         content = header() + "\n" + review_line() + "\n"
     elif isinstance(content, str):
         content = content.replace("{H}", header(collection)).replace(
-            "{N}", header(collection).replace('"version": 1', '"version": 2'))
+            "{N}", header(collection).replace('"version": 1', f'"version": {FORMAT_VERSION + 1}'))
     before = b.state()
     path = stranger(folder, content)
     report = b.sync(folder)
@@ -683,3 +690,71 @@ def test_a_file_naming_a_card_no_machine_has_is_left_alone(homes, folder, line):
                        "left alone")
     assert b.state() == before
     assert b.doctor_clean()
+
+
+def set_state(home: Home, card_id: str, stability: float, difficulty: float) -> None:
+    """A state taken from an Anki package (what the import writes), on one machine."""
+    from companion.replay import rebuild_card, state_set_json
+    from companion.scheduler import PresetModels, StateSet
+
+    sets = StateSet(state=2, stability=stability, difficulty=difficulty, reps=9, lapses=1)
+    with home.store.transaction():
+        home.store.insert_new_card_events([("7" * 32, card_id, home.now, "set-state", 12,
+                                            home.now + 12 * DAY, state_set_json(sets))])
+        rebuild_card(home.store, PresetModels(home.settings).for_deck("test"), card_id)
+    home.now += MIN
+
+
+def test_a_state_taken_from_anki_reaches_the_other_machine_and_later_reviews_build_on_it(
+        homes, folder):
+    a, b = homes["a"], homes["b"]
+    a.answer("test/alpha", 3)
+    set_state(a, "test/alpha", 42.0, 6.5)
+    row = a.store.card_row("test/alpha")
+    assert (row.stability, row.difficulty, row.interval, row.reps) == (42.0, 6.5, 12, 9)
+    a.sync(folder)
+    b.sync(folder)
+    assert_converged(a, b)
+    b.now = a.now + 12 * DAY
+    b.answer("test/alpha", 3)  # from Anki's state: a long interval, not a first review's
+    after = b.store.card_row("test/alpha")
+    assert after.stability > 42.0 and after.reps == 10 and after.interval > 12
+    b.sync(folder)
+    a.sync(folder)
+    assert_converged(a, b)
+
+
+def test_an_older_file_is_marked_with_the_format_its_records_need(homes, folder):
+    a = homes["a"]
+    a.answer("test/alpha", 3)
+    a.sync(folder)
+    path = own_file(a, folder)
+    head, _, rest = path.read_text().partition("\n")
+    path.write_text(json.dumps({**json.loads(head), "version": 1}) + "\n" + rest)
+    set_state(a, "test/alpha", 42.0, 6.5)
+    a.sync(folder)
+    lines = path.read_text().splitlines()
+    assert {**json.loads(lines[0]), "version": 1} == {**json.loads(head), "version": 1}
+    assert json.loads(lines[0])["version"] == FORMAT_VERSION
+    assert lines[1:-1] == rest.splitlines() and '"set-state"' in lines[-1]
+
+
+def test_an_answer_taken_back_after_a_sync_stays_taken_back_on_every_machine(homes, folder):
+    a, b = homes["a"], homes["b"]
+    a.answer("test/alpha", 3)
+    a.answer("test/beta", 1)
+    a.sync(folder)
+    b.sync(folder)
+    assert len(b.state()["reviews"]) == 2
+    a.session.undo()  # beta's Again, already in a's file and in b's store
+    assert len(a.state()["reviews"]) == 1
+    report = a.sync(folder)  # a's own file still holds the review: it stays out
+    assert len(a.state()["reviews"]) == 1 and a.store.card_row("test/beta").reps == 0
+    assert report.written == 1
+    [line] = [x for x in b.sync(folder).lines() if x.startswith("a (")]
+    assert "1 answer taken back" in line
+    assert len(b.state()["reviews"]) == 1 and b.store.card_row("test/beta").state == 0
+    for home in (a, b, a, b):
+        home.sync(folder)
+    assert_converged(a, b)
+    assert len(a.state()["reviews"]) == 1

@@ -43,6 +43,7 @@ default in each).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -67,7 +68,15 @@ from companion.interop.anki_package import (
     read_package,
 )
 from companion.interop.anki_text import html_to_markdown
-from companion.scheduler import Decision, LearnerDay, LoggedEvent, Memory, MemoryModel, stored
+from companion.scheduler import (
+    Decision,
+    LearnerDay,
+    LoggedEvent,
+    Memory,
+    MemoryModel,
+    StateSet,
+    stored,
+)
 from companion.settings import PRESET_NAME, Settings, SettingsError, parse_step
 from companion.store import LEARNING, NEW, RELEARNING, REVIEW, Store, now_ms
 
@@ -202,6 +211,24 @@ def template_sides(notetype: NotetypeRow, ord_: int) -> tuple[list[str], list[st
     question = [name for name, typed in _refs(qfmt, notetype.fields) if not typed]
     answer = [name for name, _ in _refs(afmt, notetype.fields) if name not in question]
     return question, answer
+
+
+def _typeable(answer: str) -> bool:
+    """An answer companion can ask to type (as the deck parser's Type: check):
+    some text, not a paragraph's worth."""
+    from companion.typeanswer import MAX_COMPARED_CHARS, expected_text
+
+    return answer != EMPTY_SIDE and 0 < len(expected_text(answer)) <= MAX_COMPARED_CHARS
+
+
+def _typeable_cloze(text: str) -> bool:
+    from companion.decks import ClozeError, cloze_gaps, cloze_typing_answer
+
+    try:
+        gaps = sorted({g.number for g in cloze_gaps(text)})
+    except ClozeError:
+        return False
+    return bool(gaps) and all(_typeable(cloze_typing_answer(text, g)) for g in gaps)
 
 
 def check_notetype(path: Path, notetype: NotetypeRow) -> None:
@@ -395,9 +422,13 @@ class Planner:
             extra = [f for f, _ in _refs(notetype.templates[0][2], notetype.fields)
                      if f != name and values.get(f, "").strip()]
             text = self._md(values.get(name, ""))
+            # {{type:cloze:Text}}: the learner types each gap's answer
+            typed = (name, True) in _refs(notetype.templates[0][1], notetype.fields) and \
+                _typeable_cloze(text)
             block = self._note_text(base, [
                 ("Cloze", text),
                 ("Extra", "\n\n".join(self._md(values[f]) for f in extra)),
+                ("Type", "yes" if typed else ""),
                 ("Tags", tags)])
             plans = [CardPlan(f"{home.id}/{base}.c{c.ord + 1}", c, home.id) for c in cards]
             return [NotePlan(base, block, plans, order)]
@@ -408,9 +439,16 @@ class Planner:
                 continue
             question, answer = template_sides(notetype, card.ord)
             note_id = base if card.ord == 0 else f"{base}-{card.ord + 1}"
+            back = "\n\n".join(t for f in answer if (t := self._md(values.get(f, ""))))
+            # "Basic (type in the answer)": the front's {{type:Back}} is what
+            # the back shows, so the A: is the answer to type
+            typed_fields = [n for n, typed in _refs(notetype.templates[card.ord][1],
+                                                    notetype.fields) if typed]
+            typed = bool(typed_fields) and answer == typed_fields and _typeable(back)
             block = self._note_text(note_id, [
                 ("Q", "\n\n".join(t for f in question if (t := self._md(values.get(f, ""))))),
-                ("A", "\n\n".join(t for f in answer if (t := self._md(values.get(f, ""))))),
+                ("A", back),
+                ("Type", "yes" if typed else ""),
                 ("Tags", tags)])
             out.append(NotePlan(note_id, block, [CardPlan(f"{home.id}/{note_id}", card, home.id)],
                                 order))
@@ -434,6 +472,11 @@ class Planner:
         for card in package.cards:
             if card.note_id in package.notes:
                 cards_of.setdefault(card.note_id, []).append(card)
+            else:
+                self.counts.skipped.append("no-note")
+        if package.cards and not cards_of:
+            raise ImportError_(f"{self.path}: none of its {len(package.cards)} card(s) has its "
+                               "note (a damaged collection); nothing imported")
         seen: dict[str, str] = {}
         for note_id, cards in cards_of.items():
             note = package.notes[note_id]
@@ -534,7 +577,7 @@ class Planner:
                     if last:
                         interval = card.interval
                 event = LoggedEvent(at, kind, interval, due)
-                events.append((key, plan.id, at, kind, interval, due))
+                events.append((key, plan.id, at, kind, interval, due, None))
                 memory = model.apply_event(memory, event)
                 continue
             outcome = model.answer(plan.id, memory, entry.ease, at)
@@ -653,7 +696,7 @@ class Planner:
         replaced: list[tuple[Path, Path | None]] = []
         tomorrow = day.start_of(day.day_of(now_ms()) + timedelta(days=1))
         differ: dict[str, int] = {}
-        cards = reviews_added = 0
+        cards = reviews_added = taken = 0
         try:
             with store.transaction():
                 noted_memory = store.meta("memory_parameters")
@@ -673,6 +716,13 @@ class Planner:
                             store.upsert_card_events(events)
                             memory = rebuild(store, model, card.id)
                             cards += card.id not in had
+                            if compare(card.anki, memory, days):
+                                # the log doesn't replay to Anki's state: the
+                                # card takes it from the package
+                                store.insert_new_card_events(
+                                    [state_event(card, memory, days, revlog.get(card.anki.id))])
+                                memory = rebuild(store, model, card.id)
+                                taken += 1
                             for what in compare(card.anki, memory, days):
                                 differ[what] = differ.get(what, 0) + 1
                             queue = card.anki.queue
@@ -709,15 +759,22 @@ class Planner:
                 backup.unlink(missing_ok=True)
         added = {"decks": len(parsed), "notes": self.counts.notes, "cards": cards,
                  "reviews": reviews_added, "media": media}
-        notes = self._notes(differ)
+        notes = self._notes(differ, taken)
         return ImportResult(added, None, notes)
 
-    def _notes(self, differ: dict[str, int]) -> list[str]:
+    def _notes(self, differ: dict[str, int], taken: int) -> list[str]:
         out = []
+        if taken:
+            out.append(f"{taken} card(s) took their memory state and due date from the package, "
+                       "as their log doesn't replay to them (a history from before FSRS, or "
+                       "FSRS parameters changed since the reviews); later reviews go on from it")
         split = self.counts.skipped.count("split")
         if split:
             out.append(f"{split} note(s) had cards in several Anki decks; each is in the deck "
                        "of its first card")
+        orphans = self.counts.skipped.count("no-note")
+        if orphans:
+            out.append(f"{orphans} card(s) whose note the collection lacks were left out")
         missing = self.counts.skipped.count("template")
         if missing:
             out.append(f"{missing} card(s) name a template their note type lacks; left out")
@@ -726,14 +783,52 @@ class Planner:
                        "copied under names of their own")
         if differ:
             listed = ", ".join(f"{n} {what}" for what, n in sorted(differ.items()))
-            out.append(f"cards whose state here differs from Anki's: {listed} (a history from "
-                       "before FSRS, or FSRS parameters changed since the reviews)")
+            out.append(f"cards whose state here differs from Anki's: {listed}")
         presets = sorted({d.preset for d in self.decks.values() if d.preset})
         if presets:
             out.append(f"presets: {', '.join(presets)}; days counted from "
                        f"{self.new_settings.day_starts_at}:00, "
                        f"{self.new_settings.timezone or 'the local time zone'}")
         return out
+
+
+def state_event(plan: CardPlan, memory: Memory, days: AnkiDays,
+                entries: list[RevlogRow] | None) -> tuple[Any, ...]:
+    """A set-state event (a row for insert_new_card_events) that gives the card
+    Anki's state: its type, steps, stability and difficulty as stored, due date,
+    interval, counts and last review. Just after the card's last revlog entry
+    (or, with none, now); its id follows from what it sets, so importing the
+    same package again adds nothing."""
+    from companion.replay import state_set_json
+
+    card = plan.anki
+    s, d, lrt = (card.data.get(k) for k in ("s", "d", "lrt"))
+
+    def number(value: Any) -> float | None:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return float(value) if ok and math.isfinite(value) else None
+
+    stability, difficulty = number(s), number(d)
+    if stability is not None and not 0 < stability <= 1e6:
+        stability = None
+    if difficulty is not None and not 1 <= difficulty <= 10:
+        difficulty = None
+    last = number(lrt)
+    sets = StateSet(
+        state=card.type,
+        remaining_steps=card.left % 1000 if card.type in (LEARNING, RELEARNING) else 0,
+        stability=None if card.type == NEW else stability,
+        difficulty=None if card.type == NEW else difficulty,
+        last_review=int(last) * 1000 if last is not None and last > 0 else None,
+        reps=max(card.reps, 0), lapses=max(card.lapses, 0))
+    at = max(e.id for e in entries) + 1 if entries else now_ms()
+    at = min(at, now_ms())
+    due = days.card_due(card) or 0
+    interval = max(card.interval, 0) if card.type in (REVIEW, RELEARNING) else memory.interval
+    memory_json = state_set_json(sets)
+    key = uuid.uuid5(uuid.NAMESPACE_URL, f"anki:{plan.id}:set-state:{interval}:{due}:"
+                                         f"{memory_json}").hex
+    return (key, plan.id, at, "set-state", interval, due, memory_json)
 
 
 def compare(card: CardRow, memory: Memory, days: AnkiDays) -> list[str]:

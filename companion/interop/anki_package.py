@@ -240,6 +240,8 @@ def _read(path: Path, archive: zipfile.ZipFile, workdir: Path) -> Package:
     names = set(archive.namelist())
     if "meta" in names:
         version = _meta_version(path, archive.read("meta")[:64])
+        if version == 0:  # protobuf's default: the field is missing
+            raise fail(path, "its meta member names no package version (a damaged package)")
         if version not in PACKAGE_VERSIONS:
             raise fail(path, f"written by a newer Anki than this import understands (package "
                              f"version {version}; known: 1 to {max(PACKAGE_VERSIONS)})")

@@ -9,8 +9,10 @@ becomes MathJax's `\\(...\\)` / `\\[...\\]`, which Anki renders.
 
 Ids are stable: a deck's and a note's Anki ids and guids are hashes of their
 companion ids, so importing a newer export updates the notes instead of adding
-copies. A subdeck is named `Parent::Child`. Images of the media folder travel
-with the package.
+copies. A subdeck is named `Parent::Child`. Every image a card shows travels
+with the package (found where the app finds it: the deck file's folder, then
+the media folder). A typed card (`Type: yes`) goes as a "type in the answer"
+note type, Anki's {{type:Back}} or {{type:cloze:Text}}.
 
 Scheduling travels too, for Anki's "Import any learning progress": each card's
 state, due date, interval, steps left, counts and FSRS memory state (stability,
@@ -31,6 +33,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -61,21 +64,28 @@ def stable_id(*parts: str) -> int:
     return (1 << 30) + int.from_bytes(digest, "big") % (1 << 30)
 
 
-@lru_cache(maxsize=1)
-def _models() -> tuple[Any, Any]:
+@lru_cache(maxsize=2)
+def _models(typed: bool = False) -> tuple[Any, Any]:
+    """The basic and cloze note types; `typed`: their "type in the answer"
+    kin (a `Type: yes` card), whose front asks for the Back or the gap as
+    Anki's "Basic (type in the answer)" and "Cloze" with {{type:cloze:Text}} do."""
     import genanki
 
+    kind = " (type in the answer)" if typed else ""
+    ask_back = "<br>{{type:Back}}" if typed else ""
+    ask_gap = "<br>{{type:cloze:Text}}" if typed else ""
     basic = genanki.Model(
-        stable_id("model", "basic", "1"), "companion basic",
+        stable_id("model", "basic", "typed" if typed else "1"), f"companion basic{kind}",
         fields=[{"name": "Front"}, {"name": "Back"}, {"name": "Extra"}, {"name": "Source"}],
-        templates=[{"name": "Card 1", "qfmt": "{{Front}}",
-                    "afmt": '{{FrontSide}}<hr id="answer">{{Back}}' + _BACK_EXTRAS}],
+        templates=[{"name": "Card 1", "qfmt": "{{Front}}" + ask_back,
+                    "afmt": ('{{Front}}<hr id="answer">{{type:Back}}' if typed
+                             else '{{FrontSide}}<hr id="answer">{{Back}}') + _BACK_EXTRAS}],
         css=CSS)
     cloze = genanki.Model(
-        stable_id("model", "cloze", "1"), "companion cloze",
+        stable_id("model", "cloze", "typed" if typed else "1"), f"companion cloze{kind}",
         fields=[{"name": "Text"}, {"name": "Extra"}, {"name": "Source"}],
-        templates=[{"name": "Cloze", "qfmt": "{{cloze:Text}}",
-                    "afmt": "{{cloze:Text}}" + _BACK_EXTRAS}],
+        templates=[{"name": "Cloze", "qfmt": "{{cloze:Text}}" + ask_gap,
+                    "afmt": "{{cloze:Text}}" + ask_gap + _BACK_EXTRAS}],
         css=CSS, model_type=genanki.Model.CLOZE)
     return basic, cloze
 
@@ -99,13 +109,54 @@ def _mathjax(latex: str, display: bool) -> str:
     return f"\\[{body}\\]" if display else f"\\({body}\\)"
 
 
-MEDIA_SRC = re.compile(r'src="\.\./media/([^"/]+)"')
+IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")')
 
 
-def to_anki_html(text: str, media: set[str] | None = None) -> str:
-    """Markdown card text -> the HTML of an Anki field, math as MathJax. An
-    image of the media folder (`../media/NAME`, as an Anki import writes it) is
-    named as Anki names media, and added to `media`."""
+class Media:
+    """The media a package carries: each image a card shows, found where the
+    app finds it (the deck file's folder, then the data dir's media/, see
+    companion.cardimages), under the name Anki will know it by: its file
+    name, or, when two different files share one, the name with a digest."""
+
+    def __init__(self, media_dir: Path):
+        self.media_dir = media_dir
+        self.files: dict[str, Path] = {}  # name in the package -> the file
+        self._names: dict[Path, str] = {}
+
+    def placer(self, deck_path: str | None) -> Callable[[str], str | None]:
+        from companion.cardimages import image_roots, resolve_image
+
+        roots = image_roots(deck_path, self.media_dir)
+
+        def place(src: str) -> str | None:
+            path, _ = resolve_image(src, roots)
+            if path is None:
+                return None
+            if path in self._names:
+                return self._names[path]
+            name = path.name
+            if not _plain_name(name):
+                return None
+            if name in self.files and not _same_content(self.files[name], path):
+                digest = hashlib.sha1(path.read_bytes()).hexdigest()[:8]
+                name = f"{path.stem}-{digest}{path.suffix}"
+            self.files.setdefault(name, path)
+            self._names[path] = name
+            return name
+
+        return place
+
+
+def _same_content(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+def to_anki_html(text: str, place: Callable[[str], str | None] | None = None) -> str:
+    """Markdown card text -> the HTML of an Anki field, math as MathJax. Each
+    image `place` finds (see Media) is named as the package names it."""
     if not text:
         return ""
     maths: list[str] = []
@@ -126,16 +177,19 @@ def to_anki_html(text: str, media: set[str] | None = None) -> str:
     if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
         rendered = rendered[3:-4]
     rendered = re.sub(r"CMPNMATH(\d+)X", lambda m: maths[int(m.group(1))], rendered)
+    if place is None:
+        return rendered
 
     def media_name(match: re.Match[str]) -> str:
         from urllib.parse import unquote
 
-        name = unquote(html.unescape(match.group(1)))
-        if media is not None:
-            media.add(name)
-        return f'src="{html.escape(name)}"'
+        src = html.unescape(match.group(2))
+        name = place(src) or place(unquote(src))
+        if name is None:
+            return match.group(0)
+        return f"{match.group(1)}{html.escape(name)}{match.group(3)}"
 
-    return MEDIA_SRC.sub(media_name, rendered)
+    return IMG_SRC.sub(media_name, rendered)
 
 
 # -- notes -----------------------------------------------------------------
@@ -165,10 +219,10 @@ def _predict_sides(card: ApkgCard) -> tuple[str, str]:
 
 
 def _basic_note(deck_id: str, card: ApkgCard, front: str, back: str,
-                media: set[str] | None = None) -> Any:
+                media: Callable[[str], str | None] | None = None) -> Any:
     import genanki
 
-    basic, _ = _models()
+    basic, _ = _models(bool(card.type_answer))
     note = genanki.Note(
         model=basic,
         fields=[to_anki_html(front, media), to_anki_html(back, media),
@@ -180,11 +234,11 @@ def _basic_note(deck_id: str, card: ApkgCard, front: str, back: str,
 
 
 def _cloze_note(deck_id: str, note_id: str | None, raw: str, gaps: list[ApkgCard],
-                media: set[str] | None = None) -> Any:
+                media: Callable[[str], str | None] | None = None) -> Any:
     import genanki
 
-    _, cloze = _models()
     first = gaps[0]
+    _, cloze = _models(bool(first.type_answer))
     note = genanki.Note(
         model=cloze,
         fields=[to_anki_html(raw, media), to_anki_html(first.extra or "", media),
@@ -197,11 +251,12 @@ def _cloze_note(deck_id: str, note_id: str | None, raw: str, gaps: list[ApkgCard
     return note
 
 
-def deck_notes(store: Store, deck_id: str, deck_path: str, media: set[str] | None = None,
+def deck_notes(store: Store, deck_id: str, deck_path: str, media_set: Media | None = None,
                cards_of: dict[str, dict[int, str]] | None = None) -> list[Any]:
-    """The genanki notes of one deck's cards that are not retired; `media`
+    """The genanki notes of one deck's cards that are not retired; `media_set`
     collects the media files they show, `cards_of` each note's guid -> its
     Anki card ordinals -> companion's card ids."""
+    media = media_set.placer(deck_path) if media_set is not None else None
     cards = store.apkg_cards(deck_id)
     clozes: dict[str | None, list[ApkgCard]] = {}
     for card in cards:
@@ -268,7 +323,7 @@ def write_apkg(store: Store, path: Path, settings: Settings | None = None,
 
         media_dir = paths.home() / "media"
     names = anki_deck_names(store)
-    decks, media = [], set[str]()
+    decks, media = [], Media(media_dir)
     cards_of: dict[str, dict[int, str]] = {}
     anki_decks: dict[str, int] = {}
     for row in store.apkg_decks():
@@ -290,8 +345,7 @@ def write_apkg(store: Store, path: Path, settings: Settings | None = None,
             conn.commit()
         finally:
             conn.close()
-        files = {name: media_dir / name for name in sorted(media)
-                 if _plain_name(name) and (media_dir / name).is_file()}
+        files = dict(sorted(media.files.items()))
         tmp = path.with_name(path.name + ".tmp")
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.write(database, "collection.anki2")

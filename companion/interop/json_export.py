@@ -19,8 +19,9 @@ from companion.store import RecallAttemptRow, Store
 
 FORMAT = "companion-export"
 # 2: each review's decision, and card_events; 3: a deck's parent, typed answers;
-# 4: free-recall attempts
-FORMAT_VERSION = 4
+# 4: set-state events (a card's state as an Anki package held it)
+# 5: free-recall attempts
+FORMAT_VERSION = 5
 
 # The export's fields are the store's rows, in their order.
 RUN_FIELDS = ExportLabRun._fields[1:]  # a run's id is this database's own

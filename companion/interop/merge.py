@@ -54,9 +54,20 @@ def merge_log(store: Store, reviews: Sequence[dict[str, Any]],
     added_reviews = store.insert_new_reviews(
         [tuple(r.get(k) for k in REVIEW_FIELDS) for r in reviews])
     added_events = store.insert_new_card_events(
-        [tuple(e.get(k) for k in EVENT_FIELDS) for e in events])
+        [tuple(_event_value(e, k) for k in EVENT_FIELDS) for e in events])
     touched = {r["card_id"] for r in reviews} | {e["card_id"] for e in events}
     return added_reviews, added_events, touched
+
+
+def _event_value(event: dict[str, Any], key: str) -> Any:
+    """An event's field as the store keeps it: a set-state's fields as JSON."""
+    value = event.get(key)
+    if key == "memory" and value is not None:
+        from companion.replay import state_set, state_set_json
+
+        sets = state_set(value)
+        return None if sets is None else state_set_json(sets)
+    return value
 
 
 def rebuild_cards(store: Store, models: PresetModels, card_ids: Iterable[str]) -> int:

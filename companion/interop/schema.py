@@ -70,13 +70,26 @@ class Review(msgspec.Struct, forbid_unknown_fields=True):
     elapsed_days: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
 
 
+class EventState(msgspec.Struct, forbid_unknown_fields=True):
+    """A set-state event's fields besides interval and due (scheduler.StateSet)."""
+
+    state: Annotated[int, msgspec.Meta(ge=0, le=3)]
+    remaining_steps: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 0
+    stability: Annotated[float, msgspec.Meta(gt=0, le=1e6)] | None = None
+    difficulty: Annotated[float, msgspec.Meta(ge=1, le=10)] | None = None
+    last_review: MS | None = None
+    reps: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 0
+    lapses: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 0
+
+
 class CardEvent(msgspec.Struct, forbid_unknown_fields=True):
     id: ID
     card_id: ID
     at: MS
-    kind: Literal["reschedule", "forget", "forget-counts"]
+    kind: Literal["reschedule", "forget", "forget-counts", "set-state"]
     interval: Annotated[int, msgspec.Meta(ge=0, le=36500)] | None = None
     due: MS | None = None
+    memory: EventState | None = None  # a set-state's (format 4)
 
 
 class LabRun(msgspec.Struct, forbid_unknown_fields=True):
@@ -197,7 +210,15 @@ def review_problem(review: Review, latest: int) -> str:
 
 
 def event_problem(event: CardEvent, latest: int) -> str:
-    return f"at {event.at} is in the future" if event.at > latest else ""
+    if event.at > latest:
+        return f"at {event.at} is in the future"
+    if event.kind != "set-state":
+        return f"a {event.kind} event has no memory" if event.memory is not None else ""
+    if event.memory is None:
+        return "a set-state event needs its memory"
+    if event.memory.state and event.due is None:
+        return "a set-state event for a card not new needs its due date"
+    return ""
 
 
 def _check_meaning(doc: Document, where: str) -> None:

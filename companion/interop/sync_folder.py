@@ -45,7 +45,7 @@ from companion.settings import Settings, SettingsError, from_mapping
 from companion.store import CardFlags, Store, StoreError, now_ms
 
 FORMAT = "companion-sync"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: set-state events (a card's state as an Anki package held it)
 FILE_NAME = re.compile(r"companion-([0-9a-f]{32})\.jsonl")
 # How a sync tool names the copy it keeps when a file changed in two places:
 # Syncthing's ".sync-conflict-...", Dropbox's "(... conflicted copy ...)",
@@ -122,8 +122,18 @@ class SettingsRecord(msgspec.Struct, tag="settings", tag_field="type",
     values: dict[str, Any]  # SYNCED_SETTINGS (a name this companion doesn't know is ignored)
 
 
-Record = DeckRecord | CardRecord | ReviewRecord | EventRecord | FlagRecord | SettingsRecord
-KINDS = ("deck", "card", "review", "event", "flag", "settings")
+class UndoRecord(msgspec.Struct, tag="undo", tag_field="type", forbid_unknown_fields=True):
+    """An answer taken back: the review's id (a review record of it, in any
+    file, no longer counts)."""
+
+    id: schema.ID
+    card_id: schema.ID
+    at: schema.MS
+
+
+Record = (DeckRecord | CardRecord | ReviewRecord | EventRecord | FlagRecord | SettingsRecord
+          | UndoRecord)
+KINDS = ("deck", "card", "review", "event", "flag", "settings", "undo")
 HEADER_START = b'{"type": "header", "format": "companion-sync"'  # as this module writes it
 
 
@@ -159,7 +169,7 @@ def _record_problem(record: Any, latest: int) -> str:
         return schema.event_problem(record, latest)
     if isinstance(record, CardRecord):
         return schema.card_problem(record)
-    if isinstance(record, (FlagRecord, SettingsRecord)) and record.at > latest:
+    if isinstance(record, (FlagRecord, SettingsRecord, UndoRecord)) and record.at > latest:
         return f"at {record.at} is in the future"
     if isinstance(record, SettingsRecord):
         try:
@@ -265,10 +275,11 @@ class Merged:
     flags: int = 0
     cards: int = 0
     own: bool = False  # this machine's own file (its records back after a restore)
+    undone: int = 0  # answers it took back that this store had
 
     @property
     def nothing(self) -> bool:
-        return not (self.reviews or self.card_events or self.flags or self.cards)
+        return not (self.reviews or self.card_events or self.flags or self.cards or self.undone)
 
 
 @dataclass(frozen=True)
@@ -306,7 +317,8 @@ def _added(m: Merged) -> str:
     if m.nothing:
         return "nothing new"
     parts = [f"{m.reviews} review{'s' if m.reviews != 1 else ''} added"]
-    for n, what in ((m.card_events, "card event"), (m.flags, "flag change"), (m.cards, "card")):
+    for n, what in ((m.undone, "answer taken back"), (m.card_events, "card event"),
+                    (m.flags, "flag change"), (m.cards, "card")):
         if n:
             parts.append(f"{n} {what}{'s' if n != 1 else ''}")
     return ", ".join(parts)
@@ -408,7 +420,7 @@ def _without_unknown_cards(store: Store, own: SyncFile | None, foreign: list[Syn
         known |= source.ids("card")
     kept = []
     for source in foreign:
-        unknown = sorted({r.card_id for kind in ("review", "event", "flag")
+        unknown = sorted({r.card_id for kind in ("review", "event", "flag", "undo")
                           for r in source.records[kind]} - known)
         if unknown:
             warnings.append(f"{source.path}: its records name a card no machine has "
@@ -588,7 +600,7 @@ def _write_own(store: Store, folder: Path, path: Path, own: SyncFile | None,
     # add reads their ids alone)
     stored = store.log_ids()
     for kind, read in (("review", store.export_reviews), ("event", store.export_card_events),
-                       ("flag", store.export_flag_events)):
+                       ("flag", store.export_flag_events), ("undo", store.export_undone)):
         new = stored[kind] - known(kind)
         if new:
             rows += [{"type": kind, **r._asdict()} for r in read() if r.id in new]
@@ -621,6 +633,13 @@ def _write_own(store: Store, folder: Path, path: Path, own: SyncFile | None,
         head = own.data[:own.end]
         if head and not head.endswith(b"\n"):
             head += b"\n"
+        if own.header.version < FORMAT_VERSION:
+            # what it holds now may be more than an older companion reads:
+            # the header says so, and that one asks to be upgraded
+            _, _, rest = head.partition(b"\n")
+            header = msgspec.structs.asdict(own.header)
+            head = terminal_json({"type": "header", **header, "version": FORMAT_VERSION},
+                                 indent=None).encode() + b"\n" + rest
     else:
         import socket
 
@@ -680,12 +699,16 @@ def _merge_file(store: Store, source: SyncFile, have: dict[str, set[str]],
         return out
 
     reviews, events, flags = fresh("review"), fresh("event"), fresh("flag")
+    # the answers taken back first: a review of one in this file stays out
+    undone = store.undo_reviews([(u["id"], u["card_id"], u["at"]) for u in fresh("undo")])
     added_reviews, added_events, touched = merge_log(store, reviews, events)
     added_flags = store.insert_new_flag_events(
         [(f["id"], f["card_id"], f["at"], f["kind"], f.get("until")) for f in flags])
     header = source.header
     report = Merged(header.machine, header.name, source.path, added_reviews, added_events,
-                    added_flags, len(new_cards), own=header.machine == machine)
+                    added_flags, len(new_cards), own=header.machine == machine,
+                    undone=len(undone))
+    touched |= set(undone)
     return report, touched | set(new_cards), {f["card_id"] for f in flags} | set(new_cards)
 
 
