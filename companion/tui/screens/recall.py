@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Label, Select, Static, TextArea
 
-from companion.cardtext import shown
+from companion.cardtext import neutralise, shown
 from companion.tui import bindings
 from companion.tui.format import plural
 from companion.tui.messages import RecallSectionsLoaded
@@ -81,7 +81,7 @@ class RecallScreen(CompanionScreen):
 
         self.sections = {s.name: s for s in message.sections}
         select = self.query_one("#recall-section", Select)
-        select.set_options([(f"{s.name} ({plural(len(s.ideas), 'idea')})", s.name)
+        select.set_options([(neutralise(f"{s.name} ({plural(len(s.ideas), 'idea')})"), s.name)
                             for s in message.sections])
         if not message.sections:
             self.show_error("No deck section has cards with a Keys: field to recall "
@@ -101,9 +101,9 @@ class RecallScreen(CompanionScreen):
         section = self.section
         if section is None:
             return
-        self.query_one("#recall-intro", Static).update(
+        self.query_one("#recall-intro", Static).update(shown(
             f"Write everything you remember of {section.name} "
-            f"({plural(len(section.ideas), 'idea')} to find), then press ctrl+s.")
+            f"({plural(len(section.ideas), 'idea')} to find), then press ctrl+s."))
         if self.result is not None and self.result.section != section.name:
             self.action_again()
 
@@ -140,7 +140,7 @@ class RecallScreen(CompanionScreen):
 
     def show_error(self, message: str) -> None:
         error = self.query_one("#recall-error", Static)
-        error.update(message)
+        error.update(shown(message))
         error.display = True
 
     def show_result(self, result: RecallResult) -> None:
@@ -156,12 +156,12 @@ class RecallScreen(CompanionScreen):
             if item.recalled:
                 named = ", ".join(f for f in item.found if f is not None)
                 lines.append(Text.assemble(("✓ ", "bold green"), shown(item.idea.summary),
-                                           (f"  named: {named}", "dim")))
+                                           shown(f"  named: {named}", "dim")))
         if result.missed:
             lines.append(Text(f"\nMissed ({len(result.missed)}):", style="bold"))
         for item in result.missed:
             lines.append(Text.assemble(("✗ ", "bold red"), shown(item.idea.summary),
-                                       (f"  missing: {', '.join(item.missing)}", "dim")))
+                                       shown(f"  missing: {', '.join(item.missing)}", "dim")))
         self.query_one("#recall-list", Static).update(Group(*lines))
         self.query_one("#recall-results").display = True
         self.query_one("#recall-check", Button).disabled = True
