@@ -14,7 +14,7 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 IMPORTED_DECK = "imported"  # companion's own deck for cards of imported review logs
 RESERVED_DECK_IDS = frozenset({IMPORTED_DECK})
 FIELD_RE = re.compile(
-    r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab):(?:\s|$)(.*)$")
+    r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab|Keys):(?:\s|$)(.*)$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
 
@@ -126,6 +126,9 @@ class CardDef:
     # card's A:, a cloze card's gap); "" when the card is not typed
     type_answer: str = ""
     path: Path | None = None  # the file it was read from (a shipped deck's or an edits file)
+    # `Keys:`: the note's key ideas for the free-recall exercise, each a tuple
+    # of the variants that count as naming it (companion.recall); () when none
+    keys: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass
@@ -279,8 +282,8 @@ def _split_notes(lines: list[str], start: int, path: Path, errors: list[DeckErro
             errors.append(DeckError(
                 path, number,
                 f"card {current.note_id!r}: text before the first field "
-                "(start it with Q:, A:, Cloze:, Predict:, Type:, Extra:, Source:, Tags: or "
-                "Lab:)"))
+                "(start it with Q:, A:, Cloze:, Predict:, Type:, Extra:, Source:, Tags:, "
+                "Lab: or Keys:)"))
     if in_fence:
         errors.append(DeckError(path, len(lines), "a ``` code fence is never closed"))
     return notes
@@ -365,6 +368,41 @@ def _typeable(answer: str, where: tuple[Path, int], name: str, what: str,
     return True
 
 
+MAX_KEYS = 12  # key ideas of one note
+MAX_KEY_CHARS = 80  # one variant
+
+
+def parse_keys(value: str) -> tuple[tuple[str, ...], ...]:
+    """A `Keys:` field: key ideas separated by `;`, each one or more variants
+    separated by `|` (`noise scale | B_simple; critical batch size`): the
+    note is recalled when the learner's text names every idea, by any of its
+    variants. ValueError, in words, for a field that names no idea, an empty
+    idea or variant, or a variant with no letter or digit to match."""
+    from companion.recall import match_words
+
+    ideas = []
+    parts = value.split(";")
+    if len(parts) > MAX_KEYS:
+        raise ValueError(f"{len(parts)} key ideas; the most is {MAX_KEYS}")
+    for number, part in enumerate(parts, 1):
+        variants = tuple(v.strip() for v in part.split("|"))
+        if not any(variants) and len(parts) == 1:
+            raise ValueError("names no key idea (write `Keys: term | variant; other term`)")
+        if not any(variants):
+            raise ValueError(f"key idea {number} is empty (two ; in a row, or one at the end?)")
+        if not all(variants):
+            raise ValueError(f"key idea {number} has an empty variant (a | with nothing "
+                             "beside it)")
+        for variant in variants:
+            if len(variant) > MAX_KEY_CHARS:
+                raise ValueError(f"key {variant[:30]!r}… is longer than {MAX_KEY_CHARS} "
+                                 "characters: name the idea in a few words")
+            if not match_words(variant):
+                raise ValueError(f"key {variant!r} has no letter or digit to look for")
+        ideas.append(variants)
+    return tuple(ideas)
+
+
 def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
               errors: list[DeckError]) -> list[CardDef]:
     if note.broken:
@@ -411,12 +449,19 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
             ok = False
         else:
             lab, lab_params = checked
+    keys: tuple[tuple[str, ...], ...] = ()
+    if "Keys" in f:
+        try:
+            keys = parse_keys(f["Keys"][1])
+        except ValueError as exc:
+            errors.append(DeckError(path, f["Keys"][0], f"card {name!r}: Keys: {exc}"))
+            ok = False
     if not ok:
         return []
     common: dict[str, Any] = dict(
         deck_id=deck_id, note_id=name, extra=f.get("Extra", (0, ""))[1],
         source=f.get("Source", (0, ""))[1], tags=f.get("Tags", (0, ""))[1].split(),
-        lab=lab, lab_params=lab_params, line=note.line,
+        lab=lab, lab_params=lab_params, line=note.line, keys=keys,
     )
     if "Predict" in f:
         choices = [c.strip() for c in f.get("Choices", (0, ""))[1].split("|") if c.strip()]

@@ -81,7 +81,13 @@ class Selection:
       filtered deck goes back home: so a card reviewed ahead is not offered
       again however soon it comes due.
 
-    Review ahead and forgotten cards are not held to the daily limits: Anki's
+    - `card_ids`: these cards (Anki's filtered deck over a `cid:` search), as
+      the free recall's "study the missed cards now" builds it: the new and
+      review cards among them, in deck order, each answered once, and those
+      learning when due.
+
+    Review ahead, forgotten cards and chosen cards are not held to the daily
+    limits: Anki's
     filtered decks aren't (a filtered deck takes up to 99,999 cards). Unlike
     Anki's forgotten-cards deck, whose answers don't reschedule, every answer
     here is a review: the log is the source of truth and each answer in it is
@@ -92,15 +98,19 @@ class Selection:
     ahead_days: int = 0
     forgotten_days: int = 0
     built_at: int = 0
+    card_ids: tuple[str, ...] = ()
 
     @property
     def custom(self) -> bool:
-        """Review ahead or forgotten cards: a filtered study, not today's queue."""
-        return bool(self.ahead_days or self.forgotten_days)
+        """Review ahead, forgotten or chosen cards: a filtered study, not today's queue."""
+        return bool(self.ahead_days or self.forgotten_days or self.card_ids)
 
     def describe(self) -> str:
         """In words, for a status line: "review ahead 3 days · tag letters"."""
         parts = []
+        if self.card_ids:
+            count = len(self.card_ids)
+            parts.append(f"{count} chosen card{'s' if count != 1 else ''}")
         if self.ahead_days:
             parts.append(f"review ahead {self.ahead_days} day{'s' if self.ahead_days != 1 else ''}")
         if self.forgotten_days:
@@ -366,6 +376,9 @@ class Queue:
         _, end = self.day.bounds(now)
         selection, reads, decks = self.selection, self.store, self._decks()
         since, before = self._windows(now)
+        if selection.card_ids:
+            return reads.chosen_counts(selection.card_ids, now + LEARN_AHEAD_MS,
+                                       selection.built_at, now)
         if selection.ahead_days:
             return reads.ahead_counts(now + LEARN_AHEAD_MS, before, selection.built_at, now,
                                       decks, selection.tag)
@@ -379,6 +392,13 @@ class Queue:
         _, end = self.day.bounds(now)
         reads, decks = self.store, self._decks()
         selection = self.selection
+        if selection.card_ids:
+            # due learning cards first, then the rest in deck order, then the
+            # learn-ahead window once nothing else is left
+            row = (reads.first_chosen_card(selection.card_ids, now, selection.built_at, now)
+                   or reads.first_chosen_card(selection.card_ids, now + LEARN_AHEAD_MS,
+                                              selection.built_at, now))
+            return CardView.from_row(row) if row else None
         tag = selection.tag
         since, before = self._windows(now)
         # Learning cards when due come first, then the learn-ahead window once

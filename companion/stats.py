@@ -92,6 +92,35 @@ class Recall:
 
 
 @dataclass(frozen=True)
+class RecallPoint:
+    """One free-recall attempt (companion.recall) as Stats shows it."""
+
+    day: date  # the learner's day it was made
+    recalled: int
+    ideas: int
+
+    @property
+    def rate(self) -> float:
+        return self.recalled / self.ideas if self.ideas else 0.0
+
+
+@dataclass(frozen=True)
+class RecallTrend:
+    """A section's free-recall attempts, oldest first: its recall rate over time."""
+
+    section: str
+    attempts: tuple[RecallPoint, ...]
+
+    @property
+    def first(self) -> float:
+        return self.attempts[0].rate
+
+    @property
+    def latest(self) -> float:
+        return self.attempts[-1].rate
+
+
+@dataclass(frozen=True)
 class Overview:
     """What `companion stats`, its --json and the Stats screen show."""
 
@@ -110,6 +139,7 @@ class Overview:
     tags: tuple[GroupRow, ...]
     recall: Recall
     runs: tuple[LabRunRow, ...]  # the newest RECENT_RUNS
+    free_recall: tuple[RecallTrend, ...] = ()  # per section, the sections first tried first
 
     def last_days(self, days: int) -> list[tuple[date, int]]:
         """Answers on each of the last `days` learner's days, oldest first."""
@@ -244,7 +274,18 @@ def overview(store: Reads, settings: Settings, now: int | None = None,
         retention=_retention(reviews, day, today),
         forecast=tuple(progress.forecast(store.due_times(), day, now, FORECAST_DAYS)),
         per_day=dict(per_day), seconds=dict(seconds), decks=decks, tags=tags,
-        recall=recall_now(store, settings, now), runs=lab_runs(store, RECENT_RUNS))
+        recall=recall_now(store, settings, now), runs=lab_runs(store, RECENT_RUNS),
+        free_recall=free_recall(store, day))
+
+
+def free_recall(store: Reads, day: LearnerDay) -> tuple[RecallTrend, ...]:
+    """Every section's free-recall attempts, each on its learner's day."""
+    by_section: dict[str, list[RecallPoint]] = {}
+    attempts = store.recall_attempts()
+    for attempt, on in zip(attempts, progress.learner_days((a.at for a in attempts), day)):
+        by_section.setdefault(attempt.section, []).append(
+            RecallPoint(on, attempt.recalled, attempt.ideas))
+    return tuple(RecallTrend(name, tuple(points)) for name, points in by_section.items())
 
 
 stats_data = overview  # the Stats screen's worker calls it by this name
@@ -369,6 +410,7 @@ def to_plain(value: Any) -> Any:
 
 
 __all__ = ["PERIODS", "period_start", "Overview", "HomeData", "ReportData", "CardDetail",
-           "GroupRow", "PeriodRetention", "Recall", "LabRunRow", "overview", "home_data",
+           "GroupRow", "PeriodRetention", "Recall", "RecallPoint", "RecallTrend", "LabRunRow",
+           "overview", "home_data",
            "stats_data", "report", "card_detail", "today_retention", "recall_now",
-           "to_plain", "percent"]
+           "to_plain", "percent", "free_recall"]

@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         StudiedMemory,
     )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -236,6 +236,19 @@ class ReviewRow(NamedTuple):
     duration_ms: int | None = 0
 
 
+class RecallAttemptRow(NamedTuple):
+    """One free-recall attempt (companion.recall): what the learner wrote for
+    a section, and how many of its key ideas the text named."""
+
+    id: str
+    at: int  # ms since the epoch, UTC
+    section: str
+    ideas: int  # the section's notes with Keys: then
+    recalled: int
+    missed: list[str]  # the missed notes' card ids
+    text: str
+
+
 class LiveDeck(NamedTuple):
     id: str
     name: str
@@ -421,8 +434,21 @@ def _migration_8(db: Any) -> None:
                                 not_null={"card_id", "at"})
 
 
+def _migration_9(db: Any) -> None:
+    """Free recall (`companion recall`): each attempt at writing down a
+    section's ideas, kept with its text and score, apart from the review log,
+    as an attempt changes no card's schedule."""
+    db["recall_attempts"].create(
+        {"id": str, "at": int, "section": str, "ideas": int, "recalled": int, "missed": str,
+         "text": str},
+        pk="id", not_null={"at", "section", "ideas", "recalled", "missed", "text"},
+    )
+    db["recall_attempts"].create_index(["section", "at"], index_name="recall_attempts_section")
+
+
 MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
-              5: _migration_5, 6: _migration_6, 7: _migration_7, 8: _migration_8}
+              5: _migration_5, 6: _migration_6, 7: _migration_7, 8: _migration_8,
+              9: _migration_9}
 
 
 # What each schema version has, to tell companion's database from another
@@ -444,7 +470,9 @@ SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
                 5: {"decks": {"parent"}},
                 6: {"flag_events": {"id", "card_id", "at", "kind", "until"}},
                 7: {"cards": {"type_answer"}},
-                8: {"card_events": {"memory"}, "undone_reviews": {"id", "card_id", "at"}}}
+                8: {"card_events": {"memory"}, "undone_reviews": {"id", "card_id", "at"}},
+                9: {"recall_attempts": {"id", "at", "section", "ideas", "recalled", "missed",
+                                        "text"}}}
 # The columns a review keeps of what the scheduler decided, in order.
 DECISION_COLUMNS = "state_after, remaining_steps, interval, due, elapsed_days"
 
@@ -862,6 +890,61 @@ class Reads:
             f"state IN ({NEW}, {REVIEW}) AND coalesce(last_review, 0) < ? "
             f"AND {self._AGAIN_BETWEEN}", "companion_hash(id, ?), id",
             [built_at, again_since, built_at, salt], now, decks, tag)
+
+    # -- a chosen list of cards (custom study of the cards a recall missed) ---
+
+    @staticmethod
+    def _chosen(card_ids: Sequence[str]) -> str:
+        return f"id IN ({', '.join('?' * len(card_ids))})"
+
+    def chosen_counts(self, card_ids: Sequence[str], learning_due_by: int, built_at: int,
+                      now: int) -> list[DeckCounts]:
+        """Of the studyable cards among `card_ids`, per deck: the new and review
+        cards not answered since `built_at`, and the learning cards due by
+        `learning_due_by` (a card answered since has left the study, unless it
+        is learning again)."""
+        if not card_ids:
+            return []
+        scope, args = self._scope(now, None, None)
+        return self._rows(
+            DeckCounts,
+            "SELECT deck_id, "
+            f"coalesce(sum(state = {NEW} AND coalesce(last_review, 0) < ?), 0) AS new, "
+            f"coalesce(sum(state IN ({LEARNING}, {RELEARNING}) AND due <= ?), 0) AS learning, "
+            f"coalesce(sum(state = {REVIEW} AND coalesce(last_review, 0) < ?), 0) AS review "
+            f"FROM cards WHERE {scope} AND {self._chosen(card_ids)} "
+            "GROUP BY deck_id ORDER BY deck_id",
+            (built_at, learning_due_by, built_at, *args, *card_ids))
+
+    def first_chosen_card(self, card_ids: Sequence[str], learning_due_by: int, built_at: int,
+                          now: int) -> CardRow | None:
+        """The next of `card_ids` to study: a learning card due by
+        `learning_due_by` (the one due first), else a new or review card not
+        answered since `built_at`, in deck order."""
+        if not card_ids:
+            return None
+        scope, args = self._scope(now, None, None)
+        chosen = self._chosen(card_ids)
+        row = self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE {scope} AND {chosen} "
+                                 f"AND state IN ({LEARNING}, {RELEARNING}) AND due <= ? "
+                                 "ORDER BY due LIMIT 1", (*args, *card_ids, learning_due_by))
+        if row is not None:
+            return row
+        return self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE {scope} AND {chosen} "
+                                  f"AND state IN ({NEW}, {REVIEW}) "
+                                  "AND coalesce(last_review, 0) < ? "
+                                  "ORDER BY deck_id, position, id LIMIT 1",
+                         (*args, *card_ids, built_at))
+
+    # -- free recall -----------------------------------------------------------
+
+    def recall_attempts(self, section: str | None = None) -> list[RecallAttemptRow]:
+        """Every free-recall attempt (of one section), oldest first."""
+        where, args = ("WHERE section = ?", (section,)) if section is not None else ("", ())
+        cursor = self.conn.execute("SELECT id, at, section, ideas, recalled, missed, text "
+                                   f"FROM recall_attempts {where} ORDER BY at, id", args)
+        return [RecallAttemptRow(i, at, section, ideas, recalled, json.loads(missed), text)
+                for i, at, section, ideas, recalled, missed, text in cursor]
 
     def live_tags(self) -> list[str]:
         """Every tag of a live card, lower-cased, sorted."""
@@ -1519,6 +1602,14 @@ class Store(Reads):
             "INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms, state_before, "
             f"{DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (review_id, card_id, reviewed_at, rating, duration_ms, state_before, *decision))
+
+    def insert_recall_attempt(self, attempt: RecallAttemptRow) -> None:
+        """One free-recall attempt; no card is touched."""
+        self.conn.execute(
+            "INSERT INTO recall_attempts(id, at, section, ideas, recalled, missed, text) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (attempt.id, attempt.at, attempt.section, attempt.ideas, attempt.recalled,
+             json.dumps(attempt.missed), attempt.text))
 
     def insert_card_event(self, event_id: str, card_id: str, at: int, kind: str,
                           interval: int, due: int) -> None:

@@ -296,6 +296,8 @@ def test_a_typed_card_reaches_the_store_and_an_older_database_reads_the_decks_ag
     store.conn.execute("UPDATE cards SET type_answer = NULL")
     store.conn.execute("ALTER TABLE cards DROP COLUMN type_answer")
     store.conn.execute("ALTER TABLE card_events DROP COLUMN memory")  # schema 8's
+    store.conn.execute("DROP TABLE undone_reviews")  # schema 8's too
+    store.conn.execute("DROP TABLE recall_attempts")  # schema 9's: free recall
     store.conn.execute("PRAGMA user_version = 6")
     store.close()
     store = Store(tmp_path / "c.db")

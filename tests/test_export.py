@@ -40,6 +40,12 @@ def make_home(tmp_path, name, deck_dir, answers):
                      "'test/alpha', 1, 2, 'ok', '{\"steps\": 14}')")
         conn.execute("INSERT INTO lab_metrics(run_id, chart, series, x, y) "
                      "VALUES (1, 'loss', 'B=4', 0, 1.5)")
+    from companion.store import RecallAttemptRow
+
+    with store.transaction():  # a free-recall attempt (companion.recall)
+        store.insert_recall_attempt(RecallAttemptRow(
+            f"attempt-{name}", T0, "letters", 2, 1, ["test/gamma.c1", "test/gamma.c2"],
+            "alpha comes first"))
     return store
 
 
@@ -51,6 +57,7 @@ def snapshot(store):
         "runs": "SELECT lab, params, device, seed, card_id, started_at, ended_at, status, error, "
                 "summary, prediction FROM lab_runs ORDER BY started_at",
         "metrics": "SELECT chart, series, x, y FROM lab_metrics",
+        "recall": "SELECT * FROM recall_attempts ORDER BY id",
     }
     return {k: store.conn.execute(sql).fetchall() for k, sql in q.items()}
 
@@ -64,11 +71,12 @@ def test_json_round_trip_into_an_empty_home_is_identical(tmp_path, deck_dir):
     sync_decks(b, [deck_dir])  # a new machine has the same deck files
     result = import_json(b, Settings(), path, adopt_settings=True)
     assert result.settings == Settings(timezone=TZ)
-    assert result.added == {"cards": 0, "reviews": 4, "lab_runs": 1, "card_events": 0}
+    assert result.added == {"cards": 0, "reviews": 4, "lab_runs": 1, "recall_attempts": 1,
+                            "card_events": 0}
     assert snapshot(b) == snapshot(a)
     # a second import of the same file changes nothing
-    assert import_json(b, Settings(timezone=TZ), path).added == {"cards": 0, "reviews": 0,
-                                                                 "lab_runs": 0, "card_events": 0}
+    assert import_json(b, Settings(timezone=TZ), path).added == {
+        "cards": 0, "reviews": 0, "lab_runs": 0, "recall_attempts": 0, "card_events": 0}
     assert snapshot(b) == snapshot(a)
 
 
@@ -215,6 +223,10 @@ def test_bad_csv_is_refused_with_file_line_and_nothing_imported(tmp_path, store,
     (lambda d: d.update(settings={"parameters": ["a"] * 21}), "not a number"),
     (lambda d: d.update(reviews={"not": "a list"}), "reviews: expected `array`"),
     (lambda d: d["settings"].update(desired_retention=3), "desired_retention"),
+    (lambda d: d["recall_attempts"][0].update(recalled=5),
+     "recall_attempts[0]: 5 ideas recalled of 2"),
+    (lambda d: d["recall_attempts"][0].update(missed="test/alpha"),
+     "recall_attempts[0].missed: expected `array`"),
 ])
 def test_bad_json_is_refused_before_anything_is_written(tmp_path, deck_dir, mutate, message):
     a = make_home(tmp_path, "a", deck_dir, [("test/alpha", 3, 11)])

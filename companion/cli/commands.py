@@ -257,6 +257,126 @@ def stats(as_json: bool) -> None:
     print_stats(data, Console())
 
 
+@app.command(context_settings=CONTEXT)
+@click.argument("section", required=False)
+@click.option("--text", "text_file", type=click.Path(path_type=Path, allow_dash=True),
+              default=None, metavar="FILE",
+              help="Read what you remember from FILE (- for standard input) instead of "
+                   "your editor.")
+def recall(section: str | None, text_file: Path | None) -> None:
+    """Free recall: write down what you remember of a deck section, then see
+    which of its ideas you named.
+
+    Without SECTION, lists the sections (a note's first tag) that have cards
+    with a Keys: field. With one, $EDITOR opens for you to write in (or the
+    text is read from standard input when it is not a terminal, or from
+    --text FILE); each idea then shows as named or missed, and in a terminal
+    you are offered to study the missed cards at once. Every attempt is
+    stored and shown in `companion stats`; no card's schedule changes."""
+    from companion import recall as free_recall
+    from companion.cardtext import neutralise
+
+    settings, store = _open()
+    known = free_recall.load_sections()
+    if section is None:
+        _list_sections(store, known)
+        return
+    try:
+        chosen = free_recall.find_section(known, section)
+        text, from_stdin = _recall_text(free_recall, chosen, text_file)
+        text = free_recall.written_text(text)
+    except free_recall.RecallError as exc:
+        raise UserError(f"recall: {exc}") from None
+    from companion.store import now_ms
+
+    result = free_recall.score(chosen, text)
+    free_recall.save(store, result, now_ms())
+    for item in result.results:
+        mark = "✓" if item.recalled else "✗"
+        line = f"{mark} {item.idea.note_id}: {item.idea.summary}"
+        if item.recalled:
+            named = ", ".join(f for f in item.found if f is not None)
+            line += f"  (you named: {named})"
+        else:
+            line += f"  (missing: {', '.join(item.missing)})"
+        print(neutralise(line))
+    print(f"\nRecalled {result.recalled} of {result.ideas} ideas of {chosen.name} "
+          f"({result.rate:.0%}). Stored; no card's schedule changed.")
+    missed = result.missed_cards
+    if not missed:
+        return
+    print(f"Missed: {', '.join(neutralise(r.idea.note_id) for r in result.missed)}")
+    # The offer reads its answer from standard input: not when the text came
+    # from there, nor when the text came from a pipe the learner can't answer
+    can_ask = not from_stdin and sys.stdin is not None and (
+        text_file is not None or sys.stdin.isatty())
+    if not can_ask:
+        print("Study them now from a terminal: run companion recall again there, or press r "
+              "on the app's Home.")
+        return
+    if not click.confirm(f"Study the {len(missed)} missed card(s) now?", default=True):
+        return
+    from companion.cli.line_review import run_plain_review
+    from companion.session import Selection
+
+    run_plain_review(store, settings, selection=Selection(card_ids=missed, built_at=now_ms()))
+
+
+def _list_sections(store: "Store", known: list) -> None:
+    from companion.cardtext import neutralise
+    from companion.stats import percent
+
+    if not known:
+        print("No deck section has cards with a Keys: field to recall (see decks/README.md).")
+        return
+    print("Sections to recall (companion recall SECTION):")
+    width = max(len(s.name) for s in known)
+    for section in known:
+        attempts = store.recall_attempts(section.name)
+        last = (f"last {percent(attempts[-1].recalled / attempts[-1].ideas)} "
+                f"of {len(attempts)} attempt(s)" if attempts else "not tried yet")
+        print(neutralise(f"  {section.name:<{width}}  {len(section.ideas):>3} ideas  {last}"))
+
+
+def _recall_text(free_recall, section, text_file: Path | None) -> tuple[str, bool]:
+    """What the learner wrote, and whether it came from standard input."""
+    if text_file is not None and str(text_file) != "-":
+        try:
+            data = text_file.read_bytes()[:free_recall.MAX_TEXT_CHARS * 4 + 1]
+        except OSError as exc:
+            raise free_recall.RecallError(f"{text_file}: {exc.strerror or exc}") from None
+        return _decoded(free_recall, data, str(text_file)), False
+    if text_file is not None or sys.stdin is None or not sys.stdin.isatty():
+        if sys.stdin is None:
+            raise free_recall.RecallError("standard input is closed; give --text FILE")
+        data = sys.stdin.buffer.read(free_recall.MAX_TEXT_CHARS * 4 + 1)
+        return _decoded(free_recall, data, "standard input"), True
+    import tempfile
+
+    from companion import authoring
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"recall-{section.name}.md"
+        path.write_text(free_recall.template(section), encoding="utf-8")
+        try:
+            authoring.run_editor(path, line=free_recall.template(section).count("\n"))
+        except authoring.AuthoringError as exc:
+            raise free_recall.RecallError(str(exc)) from None
+        text = path.read_text(encoding="utf-8", errors="replace")
+    return free_recall.without_template(text), False
+
+
+def _decoded(free_recall, data: bytes, where: str) -> str:
+    if len(data) > free_recall.MAX_TEXT_CHARS * 4:
+        raise free_recall.RecallError(f"{where}: more than {free_recall.MAX_TEXT_CHARS:,} "
+                                      "characters; an attempt holds at most that")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise free_recall.RecallError(f"{where}: not UTF-8 text ({exc.reason} at byte "
+                                      f"{exc.start})") from None
+
+
 @decks_app.command("check", context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def decks_check(paths: tuple[Path, ...]) -> None:

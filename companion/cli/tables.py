@@ -48,6 +48,8 @@ def print_stats(data: Overview, console: Any) -> None:
     minutes = sum(data.seconds.get(d, 0.0) for d in days) / 60
     console.print(f"  {sum(data.per_day.get(d, 0) for d in days)} answers, "
                   f"{minutes:.0f} min in the last 14 days")
+    if data.free_recall:
+        console.print(free_recall_table(data))
     if data.runs:
         from labs.events import format_value
 
@@ -59,6 +61,26 @@ def print_stats(data: Overview, console: Any) -> None:
             text = ", ".join(f"{k}: {format_value(v)}" for k, v in items)
             runs.add_row(shown(run.lab), shown(run.card_id), shown(run.status), shown(text[:60]))
         console.print(runs)
+
+
+def free_recall_table(data: Overview, **style: Any) -> Any:
+    """Free recall per section: attempts, the first and latest rate, and the
+    rate of each attempt as a bar (the Stats screen shows the same table)."""
+    from rich.table import Table
+
+    from companion.stats import percent
+
+    table = Table(title="Free recall (companion recall)", title_justify="left", **style)
+    for column in ("section", "attempts", "first", "latest", "each attempt, oldest first"):
+        table.add_column(column, justify="right" if column in ("attempts", "first",
+                                                                "latest") else "left")
+    blocks = " ▁▂▃▄▅▆▇█"
+    for trend in data.free_recall:
+        bars = "".join(blocks[round(8 * point.rate)] if point.recalled else "·"
+                       for point in trend.attempts[-30:])
+        table.add_row(shown(trend.section), str(len(trend.attempts)), percent(trend.first),
+                      percent(trend.latest), f"{bars}  {trend.attempts[-1].day.isoformat()}")
+    return table
 
 
 def _bars(values: list[int]) -> str:

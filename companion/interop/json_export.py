@@ -15,12 +15,13 @@ from companion.interop.merge import add_missing, merge_log, rebuild_cards
 from companion.rows import ExportLabRun, MergedFlags
 from companion.scheduler import PresetModels
 from companion.settings import Settings, SettingsError, from_mapping
-from companion.store import Store
+from companion.store import RecallAttemptRow, Store
 
 FORMAT = "companion-export"
 # 2: each review's decision, and card_events; 3: a deck's parent, typed answers;
 # 4: set-state events (a card's state as an Anki package held it)
-FORMAT_VERSION = 4
+# 5: free-recall attempts
+FORMAT_VERSION = 5
 
 # The export's fields are the store's rows, in their order.
 RUN_FIELDS = ExportLabRun._fields[1:]  # a run's id is this database's own
@@ -49,6 +50,7 @@ def to_document(store: Store, settings: Settings) -> dict[str, Any]:
         "reviews": [review._asdict() for review in store.export_reviews()],
         "card_events": [event._asdict() for event in store.export_card_events()],
         "lab_runs": runs,
+        "recall_attempts": [attempt._asdict() for attempt in store.recall_attempts()],
     }
 
 
@@ -73,7 +75,7 @@ def import_json(store: Store, settings: Settings, path: Path,
     adopted = None
     if adopt_settings and exported is not None:
         adopted = settings = exported
-    added = {"cards": 0, "reviews": 0, "lab_runs": 0}
+    added = {"cards": 0, "reviews": 0, "lab_runs": 0, "recall_attempts": 0}
     models = PresetModels(settings)
     with store.transaction():
         new_cards, known = add_missing(store, doc["decks"], doc["cards"])
@@ -99,6 +101,11 @@ def import_json(store: Store, settings: Settings, path: Path,
                 continue
             store.insert_export_lab_run([run[k] for k in RUN_FIELDS], run["metrics"])
             added["lab_runs"] += 1
+        known_attempts = {a.id for a in store.recall_attempts()}
+        for attempt in doc.get("recall_attempts", []):
+            if attempt["id"] not in known_attempts:  # the union, by id, as the reviews
+                store.insert_recall_attempt(RecallAttemptRow(**attempt))
+                added["recall_attempts"] += 1
         added["reviews"], added["card_events"], touched = merge_log(
             store, doc["reviews"], doc["card_events"])
         rebuild_cards(store, models, touched)

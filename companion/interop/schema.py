@@ -107,6 +107,16 @@ class LabRun(msgspec.Struct, forbid_unknown_fields=True):
     metrics: list[tuple[SHORT | None, SHORT | None, float | None, float | None]]
 
 
+class RecallAttempt(msgspec.Struct, forbid_unknown_fields=True):
+    id: ID
+    at: MS
+    section: SHORT
+    ideas: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+    recalled: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+    missed: list[ID]
+    text: TEXT
+
+
 class Document(msgspec.Struct):
     format: str
     version: int
@@ -115,6 +125,7 @@ class Document(msgspec.Struct):
     reviews: list[Review]
     lab_runs: list[LabRun]
     card_events: list[CardEvent] = []
+    recall_attempts: list[RecallAttempt] = []
     settings: dict[str, Any] | None = None
     app_version: SHORT | None = None
     exported_at: SHORT | None = None
@@ -237,6 +248,11 @@ def _check_meaning(doc: Document, where: str) -> None:
             fail(f"reviews[{i}]: {problem}")
         if review.card_id not in card_ids:
             fail(f"reviews[{i}]: card {review.card_id!r} is not among the cards")
+    unique(doc.recall_attempts, "recall_attempts")
+    for i, attempt in enumerate(doc.recall_attempts):
+        if attempt.recalled > attempt.ideas:
+            fail(f"recall_attempts[{i}]: {attempt.recalled} ideas recalled of "
+                 f"{attempt.ideas}")
     unique(doc.card_events, "card_events")
     for i, event in enumerate(doc.card_events):
         if event.card_id not in card_ids:

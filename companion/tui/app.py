@@ -507,6 +507,14 @@ class CompanionApp(App[int]):
 
         self.push_screen(CustomStudyScreen(deck_id=deck_id or None), start)
 
+    def action_recall(self, section: str | None = None) -> None:
+        """Free recall of a deck section: write, check, study what was missed."""
+        if not self._need_store():
+            return
+        from companion.tui.screens.recall import RecallScreen
+
+        self.push_screen(RecallScreen(section))
+
     def action_browse(self, query: str = "") -> None:
         if not self._need_store():
             return
@@ -588,6 +596,8 @@ class CompanionApp(App[int]):
         yield SystemCommand("Study", "Study the cards due today, all decks", self.action_study)
         yield SystemCommand("Custom study", "Review ahead, forgotten cards, a tag, or raise "
                             "today's limits", self.action_custom_study)
+        yield SystemCommand("Free recall", "Write what you remember of a deck section, see "
+                            "which ideas you missed, study them", self.action_recall)
         yield SystemCommand("Browse cards", "Search cards by text, deck, tag and state",
                             self.action_browse)
         yield SystemCommand("Statistics", "Retention, forecast, reviews per day",

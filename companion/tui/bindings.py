@@ -55,6 +55,9 @@ HOME = [
             id="home.browse"),
     Binding("t", "app.stats", "Stats", tooltip="Retention, forecast, reviews per day",
             id="home.stats"),
+    Binding("r", "app.recall", "Free recall", show=False,  # F1 and the palette list it
+            tooltip="Free recall: write what you remember of a section, see what you missed",
+            id="home.recall"),
     Binding("l", "app.labs", "Labs", tooltip="The PyTorch labs", id="home.labs"),
     Binding("comma", "app.settings", "Settings", key_display=",",
             tooltip="Presets per deck, daily limits, day start, theme", id="home.settings"),
@@ -181,6 +184,18 @@ CUSTOM = [
     help_binding("custom", "f1"),  # a modal screen: the app's own F1 doesn't reach it
 ]
 
+RECALL = [
+    Binding("ctrl+s", "check", "Check", tooltip="See which of the section's ideas you named; "
+            "the attempt is stored", id="recall.check"),
+    Binding("ctrl+t", "study_missed", "Study missed",
+            tooltip="Study the cards of the ideas you missed now (custom study)",
+            id="recall.study_missed"),
+    Binding("ctrl+n", "again", "Try again", show=False,
+            tooltip="A new attempt at the same section, from an empty page", id="recall.retry"),
+    help_binding("recall", "f1"),  # ? is typed into the text
+    back_binding("recall"),
+]
+
 HELP = [
     Binding("escape,question_mark,f1,q", "close", "Close", tooltip="Close the key list",
             id="help.close"),
@@ -202,7 +217,7 @@ TRACE = [
 SCOPES: dict[str, list[Binding]] = {
     "app": APP, "home": HOME, "review": REVIEW, "browse": BROWSE, "stats": STATS,
     "settings": SETTINGS, "preset_name": PRESET_NAME, "confirm": CONFIRM, "ask": ASK,
-    "custom": CUSTOM,
+    "custom": CUSTOM, "recall": RECALL,
     "labs": LABS, "lab": LAB, "help": HELP, "trace": TRACE,
 }
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from companion.recall import Section
     from companion.search import SearchResult
     from companion.settings import Settings
     from companion.stats import CardDetail, HomeData, Overview
@@ -82,6 +83,13 @@ class StatsLoaded(Reply):
     """Stats: retention, forecast, reviews per day, decks and tags."""
 
     data: Overview
+
+
+@dataclass
+class RecallSectionsLoaded(Reply):
+    """Free recall: the deck sections with ideas to recall (companion.recall)."""
+
+    sections: list[Section]
 
 
 @dataclass

@@ -93,6 +93,16 @@ def test_stats(snap_compare, history_home):
     assert snap_compare(app_for(history_home), terminal_size=(80, 40), run_before=after("t"))
 
 
+def test_free_recall_results(snap_compare, tui_home):
+    from .test_recall import keyed
+
+    async def write_and_check(pilot):
+        await pilot.press(*"mini-batches and the noise scale")
+        await pilot.press("ctrl+s")
+
+    assert snap_compare(app_for(keyed(tui_home)), run_before=after("r", then=write_and_check))
+
+
 def test_settings_with_an_error(snap_compare, tui_home):
     async def bad(pilot):
         pilot.app.screen.query_one("#desired_retention").value = "0.5"

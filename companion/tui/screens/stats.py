@@ -59,9 +59,11 @@ class StatsScreen(CompanionScreen):
             yield Static("", id="per-day-title", classes="section-title")
             yield BarChart(id="per-day")
             yield Static("", id="stats-groups")
+            yield Static("", id="stats-free-recall")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#stats-free-recall").display = False  # until there are attempts
         self.query_one("#stats").focus()
         self.action_reload()
 
@@ -132,6 +134,13 @@ class StatsScreen(CompanionScreen):
             groups.add_row(shown(f"#{row.name}"), str(row.cards), str(row.answers),
                            percent(row.retention), str(row.retention.total))
         self.query_one("#stats-groups", Static).update(groups)
+        free_recall = self.query_one("#stats-free-recall", Static)
+        free_recall.display = bool(data.free_recall)
+        if data.free_recall:
+            from companion.cli.tables import free_recall_table
+
+            free_recall.update(Group(Text(""), free_recall_table(
+                data, title_style="bold", box=None, pad_edge=False, show_edge=False)))
 
     def action_reload(self) -> None:
         self.load(self.new_request(StatsLoaded))
