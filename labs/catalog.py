@@ -314,7 +314,9 @@ register(
             "encodings added, pass through multi-head self-attention (Q, K, V, scores, "
             "mask, softmax, weighted sum, output projection), a residual connection and "
             "layer norm, a feed-forward block and another residual + layer norm, and end "
-            "as next-token probabilities. Small enough to read every number."
+            "as next-token probabilities. With the causal mask (the default) a decoder-style "
+            "layer, a language model's; without it the paper's encoder layer. Small enough "
+            "to read every number."
         ),
         module="labs.experiments.transformer_trace",
         check=_check_transformer_trace,
@@ -323,7 +325,8 @@ register(
             Param("heads", "int", 2, "attention heads (must divide d_model)", 1, 64),
             Param("norm", "choice", "post", "post-norm (the paper) or pre-norm "
                   "(the Annotated Transformer)", choices=("post", "pre")),
-            Param("causal", "bool", True, "mask attention to later tokens"),
+            Param("causal", "bool", True, "mask attention to later tokens (a decoder-style "
+                  "layer; false: the paper's encoder layer)"),
             Param("sentence", "str", "the cat sat on the mat",
                   "the words to trace, from the lab's tiny vocabulary"),
         ),

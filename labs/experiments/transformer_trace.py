@@ -1,9 +1,13 @@
 """A transformer forward pass, one step at a time.
 
 The diary's first stumbling block was the transformer diagram. This lab walks
-one encoder layer of "Attention Is All You Need" (Vaswani et al., 2017) over a
-six-word sentence, small enough (d_model = 8, two heads) that every number
-fits on the screen, and emits each intermediate tensor as a trace step:
+one transformer layer of "Attention Is All You Need" (Vaswani et al., 2017)
+over a six-word sentence: by default with the causal mask, which makes it a
+decoder-style layer (a GPT-style language model's: each word sees only the
+words before it, and the last one's output predicts the next word); with
+`causal=false` it is the paper's encoder layer, every word seeing every word.
+The model is small enough (d_model = 8, two heads) that every number fits
+on the screen, and the lab emits each intermediate tensor as a trace step:
 
     token ids → embeddings × √d_model → + positional encoding
     → Q, K, V per head → scores QKᵀ/√d_k (+ causal mask) → softmax
@@ -55,9 +59,9 @@ LAYER_NORM_EPS = 1e-5
 
 @dataclass
 class Weights:
-    """One encoder layer plus the embedding. Matrices use nn.Linear's layout
-    (out_features × in_features, y = x Wᵀ + b) so they load into PyTorch's
-    modules as they are."""
+    """One layer (self-attention and feed-forward) plus the embedding.
+    Matrices use nn.Linear's layout (out_features × in_features, y = x Wᵀ + b)
+    so they load into PyTorch's modules as they are."""
 
     embedding: torch.Tensor  # (vocab, d_model), also the output projection (tied)
     w_q: torch.Tensor  # (d_model, d_model): all heads' query projections stacked
@@ -272,7 +276,7 @@ def step_names(norm: str) -> list[str]:
 def trace(
     ids: list[int], w: Weights, heads: int, norm: str = "post", causal: bool = True
 ) -> list[Step]:
-    """Run one encoder layer over `ids`, recording every intermediate tensor.
+    """Run one layer over `ids`, recording every intermediate tensor.
 
     post-norm (the paper):               x = LayerNorm(x + Sublayer(x))
     pre-norm (the Annotated Transformer): x = x + Sublayer(LayerNorm(x)),
@@ -408,8 +412,9 @@ def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
 
     ctx.emit(
         Text(
-            "## One encoder layer, every number\n\n"
-            f"Sentence: *{' '.join(words)}*. d_model = {d_model}, {heads} heads of "
+            ("## One decoder-style layer (causal mask), every number\n\n" if causal else
+             "## One encoder layer (no mask), every number\n\n")
+            + f"Sentence: *{' '.join(words)}*. d_model = {d_model}, {heads} heads of "
             f"d_k = {d_model // heads}, feed-forward width {FF_MULTIPLIER * d_model}; "
             + (
                 "post-norm, as in the paper: LayerNorm(x + Sublayer(x))"
