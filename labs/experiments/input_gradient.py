@@ -22,6 +22,7 @@ reference: a closed form, `torch.autograd.gradcheck`, or Captum.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -533,6 +534,8 @@ def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
     )
     ctx.emit(
         Text(
+            f"Here a class's *score* is its logit, the network's output for that class "
+            f"before the softmax; score_{digit} is the true class's. "
             "Saliency is the size of the gradient at the image: where a tiny change "
             "matters. Integrated gradients accumulate the gradient along the straight "
             f"line from a black image to this one ({params['ig_steps']} steps), so the "
@@ -540,7 +543,9 @@ def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
             "is the error of the Riemann sum and shrinks as ig_steps grows."
         )
     )
-    summary["ig_completeness_gap"] = gap
+    # to 3 significant digits: past them it is float rounding, and changes
+    # with the number of threads
+    summary["ig_completeness_gap"] = float(f"{gap:.3g}")
 
     # --- activation maximisation: ascend the input ------------------------
     rows = []
@@ -569,13 +574,28 @@ def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
     for eps, acc in zip(epsilons, accs):
         ctx.emit(Metric("test accuracy under FGSM", "accuracy", eps, acc,
                         x_label="ε", y_label="accuracy"))
+    # The same attack with the gradient in float64: for a digit the model is
+    # very sure of, ∇ₓL is ~1e-7 and some of its float32 signs are rounding
+    # noise, so a digit or two may differ (between float32 and float64, or
+    # between a CPU and a GPU run).
+    model64 = copy.deepcopy(model).to(dtype=torch.float64)
+    accs64 = fgsm_accuracies(model64, x_test.double(), y_test, epsilons)
     ctx.emit(
         Table(
             title="FGSM: x' = clip(x + ε·sign(∇ₓL), 0, 1)",
-            columns=["ε", "test accuracy"],
-            rows=[[eps, round(acc, 4)] for eps, acc in zip(epsilons, accs)],
+            columns=["ε", "test accuracy", "with the gradient in float64"],
+            rows=[[eps, round(acc, 4), round(acc64, 4)]
+                  for eps, acc, acc64 in zip(epsilons, accs, accs64)],
         )
     )
+    differ = max(round(abs(a - b) * x_test.shape[0]) for a, b in zip(accs, accs64))
+    ctx.emit(Text(
+        "The float64 column repeats the attack with the gradient computed in double "
+        "precision: for a digit the model is very sure of, the loss's gradient with respect "
+        "to the pixels is around 1e-7, and in float32 some of its signs are rounding noise. "
+        + (f"Here the two differ by at most {differ} digit{'s' if differ != 1 else ''}; the "
+           "same can happen between a CPU and a GPU run." if differ else
+           "Here they agree on every digit; on another device or seed one may differ.")))
     # Show the smallest ε that flips our example digit, if any does.
     for eps in sorted(e for e in epsilons if e > 0):
         adv = fgsm(model, x_one, y_one, eps)

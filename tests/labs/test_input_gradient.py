@@ -214,6 +214,10 @@ def test_run_emits_the_expected_events():
     assert [p.x for p in fgsm_points] == [0.0, 0.1]
     tables = {e.title.split(":")[0]: e for e in events if isinstance(e, Table)}
     assert "FGSM" in tables and len(tables["FGSM"].rows) == 2
+    # the attack again with a float64 gradient: the same digits but for sign noise
+    assert tables["FGSM"].columns[2] == "with the gradient in float64"
+    assert all(abs(row[1] - row[2]) <= 3 / 540 for row in tables["FGSM"].rows)
+    assert "score* is its logit" in texts
 
     assert summary["fgsm_accuracy"]["0"] == summary["test_accuracy"]
     assert summary["regression"]["input_gradient_max_abs_diff"] < 1e-6
