@@ -630,7 +630,7 @@ def _report_steps(
     ))
     noise = sweep.noise
     ctx.emit(Text(_trade_off_text(target, examples, hits, fit, noise.at_target, sweep.reference,
-                                  noise.target_step is not None)))
+                                  noise.target_step is not None, noise.target_step)))
     return reached, fit
 
 
@@ -642,6 +642,7 @@ def _trade_off_text(
     noise: NoiseScale,
     reference: int,
     noise_at_target: bool,
+    step: int | None = None,
 ) -> str:
     b_simple = noise.b_simple
     parts = [
@@ -671,10 +672,15 @@ def _trade_off_text(
             "B_simple is not resolved: raise noise_draws."
         )
         return " ".join(parts)
+    spread = noise.interval()
     parts.append(
         f"Measured along the B = {reference} run "
-        + ("when it reached the target" if noise_at_target else "at its end")
-        + f", the gradient noise scale is **B_simple ≈ {b_simple:.0f}**."
+        + (f"when it reached the target (step {step})" if noise_at_target and step is not None
+           else "when it reached the target" if noise_at_target else "at its end")
+        + f", the gradient noise scale is **B_simple ≈ {b_simple:.0f}**"
+        + (f" (90 % bootstrap interval {spread[0]:.0f}–{spread[1]:.0f} over its "
+           f"{len(noise.g2_draws)} draws; it also moves as training goes on, see the table "
+           "of the noise scale along the run)." if spread is not None else ".")
     )
     if fit is not None:
         ratio = b_simple / fit.b_crit
@@ -760,6 +766,28 @@ class NoiseScale:
     def b_simple(self) -> float | None:
         """tr(Σ)/|G|², or None when |G|² is not yet resolved above zero (take more draws)."""
         return self.trace / self.g2 if self.g2 > 0 else None
+
+    def interval(self, level: float = 0.9, rounds: int = 2000,
+                 seed: int = 0) -> tuple[float, float] | None:
+        """A bootstrap interval for B_simple: the draws resampled with replacement
+        `rounds` times, each resample's mean tr(Σ) over its mean |G|², and the
+        central `level` share of those ratios. None when too few resamples
+        resolve |G|² above zero."""
+        g2 = torch.tensor(self.g2_draws, dtype=torch.float64)
+        trace = torch.tensor(self.trace_draws, dtype=torch.float64)
+        if len(g2) < 2:
+            return None
+        gen = torch.Generator().manual_seed(seed)
+        picks = torch.randint(len(g2), (rounds, len(g2)), generator=gen)
+        g2_means, trace_means = g2[picks].mean(dim=1), trace[picks].mean(dim=1)
+        resolved = g2_means > 0
+        if float(resolved.double().mean()) < level:
+            return None
+        ratios = torch.where(resolved, trace_means / g2_means,
+                             torch.full_like(g2_means, float("inf")))
+        tail = (1 - level) / 2
+        low, high = torch.quantile(ratios, torch.tensor([tail, 1 - tail], dtype=torch.float64))
+        return float(low), float(high)
 
 
 def measure_noise_scale(
@@ -882,13 +910,15 @@ def _report_noise_scale(sweep: Sweep, ctx: LabContext) -> None:
     """|G|², tr(Σ) and B_simple at each step measured along the reference run; under
     torchrun also section 7's free estimate beside them, and a text comparing the two."""
     noise, group, reference = sweep.noise, ctx.group, sweep.reference
-    columns = ["step", "examples", "|G|²", "tr(Σ)", "B_simple"]
+    columns = ["step", "examples", "|G|²", "tr(Σ)", "B_simple", "90 % interval"]
     if group is not None:
         columns += ["steps averaged", "B_simple, data-parallel"]
     rows = []
     for s, e in sorted(noise.sampled.items()):
+        spread = e.interval()
         row = [s, noise.examples[s], float(f"{e.g2:.4g}"), float(f"{e.trace:.4g}"),
-               _round1(e.b_simple)]
+               _round1(e.b_simple),
+               f"{spread[0]:.0f}–{spread[1]:.0f}" if spread is not None else "unresolved"]
         if group is not None:
             free = noise.free.get(s)
             row += [len(free.g2_draws) if free else 0, _round1(free.b_simple if free else None)]
@@ -1158,6 +1188,10 @@ def _summary(
         "steps_to_target": {str(b): (r[0] if (r := reached[b]) else None) for b in batch_sizes},
         "examples_to_target": {str(b): (r[1] if (r := reached[b]) else None) for b in batch_sizes},
         "b_simple": _round(noise.at_target.b_simple),
+        "b_simple_interval": ([_round(v) for v in spread] if (spread := noise.at_target.interval())
+                              else None),
+        "b_simple_step": noise.target_step if noise.target_step is not None
+        else max(noise.sampled),
         "b_simple_start": _round(noise.first.b_simple),
         "b_simple_end": _round(noise.last.b_simple),
         "s_min": _round(fit.s_min) if fit else None,

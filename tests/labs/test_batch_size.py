@@ -316,3 +316,24 @@ def test_the_lab_runs_on_a_cifar10_tarball(tmp_path):
     assert summary["dataset"] == "cifar10"
     assert (summary["n_train"], summary["n_test"]) == (100, 30)
     assert set(summary["final_test_accuracy"]) == {"8", "100"}  # 500 > N is cut to N
+
+
+def test_the_noise_scales_interval_is_the_bootstrap_of_its_draws():
+    """With |G|² fixed at 1, B_simple is the mean of the tr(Σ) draws, and its 90 %
+    bootstrap interval is the normal one, mean ± 1.645 σ/√n, to sampling error."""
+    from labs.experiments.batch_size import NoiseScale
+
+    gen = torch.Generator().manual_seed(0)
+    trace = (100 + 10 * torch.randn(400, generator=gen, dtype=torch.float64)).tolist()
+    noise = NoiseScale(g2=1.0, trace=sum(trace) / len(trace), g2_draws=[1.0] * len(trace),
+                       trace_draws=trace)
+    low, high = noise.interval()
+    sd = float(torch.tensor(trace).std())
+    half = 1.645 * sd / len(trace) ** 0.5
+    assert low < noise.b_simple < high
+    assert low == pytest.approx(noise.b_simple - half, rel=0.01)
+    assert high == pytest.approx(noise.b_simple + half, rel=0.01)
+    # a |G|² estimate that does not clear zero has no interval
+    unresolved = NoiseScale(g2=0.01, trace=5.0, g2_draws=[1.0, -0.98] * 20,
+                            trace_draws=[5.0] * 40)
+    assert unresolved.interval() is None
