@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from labs.catalog import ParamError
 from labs.context import LabContext
-from labs.events import Metric, Result, Table
+from labs.events import Metric, Result, Table, Text
 from labs.experiments import batch_size as lab
 from labs.runner import run_lab
 
@@ -273,6 +273,20 @@ def test_summary_and_tables_describe_the_run():
         if isinstance(e, Metric) and e.chart == lab.ACCURACY_VS_EXAMPLES:
             ends[e.series] = e.x
     assert set(ends.values()) == {1500}
+
+
+def test_the_averaging_text_quotes_the_diary_and_sizes_the_shift_from_its_own_table():
+    status, events = _run(TINY)
+    assert status == 0
+    table = next(e for e in events if isinstance(e, Table) and "averaged two ways" in e.title)
+    texts = [e.markdown for e in events if isinstance(e, Text)]
+    said = next(t for t in texts if "batch means" in t)
+    # the diary names no typo: the lab says what the diary says, and no more
+    assert "a typo in how I calculated the loss on the test data" in said
+    assert "the diary's bug" not in " ".join(texts)
+    # the share it quotes is the table's largest |difference| / per-example mean
+    worst = max(abs(r[5]) / r[4] for r in table.rows)
+    assert f"{worst:.1%} of the loss" in said
 
 
 def test_bad_noise_batches_and_missing_cifar_are_bad_input(tmp_path):
