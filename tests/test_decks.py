@@ -33,9 +33,14 @@ def test_no_shipped_cloze_front_shows_a_sibling_answer():
     clozes = [c for d in decks for c in d.cards if c.kind == "cloze"]
     assert clozes
     for card in clozes:
-        siblings = [g for g in cloze_gaps(card.raw) if g.number != card.ord]
+        gaps = cloze_gaps(card.raw)
+        siblings = [g for g in gaps if g.number != card.ord]
+        # the text around the gaps, where a sibling's answer may occur by itself
+        # ("10" of CIFAR-10): the front may show it there, and nowhere else
+        starts, ends = [0, *(g.end for g in gaps)], [*(g.start for g in gaps), len(card.raw)]
+        around = " ".join(card.raw[a:b] for a, b in zip(starts, ends))
         for g in siblings:
-            assert g.answer not in card.front, (card.id, g.answer)
+            assert card.front.count(g.answer) <= around.count(g.answer), (card.id, g.answer)
         assert card.front.count("(…)") == len(siblings), card.id
 
 
