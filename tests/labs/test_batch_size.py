@@ -330,3 +330,27 @@ def test_the_lab_runs_on_a_cifar10_tarball(tmp_path):
     assert summary["dataset"] == "cifar10"
     assert (summary["n_train"], summary["n_test"]) == (100, 30)
     assert set(summary["final_test_accuracy"]) == {"8", "100"}  # 500 > N is cut to N
+
+
+def _shipped_card(note_id: str):
+    from companion.deck_sync import deck_dirs
+    from companion.decks import deck_files, load_decks
+
+    decks, _ = load_decks(deck_files(deck_dirs()[:1]))
+    return next(c for d in decks for c in d.cards if c.note_id == note_id)
+
+
+@pytest.mark.parametrize("note_id, quoted", [
+    # the steps to 90 % each card quotes, at the batch sizes in that order
+    ("optimal-step-vs-batch", "{b4}, {b16} and {b64} steps for batch sizes 4, 16 and 64"),
+    ("critical-batch-regimes", "({b1} → {b16})"),
+    ("predict-steps-to-target", "{b4} steps against {b64}"),
+])
+def test_the_steps_a_card_quotes_are_what_the_lab_it_opens_measures(note_id, quoted):
+    card = _shipped_card(note_id)
+    assert card.lab == "batch-size"
+    status, events = _run(card.lab_params)  # the card's own parameters, the default seed
+    assert status == 0
+    steps = events[-1].summary["steps_to_target"]
+    text = " ".join(card.back.split() + card.extra.split())
+    assert quoted.format(**{f"b{b}": n for b, n in steps.items()}) in text
