@@ -354,3 +354,13 @@ def test_the_steps_a_card_quotes_are_what_the_lab_it_opens_measures(note_id, quo
     steps = events[-1].summary["steps_to_target"]
     text = " ".join(card.back.split() + card.extra.split())
     assert quoted.format(**{f"b{b}": n for b, n in steps.items()}) in text
+
+
+def test_the_noise_scale_gap_a_card_quotes_is_what_the_lab_it_opens_measures():
+    card = _shipped_card("critical-batch-predictor")
+    status, events = _run(card.lab_params)
+    assert status == 0
+    summary = events[-1].summary
+    text = " ".join(card.extra.split())
+    assert f"{summary['b_simple'] / summary['b_crit']:.0f} times" in text
+    assert f"\\approx {summary['b_simple']:.0f}$" in text
