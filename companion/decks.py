@@ -154,9 +154,18 @@ class _Note:
     broken: bool = False  # a line of it was refused (and reported): it makes no card
 
 
+# A sibling gap on a cloze card's front: hidden, and marked apart from the
+# asked gap's [...] so that a pipe, which shows no bold, still tells them apart.
+SIBLING_GAP = "(…)"
+
+
 def cloze_sides(text: str, gap: int) -> tuple[str, str]:
     """Front and back of gap `gap`: the gap hidden as [...] (or [hint]) on the
-    front and shown in bold on the back; the other gaps read as plain text."""
+    front and shown in bold on the back. The other gaps (siblings) are hidden
+    on the front as SIBLING_GAP, answer and hint alike, so no sibling gives
+    this gap away; the back shows the whole note, the siblings as plain text.
+    Every face (the app, line mode, the Anki export's per-gap cards) takes
+    its cloze text from here."""
 
     front, back, last = [], [], 0
     for g in cloze_gaps(text):
@@ -166,7 +175,7 @@ def cloze_sides(text: str, gap: int) -> tuple[str, str]:
             front.append(f"**[{g.hint or '...'}]**")
             back.append(f"**{g.answer}**")
         else:
-            front.append(g.answer)
+            front.append(SIBLING_GAP)
             back.append(g.answer)
         last = g.end
     front.append(text[last:])

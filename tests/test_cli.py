@@ -87,7 +87,7 @@ def test_plain_review_enter_is_good_and_s_b_set_cards_aside_until_undone(cli_hom
     assert "saved: mine/alpha Good" in out
     assert "suspended: mine/beta (u undoes)" in out
     assert "buried until tomorrow: mine/gamma.c1" in out and "undone bury: mine/gamma.c1" in out
-    assert "Q: [...] comes after beta." in out and "**" not in out  # a cloze, piped
+    assert "Q: [...] comes after (…)." in out and "**" not in out  # a cloze, piped
     db = sqlite3.connect(cli_home / "companion.db")
     assert db.execute("SELECT card_id, rating FROM reviews").fetchall() == [
         ("mine/alpha", 3), ("mine/gamma.c1", 4)]

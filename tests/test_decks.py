@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from companion.deck_sync import deck_dirs
-from companion.decks import cloze_sides, deck_files, load_decks, parse_deck
+from companion.decks import cloze_gaps, cloze_sides, deck_files, load_decks, parse_deck
 from companion.store import SCHEMA_VERSION
 
 from .conftest import SMALL_DECK, write_deck
@@ -20,11 +20,29 @@ def test_small_deck_loads_every_card(deck_dir):
     assert deck.cards[0].tags == ["letters"] and deck.cards[0].source == "The alphabet"
 
 
-def test_cloze_siblings_hide_their_own_gap_only():
+def test_cloze_siblings_never_give_each_other_away():
     text = "{{c1::Gamma}} comes after {{c2::beta::a letter}}."
-    assert cloze_sides(text, 1) == ("**[...]** comes after beta.", "**Gamma** comes after beta.")
-    assert cloze_sides(text, 2) == ("Gamma comes after **[a letter]**.",
+    # the front hides the sibling too (its hint as well), marked apart from the
+    # asked gap; the back shows the whole note
+    assert cloze_sides(text, 1) == ("**[...]** comes after (…).", "**Gamma** comes after beta.")
+    assert cloze_sides(text, 2) == ("(…) comes after **[a letter]**.",
                                     "Gamma comes after **beta**.")
+
+
+def test_no_shipped_cloze_front_shows_a_sibling_answer():
+    decks, _ = load_decks(deck_files(deck_dirs()[:1]))
+    clozes = [c for d in decks for c in d.cards if c.kind == "cloze"]
+    assert clozes
+    for card in clozes:
+        gaps = cloze_gaps(card.raw)
+        siblings = [g for g in gaps if g.number != card.ord]
+        # the text around the gaps, where a sibling's answer may occur by itself
+        # ("10" of CIFAR-10): the front may show it there, and nowhere else
+        starts, ends = [0, *(g.end for g in gaps)], [*(g.start for g in gaps), len(card.raw)]
+        around = " ".join(card.raw[a:b] for a, b in zip(starts, ends))
+        for g in siblings:
+            assert card.front.count(g.answer) <= around.count(g.answer), (card.id, g.answer)
+        assert card.front.count("(…)") == len(siblings), card.id
 
 
 def test_multiline_fields_and_code_fences(tmp_path):

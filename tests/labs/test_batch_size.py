@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from labs.catalog import ParamError
 from labs.context import LabContext
-from labs.events import Metric, Result, Table
+from labs.events import Metric, Result, Table, Text
 from labs.experiments import batch_size as lab
 from labs.runner import run_lab
 
@@ -275,6 +275,20 @@ def test_summary_and_tables_describe_the_run():
     assert set(ends.values()) == {1500}
 
 
+def test_the_averaging_text_quotes_the_diary_and_sizes_the_shift_from_its_own_table():
+    status, events = _run(TINY)
+    assert status == 0
+    table = next(e for e in events if isinstance(e, Table) and "averaged two ways" in e.title)
+    texts = [e.markdown for e in events if isinstance(e, Text)]
+    said = next(t for t in texts if "batch means" in t)
+    # the diary names no typo: the lab says what the diary says, and no more
+    assert "a typo in how I calculated the loss on the test data" in said
+    assert "the diary's bug" not in " ".join(texts)
+    # the share it quotes is the table's largest |difference| / per-example mean
+    worst = max(abs(r[5]) / r[4] for r in table.rows)
+    assert f"{worst:.1%} of the loss" in said
+
+
 def test_bad_noise_batches_and_missing_cifar_are_bad_input(tmp_path):
     with pytest.raises(ParamError, match="noise_batches=64,32: expected two sizes"):
         _run({**TINY, "noise_batches": "64,32"})  # the catalog's check: before any event
@@ -337,3 +351,37 @@ def test_the_noise_scales_interval_is_the_bootstrap_of_its_draws():
     unresolved = NoiseScale(g2=0.01, trace=5.0, g2_draws=[1.0, -0.98] * 20,
                             trace_draws=[5.0] * 40)
     assert unresolved.interval() is None
+
+
+def _shipped_card(note_id: str):
+    from companion.deck_sync import deck_dirs
+    from companion.decks import deck_files, load_decks
+
+    decks, _ = load_decks(deck_files(deck_dirs()[:1]))
+    return next(c for d in decks for c in d.cards if c.note_id == note_id)
+
+
+@pytest.mark.parametrize("note_id, quoted", [
+    # the steps to 90 % each card quotes, at the batch sizes in that order
+    ("optimal-step-vs-batch", "{b4}, {b16} and {b64} steps for batch sizes 4, 16 and 64"),
+    ("critical-batch-regimes", "({b1} → {b16})"),
+    ("predict-steps-to-target", "{b4} steps against {b64}"),
+])
+def test_the_steps_a_card_quotes_are_what_the_lab_it_opens_measures(note_id, quoted):
+    card = _shipped_card(note_id)
+    assert card.lab == "batch-size"
+    status, events = _run(card.lab_params)  # the card's own parameters, the default seed
+    assert status == 0
+    steps = events[-1].summary["steps_to_target"]
+    text = " ".join(card.back.split() + card.extra.split())
+    assert quoted.format(**{f"b{b}": n for b, n in steps.items()}) in text
+
+
+def test_the_noise_scale_gap_a_card_quotes_is_what_the_lab_it_opens_measures():
+    card = _shipped_card("critical-batch-predictor")
+    status, events = _run(card.lab_params)
+    assert status == 0
+    summary = events[-1].summary
+    text = " ".join(card.extra.split())
+    assert f"{summary['b_simple'] / summary['b_crit']:.0f} times" in text
+    assert f"\\approx {summary['b_simple']:.0f}$" in text
