@@ -275,8 +275,10 @@ def _report_averaging(
     unweighted accumulated gradients are from the full-batch gradient."""
     n_train, n_test = len(data.x_train), len(data.x_test)
     loss_rows = []
-    for b in batch_sizes:
-        buggy, correct = test_loss_two_ways(model, data.x_test, data.y_test, min(b, n_test))
+    # a batch bigger than the test set is the whole test set, one batch: its row
+    # says so (B = N), once
+    for b in dict.fromkeys(min(b, n_test) for b in batch_sizes):
+        buggy, correct = test_loss_two_ways(model, data.x_test, data.y_test, b)
         loss_rows.append([b, n_test % b, math.ceil(n_test / b),
                           round(buggy, 6), round(correct, 6), round(buggy - correct, 6)])
     ctx.emit(Table(
@@ -386,9 +388,12 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
 
 
 def _sync(device: torch.device) -> None:
-    # CUDA runs asynchronously: without a barrier the clock would stop before the GPU does.
+    # CUDA and MPS run asynchronously: without a barrier the clock would stop before the
+    # GPU does.
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def train_at_batch_size(
