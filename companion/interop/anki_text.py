@@ -38,7 +38,8 @@ _ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 # list item, a thematic break, a code fence; and the deck format's fields
 _LINE_START = re.compile(r"^(\s*)(#|>|[-+*](?=\s|$)|\d{1,9}(?=[.)](?:\s|$))|=+\s*$|-+\s*$|`{3}"
                          r"|~{3})")
-_DECK_FIELD = re.compile(r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab):")
+_DECK_FIELD = re.compile(r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab|Diagram"
+                         r"|Labels):")
 
 BLOCKS = {"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table",
           "tr", "section", "article", "header", "footer", "figure", "figcaption", "dl", "dt",
