@@ -603,14 +603,14 @@ def _place_labels(labels: list[_Label], drawing: list[str], path: Path, name: st
             start = line.find(label.text)
             while start >= 0:
                 end = start + len(label.text)
-                owner = next((t[3] for t in taken
-                              if t[0] == row and start < t[2] and t[1] < end), None)
+                owner = next((t[3] for t in taken if t[0] == row and start < t[2]
+                              and t[1] < end and t[2] - t[1] > len(label.text)), None)
                 if owner is None:
                     found.append(Mark(row, start, len(label.text)))
                 else:
                     inside.add(owner)
                 start = line.find(label.text, end)
-        if label.occurrence:
+        if label.occurrence and found:
             if label.occurrence > len(found):
                 errors.append(DeckError(path, label.line, f"card {name!r}: label {label.name!r}: "
                                         f"{label.text!r} is in the drawing {len(found)} "
@@ -623,6 +623,14 @@ def _place_labels(labels: list[_Label], drawing: list[str], path: Path, name: st
                      else " not")
             errors.append(DeckError(path, label.line, f"card {name!r}: label {label.name!r}: "
                                     f"{label.text!r} is{where} in the drawing"))
+            ok = False
+            continue
+        same = next((t[3] for m in found for t in taken
+                     if t[0] == m.row and m.col < t[2] and t[1] < m.col + m.width), None)
+        if same is not None:
+            errors.append(DeckError(path, label.line, f"card {name!r}: label {label.name!r} "
+                                    f"covers the same {label.text!r} as label {same!r} (pick "
+                                    "one occurrence each with #1, #2, ...)"))
             ok = False
             continue
         label.marks = found
