@@ -258,6 +258,15 @@ def plain_diagrams(text: str) -> str:
     return "\n".join(p.text if isinstance(p, DiagramBlock) else p for p in split_diagrams(text))
 
 
+def without_diagrams(text: str) -> str:
+    """The text with each drawing as `[diagram]`, for one line of a table
+    (Browse's Question column, the report's hardest cards)."""
+    if "```diagram" not in text:
+        return text
+    return "\n".join("[diagram]" if isinstance(p, DiagramBlock) else p
+                     for p in split_diagrams(text))
+
+
 def diagram_renderable(block: DiagramBlock) -> Any:
     """The drawing as a rich Text: never wrapped (a narrow screen crops its
     right side instead of breaking its columns), its marks styled, every

@@ -490,3 +490,19 @@ def test_the_shipped_diagrams_draw_the_papers_numbers():
     drawing = "\n".join(block_of(cards["dl-week-one/family-tree-network.central"].back).lines)
     assert [drawing.count(f"{n} input units") for n in (24, 12)] == [1, 1]
     assert drawing.count("24 output units") == 1 and drawing.count("12 units") == 1
+
+
+def test_the_deck_formats_example_makes_the_cards_it_says(tmp_path):
+    text = (Path(__file__).parent.parent / "decks" / "README.md").read_text(encoding="utf-8")
+    start = text.index("## decoder-top")
+    example = text[start:text.index("````\n", start)]
+    cards = cards_of(tmp_path, example)
+    assert list(cards) == ["test/decoder-top.softmax", "test/decoder-top.linear"]
+    assert "│           [▒▒▒▒]            │" in cards["test/decoder-top.linear"].front
+
+
+def test_a_table_cell_names_the_drawing_instead_of_flattening_it(tmp_path):
+    from companion.tui.screens.browse import one_line
+
+    card = cards_of(tmp_path)["test/top.softmax"]
+    assert one_line(card.front, 200) == "The top of the decoder. What is covered? [diagram]"
