@@ -506,3 +506,25 @@ def test_a_table_cell_names_the_drawing_instead_of_flattening_it(tmp_path):
 
     card = cards_of(tmp_path)["test/top.softmax"]
     assert one_line(card.front, 200) == "The top of the decoder. What is covered? [diagram]"
+
+
+def test_companions_apkg_read_back_by_the_anki_importer_keeps_the_drawing(synced, tmp_path,
+                                                                          monkeypatch):
+    from companion.interop import import_file
+    from companion.interop.apkg import write_apkg
+    from companion.store import open_store
+
+    path = tmp_path / "out.apkg"
+    write_apkg(synced, path)
+    monkeypatch.setenv("COMPANION_HOME", str(tmp_path / "other"))
+    other = open_store()
+    try:
+        import_file(other, Settings(timezone=TZ), path)
+        [(front,)] = other.conn.execute("SELECT front FROM cards WHERE front LIKE '%[▒▒▒▒▒]%'")
+    finally:
+        other.close()
+    col = DRAWING[3].index("Softmax")
+    covered = [DRAWING[3][:col] + "[▒▒▒▒▒]" + DRAWING[3][col + 7:] if i == 3 else line
+               for i, line in enumerate(DRAWING)]
+    # a Basic card now: the covered drawing as a code block, every line as it was
+    assert "```\n" + "\n".join(covered) + "\n```" in front
