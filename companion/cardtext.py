@@ -211,8 +211,24 @@ def diagram_sides(caption: str, lines: list[str], marks: list[Mark],
     `marks` masked under the caption, then the label named in bold over the
     drawing uncovered, the same spans marked."""
     front = f"{caption}\n\n{diagram_fence(covered(lines, marks), marks)}"
-    back = f"**{answer}**\n\n{diagram_fence(lines, marks)}"
+    back = f"**{markdown_literal(answer)}**\n\n{diagram_fence(lines, marks)}"
     return front, back
+
+
+_LITERAL = re.compile(r"([\\*_`\[\]<>$#|~])")
+_ESCAPED = re.compile(r"\\([\\*_`\[\]<>$#|~])")
+
+
+def markdown_literal(text: str) -> str:
+    """`text` as Markdown that reads as the text itself (a label drawn as
+    `x_1 * y` is not italics, `$k$` not math)."""
+    return _LITERAL.sub(r"\\\1", text)
+
+
+def markdown_unescaped(text: str) -> str:
+    """What `markdown_literal` escaped, as it was: for a pipe, which prints
+    Markdown as plain text."""
+    return _ESCAPED.sub(r"\1", text)
 
 
 def split_diagrams(text: str) -> list[str | DiagramBlock]:

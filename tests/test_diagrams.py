@@ -528,3 +528,19 @@ def test_companions_apkg_read_back_by_the_anki_importer_keeps_the_drawing(synced
                for i, line in enumerate(DRAWING)]
     # a Basic card now: the covered drawing as a code block, every line as it was
     assert "```\n" + "\n".join(covered) + "\n```" in front
+
+
+def test_a_label_with_markdown_characters_reads_as_drawn_on_both_faces(tmp_path):
+    from companion.cli.line_review import _show_diagram
+
+    body = ("## f\nDiagram: What is covered?\n```\n┌─────────┐\n│ x_1 * y │\n│ $k$ #1  │\n"
+            "└─────────┘\n```\nLabels:\n- product: x_1 * y\n- key: $k$\n")
+    cards = cards_of(tmp_path, body)
+    for card_id, label in (("test/f.product", "x_1 * y"), ("test/f.key", "$k$")):
+        back = cards[card_id].back
+        console = Console(width=80, record=True, color_system=None)
+        console.print(diagram_group(back))
+        assert console.export_text().split("\n")[0].rstrip() == label
+        out = io.StringIO()
+        _show_diagram(out, "A", back)
+        assert out.getvalue().split("\n")[0] == f"A: {label}"

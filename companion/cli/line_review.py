@@ -72,7 +72,7 @@ def _show_diagram(out: TextIO, label: str, text: str) -> None:
     """A diagram card's side, as the app draws it (companion.cardtext's
     pieces): in a pipe its lines plain, the mask in place; in a terminal the
     mask and the uncovered label marked as the app marks them."""
-    from companion.cardtext import DiagramBlock, diagram_group, split_diagrams
+    from companion.cardtext import DiagramBlock, diagram_group, markdown_unescaped, split_diagrams
 
     if not out.isatty():
         lines = []
@@ -80,7 +80,7 @@ def _show_diagram(out: TextIO, label: str, text: str) -> None:
             if isinstance(part, DiagramBlock):
                 lines.append(part.text)
             elif part.strip():
-                lines.append(without_bold(math_to_unicode(part).strip()))
+                lines.append(markdown_unescaped(without_bold(math_to_unicode(part).strip())))
         # as a card's other fields read: "Q: the caption", then the drawing under it
         first = "" if lines and "\n" not in lines[0] and not text.startswith("```") else "\n"
         out.write(f"{label}:{' ' if not first else first}" + "\n".join(lines) + "\n")
