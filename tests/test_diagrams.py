@@ -544,3 +544,27 @@ def test_a_label_with_markdown_characters_reads_as_drawn_on_both_faces(tmp_path)
         out = io.StringIO()
         _show_diagram(out, "A", back)
         assert out.getvalue().split("\n")[0] == f"A: {label}"
+
+
+def test_line_mode_in_a_terminal_marks_the_mask_as_the_app_does(tmp_path, monkeypatch):
+    import re
+
+    from companion.cardtext import NeutralisingWriter
+    from companion.cli.line_review import _show_diagram
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("COLUMNS", "100")
+    card = cards_of(tmp_path)["test/top.softmax"]
+    screen = Terminal()
+    _show_diagram(NeutralisingWriter(screen), "Q", card.front)
+    raw = screen.getvalue()
+    plain = [ln.rstrip() for ln in re.sub(r"\x1b\[[0-9;]*m", "", raw).split("\n")]
+    covered = block_of(card.front).lines
+    start = plain.index(covered[0])
+    assert plain[start:start + len(covered)] == list(covered)
+    assert "\x1b[1;7m[▒▒▒▒▒]\x1b[0m" in raw  # bold reverse, as the app's MARK_STYLE
