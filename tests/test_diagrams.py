@@ -458,9 +458,8 @@ def shipped_cards():
 
 @pytest.mark.parametrize("note, labels", [
     ("transformer-figure", {
-        "Softmax", "Linear", "Add & Norm", "Feed Forward", "Masked Multi-Head Attention",
-        "Multi-Head Attention", "Positional Encoding", "Input Embedding", "Output Embedding",
-        "(shifted right)", "N×"}),
+        "Softmax", "Linear", "Add & Norm", "Feed Forward", "Masked", "Multi-Head Attention",
+        "Positional Encoding", "Embedding", "(shifted right)", "N×"}),
     ("family-tree-network", {
         "Person 1", "Relationship", "Person 2", "24 input units", "12 input units",
         "6 units", "12 units", "24 output units"}),
@@ -474,17 +473,26 @@ def test_the_shipped_diagrams_cover_what_the_figures_show(note, labels):
         assert max(len(ln) for ln in back.lines) <= MAX_DIAGRAM_COLUMNS
         assert [len(ln) for ln in front.lines] == [len(ln) for ln in back.lines]
         answer = card.back.split("\n")[0].strip("*")
+        # nowhere on the front, the caption included, does the answer show
+        assert answer.lower() not in card.front.lower(), card.id
         for m in front.marks:  # each mask stands where its label is drawn
             assert back.lines[m.row][m.col:m.col + m.width] == answer
             assert front.lines[m.row][m.col:m.col + m.width] == mask(len(answer))
 
 
 def test_the_shipped_diagrams_draw_the_papers_numbers():
-    """The transformer repeats N× on both stacks; the family-tree network is
+    """The transformer's parts as Fig. 1 draws them; the family-tree network is
     24 people and 12 relationships in, 6 + 6, 12 central, 6, 24 people out."""
     cards = {c.id: c for c in shipped_cards()}
-    repeats = block_of(cards["dl-week-one/transformer-figure.repeats"].front)
-    assert len(repeats.marks) == 2  # beside the encoder and beside the decoder
+    figure = {name: block_of(cards[f"dl-week-one/transformer-figure.{name}"].front)
+              for name in ("repeats", "add-norm", "attention", "embedding", "masked")}
+    # every place a label is drawn is covered, so none gives its card away: N× beside
+    # both stacks, the five Add & Norm, the three multi-head attentions (the masked one's
+    # too), the input's and the output's embedding
+    assert {name: len(b.marks) for name, b in figure.items()} == {
+        "repeats": 2, "add-norm": 5, "attention": 3, "embedding": 2, "masked": 1}
+    assert "Multi-Head Attention" not in figure["attention"].text
+    assert "[▒▒▒▒] Multi-Head Attention" in figure["masked"].text
     tree = block_of(cards["dl-week-one/family-tree-network.encodings"].front)
     assert len(tree.marks) == 3  # person 1's code, the relationship's, the penultimate layer
     drawing = "\n".join(block_of(cards["dl-week-one/family-tree-network.central"].back).lines)
