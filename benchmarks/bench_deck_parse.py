@@ -9,12 +9,18 @@ did, grew as the square of the lines: 4.1 s for 25,000 lines, 20.4 s for
 50,000 on a 2-core machine (0.05 s and 0.08 s now), a hang to the learner.
 Compare the ratio, not the absolute figures across machines.
 
+Then the most labels a diagram may have over the most cells: 50 one-letter
+labels over a 60 x 80 drawing of those letters (each label covering 96 places),
+placed by a grid of the cells taken (1.05 s when each place was checked against
+every place taken before it; 0.07 s now, each once in a fresh process).
+
 Run: python benchmarks/bench_deck_parse.py [--lines 100000]
 """
 
 from __future__ import annotations
 
 import argparse
+import string
 import sys
 import tempfile
 import time
@@ -50,11 +56,21 @@ def main() -> None:
                             + "\n".join(["│" + " " * 68 + "│"] * args.lines)
                             + "\n```\nLabels:\n- a: ─\n", encoding="utf-8")
         size = enormous.stat().st_size
-        anchor, big = timed(ordinary), timed(enormous)
+        letters = (string.ascii_lowercase + string.ascii_uppercase)[:50]
+        row = "".join(letters[i % 50] for i in range(80))
+        crowded = Path(folder) / "crowded.md"
+        crowded.write_text(FRONT + "## crowded\nDiagram: Crowded?\n```\n"
+                           + "\n".join([row] * 60) + "\n```\nLabels:\n"
+                           + "\n".join(f"- l{i}: {c}" for i, c in enumerate(letters)) + "\n",
+                           encoding="utf-8")
+        anchor, big, labels = timed(ordinary), timed(enormous), timed(crowded)
         _, errors = parse_deck(enormous)
+        deck, _ = parse_deck(crowded)
     print(f"1,000 ordinary cards:          {anchor * 1000:8.1f} ms")
     print(f"one {args.lines:,}-line drawing: {big * 1000:8.1f} ms ({size:,} bytes)")
     print(f"ratio:                         {big / anchor:8.1f}x")
+    print(f"50 labels over 4,800 cells:    {labels * 1000:8.1f} ms "
+          f"({len(deck.cards) if deck else 0} cards; ratio {labels / anchor:.1f}x)")
     print(f"its error: {errors[0] if errors else 'none'}")
 
 

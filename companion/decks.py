@@ -601,16 +601,19 @@ def _place_labels(labels: list[_Label], drawing: list[str], path: Path, name: st
     Attention" is not found inside "Masked Multi-Head Attention")."""
     from companion.cardtext import Mark
 
-    taken: list[tuple[int, int, int, str]] = []  # row, start, end, label
+    # each column of each row: the label covering it and that label's length
+    # (a grid, so that 50 labels over 4,800 cells stay linear)
+    taken: list[list[tuple[str, int] | None]] = [[None] * len(line) for line in drawing]
     ok = True
     for label in sorted(labels, key=lambda lb: -len(lb.text)):
         found, inside = [], set()
+        width = len(label.text)
         for row, line in enumerate(drawing):
             start = line.find(label.text)
             while start >= 0:
-                end = start + len(label.text)
-                owner = next((t[3] for t in taken if t[0] == row and start < t[2]
-                              and t[1] < end and t[2] - t[1] > len(label.text)), None)
+                end = start + width
+                owner = next((cell[0] for cell in taken[row][start:end]
+                              if cell is not None and cell[1] > width), None)
                 if owner is None:
                     found.append(Mark(row, start, len(label.text)))
                 else:
@@ -631,8 +634,8 @@ def _place_labels(labels: list[_Label], drawing: list[str], path: Path, name: st
                                     f"{label.text!r} is{where} in the drawing"))
             ok = False
             continue
-        same = next((t[3] for m in found for t in taken
-                     if t[0] == m.row and m.col < t[2] and t[1] < m.col + m.width), None)
+        same = next((cell[0] for m in found for cell in taken[m.row][m.col:m.col + m.width]
+                     if cell is not None), None)
         if same is not None:
             errors.append(DeckError(path, label.line, f"card {name!r}: label {label.name!r} "
                                     f"covers the same {label.text!r} as label {same!r} (pick "
@@ -640,7 +643,8 @@ def _place_labels(labels: list[_Label], drawing: list[str], path: Path, name: st
             ok = False
             continue
         label.marks = found
-        taken.extend((m.row, m.col, m.col + m.width, label.name) for m in found)
+        for m in found:
+            taken[m.row][m.col:m.col + m.width] = [(label.name, width)] * width
     return ok
 
 
