@@ -6,6 +6,7 @@ prints it."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TextIO
 
@@ -143,3 +144,179 @@ def _convert(chunk: str, markdown: bool = False) -> str:
         return MARKDOWN_SPECIAL.sub(r"\\\1", reading) if markdown else reading
 
     return MATH_RE.sub(repl, chunk).replace(r"\$", "$")
+
+
+# -- diagrams ------------------------------------------------------------------
+# A diagram card's drawing travels in its front and back as a fenced block,
+# ```diagram ROW:COL:WIDTH ...```, whose info string names the marked spans
+# (the label covered on the front, the label shown on the back). Each face
+# splits it out of the Markdown with `split_diagrams` and draws it with
+# `diagram_renderable` (or as its plain lines in a pipe), never as Markdown,
+# so it keeps its columns. A reader that doesn't know the kind (an Anki
+# export) sees an ordinary code block, the mask in place.
+
+DIAGRAM_INFO = "diagram"
+MASK_FILL = "▒"
+MARK_STYLE = "bold reverse"  # the mask on the front, the uncovered label on the back
+_DIAGRAM_OPEN = re.compile(r"^```diagram((?: \d{1,3}:\d{1,3}:\d{1,3})*)$")
+_DIAGRAM_CLOSE = "```"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A span of one line of a drawing: `row` and `col` from 0, `width` in
+    characters (every character of a drawing is one column wide)."""
+
+    row: int
+    col: int
+    width: int
+
+
+@dataclass(frozen=True)
+class DiagramBlock:
+    """A drawing as a face shows it: its lines, and the spans to mark."""
+
+    lines: tuple[str, ...]
+    marks: tuple[Mark, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def mask(width: int) -> str:
+    """What covers a label `width` characters wide: as wide as it, so the
+    drawing keeps its columns (`[▒▒▒▒]`, or `▒▒` for a label of one or two)."""
+    return "[" + MASK_FILL * (width - 2) + "]" if width >= 3 else MASK_FILL * width
+
+
+def covered(lines: list[str], marks: list[Mark]) -> list[str]:
+    """`lines` with each marked span replaced by its mask."""
+    out = list(lines)
+    for m in sorted(marks, key=lambda m: (m.row, -m.col)):  # right to left: columns hold
+        line = out[m.row]
+        out[m.row] = line[:m.col] + mask(m.width) + line[m.col + m.width:]
+    return out
+
+
+def diagram_fence(lines: list[str], marks: list[Mark]) -> str:
+    """The block as card text (Markdown): ```diagram ROW:COL:WIDTH ...```."""
+    info = "".join(f" {m.row}:{m.col}:{m.width}" for m in marks)
+    return f"```{DIAGRAM_INFO}{info}\n" + "\n".join(lines) + f"\n{_DIAGRAM_CLOSE}"
+
+
+def diagram_sides(caption: str, lines: list[str], marks: list[Mark],
+                  answer: str) -> tuple[str, str]:
+    """Front and back of one label's card: the drawing with the label's
+    `marks` masked under the caption, then the label named in bold over the
+    drawing uncovered, the same spans marked."""
+    front = f"{caption}\n\n{diagram_fence(covered(lines, marks), marks)}"
+    back = f"**{markdown_literal(answer)}**\n\n{diagram_fence(lines, marks)}"
+    return front, back
+
+
+_LITERAL = re.compile(r"([\\*_`\[\]<>$#|~])")
+_ESCAPED = re.compile(r"\\([\\*_`\[\]<>$#|~])")
+
+
+def markdown_literal(text: str) -> str:
+    """`text` as Markdown that reads as the text itself (a label drawn as
+    `x_1 * y` is not italics, `$k$` not math)."""
+    return _LITERAL.sub(r"\\\1", text)
+
+
+def markdown_unescaped(text: str) -> str:
+    """What `markdown_literal` escaped, as it was: for a pipe, which prints
+    Markdown as plain text."""
+    return _ESCAPED.sub(r"\1", text)
+
+
+def split_diagrams(text: str) -> list[str | DiagramBlock]:
+    """Card text as its Markdown pieces and the diagram blocks between them
+    (a text with none is one piece). A block whose marks fall outside its
+    lines (text from elsewhere than a deck) keeps only the marks that fit."""
+    if "```diagram" not in text:
+        return [text]
+    parts: list[str | DiagramBlock] = []
+    lines = text.split("\n")
+    chunk: list[str] = []
+    i = 0
+    while i < len(lines):
+        opened = _DIAGRAM_OPEN.match(lines[i])
+        end = next((j for j in range(i + 1, len(lines)) if lines[j] == _DIAGRAM_CLOSE), None)
+        if opened is None or end is None:
+            chunk.append(lines[i])
+            i += 1
+            continue
+        if chunk:
+            parts.append("\n".join(chunk))
+            chunk = []
+        body = lines[i + 1:end]
+        marks = []
+        for item in opened.group(1).split():
+            row, col, width = (int(n) for n in item.split(":"))
+            if row < len(body) and width and col + width <= len(body[row]):
+                marks.append(Mark(row, col, width))
+        parts.append(DiagramBlock(tuple(body), tuple(marks)))
+        i = end + 1
+    if chunk:
+        parts.append("\n".join(chunk))
+    return parts
+
+
+def has_diagram(text: str) -> bool:
+    return any(isinstance(p, DiagramBlock) for p in split_diagrams(text))
+
+
+def plain_diagrams(text: str) -> str:
+    """The text with each diagram block as its bare lines (for a pipe, a
+    table cell, a search): the masks stay, the fence and marks go."""
+    return "\n".join(p.text if isinstance(p, DiagramBlock) else p for p in split_diagrams(text))
+
+
+def without_diagrams(text: str) -> str:
+    """The text with each drawing as `[diagram]`, for one line of a table
+    (Browse's Question column, the report's hardest cards)."""
+    if "```diagram" not in text:
+        return text
+    return "\n".join("[diagram]" if isinstance(p, DiagramBlock) else p
+                     for p in split_diagrams(text))
+
+
+def diagram_renderable(block: DiagramBlock) -> Any:
+    """The drawing as a rich Text: never wrapped (a narrow screen crops its
+    right side instead of breaking its columns), its marks styled, every
+    character neutralised. Rich is imported here, when a face calls it."""
+    from rich.text import Text
+
+    text = Text(no_wrap=True, overflow="crop", end="")
+    for row, line in enumerate(block.lines):
+        if row:
+            text.append("\n")
+        start = len(text)
+        text.append(neutralise(line))
+        for m in block.marks:
+            if m.row == row:
+                text.stylize(MARK_STYLE, start + m.col, start + m.col + m.width)
+    return text
+
+
+def diagram_group(text: str) -> Any:
+    """A card side with a diagram as one rich renderable, the same in the app
+    and in line mode: its Markdown pieces as Markdown (math as Unicode), each
+    drawing as `diagram_renderable` draws it, a blank line between."""
+    from rich.console import Group
+    from rich.markdown import Markdown
+    from rich.text import Text
+
+    pieces: list[Any] = []
+    for part in split_diagrams(text):
+        if isinstance(part, DiagramBlock):
+            pieces.append(diagram_renderable(part))
+        elif part.strip():
+            source = math_to_unicode(neutralise(part), markdown=True).strip()
+            pieces.append(Markdown(source, code_theme="ansi_dark", hyperlinks=True))
+        else:
+            continue
+        pieces.append(Text(""))
+    return Group(*pieces[:-1])

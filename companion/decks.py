@@ -14,7 +14,8 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 IMPORTED_DECK = "imported"  # companion's own deck for cards of imported review logs
 RESERVED_DECK_IDS = frozenset({IMPORTED_DECK})
 FIELD_RE = re.compile(
-    r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab|Keys):(?:\s|$)(.*)$")
+    r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab|Keys|Diagram|Labels)"
+    r":(?:\s|$)(.*)$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
 
@@ -25,6 +26,10 @@ MAX_LINE_CHARS = 20_000
 MAX_FRONT_MATTER_CHARS = 8_000
 MAX_GAPS_PER_NOTE = 100
 MAX_CLOZE_NUMBER = 999  # {{c1::...}} .. {{c999::...}}
+# A diagram (`Diagram:`) fits an 80-column terminal, and a screen or two.
+MAX_DIAGRAM_COLUMNS = 80
+MAX_DIAGRAM_LINES = 60
+MAX_LABELS = 50
 
 
 def card_heading(line: str) -> str | None:
@@ -105,11 +110,11 @@ class DeckError:
 
 @dataclass
 class CardDef:
-    id: str  # "<deck>/<note>" or "<deck>/<note>.c<N>" for a cloze gap
+    id: str  # "<deck>/<note>", "<deck>/<note>.c<N>" for a cloze gap, "<deck>/<note>.<label>"
     deck_id: str
     note_id: str
-    kind: str  # "basic", "cloze" or "predict"
-    ord: int  # cloze gap number, 0 for basic cards
+    kind: str  # "basic", "cloze", "predict" or "diagram"
+    ord: int  # cloze gap number, a diagram's label number (from 1), 0 for basic cards
     front: str
     back: str
     extra: str
@@ -254,6 +259,7 @@ def _split_notes(lines: list[str], start: int, path: Path, errors: list[DeckErro
     current: _Note | None = None
     field_name: str | None = None
     in_fence = False
+    more: dict[tuple[int, str], list[str]] = {}  # (note number, field) -> its further lines
     for index in range(start, len(lines)):
         number = index + 1
         line = lines[index]
@@ -285,16 +291,21 @@ def _split_notes(lines: list[str], start: int, path: Path, errors: list[DeckErro
                 continue
             current.fields[field_name] = (number, match.group(2))
         elif field_name is not None:
-            first, text = current.fields[field_name]
-            current.fields[field_name] = (first, text + "\n" + line)
+            # a field's lines are gathered and joined once, below: adding each
+            # to the text so far copies it every time (50,000 lines: 20 s; bench_deck_parse)
+            more.setdefault((len(notes), field_name), []).append(line)
         elif line.strip():
             errors.append(DeckError(
                 path, number,
                 f"card {current.note_id!r}: text before the first field "
-                "(start it with Q:, A:, Cloze:, Predict:, Type:, Extra:, Source:, Tags:, "
-                "Lab: or Keys:)"))
+                "(start it with Q:, A:, Cloze:, Predict:, Diagram:, Type:, Extra:, Source:, "
+                "Tags:, Lab: or Keys:)"))
     if in_fence:
         errors.append(DeckError(path, len(lines), "a ``` code fence is never closed"))
+    for (note_number, name), rest in more.items():
+        note = notes[note_number - 1]
+        first, text = note.fields[name]
+        note.fields[name] = (first, "\n".join([text, *rest]))
     return notes
 
 
@@ -422,14 +433,17 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
     if not ID_RE.match(name):
         errors.append(DeckError(*at, f"card id {name!r} must be lowercase letters, digits and -"))
         return []
-    kinds = [k for k in ("Cloze", "Predict", "Q") if k in f]
+    kinds = [k for k in ("Cloze", "Predict", "Q", "Diagram") if k in f]
     if len(kinds) > 1:
         errors.append(DeckError(*at, f"card {name!r} has both {kinds[0]}: and {kinds[1]}:; "
-                                "use one of Q:/A:, Cloze: or Predict:"))
+                                "use one of Q:/A:, Cloze:, Predict: or Diagram:"))
         return []
     if not kinds and "A" not in f:
-        errors.append(DeckError(*at, f"card {name!r} has no Q:/A:, Cloze: or Predict: field"))
+        errors.append(DeckError(*at, f"card {name!r} has no Q:/A:, Cloze:, Predict: or "
+                                "Diagram: field"))
         return []
+    if "Diagram" in f or "Labels" in f:
+        return _diagram_cards(note, deck_id, path, position, errors)
     ok = True
     for side in ("Q", "A", "Cloze", "Predict"):
         if side in f and not f[side][1]:
@@ -507,6 +521,242 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
         cards.append(CardDef(id=f"{deck_id}/{name}.c{gap}", kind="cloze", ord=gap, front=front,
                              back=back, position=position + offset, raw=text,
                              type_answer=answer, **common))
+    return cards
+
+
+# -- diagrams ------------------------------------------------------------------
+
+LABEL_RE = re.compile(r"^\s*(?:[-*]\s+)?([^\s:]+)\s*:\s*(.*?)\s*$")
+OCCURRENCE_RE = re.compile(r"^(.*\S)\s+#(\d{1,3})$")
+
+
+@dataclass
+class _Label:
+    name: str
+    text: str
+    line: int
+    occurrence: int  # 0: every occurrence of its text, N: only the Nth
+    marks: list[Any] = field(default_factory=list)
+
+
+def _cell_problem(text: str) -> str | None:
+    """Why `text` can't stand in a drawing whose columns must hold: a control
+    character (an escape sequence would act, not show), a tab, or a character
+    that is not one column wide (wide, combining, invisible)."""
+    import unicodedata
+
+    for ch in text:
+        code = ord(ch)
+        if ch == "\t":
+            return "has a tab; draw with spaces, so the columns hold"
+        if code < 0x20 or 0x7f <= code <= 0x9f:
+            return f"has the control character U+{code:04X}; a drawing is plain text"
+        if (unicodedata.east_asian_width(ch) in ("W", "F") or unicodedata.combining(ch)
+                or unicodedata.category(ch) in ("Mn", "Me", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")):
+            what = unicodedata.name(ch, "unnamed")
+            return (f"has U+{code:04X} ({what}), which is not one column wide; draw with "
+                    "characters one column wide (box drawing, letters, digits)")
+    return None
+
+
+def _drawing(line: int, text: str, path: Path, name: str,
+             errors: list[DeckError]) -> tuple[str, list[str]] | None:
+    """A Diagram: field's caption and its drawing: the lines of the fenced
+    block under it, trailing spaces dropped. One error and None if unusable."""
+    lines = text.split("\n")
+    opening = next((i for i, ln in enumerate(lines) if FENCE_RE.match(ln)), None)
+    if opening is None:
+        errors.append(DeckError(path, line, f"card {name!r}: Diagram: needs its drawing in a "
+                                "``` fence on the lines under it"))
+        return None
+    closing = next((i for i in range(opening + 1, len(lines)) if FENCE_RE.match(lines[i])),
+                   len(lines))
+    after = next((i for i in range(closing + 1, len(lines)) if lines[i].strip()), None)
+    if after is not None:
+        errors.append(DeckError(path, line + after, f"card {name!r}: text after the drawing; "
+                                "put it in Extra:"))
+        return None
+    caption = "\n".join(lines[:opening]).strip()  # Markdown, neutralised as any field is
+    drawing = [ln.rstrip(" ") for ln in lines[opening + 1:closing]]
+    while drawing and not drawing[-1].strip():
+        drawing.pop()
+    if not any(ln.strip() for ln in drawing):
+        errors.append(DeckError(path, line + opening, f"card {name!r}: the drawing is empty"))
+        return None
+    if len(drawing) > MAX_DIAGRAM_LINES:
+        errors.append(DeckError(path, line + opening, f"card {name!r}: the drawing is "
+                                f"{len(drawing):,} lines long; the most is {MAX_DIAGRAM_LINES}"))
+        return None
+    for row, text_line in enumerate(drawing):
+        at = line + opening + 1 + row
+        problem = _cell_problem(text_line)
+        if problem is not None:
+            errors.append(DeckError(path, at, f"card {name!r}: the drawing {problem}"))
+            return None
+        if len(text_line) > MAX_DIAGRAM_COLUMNS:
+            errors.append(DeckError(path, at, f"card {name!r}: the drawing is "
+                                    f"{len(text_line):,} columns wide here; the most is "
+                                    f"{MAX_DIAGRAM_COLUMNS}"))
+            return None
+    return caption, drawing
+
+
+def _labels(line: int, text: str, path: Path, name: str,
+            errors: list[DeckError]) -> list[_Label] | None:
+    """The Labels: field: one `name: text` a line (`- name: text` too), the
+    text optionally ending ` #N` for only its Nth occurrence in the drawing."""
+    labels: list[_Label] = []
+    seen: dict[str, int] = {}
+    ok = True
+    for offset, raw in enumerate(text.split("\n")):
+        if not raw.strip():
+            continue
+        at = line + offset
+        m = LABEL_RE.match(raw)
+        if m is None or not m.group(2):
+            errors.append(DeckError(path, at, f"card {name!r}: a label is written "
+                                    "`name: text as drawn`"))
+            ok = False
+            continue
+        label, shown = m.group(1), m.group(2)
+        if not ID_RE.match(label):
+            errors.append(DeckError(path, at, f"card {name!r}: label name {label[:40]!r} must be "
+                                    "lowercase letters, digits and - (it is the card's id)"))
+            ok = False
+            continue
+        if label in seen:
+            errors.append(DeckError(path, at, f"card {name!r}: second label {label!r} (the "
+                                    f"first is on line {seen[label]})"))
+            ok = False
+            continue
+        seen[label] = at
+        problem = _cell_problem(shown)
+        if problem is not None:
+            errors.append(DeckError(path, at, f"card {name!r}: label {label!r} {problem}"))
+            ok = False
+            continue
+        occurrence = 0
+        if (picked := OCCURRENCE_RE.match(shown)) is not None and int(picked.group(2)) >= 1:
+            shown, occurrence = picked.group(1), int(picked.group(2))
+        labels.append(_Label(label, shown, at, occurrence))
+    if ok and not labels:
+        errors.append(DeckError(path, line, f"card {name!r}: Labels: names no label"))
+        return None
+    if ok and len(labels) > MAX_LABELS:
+        errors.append(DeckError(path, line, f"card {name!r}: {len(labels)} labels; the most "
+                                f"is {MAX_LABELS} (split the drawing)"))
+        return None
+    return labels if ok else None
+
+
+def _place_labels(labels: list[_Label], drawing: list[str], path: Path, name: str,
+                  errors: list[DeckError]) -> bool:
+    """Find each label's text in the drawing. The longest texts are placed
+    first, and a shorter one never covers part of a longer one ("Multi-Head
+    Attention" is not found inside "Masked Multi-Head Attention")."""
+    from companion.cardtext import Mark
+
+    # each column of each row: the label covering it and that label's length
+    # (a grid, so that 50 labels over 4,800 cells stay linear)
+    taken: list[list[tuple[str, int] | None]] = [[None] * len(line) for line in drawing]
+    ok = True
+    for label in sorted(labels, key=lambda lb: -len(lb.text)):
+        found, inside = [], set()
+        width = len(label.text)
+        for row, line in enumerate(drawing):
+            start = line.find(label.text)
+            while start >= 0:
+                end = start + width
+                owner = next((cell[0] for cell in taken[row][start:end]
+                              if cell is not None and cell[1] > width), None)
+                if owner is None:
+                    found.append(Mark(row, start, len(label.text)))
+                else:
+                    inside.add(owner)
+                start = line.find(label.text, end)
+        if label.occurrence and found:
+            if label.occurrence > len(found):
+                errors.append(DeckError(path, label.line, f"card {name!r}: label {label.name!r}: "
+                                        f"{label.text!r} is in the drawing {len(found)} "
+                                        f"time(s), so it has no #{label.occurrence}"))
+                ok = False
+                continue
+            found = [found[label.occurrence - 1]]
+        if not found:
+            where = (f" only inside label {sorted(inside)[0]!r}'s text" if inside
+                     else " not")
+            errors.append(DeckError(path, label.line, f"card {name!r}: label {label.name!r}: "
+                                    f"{label.text!r} is{where} in the drawing"))
+            ok = False
+            continue
+        same = next((cell[0] for m in found for cell in taken[m.row][m.col:m.col + m.width]
+                     if cell is not None), None)
+        if same is not None:
+            errors.append(DeckError(path, label.line, f"card {name!r}: label {label.name!r} "
+                                    f"covers the same {label.text!r} as label {same!r} (pick "
+                                    "one occurrence each with #1, #2, ...)"))
+            ok = False
+            continue
+        label.marks = found
+        for m in found:
+            taken[m.row][m.col:m.col + m.width] = [(label.name, width)] * width
+    return ok
+
+
+def _diagram_cards(note: _Note, deck_id: str, path: Path, position: int,
+                   errors: list[DeckError]) -> list[CardDef]:
+    """A Diagram: note: one card per label, each showing the drawing with
+    that label masked (image occlusion, in text), its answer the drawing
+    uncovered; siblings, buried as a cloze's are."""
+    from companion.cardtext import diagram_sides
+
+    name = note.note_id
+    raw = note.fields  # unstripped: a label's line number is its field's line plus its row
+    ok = True
+    for alone, needs in (("Diagram", "Labels"), ("Labels", "Diagram")):
+        if alone in raw and needs not in raw:
+            errors.append(DeckError(path, raw[alone][0], f"card {name!r}: {alone}: needs a "
+                                    f"{needs}: field" + (" (one `name: text` a line)"
+                                                         if needs == "Labels" else "")))
+            ok = False
+    for other in ("A", "Choices", "Reveal", "Type"):
+        if other in raw and "Diagram" in raw:
+            errors.append(DeckError(path, raw[other][0], f"card {name!r}: {other}: does not go "
+                                    "on a Diagram: card (each label is an answer; explain in "
+                                    "Extra:)"))
+            ok = False
+    if not ok:
+        return []
+    drawn = _drawing(*raw["Diagram"], path, name, errors)
+    labels = _labels(*raw["Labels"], path, name, errors)
+    lab, lab_params = "", dict[str, str]()
+    if "Lab" in raw:
+        checked = _check_lab(raw["Lab"][1].strip(), (path, raw["Lab"][0]), name, errors)
+        if checked is None:
+            return []
+        lab, lab_params = checked
+    keys: tuple[tuple[str, ...], ...] = ()
+    if "Keys" in raw:
+        try:
+            keys = parse_keys(raw["Keys"][1])
+        except ValueError as exc:
+            errors.append(DeckError(path, raw["Keys"][0], f"card {name!r}: Keys: {exc}"))
+            return []
+    if drawn is None or labels is None:
+        return []
+    caption, drawing = drawn
+    if not _place_labels(labels, drawing, path, name, errors):
+        return []
+    f = {key: text.strip() for key, (_, text) in raw.items()}
+    cards = []
+    for offset, label in enumerate(labels):
+        front, back = diagram_sides(caption or "What is covered?", drawing, label.marks,
+                                    label.text)
+        cards.append(CardDef(
+            id=f"{deck_id}/{name}.{label.name}", deck_id=deck_id, note_id=name, kind="diagram",
+            ord=offset + 1, front=front, back=back, extra=f.get("Extra", ""),
+            source=f.get("Source", ""), tags=f.get("Tags", "").split(), lab=lab,
+            lab_params=lab_params, line=note.line, position=position + offset, keys=keys))
     return cards
 
 

@@ -975,10 +975,11 @@ class Reads:
         return self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE id = ?", (card_id,))
 
     def cloze_siblings(self, note_id: str, deck_id: str, card_id: str) -> list[str]:
-        """The other live cloze cards of the same note in the same deck."""
+        """The other live cards of the same cloze or diagram note in the same
+        deck (a diagram's labels are siblings as a cloze's gaps are)."""
         return self._column(
             "SELECT id FROM cards WHERE note_id = ? AND deck_id = ? AND id != ? "
-            "AND kind = 'cloze' AND retired = 0", (note_id, deck_id, card_id))
+            "AND kind IN ('cloze', 'diagram') AND retired = 0", (note_id, deck_id, card_id))
 
     def card_flags(self, ids: list[str]) -> list[CardFlags]:
         return self._rows(

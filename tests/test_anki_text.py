@@ -25,5 +25,15 @@ def test_a_line_like_any_deck_field_reads_as_text():
     """Type: (typed answers) too: a field's `Type: yes` line is no typed card."""
     assert md("What is 2+2?<br>Type: yes") == "What is 2+2?\\\nType\\: yes"
     for name in ("Q", "A", "Cloze", "Predict", "Choices", "Reveal", "Type", "Extra",
-                 "Source", "Tags", "Lab"):
+                 "Source", "Tags", "Lab", "Diagram", "Labels"):
         assert md(f"x<br>{name}: y") == f"x\\\n{name}\\: y"
+
+
+def test_a_pre_reads_as_a_fenced_block_its_text_as_it_is():
+    """A drawing or code in <pre> keeps its columns: no escapes, no markup,
+    no line read as a deck field; a fence longer than any backtick run in it."""
+    field = ('See:<pre><code class="language-diagram">  ┌─┐\n  │[▒]│ # x\nQ: y\n'
+             '  *a* ```b``` &lt;c&gt;<br>- d</code></pre>after')
+    assert md(field) == ("See:\n\n````\n  ┌─┐\n  │[▒]│ # x\nQ: y\n  *a* ```b``` <c>\n- d\n````"
+                         "\n\nafter")
+    assert md("<pre>  </pre>x") == "x"

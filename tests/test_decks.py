@@ -86,7 +86,7 @@ def test_every_error_names_file_and_line(tmp_path):
         "## a\nstray text\nQ: x\nA: y\n": ("bad.md:6:", "text before the first field"),
         "## a\nQ: x\nA: y\nQ: again\n": ("bad.md:8:", "second Q: field"),
         "## a\nQ: x\nA: y\n```\nnever closed\n": ("bad.md:", "code fence is never closed"),
-        "## a\nTags: x\n": ("bad.md:5:", "has no Q:/A:, Cloze: or Predict: field"),
+        "## a\nTags: x\n": ("bad.md:5:", "has no Q:/A:, Cloze:, Predict: or Diagram: field"),
         "## a\nPredict: which?\nReveal: argmin x\n": ("bad.md:6:", "Predict: needs a Lab:"),
         "## a\nPredict: which?\nLab: batch-size\n": ("bad.md:6:", "Predict: needs a Reveal:"),
         "## a\nPredict: which?\nLab: batch-size\nReveal: 1 + 1\n":

@@ -43,7 +43,11 @@ def _read(stream: TextIO, prompt: str, out: TextIO, lower: bool = True) -> str |
 def _show(out: TextIO, label: str, text: str, roots: Sequence[Path] | None = None) -> None:
     """In a terminal the text is rendered as Markdown (code, lists, emphasis);
     in a pipe it stays plain text, one field per line, easy to read back.
-    Images read as `[image: alt — file.png]` in both (`roots`: where they may be)."""
+    Images read as `[image: alt — file.png]` in both (`roots`: where they may be).
+    A diagram's drawing prints as it is drawn, its columns kept."""
+    if "```diagram" in text:
+        _show_diagram(out, label, text)
+        return
     if "![" in text:
         from companion.cardimages import find_images, with_fallbacks
 
@@ -62,6 +66,31 @@ def _show(out: TextIO, label: str, text: str, roots: Sequence[Path] | None = Non
     # the card's text inside them is neutralised above.
     raw = out.stream if isinstance(out, NeutralisingWriter) else out
     Console(file=raw).print(Markdown(body))
+
+
+def _show_diagram(out: TextIO, label: str, text: str) -> None:
+    """A diagram card's side, as the app draws it (companion.cardtext's
+    pieces): in a pipe its lines plain, the mask in place; in a terminal the
+    mask and the uncovered label marked as the app marks them."""
+    from companion.cardtext import DiagramBlock, diagram_group, markdown_unescaped, split_diagrams
+
+    if not out.isatty():
+        lines = []
+        for part in split_diagrams(text):
+            if isinstance(part, DiagramBlock):
+                lines.append(part.text)
+            elif part.strip():
+                lines.append(markdown_unescaped(without_bold(math_to_unicode(part).strip())))
+        # as a card's other fields read: "Q: the caption", then the drawing under it
+        first = "" if lines and "\n" not in lines[0] and not text.startswith("```") else "\n"
+        out.write(f"{label}:{' ' if not first else first}" + "\n".join(lines) + "\n")
+        return
+    from rich.console import Console
+
+    out.write(f"{label}:\n")
+    out.flush()
+    raw = out.stream if isinstance(out, NeutralisingWriter) else out
+    Console(file=raw).print(diagram_group(text))
 
 
 def run_plain_review(store: Store, settings: Settings, deck_id: str | None = None,

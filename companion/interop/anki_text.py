@@ -2,7 +2,8 @@
 
 What a card shows survives: bold, italics, underline dropped to plain text,
 lists, line breaks (Anki's editor writes them as <br> and <div>), paragraphs,
-links, code, images (as Markdown images of the copied media file), and every
+links, code (a <pre> as a fenced block, its text as it is: a drawing keeps
+its columns), images (as Markdown images of the copied media file), and every
 HTML entity as the character it stands for. MathJax's \\(..\\) and \\[..\\]
 become companion's $..$ and $$..$$. Scripts and styles are dropped. Text that
 Markdown or the deck format would take as markup (a `*`, a `$`, a line that
@@ -38,7 +39,8 @@ _ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 # list item, a thematic break, a code fence; and the deck format's fields
 _LINE_START = re.compile(r"^(\s*)(#|>|[-+*](?=\s|$)|\d{1,9}(?=[.)](?:\s|$))|=+\s*$|-+\s*$|`{3}"
                          r"|~{3})")
-_DECK_FIELD = re.compile(r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab|Keys):")
+_DECK_FIELD = re.compile(r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab|Keys"
+                         r"|Diagram|Labels):")
 
 BLOCKS = {"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table",
           "tr", "section", "article", "header", "footer", "figure", "figcaption", "dl", "dt",
@@ -56,6 +58,7 @@ class _Converter(HTMLParser):
         self.lists: list[list[int]] = []  # per open list: [is_ordered, next number]
         self.links: list[str | None] = []
         self.pre = 0
+        self.pre_start = 0  # where the outermost <pre>'s tokens start in `out`
         self.paragraph_blocks = 0  # inside <p>, <h1>..: paragraph breaks around
 
     # -- the parser's callbacks ------------------------------------------------
@@ -102,6 +105,8 @@ class _Converter(HTMLParser):
         elif tag == "pre":
             self.pre += 1
             self.out.append(_PARA)
+            if self.pre == 1:
+                self.pre_start = len(self.out)
         elif tag in BLOCKS:
             self.out.append(_PARA if tag in ("p", "blockquote") or tag[0] == "h" and len(tag) == 2
                             else _BLOCK)
@@ -134,10 +139,27 @@ class _Converter(HTMLParser):
             self.out.append(" |")
         elif tag == "pre":
             self.pre = max(0, self.pre - 1)
+            if not self.pre:
+                self._fence_pre()
             self.out.append(_PARA)
         elif tag in BLOCKS:
             self.out.append(_PARA if tag in ("p", "blockquote") or tag[0] == "h" and len(tag) == 2
                             else _BLOCK)
+
+    def _fence_pre(self) -> None:
+        """The <pre> just closed as a fenced code block: its text as it is
+        (a drawing's columns, a code's indentation), nothing in it escaped or
+        read as markup, each line marked so no line-start escape touches it."""
+        tokens, self.out = self.out[self.pre_start:], self.out[:self.pre_start]
+        code = "".join("\n" if t == _BR else t for t in tokens
+                       if t == _BR or not (t.startswith(_OPEN) or t in (_NL, _PARA, _BLOCK)))
+        code = code.strip("\n")
+        if not code.strip():
+            return
+        longest = max((len(run) for run in re.findall("`+", code)), default=0)
+        fence = "`" * max(3, longest + 1)
+        lines = [fence, *code.split("\n"), fence]
+        self.out.append(_OPEN + "r" + "\n".join(_ITEM + line for line in lines) + _CLOSE)
 
     def handle_data(self, data: str) -> None:
         if self.dropping:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from companion import __version__
-from companion.cardtext import math_to_unicode
+from companion.cardtext import math_to_unicode, without_diagrams
 from companion.scheduler import to_datetime
 from companion.settings import Settings
 from companion.stats import RETENTION_WEEKS, GroupRow, ReportData, percent, report
@@ -277,7 +277,8 @@ def render_html(data: ReportData, charts: dict[str, str]) -> str:
                      "<th class=num>Answers</th><th>Tags</th></tr></thead><tbody>")
         for card in data.hardest:
             flag = " (suspended)" if card["suspended"] else ""
-            parts.append(f'<tr><td class="card-text">{e(math_to_unicode(card["front"]))}<br><small>'
+            front = math_to_unicode(without_diagrams(card["front"]))
+            parts.append(f'<tr><td class="card-text">{e(front)}<br><small>'
                          f'{e(card["id"])}{e(flag)}</small></td><td>{e(card["deck"])}</td>'
                          f'<td class=num>{e(card["lapses"])}</td><td class=num>{e(card["reps"])}'
                          f'</td><td>{e(card["tags"])}</td></tr>')

@@ -38,7 +38,7 @@ class Card(msgspec.Struct, forbid_unknown_fields=True):
     front: TEXT
     back: TEXT
     note_id: ID | None = None
-    kind: Literal["basic", "cloze", "predict"] | None = None
+    kind: Literal["basic", "cloze", "predict", "diagram"] | None = None
     ord: Annotated[int, msgspec.Meta(ge=0, le=999)] | None = None
     extra: TEXT | None = None
     source: TEXT | None = None

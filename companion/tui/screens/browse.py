@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
-from companion.cardtext import math_to_unicode, shown, without_bold
+from companion.cardtext import math_to_unicode, shown, without_bold, without_diagrams
 from companion.scheduler import RATING_NAMES, REVIEW, STATE_NAMES
 from companion.tui import bindings
 from companion.tui.format import local_time
@@ -35,14 +35,14 @@ def when(ms: int | None, settings: Settings) -> str:
 
 
 def one_line(text: str, width: int = 60) -> str:
-    flat = " ".join(math_to_unicode(text).split())
+    flat = " ".join(math_to_unicode(without_diagrams(text)).split())
     return flat if len(flat) <= width else flat[:width - 1] + "…"
 
 
 def _cut(text: str, width: int) -> str:
     """One line of a card's text for the Question column: a cloze gap's bold
     markers dropped, cut at a word with … when too long."""
-    text = " ".join(without_bold(text).split())
+    text = " ".join(without_bold(without_diagrams(text)).split())
     if len(text) <= width:
         return text
     cut = text[:width - 1]

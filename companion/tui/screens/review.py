@@ -153,7 +153,9 @@ class ReviewScreen(CompanionScreen):
         self.finished = False
         self.shown_at = self.app.clock()
         self.image_roots = self._image_roots(card)
-        self.query_one("#front", CardText).show(card.front, self.image_roots)
+        front = self.query_one("#front", CardText)
+        front.show(card.front, self.image_roots)
+        front.display = True
         self.query_one("#card", VerticalScroll).scroll_home(animate=False)
         predict = card.kind == "predict"
         typed = bool(card.type_answer)
@@ -191,6 +193,8 @@ class ReviewScreen(CompanionScreen):
             state += " · predict, then run"
         elif typed:
             state += " · type the answer"
+        elif card.kind == "diagram":
+            state += " · name what is covered"
         custom = self.session.selection.describe()
         self.query_one("#card-where", Static).update(
             Text.assemble(shown(card.deck_id, "bold"), " · ", (state, "italic"),
@@ -235,6 +239,11 @@ class ReviewScreen(CompanionScreen):
         verdict.update(self.verdict)
         verdict.display = bool(self.verdict)
         self.query_one("#back", CardText).show(card.back, self.image_roots)
+        # A diagram's answer is its drawing uncovered, in the covered one's place
+        # (as Anki's image occlusion shows the picture once), not a second copy under it.
+        if card.kind == "diagram":
+            self.query_one("#front", CardText).display = False
+            self.query_one("#card", VerticalScroll).scroll_home(animate=False)
         extra = self.query_one("#extra", CardText)
         extra.show(card.extra, self.image_roots)
         extra.display = bool(card.extra)

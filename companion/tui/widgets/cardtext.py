@@ -25,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from companion.cardimages import CardImage, find_images, image_protocol, with_fallbacks
-from companion.cardtext import math_to_unicode, neutralise
+from companion.cardtext import diagram_group, math_to_unicode, neutralise, plain_diagrams
 
 
 @cache
@@ -58,6 +58,7 @@ class CardText(Widget):
         self.drawn: list[CardImage] = []  # those drawn as images
         self._text = Static("", classes="card-part")
         self._parts: list[Widget] = []  # after the first text: images and the text between
+        self._diagram: Any = None  # a diagram card's text, drawn by diagram_group
 
     def compose(self) -> ComposeResult:
         yield self._text
@@ -65,11 +66,18 @@ class CardText(Widget):
     @property
     def content(self) -> Any:
         """What the text shows, as Static.content (its images as alt text)."""
-        return _markdown(self.source)
+        return self._diagram if self._diagram is not None else _markdown(self.source)
 
     def show(self, text: str, image_roots: Sequence[Path] | None = None) -> None:
         """Show `text`; its images are looked for in `image_roots` (None: not
         looked for, each shows as its alt text)."""
+        self._diagram = diagram_group(text) if "```diagram" in text else None
+        if self._diagram is not None:  # drawn as it is: no Markdown, no images in the drawing
+            self.source = math_to_unicode(neutralise(plain_diagrams(text)))
+            self.images, self.drawn = [], []
+            self._clear_parts()
+            self._text.update(self._diagram)
+            return
         # A shared deck's text reaches the terminal only through the neutraliser.
         source = math_to_unicode(neutralise(text), markdown=True) if text else ""
         self.images = find_images(source, image_roots) if "![" in source else []
