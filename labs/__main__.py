@@ -2,6 +2,7 @@
 
     python -m labs list [--json]
     python -m labs run NAME [--param k=v ...] [--device auto|cpu|cuda|mps] [--seed N] [--json]
+    python -m labs check EXERCISE FILE [--seed N] [--time-limit S] [--json]
 
 With --json, stdout carries one JSON event per line and nothing else (the app
 reads it); without, rich draws the events for a person. Under torchrun only
@@ -17,7 +18,7 @@ import argparse
 import json
 import os
 import sys
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from labs import catalog
 from labs.catalog import ParamError
@@ -74,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="one JSON event per line on stdout, nothing else")
     run_cmd.add_argument("--traceback", action="store_true",
                          help="print the full traceback of a failed run on stderr")
+    check_cmd = commands.add_parser("check", help="check an exercise's solution")
+    check_cmd.add_argument("name", help="the exercise's name")
+    check_cmd.add_argument("file", help="the Python file holding the learner's function")
+    check_cmd.add_argument("--seed", type=_seed, default=0, help="random cases' seed")
+    check_cmd.add_argument("--time-limit", type=float, default=20.0,
+                           help="seconds the learner's code may run over all the cases")
+    check_cmd.add_argument("--json", action="store_true",
+                           help="one JSON event per line on stdout, nothing else")
     return parser
 
 
@@ -81,7 +90,42 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "list":
         return _list(args.json)
+    if args.command == "check":
+        return _check(args)
     return _run(args)
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Exit 0 when every check passes, 1 when one fails, 2 for bad input."""
+    from labs.exercises import UnknownExercise, get
+
+    try:
+        spec = get(args.name)
+    except UnknownExercise as exc:
+        _fail(str(exc))
+    if not os.path.isfile(args.file):
+        _fail(f"{args.file}: no such file")
+    if not (0 < args.time_limit <= 3600):
+        _fail(f"--time-limit {args.time_limit:g}: expected seconds between 0 and 3600")
+    from labs.context import LabContext
+    from labs.events import Result, Started
+    from labs.exercises.checking import check
+
+    if args.json:
+        out = sys.stdout
+        sys.stdout = sys.stderr
+        emit: Any = _JsonWriter(out)
+    else:
+        from labs.render import RichRenderer
+
+        emit = RichRenderer()
+    emit(Started(lab=f"exercise {spec.name}", params={"file": args.file}, device="cpu",
+                 seed=args.seed))
+    summary = check(spec, os.path.abspath(args.file), LabContext("cpu", args.seed, emit),
+                    args.time_limit)
+    emit(Result(summary=summary))
+    emit.close()
+    return 0 if summary["failed"] == 0 else 1
 
 
 def _list(as_json: bool) -> int:

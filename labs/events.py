@@ -131,6 +131,10 @@ def format_value(value: Any, list_sep: str = ", ", sig: int = 4) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {format_value(v, list_sep, sig)}" for k, v in value.items())
     if isinstance(value, list | tuple):
+        if value and all(isinstance(v, dict) for v in value):
+            # records (an exercise's checks, a lab's per-unit findings): a table above
+            # shows them; here, how many
+            return f"{len(value)} record{'s' if len(value) != 1 else ''} (shown above)"
         if value and all(isinstance(v, list | tuple) for v in value):
             # pairs such as (token, probability) read as pairs: "dog 0.4729, ran 0.1386"
             return ", ".join(format_value(v, " ", sig) for v in value)

@@ -1,0 +1,83 @@
+"""The learner's process: import their file, call their function on each case,
+hand back what it returned. Started by labs.exercises.checking, never imported
+by it:
+
+    python -m labs.exercises.sandbox FILE FUNCTION INPUTS OUTPUTS MEMORY_BYTES
+
+INPUTS is a torch.save'd list of (args, kwargs), one per case. OUTPUTS gets a
+torch.save'd list, one entry per case: ("ok", value) with every tensor in the
+value detached and moved to the CPU, ("raised", "TypeError: ...") or
+("unreadable", "a list") when the value holds something that is not a tensor,
+a number or a tuple/list of them. Nothing here decides whether a case passed:
+the checker does, in its own process, from these values alone.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from typing import Any
+
+
+def _limit_memory(limit: int) -> None:
+    if limit <= 0:
+        return
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass  # no such limit here (not Linux): the checker's time limit still holds
+
+
+def _plain(value: Any, torch: Any) -> Any:
+    """The value with tensors detached to the CPU; a TypeError for anything else."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu").clone()
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, tuple | list):
+        return tuple(_plain(v, torch) for v in value)
+    raise TypeError(type(value).__name__)
+
+
+def main(argv: list[str]) -> int:
+    path, function, inputs, outputs, memory = argv
+    import torch
+
+    cases = torch.load(inputs, weights_only=True)
+    _limit_memory(int(memory))
+    torch.manual_seed(0)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    spec = importlib.util.spec_from_file_location("exercise_attempt", path)
+    if spec is None or spec.loader is None:
+        print(f"cannot import {path}", file=sys.stderr)
+        return 3
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["exercise_attempt"] = module
+    spec.loader.exec_module(module)
+    fn = getattr(module, function, None)
+    if not callable(fn):
+        print(f"{path} defines no function {function}()", file=sys.stderr)
+        return 4
+    results: list[tuple[str, Any]] = []
+    for args, kwargs in cases:
+        try:
+            value = fn(*args, **kwargs)
+        except MemoryError:
+            results.append(("raised", "MemoryError: ran out of memory"))
+            continue
+        except Exception as exc:  # the learner's bug is a result, not a crash
+            results.append(("raised", f"{type(exc).__name__}: {exc}"[:500]))
+            continue
+        try:
+            results.append(("ok", _plain(value, torch)))
+        except TypeError as exc:
+            results.append(("unreadable", str(exc)))
+    torch.save(results, outputs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

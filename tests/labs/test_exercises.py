@@ -1,0 +1,201 @@
+"""Exercises: every check against a correct solution written as a learner
+would (all pass), against each usual mistake (the check fails and names it),
+and against files that misbehave (a syntax error, an endless loop,
+sys.exit(0), the wrong type, too much memory, torch patched in the file):
+each is a failed check with a reason, never a pass and never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from labs.context import LabContext
+from labs.exercises import EXERCISES, UnknownExercise, get, starter_text
+from labs.exercises.checking import check
+
+FILES = Path(__file__).with_name("exercise_files")
+
+
+def run_check(name: str, path: Path, time_limit: float = 20.0) -> dict:
+    return check(get(name), str(path), LabContext("cpu", 0, lambda e: None), time_limit)
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_a_correct_solution_passes_every_check(name):
+    summary = run_check(name, FILES / f"{name.replace('-', '_')}.py")
+    assert summary["total"] >= 6
+    assert summary["failed"] == 0, [c for c in summary["checks"] if not c["passed"]]
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_the_starter_file_is_the_task_and_fails_every_check(name, tmp_path):
+    spec = get(name)
+    path = tmp_path / "starter.py"
+    path.write_text(starter_text(spec))
+    compile(path.read_text(), str(path), "exec")
+    assert spec.signature.splitlines()[0] in path.read_text()
+    summary = run_check(name, path)
+    assert summary["passed"] == 0
+    assert all("NotImplementedError" in c["detail"] for c in summary["checks"])
+
+
+def _mistakes(name: str):
+    from labs.exercises.checking import load
+
+    return load(get(name)).MISTAKES
+
+
+WRONG = {
+    ("attention", "no 1/√d_k"): """
+import torch
+def attention(q, k, v, mask=None):
+    s = q @ k.transpose(-2, -1)
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf"))
+    w = torch.softmax(s, dim=-1)
+    return w @ v, w
+""",
+    ("attention", "1/d_k"): """
+import torch
+def attention(q, k, v, mask=None):
+    s = q @ k.transpose(-2, -1) / q.shape[-1]
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf"))
+    w = torch.softmax(s, dim=-1)
+    return w @ v, w
+""",
+    ("attention", "mask after the softmax"): """
+import math, torch
+def attention(q, k, v, mask=None):
+    w = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+    if mask is not None:
+        w = w * mask
+    return w @ v, w
+""",
+    ("attention", "mask inverted"): """
+import math, torch
+def attention(q, k, v, mask=None):
+    s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        s = s.masked_fill(mask, float("-inf"))
+    w = torch.softmax(s, dim=-1)
+    return w @ v, w
+""",
+    ("mse-gradient", "no factor 2"): """
+import torch
+def mse_gradients(x, w, b, y):
+    r = x @ w + b - y
+    n = len(y)
+    return x.T @ r / n, r.sum() / n, torch.outer(r, w) / n
+""",
+    ("mse-gradient", "a sum, not a mean"): """
+import torch
+def mse_gradients(x, w, b, y):
+    r = x @ w + b - y
+    return 2 * x.T @ r, 2 * r.sum(), 2 * torch.outer(r, w)
+""",
+    ("mse-gradient", "residual the wrong way"): """
+import torch
+def mse_gradients(x, w, b, y):
+    r = y - (x @ w + b)
+    n = len(y)
+    return 2 * x.T @ r / n, 2 * r.sum() / n, 2 * torch.outer(r, w) / n
+""",
+    ("softmax-cross-entropy", "no max subtracted"): """
+import torch
+def softmax_cross_entropy(logits, targets):
+    p = torch.exp(logits) / torch.exp(logits).sum(dim=-1, keepdim=True)
+    return -torch.log(p.gather(-1, targets[..., None])).mean()
+""",
+    ("softmax-cross-entropy", "a sum, not a mean"): """
+import torch
+def softmax_cross_entropy(logits, targets):
+    m = logits.max(dim=-1, keepdim=True).values
+    z = m + torch.log(torch.exp(logits - m).sum(dim=-1, keepdim=True))
+    return (z - logits.gather(-1, targets[..., None])).sum()
+""",
+    ("softmax-cross-entropy", "softmax over the batch"): """
+import torch
+def softmax_cross_entropy(logits, targets):
+    m = logits.max(dim=0, keepdim=True).values
+    z = m + torch.log(torch.exp(logits - m).sum(dim=0, keepdim=True))
+    return (z - logits).gather(-1, targets[..., None]).mean()
+""",
+}
+
+
+@pytest.mark.parametrize("name, mistake", sorted(WRONG))
+def test_each_usual_mistake_fails_and_is_named(name, mistake, tmp_path):
+    [expected] = [m for m in _mistakes(name) if m.name == mistake]
+    path = tmp_path / "attempt.py"
+    path.write_text(WRONG[(name, mistake)])
+    summary = run_check(name, path)
+    failed = [c for c in summary["checks"] if not c["passed"]]
+    assert failed, f"{mistake} passed every check"
+    assert any(c["hint"] == expected.hint for c in failed), failed
+    assert all(c["hint"] in ("", expected.hint) for c in failed)
+
+
+def test_every_recorded_mistake_has_a_wrong_solution_here():
+    assert {(n, m.name) for n in EXERCISES for m in _mistakes(n)} == set(WRONG)
+
+
+HOSTILE = {
+    "a syntax error": ("def softmax_cross_entropy(logits, targets)\n    return 0\n",
+                       "SyntaxError"),
+    "an endless loop": ("def softmax_cross_entropy(logits, targets):\n    while True:\n"
+                        "        pass\n", "time limit"),
+    "sys.exit(0)": ("import sys\nsys.exit(0)\n", "exited before returning anything"),
+    "the wrong type": ("def softmax_cross_entropy(logits, targets):\n    return 'zero'\n",
+                       "returned a str"),
+    "a list of floats": ("def softmax_cross_entropy(logits, targets):\n    return [0.1]\n",
+                         "expected a tensor"),
+    "too much memory": ("import torch\ndef softmax_cross_entropy(logits, targets):\n"
+                        "    return torch.empty(1 << 40)\n", "memory"),
+    "torch patched in the file": (
+        "import torch, torch.nn.functional as F\n"
+        "torch.allclose = lambda *a, **k: True\n"
+        "F.cross_entropy = lambda *a, **k: torch.tensor(0.0)\n"
+        "def softmax_cross_entropy(logits, targets):\n    return torch.tensor(0.0)\n",
+        "the loss: "),  # its values (or dtype) judged here, whatever it patched there
+    "no such function": ("def something_else():\n    pass\n", "no function"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_file_that_misbehaves_is_a_failed_check_with_a_reason(case, tmp_path):
+    text, reason = HOSTILE[case]
+    path = tmp_path / "attempt.py"
+    path.write_text(text)
+    summary = run_check("softmax-cross-entropy", path, time_limit=5.0)
+    failed = [c for c in summary["checks"] if not c["passed"]]
+    # never a pass; a constant answer may still be right where the loss is 0 (one class)
+    assert len(failed) >= summary["total"] - 1 and failed
+    assert all(reason in c["detail"] for c in failed), failed[0]
+
+
+def test_the_command_line_exits_0_1_and_2(tmp_path):
+    good = subprocess.run([sys.executable, "-m", "labs", "check", "attention",
+                           str(FILES / "attention.py"), "--json"], capture_output=True,
+                          text=True)
+    assert good.returncode == 0, good.stderr
+    assert '"type":"result"' in good.stdout.splitlines()[-1]
+    bad = tmp_path / "bad.py"
+    bad.write_text(WRONG[("attention", "mask inverted")])
+    assert subprocess.run([sys.executable, "-m", "labs", "check", "attention", str(bad)],
+                          capture_output=True, text=True).returncode == 1
+    for args, message in ((["nope", str(bad)], "unknown exercise 'nope'"),
+                          (["atention", str(bad)], "did you mean 'attention'"),
+                          (["attention", str(tmp_path / "missing.py")], "no such file")):
+        done = subprocess.run([sys.executable, "-m", "labs", "check", *args],
+                              capture_output=True, text=True)
+        assert done.returncode == 2 and message in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_exercise_says_which_exist():
+    with pytest.raises(UnknownExercise, match="exercises: attention"):
+        get("nope")
