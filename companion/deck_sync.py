@@ -99,5 +99,5 @@ def _upsert_deck(store: Store, deck: Deck) -> None:
             front=c.front, back=c.back, extra=c.extra, source=c.source, tags=" ".join(c.tags),
             lab=c.lab, lab_params=json.dumps(c.lab_params), position=c.position, line=c.line,
             added_at=added, choices=json.dumps(c.choices), reveal=c.reveal,
-            type_answer=c.type_answer)
+            type_answer=c.type_answer, exercise=c.exercise)
         for c in deck.cards)

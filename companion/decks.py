@@ -14,7 +14,8 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 IMPORTED_DECK = "imported"  # companion's own deck for cards of imported review logs
 RESERVED_DECK_IDS = frozenset({IMPORTED_DECK})
 FIELD_RE = re.compile(
-    r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab|Keys|Diagram|Labels)"
+    r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab|Keys|Exercise|Diagram"
+    r"|Labels)"
     r":(?:\s|$)(.*)$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
@@ -134,6 +135,9 @@ class CardDef:
     # `Keys:`: the note's key ideas for the free-recall exercise, each a tuple
     # of the variants that count as naming it (companion.recall); () when none
     keys: tuple[tuple[str, ...], ...] = ()
+    # `Exercise: NAME`: the implement-it-yourself exercise the card belongs to
+    # (labs.catalog.EXERCISES); "" when none
+    exercise: str = ""
 
 
 @dataclass
@@ -299,7 +303,7 @@ def _split_notes(lines: list[str], start: int, path: Path, errors: list[DeckErro
                 path, number,
                 f"card {current.note_id!r}: text before the first field "
                 "(start it with Q:, A:, Cloze:, Predict:, Diagram:, Type:, Extra:, Source:, "
-                "Tags:, Lab: or Keys:)"))
+                "Tags:, Lab:, Keys: or Exercise:)"))
     if in_fence:
         errors.append(DeckError(path, len(lines), "a ``` code fence is never closed"))
     for (note_number, name), rest in more.items():
@@ -392,6 +396,24 @@ MAX_KEYS = 12  # key ideas of one note
 MAX_KEY_CHARS = 80  # one variant
 
 
+def _exercise_problem(name: str, predict: bool) -> str:
+    """Why `Exercise: name` can't be, or ''. A deck names an exercise only by
+    its registered name (labs.catalog, torch-free), as it names a lab."""
+    from labs.catalog import EXERCISES
+
+    if predict:
+        return "belongs to a Q/A or Cloze: card (a Predict: card runs a lab)"
+    if name not in EXERCISES:
+        import difflib
+
+        close = difflib.get_close_matches(name, EXERCISES, n=1)
+        shown = name if len(name) <= 40 else name[:40] + "…"
+        return (f"unknown exercise {shown!r}" + (f" (did you mean {close[0]!r}?)" if close
+                                                  else "")
+                + f"; exercises: {', '.join(sorted(EXERCISES))}")
+    return ""
+
+
 def parse_keys(value: str) -> tuple[tuple[str, ...], ...]:
     """A `Keys:` field: key ideas separated by `;`, each one or more variants
     separated by `|` (`noise scale | B_simple; critical batch size`): the
@@ -479,12 +501,19 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
         except ValueError as exc:
             errors.append(DeckError(path, f["Keys"][0], f"card {name!r}: Keys: {exc}"))
             ok = False
+    exercise = ""
+    if "Exercise" in f:
+        exercise = f["Exercise"][1].strip()
+        problem = _exercise_problem(exercise, "Predict" in f)
+        if problem:
+            errors.append(DeckError(path, f["Exercise"][0], f"card {name!r}: Exercise: {problem}"))
+            ok = False
     if not ok:
         return []
     common: dict[str, Any] = dict(
         deck_id=deck_id, note_id=name, extra=f.get("Extra", (0, ""))[1],
         source=f.get("Source", (0, ""))[1], tags=f.get("Tags", (0, ""))[1].split(),
-        lab=lab, lab_params=lab_params, line=note.line, keys=keys,
+        lab=lab, lab_params=lab_params, line=note.line, keys=keys, exercise=exercise,
     )
     if "Predict" in f:
         choices = [c.strip() for c in f.get("Choices", (0, ""))[1].split("|") if c.strip()]

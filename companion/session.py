@@ -201,6 +201,7 @@ class CardView:
     choices: list[str] = field(default_factory=list)
     reveal: str = ""
     type_answer: str = ""  # `Type: yes`: the answer to type ("" when the card isn't typed)
+    exercise: str = ""  # `Exercise: NAME`: the exercise the card belongs to ("" if none)
 
     @classmethod
     def from_row(cls, row: CardRow) -> "CardView":
@@ -214,6 +215,7 @@ class CardView:
             suspended=bool(row.suspended), choices=choices,
             reveal=row.reveal or "",
             type_answer=row.type_answer or "",
+            exercise=row.exercise or "",
         )
 
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         StudiedMemory,
     )
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -89,6 +89,7 @@ class CardDefinition(NamedTuple):
     choices: str
     reveal: str
     type_answer: str = ""  # `Type: yes`: the answer the learner types ("" if not typed)
+    exercise: str = ""  # `Exercise: NAME`: the exercise the card belongs to ("" if none)
 
 
 # -- rows: cards and the queue -----------------------------------------------
@@ -121,6 +122,7 @@ class CardRow(NamedTuple):
     choices: str | None
     reveal: str | None
     type_answer: str | None
+    exercise: str | None
 
 
 CARD_COLUMNS = ", ".join(CardRow._fields)
@@ -234,6 +236,20 @@ class ReviewRow(NamedTuple):
     rating: int  # 1-4
     state_before: int | None  # the card's state when it was answered
     duration_ms: int | None = 0
+
+
+class ExerciseAttemptRow(NamedTuple):
+    """One check of the learner's code for an exercise (companion.exercises)."""
+
+    id: str
+    exercise: str
+    card_id: str | None  # the card it was checked for, if any
+    at: int  # ms since the epoch, UTC
+    passed: int  # checks that passed
+    failed: int
+    total: int
+    seconds: float  # the learner's code's running time
+    file: str
 
 
 class RecallAttemptRow(NamedTuple):
@@ -446,9 +462,23 @@ def _migration_9(db: Any) -> None:
     db["recall_attempts"].create_index(["section", "at"], index_name="recall_attempts_section")
 
 
+def _migration_10(db: Any) -> None:
+    """Exercises: a card may name one (`Exercise: NAME`), and each check of the
+    learner's code is kept (when, which card, how many checks passed), apart
+    from the review log: a check only proposes the card's grade."""
+    db["cards"].add_column("exercise", str)
+    db["exercise_attempts"].create(
+        {"id": str, "exercise": str, "card_id": str, "at": int, "passed": int, "failed": int,
+         "total": int, "seconds": float, "file": str},
+        pk="id", not_null={"exercise", "at", "passed", "failed", "total"},
+    )
+    db["exercise_attempts"].create_index(["exercise", "at"], index_name="exercise_attempts_at")
+    db.execute("DELETE FROM meta WHERE key = 'deck_signature'")  # the decks read again
+
+
 MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
               5: _migration_5, 6: _migration_6, 7: _migration_7, 8: _migration_8,
-              9: _migration_9}
+              9: _migration_9, 10: _migration_10}
 
 
 # What each schema version has, to tell companion's database from another
@@ -472,7 +502,10 @@ SCHEMA_ADDED = {2: {"cards": {"choices", "reveal"}, "lab_runs": {"prediction"}},
                 7: {"cards": {"type_answer"}},
                 8: {"card_events": {"memory"}, "undone_reviews": {"id", "card_id", "at"}},
                 9: {"recall_attempts": {"id", "at", "section", "ideas", "recalled", "missed",
-                                        "text"}}}
+                                        "text"}},
+                10: {"cards": {"exercise"},
+                     "exercise_attempts": {"id", "exercise", "card_id", "at", "passed", "failed",
+                                           "total", "seconds", "file"}}}
 # The columns a review keeps of what the scheduler decided, in order.
 DECISION_COLUMNS = "state_after, remaining_steps, interval, due, elapsed_days"
 
@@ -935,6 +968,33 @@ class Reads:
                                   "AND coalesce(last_review, 0) < ? "
                                   "ORDER BY deck_id, position, id LIMIT 1",
                          (*args, *card_ids, built_at))
+
+    # -- exercises -------------------------------------------------------------
+
+    def exercise_attempts(self, exercise: str | None = None,
+                          since: int | None = None) -> list[ExerciseAttemptRow]:
+        """Every check of an exercise (of one, since a time), oldest first."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if exercise is not None:
+            clauses.append("exercise = ?")
+            args.append(exercise)
+        if since is not None:
+            clauses.append("at >= ?")
+            args.append(since)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return self._rows(ExerciseAttemptRow,
+                          f"SELECT {', '.join(ExerciseAttemptRow._fields)} FROM "
+                          f"exercise_attempts {where} ORDER BY at, id", args)
+
+    def exercise_cards(self) -> dict[str, list[str]]:
+        """exercise -> the live cards that name it (`Exercise:` in a deck)."""
+        out: dict[str, list[str]] = {}
+        for card_id, exercise in self.conn.execute(
+                "SELECT id, exercise FROM cards WHERE retired = 0 AND exercise IS NOT NULL "
+                "AND exercise != '' ORDER BY deck_id, position, id"):
+            out.setdefault(exercise, []).append(card_id)
+        return out
 
     # -- free recall -----------------------------------------------------------
 
@@ -1561,8 +1621,8 @@ class Store(Reads):
         burial and added time stay; a `leech` tag the learner earned stays too."""
         self.conn.executemany(
             "INSERT INTO cards(id, deck_id, note_id, kind, ord, front, back, extra, source, tags, "
-            "lab, lab_params, position, line, added_at, choices, reveal, type_answer) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "lab, lab_params, position, line, added_at, choices, reveal, type_answer, exercise) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET deck_id = excluded.deck_id, "
             "note_id = excluded.note_id, "
             "kind = excluded.kind, ord = excluded.ord, front = excluded.front, "
@@ -1573,7 +1633,7 @@ class Store(Reads):
             "lab = excluded.lab, lab_params = excluded.lab_params, "
             "position = excluded.position, "
             "line = excluded.line, choices = excluded.choices, reveal = excluded.reveal, "
-            "type_answer = excluded.type_answer, retired = 0",
+            "type_answer = excluded.type_answer, exercise = excluded.exercise, retired = 0",
             cards)
 
     def retire_cards_not_in(self, deck_id: str, keep: list[str]) -> int:
@@ -1603,6 +1663,12 @@ class Store(Reads):
             "INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms, state_before, "
             f"{DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (review_id, card_id, reviewed_at, rating, duration_ms, state_before, *decision))
+
+    def insert_exercise_attempt(self, attempt: ExerciseAttemptRow) -> None:
+        """One check of the learner's code; no card is touched."""
+        self.conn.execute(
+            f"INSERT INTO exercise_attempts({', '.join(ExerciseAttemptRow._fields)}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", attempt)
 
     def insert_recall_attempt(self, attempt: RecallAttemptRow) -> None:
         """One free-recall attempt; no card is touched."""

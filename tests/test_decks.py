@@ -311,11 +311,21 @@ def test_a_typed_card_reaches_the_store_and_an_older_database_reads_the_decks_ag
     assert card.type_answer == "Paris"
     # A database from before typed answers: its cards lack the column, and the
     # unchanged deck files are read again so the cards get it.
-    store.conn.execute("UPDATE cards SET type_answer = NULL")
-    store.conn.execute("ALTER TABLE cards DROP COLUMN type_answer")
-    store.conn.execute("ALTER TABLE card_events DROP COLUMN memory")  # schema 8's
-    store.conn.execute("DROP TABLE undone_reviews")  # schema 8's too
-    store.conn.execute("DROP TABLE recall_attempts")  # schema 9's: free recall
+    from companion.store import SCHEMA_ADDED, SCHEMA_TABLES
+
+    made_in: dict[str, int] = {}  # each table's first schema
+    for since, added in sorted(SCHEMA_ADDED.items()):
+        for table in added:
+            made_in.setdefault(table, 0 if table in SCHEMA_TABLES else since)
+    for since, added in sorted(SCHEMA_ADDED.items(), reverse=True):
+        if since <= 6:
+            continue
+        for table, columns in added.items():
+            if made_in[table] == since:
+                store.conn.execute(f"DROP TABLE {table}")
+            elif made_in[table] <= 6:
+                for column in columns:
+                    store.conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     store.conn.execute("PRAGMA user_version = 6")
     store.close()
     store = Store(tmp_path / "c.db")

@@ -134,10 +134,10 @@ def test_migrating_an_older_database_keeps_its_data_and_backs_it_up(tmp_path):
     conn.commit()
     conn.close()
     store = Store(path)
-    assert store.version == SCHEMA_VERSION == 9
+    assert store.version == SCHEMA_VERSION == 10
     assert store.conn.execute("SELECT id, rating FROM reviews").fetchall() == [("r1", 3)]
     assert "prediction" in {r[1] for r in store.conn.execute("PRAGMA table_info(lab_runs)")}
-    [backup] = store.backups_dir().glob("companion-*-before-migration-1-to-9.db")
+    [backup] = store.backups_dir().glob("companion-*-before-migration-1-to-10.db")
     old = sqlite3.connect(backup)
     assert old.execute("PRAGMA user_version").fetchone()[0] == 1
     assert old.execute("SELECT id FROM reviews").fetchall() == [("r1",)]

@@ -733,6 +733,123 @@ def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
         raise click.exceptions.Exit(1)
 
 
+@app.group("exercise", context_settings=CONTEXT, no_args_is_help=True)
+def exercise_app() -> None:
+    """Implement it yourself: write a function, check it against the reference."""
+
+
+@exercise_app.command("list", context_settings=CONTEXT)
+def exercise_list() -> None:
+    """Each exercise, the card it belongs to, and your last result."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from companion.exercises import listing
+
+    _, store = _open()
+    table = Table(title="Exercises (`companion exercise start NAME`)", title_justify="left")
+    for column in ("Exercise", "What it teaches", "Card", "Last check"):
+        table.add_column(column)
+    for row in listing(store):
+        table.add_row(row.name, f"{row.title}: {row.concept}", "\n".join(row.cards) or "—",
+                      row.last or "not tried yet")
+    Console().print(table)
+
+
+@exercise_app.command("start", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="Where to write NAME.py (default: exercises/ in the data dir).")
+@click.option("--force", is_flag=True, help="Start over: replace an attempt already there.")
+def exercise_start(name: str, folder: Path | None, force: bool) -> None:
+    """Write the starter file (the task, the signature, a body to replace) and,
+    in a terminal, open it in $EDITOR."""
+    from companion import authoring
+    from companion.exercises import ExerciseError, start
+
+    try:
+        path = start(name, folder, force)
+    except ExerciseError as exc:
+        raise UserError(f"exercise: {exc}") from None
+    print(path)
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        try:
+            authoring.run_editor(path)
+        except authoring.AuthoringError as exc:
+            _err(f"exercise: {exc} (the file is written: {path})")
+
+
+@exercise_app.command("check", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--file", "path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The file to check (default: the one `exercise start` wrote).")
+@click.option("--card", "card_id", default=None,
+              help="The card to propose a grade for (default: the first that names it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def exercise_check(name: str, path: Path | None, card_id: str | None, as_json: bool) -> None:
+    """Run your function against the reference in a child process; exit 0 when
+    every check passes, 1 when one fails. The check proposes a grade for the
+    exercise's card (Good: passed at the day's first attempt, Hard: passed
+    after failed ones, Again: not passed), which you confirm in a terminal."""
+    from companion.exercises import ExerciseError, attempt_path, check
+    from companion.session import ReviewSession
+
+    settings, store = _open()  # the decks read: which card names the exercise
+    session = ReviewSession(store, settings)
+    day_start, _ = session.day.bounds(session.clock())
+    if card_id is not None and store.card_row(card_id) is None:
+        raise UserError(f"exercise: --card {card_id[:80]}: no such card")
+    try:
+        checked = check(store, name, path or attempt_path(name), card_id=card_id,
+                        day_start=day_start)
+    except ExerciseError as exc:
+        raise UserError(f"exercise: {exc}") from None
+    if as_json:
+        from companion.exercises import summary_json
+
+        print(summary_json(checked))
+    else:
+        from labs.render import RichRenderer
+
+        show = RichRenderer()
+        for event in checked.events:
+            show(event)
+        show.close()
+    if checked.failure:
+        raise UserError(f"exercise {name}: {checked.failure}")
+    if not as_json:
+        print(f"{checked.summary['passed']} of {checked.summary['total']} checks passed.")
+    if checked.proposed is not None and checked.card_id is not None and not as_json:
+        _confirm_exercise_grade(session, checked.card_id, checked.proposed)
+    if not checked.passed:
+        raise click.exceptions.Exit(1)
+
+
+GRADE_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+
+
+def _confirm_exercise_grade(session, card_id: str, proposed: int) -> None:
+    """The check proposes; the learner grades (Enter takes the proposal)."""
+    from companion.cardtext import neutralise
+
+    print(neutralise(f"Proposed grade for {card_id}: {GRADE_NAMES[proposed]} ({proposed})."))
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("Grade it in a review, or run this in a terminal to grade it here.")
+        return
+    try:
+        answer = input("Enter takes it, 1-4 picks another, n skips: ").strip().lower()
+    except EOFError:
+        return
+    if answer in ("n", "no", "q"):
+        return
+    rating = proposed if answer == "" else int(answer) if answer in ("1", "2", "3", "4") else 0
+    if not rating:
+        print("Not graded.")
+        return
+    session.answer(card_id, rating, 0)
+    print(f"Graded {GRADE_NAMES[rating]}.")
+
+
 @app.command(context_settings=CONTEXT)
 @click.option("--retention", is_flag=True,
               help="Also suggest a desired retention from a simulated year of study.")

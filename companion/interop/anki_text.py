@@ -40,7 +40,7 @@ _ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _LINE_START = re.compile(r"^(\s*)(#|>|[-+*](?=\s|$)|\d{1,9}(?=[.)](?:\s|$))|=+\s*$|-+\s*$|`{3}"
                          r"|~{3})")
 _DECK_FIELD = re.compile(r"^(Q|A|Cloze|Predict|Choices|Reveal|Type|Extra|Source|Tags|Lab|Keys"
-                         r"|Diagram|Labels):")
+                         r"|Exercise|Diagram|Labels):")
 
 BLOCKS = {"div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table",
           "tr", "section", "article", "header", "footer", "figure", "figcaption", "dl", "dt",
