@@ -153,3 +153,14 @@ class LabEnded(Message):
     """Run number `run_token`'s worker has finished: the run is recorded, whatever its end."""
 
     run_token: int
+
+
+@dataclass
+class ExerciseChecked(Message):
+    """Check number `token` of a card's exercise has finished: a
+    companion.exercises.Checked, or the reason it could not run."""
+
+    token: int
+    card_id: str
+    checked: Any = None
+    error: str = ""

@@ -206,12 +206,41 @@ async def test_the_lab_list_opens_a_lab(tui_home):
         await pilot.press("l")
         await settle(pilot)
         assert isinstance(app.screen, LabListScreen)
-        await pilot.press("down", "enter")
+        await pilot.press("down", "enter")  # the labs in name order: the second
         await settle(pilot)
-        assert isinstance(app.screen, LabScreen) and app.screen.spec.name == "input-gradient"
+        assert isinstance(app.screen, LabScreen) and app.screen.spec.name == "family-trees"
         await pilot.press("escape", "escape")
         await settle(pilot)
         assert app.screen is app.screen_stack[0]
+
+
+@run
+async def test_the_lab_list_lists_the_exercises_and_enter_opens_the_attempt(tui_home,
+                                                                            monkeypatch,
+                                                                            tmp_path):
+    import sys
+
+    from labs.catalog import EXERCISES, LABS
+
+    editor = tmp_path / "editor.py"
+    editor.write_text("import sys\nopen(sys.argv[-1], 'a').write('# seen\\n')\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    app = make_app(tui_home, lab_runner=FakeRun)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        options = app.screen.query_one("#lab-list")
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert ids == [*sorted(LABS), "exercises-heading",
+                       *(f"exercise:{n}" for n in sorted(EXERCISES))]
+        # down past the labs (the heading can't be highlighted) to the first exercise
+        await pilot.press(*["down"] * len(LABS), "enter")
+        await settle(pilot)
+        first = sorted(EXERCISES)[0]
+        attempt = tui_home / "exercises" / f"{first.replace('-', '_')}.py"
+        assert attempt.read_text().endswith("# seen\n") and "NotImplementedError" in \
+            attempt.read_text()
 
 
 PREDICT_DECK = """

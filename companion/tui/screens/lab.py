@@ -58,20 +58,31 @@ def device_text(run: LabRunRow) -> str:
     return f"{device} ×{processes}" if isinstance(processes, int) and processes > 1 else device
 
 
+EXERCISE_PREFIX = "exercise:"
+
+
 class LabListScreen(CompanionScreen):
     SCREEN_TITLE = "Labs"
-    KEYS_INTRO = "↑↓ choose a lab, Enter opens it: its parameters, Run, and its past runs."
+    KEYS_INTRO = ("↑↓ choose a lab or an exercise. Enter on a lab opens it: its parameters, "
+                  "Run, and its past runs. Enter on an exercise opens your attempt in your "
+                  "editor (its starter file the first time); check it from its card (c) or "
+                  "with `companion exercise check NAME`.")
 
     BINDINGS = [*bindings.LABS]
 
     def compose(self) -> ComposeResult:
-        from labs.catalog import LABS
+        from labs.catalog import EXERCISES, LABS
 
         self.names = sorted(LABS)
+        options = [Option(Text.assemble((LABS[n].title, "bold"), f"  {n}"), id=n)
+                   for n in self.names]
+        options.append(Option(Text("Exercises: implement it yourself", style="dim italic"),
+                              id="exercises-heading", disabled=True))
+        options += [Option(Text.assemble((EXERCISES[n].title, "bold"), f"  {n}"),
+                           id=f"{EXERCISE_PREFIX}{n}") for n in sorted(EXERCISES)]
         with Vertical(id="lab-list-box"):
-            yield Static("Labs: pick one, Enter opens it", id="lab-list-title")
-            yield OptionList(*[Option(Text.assemble((LABS[n].title, "bold"), f"  {n}"), id=n)
-                               for n in self.names], id="lab-list")
+            yield Static("Labs and exercises: pick one, Enter opens it", id="lab-list-title")
+            yield OptionList(*options, id="lab-list")
             yield Static("", id="lab-list-explanation")
         yield Footer()
 
@@ -83,14 +94,39 @@ class LabListScreen(CompanionScreen):
 
     @on(OptionList.OptionHighlighted, "#lab-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        from labs.catalog import LABS
+        from labs.catalog import EXERCISES, LABS
 
-        spec = LABS[str(event.option.id)]
-        self.query_one("#lab-list-explanation", Static).update(spec.explanation)
+        key = str(event.option.id)
+        explanation = self.query_one("#lab-list-explanation", Static)
+        if key.startswith(EXERCISE_PREFIX):
+            spec = EXERCISES[key.removeprefix(EXERCISE_PREFIX)]
+            explanation.update(Text.assemble(
+                f"{spec.title}: {spec.concept}.\n", ("Enter opens your attempt in your "
+                                                      "editor.", "dim")))
+        elif key in LABS:
+            explanation.update(LABS[key].explanation)
 
     @on(OptionList.OptionSelected, "#lab-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.app.open_lab(str(event.option.id))
+        key = str(event.option.id)
+        if key.startswith(EXERCISE_PREFIX):
+            self.open_exercise(key.removeprefix(EXERCISE_PREFIX))
+        else:
+            self.app.open_lab(key)
+
+    def open_exercise(self, name: str) -> None:
+        from companion import exercises
+
+        path = exercises.attempt_path(name)
+        if not path.exists():
+            try:
+                exercises.start(name)
+            except exercises.ExerciseError as exc:
+                self.notify(str(exc), severity="error", timeout=8)
+                return
+        if self.app.run_editor(path):
+            self.notify(f"{path}: check it with `companion exercise check {name}`, or c on "
+                        "its card", timeout=6)
 
 
 class LabScreen(CompanionScreen):

@@ -27,7 +27,7 @@ from companion.scheduler import RATING_NAMES, STATE_NAMES
 from companion.session import CardView, ReviewSession, Selection
 from companion.store import StoreError
 from companion.tui import bindings
-from companion.tui.messages import LabEnded, LabEvent
+from companion.tui.messages import ExerciseChecked, LabEnded, LabEvent
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText
 
@@ -73,7 +73,10 @@ class ReviewScreen(CompanionScreen):
         self.predict_token = 0
         self.predict_run: Any = None
         self.verdict: str | Text = ""
+        self.exercise_token = 0  # the latest check of the card's exercise
         self.comparison: Any = None  # a typed card's companion.typeanswer.Comparison
+        # the grade a typed answer's comparison or an exercise's check proposes
+        self.proposed: int | None = None
         self.default_rating = 3  # what space or Enter grades on the answer side
         self.image_roots: Any = None  # where the card's images may come from
 
@@ -162,6 +165,7 @@ class ReviewScreen(CompanionScreen):
         self.layout_for(revealed=False, finished=False, predict=predict, typed=typed)
         self.verdict = ""
         self.comparison = None
+        self.proposed = None
         self.default_rating = 3
         self.query_one("#verdict", Static).update("")
         if predict:
@@ -251,13 +255,23 @@ class ReviewScreen(CompanionScreen):
         source.show(f"**Source:** {card.source}" if card.source else "")
         source.display = bool(card.source)
         hint = self.query_one("#lab-hint", Static)
+        lines = Text()
         if card.lab:
             params = " ".join(f"{k}={v}" for k, v in card.lab_params.items())
-            hint.update(Text.assemble(("Lab: ", "bold"), f"{card.lab} {params}".strip(),
-                                      (f"  press {self.key('review.lab')} to run it", "dim")))
-        hint.display = bool(card.lab)
+            lines.append_text(Text.assemble(
+                ("Lab: ", "bold"), f"{card.lab} {params}".strip(),
+                (f"  press {self.key('review.lab')} to run it", "dim")))
+        if card.exercise:
+            if card.lab:
+                lines.append("\n")
+            lines.append_text(Text.assemble(
+                ("Exercise: ", "bold"), card.exercise,
+                (f"  {self.key('review.exercise')} writes it, {self.key('review.check')} "
+                 "checks it", "dim")))
+        hint.update(lines)
+        hint.display = bool(card.lab or card.exercise)
         self.previews = self.session.previews(card)
-        proposed = self.default_rating if self.comparison is not None else None
+        proposed = self.proposed
         for rating in (1, 2, 3, 4):
             # a typed answer's check proposes a grade: its button is marked
             self.query_one(f"#grade-{rating}", Button).label = (
@@ -394,6 +408,86 @@ class ReviewScreen(CompanionScreen):
             return
         self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)
 
+    def action_exercise(self) -> None:
+        """The card's exercise in the learner's editor: the attempt so far, or
+        the starter file the first time."""
+        from companion import exercises
+
+        card = self.card
+        if card is None:
+            return
+        if not card.exercise:
+            self.notify("This card has no exercise", timeout=2)
+            return
+        path = exercises.attempt_path(card.exercise)
+        if not path.exists():
+            try:
+                exercises.start(card.exercise)
+            except exercises.ExerciseError as exc:
+                self.notify(str(exc), severity="error", timeout=8)
+                return
+        if self.app.run_editor(path):
+            self.notify(f"{path.name}: {self.key('review.check')} checks it", timeout=4)
+
+    def action_check_exercise(self) -> None:
+        card = self.card
+        if card is None:
+            return
+        if not card.exercise:
+            self.notify("This card has no exercise", timeout=2)
+            return
+        self.exercise_token += 1
+        self.notify(f"Checking {card.exercise}…", timeout=3)
+        self.run_exercise_check(self.exercise_token, card.id, card.exercise)
+
+    @work(thread=True, exclusive=True, group="exercise", exit_on_error=False)
+    def run_exercise_check(self, token: int, card_id: str, name: str) -> None:
+        from companion import exercises
+        from companion.store import Store
+
+        day_start, _ = self.session.day.bounds(self.app.clock())
+        store = Store(self.store.path)  # its own connection: this is a worker thread
+        try:
+            checked = exercises.check(store, name, exercises.attempt_path(name),
+                                      card_id=card_id, day_start=day_start)
+            self.post_message(ExerciseChecked(token, card_id, checked))
+        except exercises.ExerciseError as exc:
+            self.post_message(ExerciseChecked(token, card_id, error=str(exc)))
+        except Exception as exc:  # the checker broke: say so, the review goes on
+            self.post_message(ExerciseChecked(token, card_id, error=f"the check failed: {exc}"))
+        finally:
+            store.close()
+
+    def on_exercise_checked(self, message: ExerciseChecked) -> None:
+        """The check's result over the answer, its proposed grade on Enter."""
+        from companion.cardtext import neutralise
+
+        card = self.card
+        if message.token != self.exercise_token or card is None or card.id != message.card_id:
+            return  # a newer check, or another card since: this result is stale
+        if message.error or message.checked.failure:
+            self.notify(neutralise(message.error or message.checked.failure),
+                        severity="error", timeout=8)
+            return
+        checked = message.checked
+        summary = checked.summary
+        verdict = Text()
+        verdict.append(f"Exercise {card.exercise}: {summary['passed']} of {summary['total']} "
+                       "checks passed\n", style="bold green" if checked.passed else "bold red")
+        for item in summary.get("checks", []):
+            if not item["passed"]:
+                verdict.append(f"✗ {neutralise(item['name'])}: ", style="red")
+                verdict.append(neutralise(item["detail"])[:300] + "\n")
+                if item.get("hint"):
+                    verdict.append(f"  hint: {neutralise(item['hint'])}\n", style="yellow")
+        if checked.proposed is not None:
+            self.default_rating = self.proposed = checked.proposed
+            verdict.append(f"{RATING_NAMES[checked.proposed]} proposed: "
+                           f"{self.key('review.good_default')} takes it, 1-4 choose another",
+                           style="bold")
+        self.verdict = verdict
+        self.reveal()
+
     def action_edit(self) -> None:
         """The card in the learner's editor, then shown as edited (a card
         whose edit doesn't read is shown as it was; the app says where)."""
@@ -459,7 +553,7 @@ class ReviewScreen(CompanionScreen):
         if card is None:
             return
         self.comparison = compare_answer(card.type_answer, typed)
-        self.default_rating = self.comparison.proposed_rating
+        self.default_rating = self.proposed = self.comparison.proposed_rating
         verdict = comparison_text(self.comparison)
         verdict.append("\n")
         verdict.append(f"{proposal(self.comparison)}: "
