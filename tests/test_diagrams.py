@@ -460,9 +460,8 @@ def shipped_cards():
     ("transformer-figure", {
         "Softmax", "Linear", "Add & Norm", "Feed Forward", "Masked", "Multi-Head Attention",
         "Positional Encoding", "Embedding", "(shifted right)", "N×"}),
-    ("family-tree-network", {
-        "Person 1", "Relationship", "Person 2", "24 input units", "12 input units",
-        "6 units", "12 units", "24 output units"}),
+    # the two people (and their 24 units) uncovered: one would give the other away
+    ("family-tree-network", {"Relationship", "12 input units", "6 units", "12 units"}),
 ])
 def test_the_shipped_diagrams_cover_what_the_figures_show(note, labels):
     cards = [c for c in shipped_cards() if c.note_id == note]
