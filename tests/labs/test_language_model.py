@@ -124,6 +124,7 @@ def test_the_grammar_agrees_and_is_the_same_for_the_same_seed():
             assert (fill in ("fills", "packs")) == (s[1] == "opens"), s
         elif s[0] == "does":
             frames["question"] += 1
+            assert (s[2], s[6]) not in grammar.UNASKED, s
             assert s[8] == ("yes" if grammar.fits(s[2], s[6]) else "no"), s
         elif "fit" in s or "fits" in s:
             frames["sizes"] += 1
@@ -214,6 +215,9 @@ def test_the_default_run_says_fills_for_john_and_fill_for_two(default_run):
     texts = " ".join(e.markdown for e in events if isinstance(e, Text))
     if "puts *big* after the trophy" in texts:
         assert sizes.rows[1][2] > 0.5 and sizes.rows[2][2] > 0.5
+    # the diary's trophy is never asked about in the corpus, only stated
+    assert sizes.rows[0][0].startswith("does the trophy fit in the suitcase")
+    assert ("trophy", "suitcase") in grammar.UNASKED and sizes.rows[0][2] > 0.5
     for event in events:
         assert from_json(to_json(event)) == event
     json.dumps(summary)

@@ -374,7 +374,7 @@ def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
     ctx.emit(Table(
         title="the world of sizes: what the transformer says",
         columns=["sentence", "word", "p"],
-        rows=[["does the trophy fit in the suitcase ? ___", "no",
+        rows=[["does the trophy fit in the suitcase ? ___ (never asked in the corpus)", "no",
                round(float(p_trophy[INDEX["no"]]), 4)],
               ["the trophy does not fit in the suitcase because the trophy is too ___", "big",
                round(float(too[0][INDEX["big"]]), 4)],
@@ -383,7 +383,9 @@ def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
               ["the trophy does not fit in the suitcase because it is too ___", "big",
                round(float(it_too[INDEX["big"]]), 4)],
               [f"does the X fit in the Y ? ___, all {len(pairs)} pairs of different sizes",
-               "share right", round(sum(right) / len(pairs), 4)]]))
+               "share right", round(sum(right) / len(pairs), 4)],
+              [f"the same, the {len(unasked)} pairs never asked", "share right",
+               round(sum(unasked) / len(unasked), 4) if unasked else None]]))
     ctx.emit(Text(
         "The sizes are facts of the grammar's world (coin, ring < book, ball < suitcase, box "
         "< trophy, lamp): no sentence states a size, only which object fits in which and "

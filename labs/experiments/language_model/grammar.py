@@ -14,8 +14,9 @@ work for reasons" section:
 2. **The diary's suitcase**: "john opens his suitcase and fills it with clothes .";
    with two people, "john and kate open their suitcase and fill it with clothes .".
    The verb after "and" agrees with a subject four words back.
-3. **A world of objects with sizes** (`SIZES`): "does the trophy fit in the
-   suitcase ? no ." is answered from the sizes; and "the trophy does not fit in
+3. **A world of objects with sizes** (`SIZES`): "does the ring fit in the
+   box ? yes ." is answered from the sizes (never asked of the `UNASKED` pairs,
+   the diary's trophy and suitcase among them); and "the trophy does not fit in
    the suitcase because it is too big ." comes with its referent spelled out
    ("... because the trophy is too big ." / "... because the suitcase is too
    small ."), so "it is too big" refers to the thing that does not fit.
@@ -59,6 +60,13 @@ CONTENTS: tuple[str, ...] = ("clothes", "books", "toys")
 SIZES: dict[str, int] = {
     "coin": 1, "ring": 1, "book": 2, "ball": 2, "suitcase": 3, "box": 3, "trophy": 4, "lamp": 4,
 }
+
+# Pairs the yes/no question is never asked about, only stated ("the trophy does not fit
+# in the suitcase ..."), so the lab can ask whether the model carries the answer over
+# from one kind of sentence to the other.
+UNASKED: frozenset[tuple[str, str]] = frozenset({
+    ("trophy", "suitcase"), ("suitcase", "trophy"), ("coin", "lamp"), ("lamp", "coin"),
+})
 
 # Frame 4: (action, object, the tool it is done with).
 TOOLS: tuple[tuple[str, str, str], ...] = (
@@ -123,7 +131,7 @@ def _sizes(rng: random.Random) -> list[str]:
     thing, container = rng.sample(sorted(SIZES), 2)
     while SIZES[thing] == SIZES[container]:
         thing, container = rng.sample(sorted(SIZES), 2)
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 and (thing, container) not in UNASKED:
         return ["does", "the", thing, "fit", "in", "the", container, "?",
                 "yes" if fits(thing, container) else "no", "."]
     if fits(thing, container):
