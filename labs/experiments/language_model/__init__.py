@@ -101,6 +101,9 @@ class Model:
             make_weights(len(VOCABULARY), d_model, seed + i, dtype, device) for i in range(layers)
         ]
         self.embedding = self.layers[0].embedding
+        # positional_encoding builds on the CPU and copies to the device: once per
+        # length here, not once per step
+        self._encodings: dict[int, torch.Tensor] = {}
         for t in self.parameters():
             t.requires_grad_(True)
 
@@ -118,8 +121,10 @@ class Model:
         n = ids.shape[1]
         d_model = self.embedding.shape[1]
         mask = causal_mask(n, ids.device)
-        x = embed(ids, self.embedding) + positional_encoding(
-            n, d_model, self.embedding.dtype, ids.device)
+        if n not in self._encodings:
+            self._encodings[n] = positional_encoding(n, d_model, self.embedding.dtype,
+                                                     ids.device)
+        x = embed(ids, self.embedding) + self._encodings[n]
         for w in self.layers:
             normed = layer_norm(x, w.norm1_gain, w.norm1_bias)
             x = x + self_attention(normed, w, self.heads, mask)["out"]
@@ -226,12 +231,13 @@ def train(model: Model, data: torch.Tensor, steps: int, batch: int, lr: float, s
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     device = data.device
+    # every step's sentences drawn at once and moved once: no copy to the device per step
+    draws = torch.randint(len(data), (steps, batch), generator=gen).to(device)
     curve: list[tuple[int, float, float]] = []
     total = torch.zeros(2, device=device)
     in_window = 0
     for step in range(1, steps + 1):
-        rows = torch.randint(len(data), (batch,), generator=gen).to(device)
-        inputs, targets = targets_of(data[rows])
+        inputs, targets = targets_of(data[draws[step - 1]])
         logits = model.logits(inputs)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
                                ignore_index=IGNORE)
