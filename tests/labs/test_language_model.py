@@ -186,6 +186,8 @@ def test_the_default_run_learns_more_than_a_bigram_and_is_surprised_by_the_eleph
     summary, events = default_run
     assert set(summary) >= {"surprisal", "agreement_accuracy", "final_loss"}
     assert summary["final_loss"] < summary["bigram_loss"]
+    texts = " ".join(e.markdown for e in events if isinstance(e, Text))
+    assert "not just the last word, is worth" in texts
     assert summary["surprisal"]["elephant"] > summary["surprisal"]["key"] + 5
     [table] = [e for e in events if isinstance(e, Table) and e.title.startswith("surprisal")]
     at = lab.EXPECTED.index("key")
@@ -233,3 +235,13 @@ def test_bad_parameters_are_one_line(raw, message):
     with pytest.raises(ParamError, match=message) as caught:
         get("language-model").resolve(raw)
     assert "\n" not in str(caught.value)
+
+
+def test_a_run_too_short_to_learn_does_not_claim_it_did():
+    values = get("language-model").resolve({"steps": "3", "sentences": "10"})
+    events: list = []
+    summary = lab.run(values, LabContext(device="cpu", seed=0, emit=events.append))
+    texts = " ".join(e.markdown for e in events if isinstance(e, Text))
+    assert summary["final_loss"] > summary["bigram_loss"]
+    assert "not yet better than counting word pairs" in texts
+    assert "does better than both" not in texts and "puts *big* after" not in texts
