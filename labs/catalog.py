@@ -387,6 +387,41 @@ register(
 )
 
 
+def _check_language_model(values: dict[str, Any]) -> None:
+    """The heads split d_model between them (the layers are transformer-trace's)."""
+    head_size(values["d_model"], values["heads"])
+
+
+register(
+    LabSpec(
+        name="language-model",
+        title="Language models work for reasons: agreement, sizes and the N400",
+        explanation=(
+            "A small causal transformer, built from the transformer-trace lab's layer, "
+            "trained in the lab on sentences from a grammar it ships: subject–verb "
+            "agreement with attractors (the key to the cabinets is), the diary's suitcase "
+            "(john opens his suitcase and fills it with clothes), objects with sizes (the "
+            "trophy does not fit in the suitcase) and tools (he locked the door using his "
+            "key). Shows its loss against a bigram model's, p(fills) against p(fill), "
+            "agreement accuracy with and without attractors against the bigram and "
+            "nearest-noun baselines (Linzen et al. 2016), and surprisal, −log₂ p, word by "
+            "word for ... his key against ... his elephant, the quantity the N400 tracks."
+        ),
+        module="labs.experiments.language_model",
+        check=_check_language_model,
+        params=(
+            Param("steps", "int", 600, "Adam steps", 1, 1_000_000),
+            Param("batch", "int", 64, "sentences per step", 1, 65536),
+            Param("lr", "float", 0.003, "Adam learning rate", 1e-6, 1.0),
+            Param("sentences", "int", 4000, "sentences in the generated corpus", 10,
+                  10_000_000),
+            Param("d_model", "int", 32, "width of every token vector", 2, 512),
+            Param("heads", "int", 4, "attention heads (must divide d_model)", 1, 64),
+            Param("layers", "int", 2, "transformer layers", 1, 12),
+        ),
+    )
+)
+
 # -- exercises ---------------------------------------------------------------------
 # An exercise is one function the learner writes. Its spec says what to write
 # (the task, the exact signature, the paper and section, a worked example) and

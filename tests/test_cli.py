@@ -155,7 +155,8 @@ def test_decks_check_reports_file_line_and_exit_2(cli_home, tmp_path):
     assert result.stdout.splitlines() == [f"{bad}:7: card 'x': empty Q: field",
                                           f"{bad}:11: card 'y': Lab: unknown lab 'nope' "
                                           "(labs: batch-size, family-trees, input-gradient, "
-                                          "positional-encoding, transformer-trace)"]
+                                          "language-model, positional-encoding, "
+                                          "transformer-trace)"]
     good = run(["decks", "check", str(cli_home / "decks")], cli_home)
     assert good.returncode == 0 and "5 card(s), 0 problem(s)" in good.stderr
 

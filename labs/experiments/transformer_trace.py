@@ -167,15 +167,17 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.T
 
 
 def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
-    """(n, d_model) → (heads, n, d_k): head h owns columns h·d_k … (h+1)·d_k − 1."""
-    n, d_model = x.shape
-    return x.reshape(n, heads, d_model // heads).transpose(0, 1)
+    """(n, d_model) → (heads, n, d_k): head h owns columns h·d_k … (h+1)·d_k − 1.
+    Leading batch dimensions pass through: (batch, n, d_model) → (batch, heads, n, d_k)."""
+    *lead, n, d_model = x.shape
+    return x.reshape(*lead, n, heads, d_model // heads).transpose(-3, -2)
 
 
 def merge_heads(x: torch.Tensor) -> torch.Tensor:
-    """(heads, n, d_k) → (n, d_model): the heads' outputs side by side ("concat")."""
-    heads, n, d_k = x.shape
-    return x.transpose(0, 1).reshape(n, heads * d_k)
+    """(heads, n, d_k) → (n, d_model): the heads' outputs side by side ("concat").
+    Leading batch dimensions pass through, as in split_heads."""
+    *lead, heads, n, d_k = x.shape
+    return x.transpose(-3, -2).reshape(*lead, n, heads * d_k)
 
 
 def causal_mask(n: int, device: torch.device | str = "cpu") -> torch.Tensor:
