@@ -524,3 +524,57 @@ Worked example: q = k = [[1., 0.], [0., 1.]], v = [[1., 2.], [3., 4.]], no mask:
 """,
     module="labs.exercises.attention",
 ))
+
+register_exercise(ExerciseSpec(
+    name="layer-norm",
+    title="Layer normalisation over the last dimension",
+    concept="each example normalised over its own features, ε inside the square root",
+    function="layer_norm",
+    signature=("def layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,\n"
+               "               eps: float = 1e-5) -> torch.Tensor:"),
+    task="""
+Layer normalisation (Ba, Kiros & Hinton 2016, §3, eq. 4), as torch.nn.LayerNorm
+computes it over the last dimension:
+  y = (x − μ) / √(σ² + ε) · weight + bias,
+  μ and σ² the mean and the *biased* variance (divide by D) over the last
+  dimension of each position, ε inside the square root.
+  x: (..., D), any leading batch dims; weight (the gain) and bias: (D,);
+  return a tensor shaped like x, in x's dtype. Don't call F.layer_norm or
+  torch.nn.LayerNorm.
+
+Worked example: x = [1., 2., 3.], weight = [2., 1., 1.], bias = [0., 0., 0.5]:
+  μ = 2, σ² = (1 + 0 + 1)/3 = 0.6667, √(σ² + 1e-5) = 0.81650,
+  (x − μ)/0.81650 = [-1.22474, 0., 1.22474], so y = [-2.44948, 0., 1.72474].
+""",
+    module="labs.exercises.layer_norm",
+))
+
+register_exercise(ExerciseSpec(
+    name="noise-scale",
+    title="The simple noise scale B_simple from two batch sizes",
+    concept="|G_B|² = |G|² + tr(Σ)/B at two batch sizes: two equations, two unknowns",
+    function="noise_scale",
+    signature=("def noise_scale(g_small_sq: torch.Tensor, g_big_sq: torch.Tensor, "
+               "b_small: int,\n"
+               "                b_big: int) -> tuple[torch.Tensor, torch.Tensor, "
+               "torch.Tensor]:"),
+    task="""
+The simple noise scale B_simple = tr(Σ) / |G|² (McCandlish et al. 2018, "An
+Empirical Model of Large-Batch Training", appendix A.1). A minibatch gradient
+of batch size B has E|G_B|² = |G|² + tr(Σ)/B, so squared gradient norms
+measured at two batch sizes B_small < B_big give unbiased estimates
+  |G|²  = (B_big |G_big|² − B_small |G_small|²) / (B_big − B_small),
+  tr(Σ) = (|G_small|² − |G_big|²) / (1/B_small − 1/B_big).
+  g_small_sq, g_big_sq: (..., K): K draws of |G_small|² and |G_big|² (the last
+  dimension), any leading batch dims, each an independent estimate;
+  b_small, b_big: the two batch sizes (ints).
+Return (|G|², tr(Σ), B_simple), each of shape (...): the means over the K draws
+of the |G|² and tr(Σ) estimates, and B_simple as the ratio of those means
+(as the paper does: average the estimates, then divide), in the inputs' dtype.
+
+Worked example: g_small_sq = [5.], g_big_sq = [2.], b_small = 10, b_big = 100:
+  |G|² = (100·2 − 10·5)/90 = 1.6667, tr(Σ) = (5 − 2)/(0.1 − 0.01) = 33.333,
+  B_simple = 33.333/1.6667 = 20.
+""",
+    module="labs.exercises.noise_scale",
+))

@@ -84,6 +84,46 @@ def attention(q, k, v, mask=None):
     w = torch.softmax(s, dim=-1)
     return w @ v, w
 """,
+    ("layer-norm", "ε outside the square root"): """
+import torch
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+    return (x - mean) / (torch.sqrt(var) + eps) * weight + bias
+""",
+    ("layer-norm", "unbiased variance"): """
+import torch
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=-1, keepdim=True)
+    return (x - mean) / torch.sqrt(x.var(dim=-1, keepdim=True) + eps) * weight + bias
+""",
+    ("layer-norm", "the wrong dimension"): """
+import torch
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=0, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=0, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
+""",
+    ("noise-scale", "batch sizes swapped"): """
+def noise_scale(g_small_sq, g_big_sq, b_small, b_big):
+    g2 = (b_small * g_big_sq - b_big * g_small_sq) / (b_small - b_big)
+    trace = (g_small_sq - g_big_sq) / (1 / b_big - 1 / b_small)
+    g2, trace = g2.mean(dim=-1), trace.mean(dim=-1)
+    return g2, trace, trace / g2
+""",
+    ("noise-scale", "a mean of ratios"): """
+def noise_scale(g_small_sq, g_big_sq, b_small, b_big):
+    g2 = (b_big * g_big_sq - b_small * g_small_sq) / (b_big - b_small)
+    trace = (g_small_sq - g_big_sq) / (1 / b_small - 1 / b_big)
+    return g2.mean(dim=-1), trace.mean(dim=-1), (trace / g2).mean(dim=-1)
+""",
+    ("noise-scale", "the factor B_small·B_big missing"): """
+def noise_scale(g_small_sq, g_big_sq, b_small, b_big):
+    g2 = (b_big * g_big_sq - b_small * g_small_sq) / (b_big - b_small)
+    trace = (g_small_sq - g_big_sq) / (b_big - b_small)
+    g2, trace = g2.mean(dim=-1), trace.mean(dim=-1)
+    return g2, trace, trace / g2
+""",
     ("mse-gradient", "no factor 2"): """
 import torch
 def mse_gradients(x, w, b, y):

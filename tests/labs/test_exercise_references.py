@@ -1,0 +1,46 @@
+"""The exercises' references against a second route: torch.nn.LayerNorm's module
+for layer-norm, the batch-size lab's own two_batch_estimates and the worked
+example's numbers for noise-scale."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from labs.exercises import layer_norm, noise_scale
+
+
+@pytest.mark.parametrize("case", layer_norm.cases(0), ids=lambda c: c.name)
+def test_layer_norm_reference_is_torch_nn_layernorm(case):
+    x, weight, bias = case.args
+    module = torch.nn.LayerNorm(x.shape[-1], eps=case.kwargs.get("eps", 1e-5), dtype=x.dtype)
+    with torch.no_grad():
+        module.weight.copy_(weight)
+        module.bias.copy_(bias)
+        torch.testing.assert_close(layer_norm.reference(*case.args, **case.kwargs), module(x))
+
+
+def test_layer_norm_worked_example():
+    got = layer_norm.reference(*layer_norm.cases(0)[0].args)
+    torch.testing.assert_close(got, torch.tensor([-2.44948, 0.0, 1.72474], dtype=torch.float64),
+                               atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("case", noise_scale.cases(0), ids=lambda c: c.name)
+def test_noise_scale_reference_is_the_labs_closed_form(case):
+    from labs.experiments.batch_size import two_batch_estimates
+
+    s, b, b_small, b_big = case.args
+    g2, trace = two_batch_estimates(s.double(), b.double(), b_small, b_big)
+    want = (g2.mean(-1), trace.mean(-1), trace.mean(-1) / g2.mean(-1))
+    for got, expected in zip(noise_scale.reference(*case.args), want):
+        torch.testing.assert_close(got.double(), expected, rtol=1e-6 if s.dtype == torch.float32
+                                   else 1e-12, atol=0)
+
+
+def test_noise_scale_worked_example_and_noise_free_case():
+    cases = noise_scale.cases(0)
+    g2, trace, b_simple = noise_scale.reference(*cases[0].args)
+    assert (float(g2), float(trace), float(b_simple)) == pytest.approx((5 / 3, 100 / 3, 20.0))
+    g2, trace, b_simple = noise_scale.reference(*cases[-1].args)
+    assert (float(g2), float(trace), float(b_simple)) == pytest.approx((1.0, 50.0, 50.0))
