@@ -578,3 +578,29 @@ Worked example: g_small_sq = [5.], g_big_sq = [2.], b_small = 10, b_big = 100:
 """,
     module="labs.exercises.noise_scale",
 ))
+
+register_exercise(ExerciseSpec(
+    name="positional-encoding",
+    title="The transformer's sinusoidal positional encoding",
+    concept="each pair of columns a sine and a cosine at its own frequency, 1/10000^(2i/d)",
+    function="positional_encoding",
+    signature=("def positional_encoding(length: int, d_model: int,\n"
+               "                        dtype: torch.dtype = torch.float64) -> torch.Tensor:"),
+    task="""
+The sinusoidal positional encoding (Vaswani et al. 2017, "Attention Is All You
+Need", §3.5):
+  PE(pos, 2i)     = sin(pos / 10000^(2i/d_model)),
+  PE(pos, 2i + 1) = cos(pos / 10000^(2i/d_model)),
+  for positions pos = 0 … length − 1 and column pairs i = 0, 1, ….
+Return a (length, d_model) tensor of the given dtype. An odd d_model must
+work too: its last column (d_model − 1, an even index) is a sine, with no
+cosine after it.
+
+Worked example: length = 2, d_model = 3:
+  pos 0: [sin 0, cos 0, sin 0] = [0., 1., 0.];
+  pos 1: columns 0, 1 use 1/10000^0 = 1: sin 1 = 0.84147, cos 1 = 0.54030;
+  column 2 (i = 1) uses 1/10000^(2/3) = 1/464.16: sin(0.0021544) = 0.0021544;
+  so PE = [[0., 1., 0.], [0.84147, 0.54030, 0.0021544]].
+""",
+    module="labs.exercises.positional_encoding",
+))

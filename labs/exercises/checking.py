@@ -203,6 +203,19 @@ def run_learner(path: str, function: str, cases: list[Case],
 # -- the check ----------------------------------------------------------------------
 
 
+def _crash_hint(module: Any, case: Case, raised: str) -> str:
+    """The hint of a usual mistake that crashes on this case with the same kind of
+    error as the learner's code did (an odd d_model a shape mismatch), or ''."""
+    kind = raised.split(":", 1)[0]
+    for mistake in getattr(module, "MISTAKES", ()):
+        try:
+            mistake.fn(*case.args, **case.kwargs)
+        except Exception as exc:
+            if type(exc).__name__ == kind:
+                return str(mistake.hint)
+    return ""
+
+
 def judge(module: Any, cases: list[Case], returned: Returned) -> list[CheckResult]:
     names = tuple(getattr(module, "OUTPUTS", ()))
     if returned.results is None:
@@ -210,7 +223,8 @@ def judge(module: Any, cases: list[Case], returned: Returned) -> list[CheckResul
     out = []
     for case, (kind, value) in zip(cases, returned.results):
         if kind == "raised":
-            out.append(CheckResult(case.name, False, f"raised {value}"))
+            out.append(CheckResult(case.name, False, f"raised {value}",
+                                   _crash_hint(module, case, str(value))))
             continue
         if kind == "unreadable":
             out.append(CheckResult(case.name, False, f"returned a {value}, not tensors "

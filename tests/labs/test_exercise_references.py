@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from labs.exercises import layer_norm, noise_scale
+from labs.exercises import layer_norm, noise_scale, positional_encoding
 
 
 @pytest.mark.parametrize("case", layer_norm.cases(0), ids=lambda c: c.name)
@@ -44,3 +44,18 @@ def test_noise_scale_worked_example_and_noise_free_case():
     assert (float(g2), float(trace), float(b_simple)) == pytest.approx((5 / 3, 100 / 3, 20.0))
     g2, trace, b_simple = noise_scale.reference(*cases[-1].args)
     assert (float(g2), float(trace), float(b_simple)) == pytest.approx((1.0, 50.0, 50.0))
+
+
+@pytest.mark.parametrize("case", positional_encoding.cases(0), ids=lambda c: c.name)
+def test_positional_encoding_reference_is_the_labs_own(case):
+    from labs.experiments.transformer_trace import positional_encoding as labs_own
+
+    got = positional_encoding.reference(*case.args, **case.kwargs)
+    want = labs_own(*case.args, dtype=case.kwargs.get("dtype", torch.float64))
+    assert got.dtype == want.dtype
+    torch.testing.assert_close(got, want, atol=1e-12, rtol=0)
+
+
+def test_positional_encoding_worked_example():
+    want = torch.tensor([[0.0, 1.0, 0.0], [0.84147, 0.54030, 0.0021544]], dtype=torch.float64)
+    torch.testing.assert_close(positional_encoding.reference(2, 3), want, atol=1e-5, rtol=0)

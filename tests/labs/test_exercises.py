@@ -124,6 +124,38 @@ def noise_scale(g_small_sq, g_big_sq, b_small, b_big):
     g2, trace = g2.mean(dim=-1), trace.mean(dim=-1)
     return g2, trace, trace / g2
 """,
+    ("positional-encoding", "sin and cos swapped"): """
+import math, torch
+def positional_encoding(length, d_model, dtype=torch.float64):
+    pos = torch.arange(length, dtype=dtype)[:, None]
+    div = torch.exp(torch.arange(0, d_model, 2, dtype=dtype) * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(length, d_model, dtype=dtype)
+    pe[:, 0::2] = torch.cos(pos * div)
+    pe[:, 1::2] = torch.sin(pos * div)[:, : d_model // 2]
+    return pe
+""",
+    ("positional-encoding", "exponent i/d"): """
+import torch
+def positional_encoding(length, d_model, dtype=torch.float64):
+    pe = torch.zeros(length, d_model, dtype=dtype)
+    for pos in range(length):
+        for i in range((d_model + 1) // 2):
+            angle = torch.tensor(pos / 10000 ** (i / d_model), dtype=torch.float64)
+            pe[pos, 2 * i] = torch.sin(angle)
+            if 2 * i + 1 < d_model:
+                pe[pos, 2 * i + 1] = torch.cos(angle)
+    return pe
+""",
+    ("positional-encoding", "odd d_model crashing"): """
+import math, torch
+def positional_encoding(length, d_model, dtype=torch.float64):
+    pos = torch.arange(length, dtype=dtype)[:, None]
+    div = torch.exp(torch.arange(0, d_model, 2, dtype=dtype) * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(length, d_model, dtype=dtype)
+    pe[:, 0::2] = torch.sin(pos * div)
+    pe[:, 1::2] = torch.cos(pos * div)
+    return pe
+""",
     ("mse-gradient", "no factor 2"): """
 import torch
 def mse_gradients(x, w, b, y):
