@@ -604,3 +604,28 @@ Worked example: length = 2, d_model = 3:
 """,
     module="labs.exercises.positional_encoding",
 ))
+
+register_exercise(ExerciseSpec(
+    name="fgsm",
+    title="The fast gradient sign method",
+    concept="one step of size ε up the loss in every input at once, kept in the valid range",
+    function="fgsm",
+    signature=("def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, "
+               "epsilon: float,\n"
+               "         low: float, high: float) -> torch.Tensor:"),
+    task="""
+The fast gradient sign method (Goodfellow, Shlens & Szegedy 2015, "Explaining
+and Harnessing Adversarial Examples", §4):
+  x_adv = clip(x + ε · sign(∇ₓ L(model(x), y)), low, high),
+  L the cross-entropy of the model's logits against the true classes y.
+  model: maps x to logits (N, C); x: (N, ...) inputs, every value in
+  [low, high]; y: (N,) class indices (int64); epsilon, low, high: floats.
+Return x_adv, shaped like x, in x's dtype, every value in [low, high].
+
+Worked example: a linear model with logits z = W x, W = [[1., -2.], [2., 1.]],
+x = [[0.95, 0.5]], y = [0], ε = 0.1, range [0, 1]: z = [-0.05, 2.4], softmax
+p = [0.0794, 0.9206], ∇ₓL = Wᵀ(p − e_y) = [0.9206, 2.7617], its sign [1, 1],
+x + ε·sign = [1.05, 0.6], clipped: x_adv = [[1.0, 0.6]].
+""",
+    module="labs.exercises.fgsm",
+))

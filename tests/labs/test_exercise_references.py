@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from labs.exercises import layer_norm, noise_scale, positional_encoding
+from labs.exercises import fgsm, layer_norm, noise_scale, positional_encoding
 
 
 @pytest.mark.parametrize("case", layer_norm.cases(0), ids=lambda c: c.name)
@@ -59,3 +60,25 @@ def test_positional_encoding_reference_is_the_labs_own(case):
 def test_positional_encoding_worked_example():
     want = torch.tensor([[0.0, 1.0, 0.0], [0.84147, 0.54030, 0.0021544]], dtype=torch.float64)
     torch.testing.assert_close(positional_encoding.reference(2, 3), want, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("case", fgsm.cases(0), ids=lambda c: c.name)
+def test_fgsm_reference_is_captums_and_the_labs(case):
+    robust = pytest.importorskip("captum.robust")
+    from labs.experiments.input_gradient import fgsm as labs_own
+
+    model, x, y, epsilon, low, high = case.args
+    got = fgsm.reference(*case.args)
+    attack = robust.FGSM(model, loss_func=lambda out, t: F.cross_entropy(out, t, reduction="none"),
+                         lower_bound=low, upper_bound=high)
+    attack.zero_thresh = 0.0  # Captum skips |grad| ≤ 1e-6 by default; sign() does not
+    theirs = attack.perturb(x.clone().requires_grad_(), epsilon, y).detach()
+    torch.testing.assert_close(got, theirs, atol=0, rtol=0)
+    assert float(got.min()) >= low and float(got.max()) <= high
+    if (low, high) == (0.0, 1.0):
+        torch.testing.assert_close(got, labs_own(model, x, y, epsilon), atol=0, rtol=0)
+
+
+def test_fgsm_worked_example():
+    got = fgsm.reference(*fgsm.cases(0)[0].args)
+    torch.testing.assert_close(got, torch.tensor([[1.0, 0.6]], dtype=torch.float64))

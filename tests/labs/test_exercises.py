@@ -156,6 +156,34 @@ def positional_encoding(length, d_model, dtype=torch.float64):
     pe[:, 1::2] = torch.cos(pos * div)
     return pe
 """,
+    ("fgsm", "no clipping"): """
+import torch, torch.nn.functional as F
+def fgsm(model, x, y, epsilon, low, high):
+    x = x.clone().requires_grad_(True)
+    F.cross_entropy(model(x), y).backward()
+    return (x + epsilon * x.grad.sign()).detach()
+""",
+    ("fgsm", "descending"): """
+import torch, torch.nn.functional as F
+def fgsm(model, x, y, epsilon, low, high):
+    x = x.clone().requires_grad_(True)
+    F.cross_entropy(model(x), y).backward()
+    return (x - epsilon * x.grad.sign()).clamp(low, high).detach()
+""",
+    ("fgsm", "the gradient, not its sign"): """
+import torch, torch.nn.functional as F
+def fgsm(model, x, y, epsilon, low, high):
+    x = x.clone().requires_grad_(True)
+    F.cross_entropy(model(x), y).backward()
+    return (x + epsilon * x.grad).clamp(low, high).detach()
+""",
+    ("fgsm", "the logit's gradient"): """
+import torch
+def fgsm(model, x, y, epsilon, low, high):
+    x = x.clone().requires_grad_(True)
+    model(x)[torch.arange(len(y)), y].sum().backward()
+    return (x + epsilon * x.grad.sign()).clamp(low, high).detach()
+""",
     ("mse-gradient", "no factor 2"): """
 import torch
 def mse_gradients(x, w, b, y):
