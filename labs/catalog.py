@@ -629,3 +629,31 @@ x + ε·sign = [1.05, 0.6], clipped: x_adv = [[1.0, 0.6]].
 """,
     module="labs.exercises.fgsm",
 ))
+
+register_exercise(ExerciseSpec(
+    name="integrated-gradients",
+    title="Integrated gradients, a midpoint Riemann sum",
+    concept="add up the gradient along the path from a baseline: attributions that sum "
+            "to F(x) − F(baseline)",
+    function="integrated_gradients",
+    signature=("def integrated_gradients(model: torch.nn.Module, x: torch.Tensor, "
+               "baseline: torch.Tensor,\n"
+               "                         target: torch.Tensor, steps: int) -> torch.Tensor:"),
+    task="""
+Integrated gradients (Sundararajan, Taly & Yan 2017, "Axiomatic Attribution for
+Deep Networks", §3 and §5, eq. 3), as a midpoint Riemann sum over m = steps:
+  IG(x) = (x − x′) ⊙ (1/m) Σ_{k=0}^{m−1} ∂F/∂x at x′ + α_k (x − x′),
+  α_k = (k + ½)/m,
+  F(x) the logit model(x)[n, target[n]] of each example's target class.
+  model: maps x to logits (N, C); x and baseline x′: (N, ...), the same shape;
+  target: (N,) class indices (int64); steps: m, an int ≥ 1.
+Return the attributions, shaped like x, in x's dtype. Completeness: their sum
+over each example's inputs is F(x) − F(x′), up to the Riemann sum's error.
+
+Worked example: a linear model with logits z = W x, W = [[1., 2.], [0., -1.]],
+x = [[1., 3.]], x′ = [[0., 1.]], target = [0], steps = 4: the gradient of z_0 is
+[1., 2.] everywhere, so IG = ([1., 3.] − [0., 1.]) ⊙ [1., 2.] = [[1., 4.]],
+and 1 + 4 = 5 = F(x) − F(x′) = 7 − 2.
+""",
+    module="labs.exercises.integrated_gradients",
+))

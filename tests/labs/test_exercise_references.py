@@ -1,6 +1,7 @@
-"""The exercises' references against a second route: torch.nn.LayerNorm's module
-for layer-norm, the batch-size lab's own two_batch_estimates and the worked
-example's numbers for noise-scale."""
+"""The exercises' references against a second route: torch.nn.LayerNorm's
+module for layer-norm, the lab's own formulas for positional-encoding and
+noise-scale, Captum (and the lab's own) for fgsm and integrated-gradients, and
+each worked example's numbers as the task states them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labs.exercises import fgsm, layer_norm, noise_scale, positional_encoding
+from labs.exercises import fgsm, integrated_gradients, layer_norm, noise_scale, positional_encoding
 
 
 @pytest.mark.parametrize("case", layer_norm.cases(0), ids=lambda c: c.name)
@@ -82,3 +83,29 @@ def test_fgsm_reference_is_captums_and_the_labs(case):
 def test_fgsm_worked_example():
     got = fgsm.reference(*fgsm.cases(0)[0].args)
     torch.testing.assert_close(got, torch.tensor([[1.0, 0.6]], dtype=torch.float64))
+
+
+# Captum takes 2 steps or more
+@pytest.mark.parametrize("case", [c for c in integrated_gradients.cases(0) if c.args[4] > 1],
+                         ids=lambda c: c.name)
+def test_integrated_gradients_reference_is_captums(case):
+    attr = pytest.importorskip("captum.attr")
+    model, x, baseline, target, steps = case.args
+    theirs = attr.IntegratedGradients(model).attribute(
+        x, baselines=baseline, target=target, n_steps=steps, method="riemann_middle")
+    # Captum's sum differs from the step-by-step one by up to 2e-8 in float64
+    tol = 1e-5 if x.dtype == torch.float32 else 1e-7
+    torch.testing.assert_close(integrated_gradients.reference(*case.args), theirs,
+                               atol=tol, rtol=tol)
+
+
+def test_integrated_gradients_are_complete_and_the_worked_example():
+    cases = integrated_gradients.cases(0)
+    model, x, baseline, target, steps = cases[-1].args
+    assert steps == 300
+    got = integrated_gradients.reference(*cases[-1].args)
+    with torch.no_grad():
+        delta = (model(x).gather(1, target[:, None]) - model(baseline).gather(1, target[:, None]))
+    torch.testing.assert_close(got.sum(dim=1), delta.squeeze(1), atol=1e-5, rtol=0)
+    worked = integrated_gradients.reference(*cases[0].args)
+    torch.testing.assert_close(worked, torch.tensor([[1.0, 4.0]], dtype=torch.float64))

@@ -184,6 +184,36 @@ def fgsm(model, x, y, epsilon, low, high):
     model(x)[torch.arange(len(y)), y].sum().backward()
     return (x + epsilon * x.grad.sign()).clamp(low, high).detach()
 """,
+    ("integrated-gradients", "a left Riemann sum"): """
+import torch
+def integrated_gradients(model, x, baseline, target, steps):
+    total = torch.zeros_like(x)
+    for k in range(steps):
+        point = (baseline + k / steps * (x - baseline)).requires_grad_(True)
+        model(point)[torch.arange(len(target)), target].sum().backward()
+        total += point.grad
+    return (x - baseline) * total / steps
+""",
+    ("integrated-gradients", "no (x − baseline)"): """
+import torch
+def integrated_gradients(model, x, baseline, target, steps):
+    total = torch.zeros_like(x)
+    for k in range(steps):
+        point = (baseline + (k + 0.5) / steps * (x - baseline)).requires_grad_(True)
+        model(point)[torch.arange(len(target)), target].sum().backward()
+        total += point.grad
+    return total / steps
+""",
+    ("integrated-gradients", "the baseline ignored"): """
+import torch
+def integrated_gradients(model, x, baseline, target, steps):
+    total = torch.zeros_like(x)
+    for k in range(steps):
+        point = ((k + 0.5) / steps * x).requires_grad_(True)
+        model(point)[torch.arange(len(target)), target].sum().backward()
+        total += point.grad
+    return x * total / steps
+""",
     ("mse-gradient", "no factor 2"): """
 import torch
 def mse_gradients(x, w, b, y):
