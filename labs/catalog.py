@@ -559,3 +559,136 @@ Worked example: q = k = [[1., 0.], [0., 1.]], v = [[1., 2.], [3., 4.]], no mask:
 """,
     module="labs.exercises.attention",
 ))
+
+register_exercise(ExerciseSpec(
+    name="layer-norm",
+    title="Layer normalisation over the last dimension",
+    concept="each example normalised over its own features, ε inside the square root",
+    function="layer_norm",
+    signature=("def layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,\n"
+               "               eps: float = 1e-5) -> torch.Tensor:"),
+    task="""
+Layer normalisation (Ba, Kiros & Hinton 2016, §3, eq. 4), as torch.nn.LayerNorm
+computes it over the last dimension:
+  y = (x − μ) / √(σ² + ε) · weight + bias,
+  μ and σ² the mean and the *biased* variance (divide by D) over the last
+  dimension of each position, ε inside the square root.
+  x: (..., D), any leading batch dims; weight (the gain) and bias: (D,);
+  return a tensor shaped like x, in x's dtype. Don't call F.layer_norm or
+  torch.nn.LayerNorm.
+
+Worked example: x = [1., 2., 3.], weight = [2., 1., 1.], bias = [0., 0., 0.5]:
+  μ = 2, σ² = (1 + 0 + 1)/3 = 0.6667, √(σ² + 1e-5) = 0.81650,
+  (x − μ)/0.81650 = [-1.22474, 0., 1.22474], so y = [-2.44948, 0., 1.72474].
+""",
+    module="labs.exercises.layer_norm",
+))
+
+register_exercise(ExerciseSpec(
+    name="noise-scale",
+    title="The simple noise scale B_simple from two batch sizes",
+    concept="|G_B|² = |G|² + tr(Σ)/B at two batch sizes: two equations, two unknowns",
+    function="noise_scale",
+    signature=("def noise_scale(g_small_sq: torch.Tensor, g_big_sq: torch.Tensor, "
+               "b_small: int,\n"
+               "                b_big: int) -> tuple[torch.Tensor, torch.Tensor, "
+               "torch.Tensor]:"),
+    task="""
+The simple noise scale B_simple = tr(Σ) / |G|² (McCandlish et al. 2018, "An
+Empirical Model of Large-Batch Training", appendix A.1). A minibatch gradient
+of batch size B has E|G_B|² = |G|² + tr(Σ)/B, so squared gradient norms
+measured at two batch sizes B_small < B_big give unbiased estimates
+  |G|²  = (B_big |G_big|² − B_small |G_small|²) / (B_big − B_small),
+  tr(Σ) = (|G_small|² − |G_big|²) / (1/B_small − 1/B_big).
+  g_small_sq, g_big_sq: (..., K): K draws of |G_small|² and |G_big|² (the last
+  dimension), any leading batch dims, each an independent estimate;
+  b_small, b_big: the two batch sizes (ints).
+Return (|G|², tr(Σ), B_simple), each of shape (...): the means over the K draws
+of the |G|² and tr(Σ) estimates, and B_simple as the ratio of those means
+(as the paper does: average the estimates, then divide), in the inputs' dtype.
+
+Worked example: g_small_sq = [5.], g_big_sq = [2.], b_small = 10, b_big = 100:
+  |G|² = (100·2 − 10·5)/90 = 1.6667, tr(Σ) = (5 − 2)/(0.1 − 0.01) = 33.333,
+  B_simple = 33.333/1.6667 = 20.
+""",
+    module="labs.exercises.noise_scale",
+))
+
+register_exercise(ExerciseSpec(
+    name="positional-encoding",
+    title="The transformer's sinusoidal positional encoding",
+    concept="each pair of columns a sine and a cosine at its own frequency, 1/10000^(2i/d)",
+    function="positional_encoding",
+    signature=("def positional_encoding(length: int, d_model: int,\n"
+               "                        dtype: torch.dtype = torch.float64) -> torch.Tensor:"),
+    task="""
+The sinusoidal positional encoding (Vaswani et al. 2017, "Attention Is All You
+Need", §3.5):
+  PE(pos, 2i)     = sin(pos / 10000^(2i/d_model)),
+  PE(pos, 2i + 1) = cos(pos / 10000^(2i/d_model)),
+  for positions pos = 0 … length − 1 and column pairs i = 0, 1, ….
+Return a (length, d_model) tensor of the given dtype. An odd d_model must
+work too: its last column (d_model − 1, an even index) is a sine, with no
+cosine after it.
+
+Worked example: length = 2, d_model = 3:
+  pos 0: [sin 0, cos 0, sin 0] = [0., 1., 0.];
+  pos 1: columns 0, 1 use 1/10000^0 = 1: sin 1 = 0.84147, cos 1 = 0.54030;
+  column 2 (i = 1) uses 1/10000^(2/3) = 1/464.16: sin(0.0021544) = 0.0021544;
+  so PE = [[0., 1., 0.], [0.84147, 0.54030, 0.0021544]].
+""",
+    module="labs.exercises.positional_encoding",
+))
+
+register_exercise(ExerciseSpec(
+    name="fgsm",
+    title="The fast gradient sign method",
+    concept="one step of size ε up the loss in every input at once, kept in the valid range",
+    function="fgsm",
+    signature=("def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, "
+               "epsilon: float,\n"
+               "         low: float, high: float) -> torch.Tensor:"),
+    task="""
+The fast gradient sign method (Goodfellow, Shlens & Szegedy 2015, "Explaining
+and Harnessing Adversarial Examples", §4):
+  x_adv = clip(x + ε · sign(∇ₓ L(model(x), y)), low, high),
+  L the cross-entropy of the model's logits against the true classes y.
+  model: maps x to logits (N, C); x: (N, ...) inputs, every value in
+  [low, high]; y: (N,) class indices (int64); epsilon, low, high: floats.
+Return x_adv, shaped like x, in x's dtype, every value in [low, high].
+
+Worked example: a linear model with logits z = W x, W = [[1., -2.], [2., 1.]],
+x = [[0.95, 0.5]], y = [0], ε = 0.1, range [0, 1]: z = [-0.05, 2.4], softmax
+p = [0.0794, 0.9206], ∇ₓL = Wᵀ(p − e_y) = [0.9206, 2.7617], its sign [1, 1],
+x + ε·sign = [1.05, 0.6], clipped: x_adv = [[1.0, 0.6]].
+""",
+    module="labs.exercises.fgsm",
+))
+
+register_exercise(ExerciseSpec(
+    name="integrated-gradients",
+    title="Integrated gradients, a midpoint Riemann sum",
+    concept="add up the gradient along the path from a baseline: attributions that sum "
+            "to F(x) − F(baseline)",
+    function="integrated_gradients",
+    signature=("def integrated_gradients(model: torch.nn.Module, x: torch.Tensor, "
+               "baseline: torch.Tensor,\n"
+               "                         target: torch.Tensor, steps: int) -> torch.Tensor:"),
+    task="""
+Integrated gradients (Sundararajan, Taly & Yan 2017, "Axiomatic Attribution for
+Deep Networks", §3 and §5, eq. 3), as a midpoint Riemann sum over m = steps:
+  IG(x) = (x − x′) ⊙ (1/m) Σ_{k=0}^{m−1} ∂F/∂x at x′ + α_k (x − x′),
+  α_k = (k + ½)/m,
+  F(x) the logit model(x)[n, target[n]] of each example's target class.
+  model: maps x to logits (N, C); x and baseline x′: (N, ...), the same shape;
+  target: (N,) class indices (int64); steps: m, an int ≥ 1.
+Return the attributions, shaped like x, in x's dtype. Completeness: their sum
+over each example's inputs is F(x) − F(x′), up to the Riemann sum's error.
+
+Worked example: a linear model with logits z = W x, W = [[1., 2.], [0., -1.]],
+x = [[1., 3.]], x′ = [[0., 1.]], target = [0], steps = 4: the gradient of z_0 is
+[1., 2.] everywhere, so IG = ([1., 3.] − [0., 1.]) ⊙ [1., 2.] = [[1., 4.]],
+and 1 + 4 = 5 = F(x) − F(x′) = 7 − 2.
+""",
+    module="labs.exercises.integrated_gradients",
+))

@@ -35,6 +35,7 @@ import torch
 from labs.context import LabContext
 from labs.events import Table, Text
 from labs.exercises import ExerciseSpec
+from labs.exercises.models import describe, pack
 
 TIME_LIMIT_S = 20.0  # the learner's whole run over every case
 MEMORY_LIMIT_BYTES = 4 << 30  # address space of the learner's process
@@ -135,6 +136,8 @@ def inputs_text(case: Case) -> str:
             values = f" {_small(arg)}" if arg.numel() <= 6 else ""
             parts.append(f"arg {i + 1}: {tuple(arg.shape)} "
                          f"{str(arg.dtype).removeprefix('torch.')}{values}")
+        elif isinstance(arg, torch.nn.Module):
+            parts.append(f"arg {i + 1}: {describe(arg)}")
         else:
             parts.append(f"arg {i + 1}: {arg!r}")
     parts += [f"{k}={_describe(v)}" for k, v in case.kwargs.items()]
@@ -159,7 +162,8 @@ def run_learner(path: str, function: str, cases: list[Case],
                 memory_limit: int = MEMORY_LIMIT_BYTES) -> Returned:
     with tempfile.TemporaryDirectory(prefix="companion-exercise-") as work:
         inputs, outputs = os.path.join(work, "in.pt"), os.path.join(work, "out.pt")
-        torch.save([(c.args, c.kwargs) for c in cases], inputs)
+        torch.save([(tuple(pack(a) for a in c.args), {k: pack(v) for k, v in c.kwargs.items()})
+                    for c in cases], inputs)
         command = [sys.executable, "-m", "labs.exercises.sandbox", path, function, inputs,
                    outputs, str(memory_limit)]
         started = time.perf_counter()
@@ -203,6 +207,19 @@ def run_learner(path: str, function: str, cases: list[Case],
 # -- the check ----------------------------------------------------------------------
 
 
+def _crash_hint(module: Any, case: Case, raised: str) -> str:
+    """The hint of a usual mistake that crashes on this case with the same kind of
+    error as the learner's code did (an odd d_model a shape mismatch), or ''."""
+    kind = raised.split(":", 1)[0]
+    for mistake in getattr(module, "MISTAKES", ()):
+        try:
+            mistake.fn(*case.args, **case.kwargs)
+        except Exception as exc:
+            if type(exc).__name__ == kind:
+                return str(mistake.hint)
+    return ""
+
+
 def judge(module: Any, cases: list[Case], returned: Returned) -> list[CheckResult]:
     names = tuple(getattr(module, "OUTPUTS", ()))
     if returned.results is None:
@@ -210,7 +227,8 @@ def judge(module: Any, cases: list[Case], returned: Returned) -> list[CheckResul
     out = []
     for case, (kind, value) in zip(cases, returned.results):
         if kind == "raised":
-            out.append(CheckResult(case.name, False, f"raised {value}"))
+            out.append(CheckResult(case.name, False, f"raised {value}",
+                                   _crash_hint(module, case, str(value))))
             continue
         if kind == "unreadable":
             out.append(CheckResult(case.name, False, f"returned a {value}, not tensors "

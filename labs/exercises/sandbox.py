@@ -46,7 +46,10 @@ def main(argv: list[str]) -> int:
     path, function, inputs, outputs, memory = argv
     import torch
 
-    cases = torch.load(inputs, weights_only=True)
+    from labs.exercises.models import unpack  # a model sent as its layers, built back
+
+    cases = [(tuple(unpack(a) for a in args), {k: unpack(v) for k, v in kwargs.items()})
+             for args, kwargs in torch.load(inputs, weights_only=True)]
     _limit_memory(int(memory))
     torch.manual_seed(0)
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))

@@ -84,6 +84,136 @@ def attention(q, k, v, mask=None):
     w = torch.softmax(s, dim=-1)
     return w @ v, w
 """,
+    ("layer-norm", "ε outside the square root"): """
+import torch
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+    return (x - mean) / (torch.sqrt(var) + eps) * weight + bias
+""",
+    ("layer-norm", "unbiased variance"): """
+import torch
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=-1, keepdim=True)
+    return (x - mean) / torch.sqrt(x.var(dim=-1, keepdim=True) + eps) * weight + bias
+""",
+    ("layer-norm", "the wrong dimension"): """
+import torch
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=0, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=0, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
+""",
+    ("noise-scale", "batch sizes swapped"): """
+def noise_scale(g_small_sq, g_big_sq, b_small, b_big):
+    g2 = (b_small * g_big_sq - b_big * g_small_sq) / (b_small - b_big)
+    trace = (g_small_sq - g_big_sq) / (1 / b_big - 1 / b_small)
+    g2, trace = g2.mean(dim=-1), trace.mean(dim=-1)
+    return g2, trace, trace / g2
+""",
+    ("noise-scale", "a mean of ratios"): """
+def noise_scale(g_small_sq, g_big_sq, b_small, b_big):
+    g2 = (b_big * g_big_sq - b_small * g_small_sq) / (b_big - b_small)
+    trace = (g_small_sq - g_big_sq) / (1 / b_small - 1 / b_big)
+    return g2.mean(dim=-1), trace.mean(dim=-1), (trace / g2).mean(dim=-1)
+""",
+    ("noise-scale", "the factor B_small·B_big missing"): """
+def noise_scale(g_small_sq, g_big_sq, b_small, b_big):
+    g2 = (b_big * g_big_sq - b_small * g_small_sq) / (b_big - b_small)
+    trace = (g_small_sq - g_big_sq) / (b_big - b_small)
+    g2, trace = g2.mean(dim=-1), trace.mean(dim=-1)
+    return g2, trace, trace / g2
+""",
+    ("positional-encoding", "sin and cos swapped"): """
+import math, torch
+def positional_encoding(length, d_model, dtype=torch.float64):
+    pos = torch.arange(length, dtype=dtype)[:, None]
+    div = torch.exp(torch.arange(0, d_model, 2, dtype=dtype) * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(length, d_model, dtype=dtype)
+    pe[:, 0::2] = torch.cos(pos * div)
+    pe[:, 1::2] = torch.sin(pos * div)[:, : d_model // 2]
+    return pe
+""",
+    ("positional-encoding", "exponent i/d"): """
+import torch
+def positional_encoding(length, d_model, dtype=torch.float64):
+    pe = torch.zeros(length, d_model, dtype=dtype)
+    for pos in range(length):
+        for i in range((d_model + 1) // 2):
+            angle = torch.tensor(pos / 10000 ** (i / d_model), dtype=torch.float64)
+            pe[pos, 2 * i] = torch.sin(angle)
+            if 2 * i + 1 < d_model:
+                pe[pos, 2 * i + 1] = torch.cos(angle)
+    return pe
+""",
+    ("positional-encoding", "odd d_model crashing"): """
+import math, torch
+def positional_encoding(length, d_model, dtype=torch.float64):
+    pos = torch.arange(length, dtype=dtype)[:, None]
+    div = torch.exp(torch.arange(0, d_model, 2, dtype=dtype) * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(length, d_model, dtype=dtype)
+    pe[:, 0::2] = torch.sin(pos * div)
+    pe[:, 1::2] = torch.cos(pos * div)
+    return pe
+""",
+    ("fgsm", "no clipping"): """
+import torch, torch.nn.functional as F
+def fgsm(model, x, y, epsilon, low, high):
+    x = x.clone().requires_grad_(True)
+    F.cross_entropy(model(x), y).backward()
+    return (x + epsilon * x.grad.sign()).detach()
+""",
+    ("fgsm", "descending"): """
+import torch, torch.nn.functional as F
+def fgsm(model, x, y, epsilon, low, high):
+    x = x.clone().requires_grad_(True)
+    F.cross_entropy(model(x), y).backward()
+    return (x - epsilon * x.grad.sign()).clamp(low, high).detach()
+""",
+    ("fgsm", "the gradient, not its sign"): """
+import torch, torch.nn.functional as F
+def fgsm(model, x, y, epsilon, low, high):
+    x = x.clone().requires_grad_(True)
+    F.cross_entropy(model(x), y).backward()
+    return (x + epsilon * x.grad).clamp(low, high).detach()
+""",
+    ("fgsm", "the logit's gradient"): """
+import torch
+def fgsm(model, x, y, epsilon, low, high):
+    x = x.clone().requires_grad_(True)
+    model(x)[torch.arange(len(y)), y].sum().backward()
+    return (x + epsilon * x.grad.sign()).clamp(low, high).detach()
+""",
+    ("integrated-gradients", "a left Riemann sum"): """
+import torch
+def integrated_gradients(model, x, baseline, target, steps):
+    total = torch.zeros_like(x)
+    for k in range(steps):
+        point = (baseline + k / steps * (x - baseline)).requires_grad_(True)
+        model(point)[torch.arange(len(target)), target].sum().backward()
+        total += point.grad
+    return (x - baseline) * total / steps
+""",
+    ("integrated-gradients", "no (x − baseline)"): """
+import torch
+def integrated_gradients(model, x, baseline, target, steps):
+    total = torch.zeros_like(x)
+    for k in range(steps):
+        point = (baseline + (k + 0.5) / steps * (x - baseline)).requires_grad_(True)
+        model(point)[torch.arange(len(target)), target].sum().backward()
+        total += point.grad
+    return total / steps
+""",
+    ("integrated-gradients", "the baseline ignored"): """
+import torch
+def integrated_gradients(model, x, baseline, target, steps):
+    total = torch.zeros_like(x)
+    for k in range(steps):
+        point = ((k + 0.5) / steps * x).requires_grad_(True)
+        model(point)[torch.arange(len(target)), target].sum().backward()
+        total += point.grad
+    return x * total / steps
+""",
     ("mse-gradient", "no factor 2"): """
 import torch
 def mse_gradients(x, w, b, y):
