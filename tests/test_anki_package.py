@@ -474,6 +474,33 @@ def test_a_zstd_collection_past_the_bound_is_refused(anki, store, settings, monk
     assert store.card_count() == 0
 
 
+@pytest.mark.parametrize("data", [
+    '{"s": NaN, "d": Infinity, "lrt": -5}',  # Python's json reads them; Anki never writes them
+    '{"s": -4.5, "d": -3, "lrt": 1e300}',
+    '{"s": "\\u001b[2J", "d": [1, 2], "lrt": {}}',
+])
+def test_a_memory_state_fsrs_cannot_hold_is_replayed_from_the_log(anki, store, settings, home,
+                                                                  tmp_path, data):
+    # NaN stopped the import with a traceback (ValueError in the rounding Anki
+    # stores with), a last review at 1e300 s with OverflowError from SQLite.
+    path = legacy_collection(anki, tmp_path, "UPDATE cards SET data = ? WHERE type = 2",
+                             (data,))
+    collection = sqlite3.connect(tmp_path / "col.anki21")
+    [(changed,)] = collection.execute("SELECT count(*) FROM cards WHERE type = 2").fetchall()
+    collection.close()
+    result, saved = do_import(store, settings, path, home)
+    assert result.added["cards"] == 89
+    [note] = [n for n in result.notes if "FSRS can't" in n]
+    assert changed > 0 and note.startswith(
+        f"{changed} card(s) hold a stability or difficulty FSRS can't")
+    db = sqlite3.connect(home / "companion.db")
+    rows = db.execute("SELECT stability, difficulty, last_review FROM cards").fetchall()
+    db.close()
+    assert all(v is None or (isinstance(v, (int, float)) and 0 <= v < 1e15)
+               for row in rows for v in row)
+    assert cache_mismatches(store, saved) == []
+
+
 def test_a_failure_while_storing_leaves_nothing_behind(anki, store, settings, home, monkeypatch):
     folder, _ = anki
     (home / "settings.toml").write_text('timezone = "America/New_York"\n')
