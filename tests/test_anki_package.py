@@ -404,6 +404,17 @@ BAD = {
     "a review whose interval is text": (lambda anki, tmp: legacy_collection(
         anki, tmp, "UPDATE revlog SET ivl = 'x' WHERE id = (SELECT max(id) FROM revlog)"),
         "its review log has a row whose time or values are not numbers it could hold"),
+    # each was stored as it was: a state companion doesn't know (no count showed
+    # the card), an interval of 274 million years, lapses no json export takes back
+    "a card type Anki never writes": (lambda anki, tmp: legacy_collection(
+        anki, tmp, "UPDATE cards SET type = 9 WHERE id = (SELECT max(id) FROM cards)"),
+        "has a state Anki never writes (type 9, queue"),
+    "an interval of centuries": (lambda anki, tmp: legacy_collection(
+        anki, tmp, "UPDATE cards SET ivl = 99999999999 WHERE type = 2"),
+        "interval 99999999999 days"),
+    "lapses past a lifetime": (lambda anki, tmp: legacy_collection(
+        anki, tmp, "UPDATE cards SET lapses = 99999999999 WHERE type = 2"),
+        "99999999999 lapses): a damaged collection"),
     "a step too long": (long_steps, "its deck options don't fit companion's settings: preset"),
     "not a zip": (lambda anki, tmp: _write(tmp / "x.apkg", b"PK\x03\x04 not really"),
                   "not an Anki package (an .apkg or .colpkg is a zip archive)"),
