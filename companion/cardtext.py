@@ -289,7 +289,8 @@ def diagram_renderable(block: DiagramBlock) -> Any:
     character neutralised. Rich is imported here, when a face calls it."""
     from rich.text import Text
 
-    text = Text(no_wrap=True, overflow="crop", end="")
+    # its own line end: in a Group, end="" was measured a line short (the last line lost)
+    text = Text(no_wrap=True, overflow="crop")
     for row, line in enumerate(block.lines):
         if row:
             text.append("\n")

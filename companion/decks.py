@@ -419,7 +419,8 @@ def parse_keys(value: str) -> tuple[tuple[str, ...], ...]:
     separated by `|` (`noise scale | B_simple; critical batch size`): the
     note is recalled when the learner's text names every idea, by any of its
     variants. ValueError, in words, for a field that names no idea, an empty
-    idea or variant, or a variant with no letter or digit to match."""
+    idea or variant, a variant with a control character, or one with no
+    letter or digit to match."""
     from companion.recall import match_words
 
     ideas = []
@@ -439,6 +440,11 @@ def parse_keys(value: str) -> tuple[tuple[str, ...], ...]:
             if len(variant) > MAX_KEY_CHARS:
                 raise ValueError(f"key {variant[:30]!r}… is longer than {MAX_KEY_CHARS} "
                                  "characters: name the idea in a few words")
+            control = next((ch for ch in variant if ch != "\n" and (
+                ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f)), None)
+            if control is not None:  # never typed by a learner; an escape would act when shown
+                raise ValueError(f"key {variant!r} has the control character "
+                                 f"U+{ord(control):04X}; a key is plain text")
             if not match_words(variant):
                 raise ValueError(f"key {variant!r} has no letter or digit to look for")
         ideas.append(variants)

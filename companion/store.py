@@ -1691,11 +1691,14 @@ class Store(Reads):
 
     def undo_reviews(self, undone: Sequence[tuple[str, str, int]]) -> list[str]:
         """(review id, card id, at) each, taken back on another machine: each
-        leaves the log. Returns the card of each review that left it."""
+        leaves the log. Returns the card of each review that left it. A record
+        takes back only a review of the card it names (one naming another card
+        would leave the review's own card unreplayed, its cache not its log's)."""
         self.conn.executemany("INSERT OR IGNORE INTO undone_reviews(id, card_id, at) "
                               "VALUES (?, ?, ?)", undone)
         return [card_id for review_id, card_id, _ in undone
-                if self.conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,)).rowcount]
+                if self.conn.execute("DELETE FROM reviews WHERE id = ? AND card_id = ?",
+                                     (review_id, card_id)).rowcount]
 
     def write_memory(self, memory: MemoryRow) -> None:
         """Cache one card's memory state."""
@@ -1841,7 +1844,8 @@ class Store(Reads):
         self.conn.executemany(
             "INSERT OR IGNORE INTO reviews(id, card_id, reviewed_at, rating, duration_ms, "
             f"{DECISION_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 "
-            "WHERE NOT EXISTS (SELECT 1 FROM undone_reviews WHERE id = ?1)", reviews)
+            "WHERE NOT EXISTS (SELECT 1 FROM undone_reviews WHERE id = ?1 AND card_id = ?2)",
+            reviews)
         return self._value("SELECT count(*) FROM reviews") - before
 
     def upsert_card_events(self, events: Sequence[Sequence[Any]]) -> None:

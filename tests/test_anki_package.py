@@ -404,6 +404,17 @@ BAD = {
     "a review whose interval is text": (lambda anki, tmp: legacy_collection(
         anki, tmp, "UPDATE revlog SET ivl = 'x' WHERE id = (SELECT max(id) FROM revlog)"),
         "its review log has a row whose time or values are not numbers it could hold"),
+    # each was stored as it was: a state companion doesn't know (no count showed
+    # the card), an interval of 274 million years, lapses no json export takes back
+    "a card type Anki never writes": (lambda anki, tmp: legacy_collection(
+        anki, tmp, "UPDATE cards SET type = 9 WHERE id = (SELECT max(id) FROM cards)"),
+        "has a state Anki never writes (type 9, queue"),
+    "an interval of centuries": (lambda anki, tmp: legacy_collection(
+        anki, tmp, "UPDATE cards SET ivl = 99999999999 WHERE type = 2"),
+        "interval 99999999999 days"),
+    "lapses past a lifetime": (lambda anki, tmp: legacy_collection(
+        anki, tmp, "UPDATE cards SET lapses = 99999999999 WHERE type = 2"),
+        "99999999999 lapses): a damaged collection"),
     "a step too long": (long_steps, "its deck options don't fit companion's settings: preset"),
     "not a zip": (lambda anki, tmp: _write(tmp / "x.apkg", b"PK\x03\x04 not really"),
                   "not an Anki package (an .apkg or .colpkg is a zip archive)"),
@@ -472,6 +483,33 @@ def test_a_zstd_collection_past_the_bound_is_refused(anki, store, settings, monk
     with pytest.raises(ImportError_, match="collection.anki21b unpacks to more than"):
         import_file(store, settings, anki[0] / "collection.apkg")
     assert store.card_count() == 0
+
+
+@pytest.mark.parametrize("data", [
+    '{"s": NaN, "d": Infinity, "lrt": -5}',  # Python's json reads them; Anki never writes them
+    '{"s": -4.5, "d": -3, "lrt": 1e300}',
+    '{"s": "\\u001b[2J", "d": [1, 2], "lrt": {}}',
+])
+def test_a_memory_state_fsrs_cannot_hold_is_replayed_from_the_log(anki, store, settings, home,
+                                                                  tmp_path, data):
+    # NaN stopped the import with a traceback (ValueError in the rounding Anki
+    # stores with), a last review at 1e300 s with OverflowError from SQLite.
+    path = legacy_collection(anki, tmp_path, "UPDATE cards SET data = ? WHERE type = 2",
+                             (data,))
+    collection = sqlite3.connect(tmp_path / "col.anki21")
+    [(changed,)] = collection.execute("SELECT count(*) FROM cards WHERE type = 2").fetchall()
+    collection.close()
+    result, saved = do_import(store, settings, path, home)
+    assert result.added["cards"] == 89
+    [note] = [n for n in result.notes if "FSRS can't" in n]
+    assert changed > 0 and note.startswith(
+        f"{changed} card(s) hold a stability or difficulty FSRS can't")
+    db = sqlite3.connect(home / "companion.db")
+    rows = db.execute("SELECT stability, difficulty, last_review FROM cards").fetchall()
+    db.close()
+    assert all(v is None or (isinstance(v, (int, float)) and 0 <= v < 1e15)
+               for row in rows for v in row)
+    assert cache_mismatches(store, saved) == []
 
 
 def test_a_failure_while_storing_leaves_nothing_behind(anki, store, settings, home, monkeypatch):

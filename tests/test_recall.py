@@ -113,6 +113,8 @@ def test_keys_are_ideas_separated_by_semicolons_with_variants_by_bars(tmp_path):
     ("noise scale;; batch", "key idea 2 is empty (two ; in a row, or one at the end?)"),
     ("noise scale | ", "key idea 1 has an empty variant (a | with nothing beside it)"),
     ("$\\sigma$ | ---", "key '---' has no letter or digit to look for"),
+    ("fine | bel\x07l", "key 'bel\\x07l' has the control character U+0007; a key is plain text"),
+    ("a\x1b[31mb", "key 'a\\x1b[31mb' has the control character U+001B; a key is plain text"),
 ])
 def test_a_bad_keys_field_is_a_file_line_error(tmp_path, value, message):
     path = write_deck(tmp_path, "d.md", f"## a\nQ: q\nA: a\nTags: t\nKeys: {value}\n")
@@ -296,6 +298,18 @@ def test_recall_from_a_pipe_shows_each_idea_stores_it_and_changes_no_card(recall
     assert stats.returncode == 0, stats.stderr
     assert "Free recall" in stats.stdout and "encoders" in stats.stdout
     assert "50.0%" in stats.stdout
+
+
+def test_a_section_named_with_an_escape_reaches_the_terminal_neutralised(tmp_path):
+    # A tag may hold any character; the section it names is printed, and an
+    # OSC sequence in it would retitle the learner's terminal.
+    home = tmp_path / "home"
+    write_deck(home / "decks", "mine.md", "## a\nQ: q\nA: a\nTags: s2\x1b]0;pwned\x07\n"
+               "Keys: noise scale\n", deck_id="mine", deck_name="Mine")
+    result = run(["recall", "s2\x1b]0;pwned\x07"], home, stdin="the noise scale\n")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "Recalled 1 of 1 ideas of s2␛]0;pwned␇ (100%)" in result.stdout
 
 
 def test_recall_bad_input_is_one_line_and_exit_2(recall_home, tmp_path):

@@ -758,3 +758,24 @@ def test_an_answer_taken_back_after_a_sync_stays_taken_back_on_every_machine(hom
         home.sync(folder)
     assert_converged(a, b)
     assert len(a.state()["reviews"]) == 1
+
+
+def test_an_undo_record_naming_another_card_than_its_review_takes_nothing_back(homes, folder):
+    # Such a record took the review off its own card while replaying only the
+    # card it named: the first card's cached state no longer matched its log.
+    a, b = homes["a"], homes["b"]
+    a.answer("test/alpha", 3)
+    a.answer("test/beta", 1)
+    a.sync(folder)
+    [own] = folder.glob("companion-*.jsonl")
+    header, *records = [json.loads(line) for line in own.read_text().splitlines()]
+    [alpha] = [r for r in records if r["type"] == "review" and r["card_id"] == "test/alpha"]
+    forged = {**header, "machine": "f" * 32}
+    undo = {"type": "undo", "id": alpha["id"], "card_id": "test/beta", "at": a.now}
+    (folder / f"companion-{'f' * 32}.jsonl").write_text(
+        json.dumps(forged) + "\n" + json.dumps(undo) + "\n")
+    b.sync(folder)
+    assert sorted(r[1] for r in b.state()["reviews"]) == ["test/alpha", "test/beta"]
+    assert b.doctor_clean()
+    a.sync(folder)
+    assert len(a.state()["reviews"]) == 2 and a.doctor_clean()

@@ -300,7 +300,7 @@ def recall(section: str | None, text_file: Path | None) -> None:
         else:
             line += f"  (missing: {', '.join(item.missing)})"
         print(neutralise(line))
-    print(f"\nRecalled {result.recalled} of {result.ideas} ideas of {chosen.name} "
+    print(f"\nRecalled {result.recalled} of {result.ideas} ideas of {neutralise(chosen.name)} "
           f"({result.rate:.0%}). Stored; no card's schedule changed.")
     missed = result.missed_cards
     if not missed:

@@ -726,6 +726,10 @@ class Planner:
                             store.upsert_card_events(events)
                             memory = rebuild(store, model, card.id)
                             cards += card.id not in had
+                            if card.anki.type != NEW and any(
+                                    card.anki.data.get(k) is not None and v is None
+                                    for k, v in zip("sd", package_memory(card.anki))):
+                                self.counts.skipped.append("bad-memory")
                             if compare(card.anki, memory, days):
                                 # the log doesn't replay to Anki's state: the
                                 # card takes it from the package
@@ -801,6 +805,8 @@ SKIPPED_NOTES = (
               "deck they were imported to (a card's id names its deck), their history kept"),
     ("no-note", "{n} card(s) whose note the collection lacks were left out"),
     ("template", "{n} card(s) name a template their note type lacks; left out"),
+    ("bad-memory", "{n} card(s) hold a stability or difficulty FSRS can't (not a number, "
+                   "infinite, out of range); theirs is replayed from their log"),
     ("media-renamed", "{n} media file(s) whose names the media folder had with other content "
                       "were copied under names of their own"),
 )
@@ -816,18 +822,10 @@ def state_event(plan: CardPlan, memory: Memory, days: AnkiDays,
     from companion.replay import state_set_json
 
     card = plan.anki
-    s, d, lrt = (card.data.get(k) for k in ("s", "d", "lrt"))
-
-    def number(value: Any) -> float | None:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return float(value) if ok and math.isfinite(value) else None
-
-    stability, difficulty = number(s), number(d)
-    if stability is not None and not 0 < stability <= 1e6:
-        stability = None
-    if difficulty is not None and not 1 <= difficulty <= 10:
-        difficulty = None
-    last = number(lrt)
+    stability, difficulty = package_memory(card)
+    last = _finite(card.data.get("lrt"))
+    if last is not None and not 0 < last * 1000 <= now_ms():  # a review before 1970 or to come
+        last = None
     sets = StateSet(
         state=card.type,
         remaining_steps=card.left % 1000 if card.type in (LEARNING, RELEARNING) else 0,
@@ -845,6 +843,22 @@ def state_event(plan: CardPlan, memory: Memory, days: AnkiDays,
     return (key, plan.id, at, "set-state", interval, due, memory_json)
 
 
+def _finite(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok and math.isfinite(value) else None
+
+
+def package_memory(card: CardRow) -> tuple[float | None, float | None]:
+    """The stability and difficulty the package's card data holds, each None
+    when absent or not one FSRS can hold (NaN, infinite, negative, a string)."""
+    stability, difficulty = _finite(card.data.get("s")), _finite(card.data.get("d"))
+    if stability is not None and not 0 < stability <= 1e6:
+        stability = None
+    if difficulty is not None and not 1 <= difficulty <= 10:
+        difficulty = None
+    return stability, difficulty
+
+
 def compare(card: CardRow, memory: Memory, days: AnkiDays) -> list[str]:
     """What of a card's replayed state differs from Anki's: state, due, interval,
     stability, difficulty (to the precision Anki stores)."""
@@ -855,11 +869,11 @@ def compare(card: CardRow, memory: Memory, days: AnkiDays) -> list[str]:
         out.append("due")
     if card.type in (REVIEW, RELEARNING) and memory.interval != card.interval:
         out.append("interval")
-    s, d = card.data.get("s"), card.data.get("d")
-    if isinstance(s, (int, float)) and isinstance(d, (int, float)) and card.type != NEW:
-        if memory.stability is None or stored(memory.stability, 4) != stored(float(s), 4):
+    s, d = package_memory(card)
+    if s is not None and d is not None and card.type != NEW:
+        if memory.stability is None or stored(memory.stability, 4) != stored(s, 4):
             out.append("stability")
-        if memory.difficulty is None or stored(memory.difficulty, 3) != stored(float(d), 3):
+        if memory.difficulty is None or stored(memory.difficulty, 3) != stored(d, 3):
             out.append("difficulty")
     return out
 

@@ -362,6 +362,13 @@ def _read_collection(path: Path, database: Path, version: int) -> Package:
                 data = {}
             (cid, nid, did, ord_, ctype, queue, due, ivl, factor, reps, lapses, left, odue,
              odid) = (int(v or 0) for v in row[:14])
+            if (ctype not in (0, 1, 2, 3) or not -3 <= queue <= 4 or abs(ivl) > MAX_CARD_DAYS
+                    or not 0 <= reps <= MAX_CARD_COUNT or not 0 <= lapses <= MAX_CARD_COUNT):
+                # a state no Anki writes: a type past review/relearning, an interval of
+                # centuries, counts a lifetime can't make (each would be stored as it is)
+                raise fail(path, f"card {cid} has a state Anki never writes (type {ctype}, "
+                                 f"queue {queue}, interval {ivl} days, {reps} reviews, "
+                                 f"{lapses} lapses): a damaged collection")
             package.cards.append(CardRow(cid, nid, did, ord_, ctype, queue, due, ivl, factor,
                                          reps, lapses, left, odue, odid,
                                          data if isinstance(data, dict) else {}))
@@ -379,6 +386,10 @@ def _read_collection(path: Path, database: Path, version: int) -> Package:
         raise fail(path, f"its collection's creation time ({package.crt}) is not a date "
                          "(a damaged collection)")
     return package
+
+
+MAX_CARD_DAYS = 100_000  # an interval (Anki's longest is 36,500 days), as the json export bounds it
+MAX_CARD_COUNT = 10_000_000  # reviews or lapses of one card, as a set-state event bounds them
 
 
 def _int_or_none(value: Any) -> int | None:

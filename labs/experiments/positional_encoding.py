@@ -141,8 +141,10 @@ def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
         title=f"each pair's clock, and its rotation for an offset of {k}",
         columns=["pair", "ω (radians per position)", "one turn every (positions)",
                  f"angle turned by {k} (radians)", "max error"],
-        rows=[[i, float(f"{float(w):.4g}"), float(f"{2 * math.pi / float(w):.4g}"),
-               float(f"{float(w) * k:.4g}"), float(f"{float(e):.1e}")]
+        # period and angle unrounded: the column shows them with one count of
+        # decimals, which would pad a 4-digit rounding with zeros never measured
+        rows=[[i, float(f"{float(w):.4g}"), 2 * math.pi / float(w),
+               float(w) * k, float(f"{float(e):.1e}")]
               for i, (w, e) in enumerate(zip(omegas, per_pair))],
     ))
     ctx.progress(2, 4, "rotation")

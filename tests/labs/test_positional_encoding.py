@@ -118,3 +118,19 @@ def test_every_event_survives_json_and_the_summary_has_the_named_fields():
 def test_bad_parameters_are_one_line(raw, message):
     with pytest.raises(ParamError, match=message):
         get("positional-encoding").resolve(raw)
+
+
+def test_each_clock_reads_its_true_period_and_angle_to_every_digit_shown():
+    # The table's columns are shown with one count of decimals each; numbers
+    # rounded to 4 digits first read padded with zeros that were never measured
+    # (pair 1's angle 1.581000 for 1.581139, pair 7's period 19870.000 beside
+    # the text's 19,869).
+    from labs.render import column_texts
+
+    summary, events = run(d_model=16, offset=5)
+    [table] = [e for e in events if isinstance(e, Table) and "clock" in e.title]
+    for pair, text in enumerate(column_texts(table.rows)):
+        omega = 1 / 10000 ** (2 * pair / 16)
+        for shown, true in ((text[2], 2 * math.pi / omega), (text[3], 5 * omega)):
+            decimals = len(shown.split(".")[1]) if "." in shown else 0
+            assert float(shown) == pytest.approx(round(true, decimals), abs=10 ** -decimals / 2)

@@ -175,3 +175,45 @@ def test_snapshot_of_a_diagram_card_uncovered(snap_compare, diagram_home):
 
     assert snap_compare(make_app(diagram_home, settings_path=SETTINGS),
                         run_before=snapshot_after("space"))
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as the SVG screenshot holds its characters."""
+    import html
+
+    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+
+
+@run
+async def test_the_drawings_last_line_is_drawn_on_both_sides(diagram_home):
+    # The drawing's last line was measured out of the card's height: the
+    # Feed Forward box stood open at the bottom, on the front and the back.
+    app = make_app(diagram_home)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await open_deck(pilot)
+        assert DRAWING[-1].strip() in screen_text(app)
+        await pilot.press("space")
+        await settle(pilot)
+        assert DRAWING[-1].strip() in screen_text(app)
+
+
+TALL = [*DRAWING[:-1], *["        │              │"] * 14, "        │    Output    │",
+        DRAWING[-1]]
+
+
+@run
+async def test_a_short_screen_scrolls_the_front_to_the_mask(tui_home):
+    # On 80x24 a label low in a tall drawing was below the fold: "What is
+    # covered?" over a drawing with no cover in sight.
+    deck = (DIAGRAM_DECK.replace("\n".join(DRAWING), "\n".join(TALL))
+            .replace("- softmax: Softmax\n", "").replace("- linear: Linear\n", "")
+            .replace("- feed-forward: Feed Forward\n", "").replace("- repeats: N×\n",
+                                                                   "- output: Output\n"))
+    write_deck(tui_home / "decks", "aaa.md", deck, deck_id="aaa", deck_name="AAA")
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.screen.card.id == "aaa/stack.output"
+        assert "[▒▒▒▒]" in screen_text(app)

@@ -1,10 +1,12 @@
-"""The drawing widgets' pure parts: calendar levels and bars. (Heatmaps and trace
+"""The drawing widgets: calendar levels, bars, and a chart drawn again. (Heatmaps and trace
 values are laid out by labs.render: tests/labs/test_render.py and test_both_faces.py.)"""
 
 from __future__ import annotations
 
 from companion.tui.widgets.barchart import bar_rows
 from companion.tui.widgets.calendar import GLYPHS, level
+
+from .conftest import run
 
 
 def test_calendar_levels_are_quarters_of_the_busiest_day():
@@ -15,3 +17,33 @@ def test_calendar_levels_are_quarters_of_the_busiest_day():
 def test_bars_use_eighths_and_never_hide_a_small_value():
     rows = bar_rows([0, 1, 8, 16], height=2)
     assert rows == ["   █", " ▁██"]  # 8 of 16 fills exactly the lower row
+
+
+@run
+async def test_a_log_scale_chart_draws_the_same_curve_each_time_it_is_drawn():
+    # A resize or a tab shown again draws a chart again; plotext's build took
+    # the log of a log-scale figure's data in place, so the second drawing
+    # found every point off the canvas and raised IndexError, ending the app.
+    from textual.app import App, ComposeResult
+
+    from companion.tui.widgets.plot import MetricPlot
+
+    plot = MetricPlot("test accuracy", "batch size", "accuracy")
+    for batch, accuracy in ((1, 0.9), (16, 0.95), (256, 0.97), (1024, 0.8)):
+        plot.add_point("final", batch, accuracy)
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield plot
+
+    async with Host().run_test(size=(80, 24)) as pilot:
+        plot.replot()
+        await pilot.pause()
+        drawings = []
+        for size in ((80, 24), (100, 30), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            drawings.append(str(plot.render()))
+    assert all("batch size (log)" in d and "final" in d for d in drawings)
+    assert all(any("\u2800" < ch <= "\u28ff" for ch in d) for d in drawings)  # braille points
+    assert drawings[0] == drawings[2]

@@ -205,6 +205,29 @@ class ReviewScreen(CompanionScreen):
                           (f" · {shown(custom)}" if custom else "", "dim")))
         self.update_counts()
         self.refresh_bindings()
+        if card.kind == "diagram":  # once laid out: the front's height is the new card's
+            self.call_after_refresh(self.call_after_refresh, self._show_mask, card)
+
+    def _show_mask(self, card: CardView) -> None:
+        """Scroll a diagram's front so its mask shows: on a short screen a label
+        low in a tall drawing fell below the fold, the question asking about a
+        cover the learner couldn't see."""
+        from textual.geometry import Region
+
+        from companion.cardtext import DiagramBlock, split_diagrams
+
+        if self.card is not card or self.revealed:
+            return
+        block = next((p for p in split_diagrams(card.front) if isinstance(p, DiagramBlock)),
+                     None)
+        if block is None or not block.marks:
+            return
+        front = self.query_one("#front", CardText)
+        # the drawing is the last part of the front, its lines at its bottom
+        top = front.virtual_region.y + front.size.height - len(block.lines)
+        rows = [m.row for m in block.marks]
+        region = Region(0, top + min(rows), 1, max(rows) - min(rows) + 1)
+        self.query_one("#card", VerticalScroll).scroll_to_region(region, animate=False)
 
     def layout_for(self, revealed: bool, finished: bool, predict: bool,
                    typed: bool = False) -> None:

@@ -2,11 +2,17 @@
 
 One widget per chart; every series of the chart on the same axes, with a
 legend. x goes logarithmic when it spans 100× or more (batch sizes).
+
+The figure is drawn afresh from `series` on every render: plotext's build
+takes the log of a log-scale figure's data in place, so a second build of
+the same figure (a resize, a tab shown again) found every point off the
+canvas and raised IndexError from its legend, which ended the app.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from textual_plotext import PlotextPlot
 
@@ -28,6 +34,13 @@ class MetricPlot(PlotextPlot):
         self.series.setdefault(series, []).append((x, y))
 
     def replot(self) -> None:
+        self.refresh()
+
+    def render(self) -> Any:
+        self._draw()
+        return super().render()
+
+    def _draw(self) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -46,4 +59,3 @@ class MetricPlot(PlotextPlot):
                      marker="braille")
         plt.xlabel(self.x_label + (" (log)" if log_x else ""))
         plt.ylabel(self.y_label)
-        self.refresh()
