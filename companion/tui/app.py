@@ -460,6 +460,21 @@ class CompanionApp(App[int]):
             self.notify(f"Saved {path.name}", timeout=3)
         return True
 
+    def open_exercise(self, name: str) -> Path | None:
+        """The learner's attempt at an exercise in their editor (the starter
+        file written first, the first time); its path, or None after saying
+        why it couldn't open."""
+        from companion import exercises
+
+        path = exercises.attempt_path(name)
+        if not path.exists():
+            try:
+                exercises.start(name)
+            except exercises.ExerciseError as exc:
+                self.notify(str(exc), severity="error", timeout=8)
+                return None
+        return path if self.run_editor(path) else None
+
     def on_store_failed(self, message: StoreFailed) -> None:
         # After the first screen is up: exiting while it mounts would break its mount.
         self.call_after_refresh(self.exit, return_code=2,

@@ -115,16 +115,8 @@ class LabListScreen(CompanionScreen):
             self.app.open_lab(key)
 
     def open_exercise(self, name: str) -> None:
-        from companion import exercises
-
-        path = exercises.attempt_path(name)
-        if not path.exists():
-            try:
-                exercises.start(name)
-            except exercises.ExerciseError as exc:
-                self.notify(str(exc), severity="error", timeout=8)
-                return
-        if self.app.run_editor(path):
+        path = self.app.open_exercise(name)
+        if path is not None:
             self.notify(f"{path}: check it with `companion exercise check {name}`, or c on "
                         "its card", timeout=6)
 

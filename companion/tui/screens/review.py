@@ -434,22 +434,14 @@ class ReviewScreen(CompanionScreen):
     def action_exercise(self) -> None:
         """The card's exercise in the learner's editor: the attempt so far, or
         the starter file the first time."""
-        from companion import exercises
-
         card = self.card
         if card is None:
             return
         if not card.exercise:
             self.notify("This card has no exercise", timeout=2)
             return
-        path = exercises.attempt_path(card.exercise)
-        if not path.exists():
-            try:
-                exercises.start(card.exercise)
-            except exercises.ExerciseError as exc:
-                self.notify(str(exc), severity="error", timeout=8)
-                return
-        if self.app.run_editor(path):
+        path = self.app.open_exercise(card.exercise)
+        if path is not None:
             self.notify(f"{path.name}: {self.key('review.check')} checks it", timeout=4)
 
     def action_check_exercise(self) -> None:
