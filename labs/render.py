@@ -13,13 +13,16 @@ alike, so both show the same cells with the same numbers.
 from __future__ import annotations
 
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any, cast
 
+from rich.align import Align
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import Markdown
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
@@ -31,11 +34,45 @@ SERIES_COLOURS = ("cyan", "magenta", "green", "yellow", "red", "blue", "bright_w
                   "bright_cyan", "bright_magenta", "bright_green")
 
 
+class TrimmedLines:
+    """A text stream that writes each line without its trailing spaces."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._pending = (self._pending + text).split("\n")
+        for line in lines:
+            self.stream.write(line.rstrip(" ") + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def finish(self) -> None:
+        """Write what is left of an unfinished last line."""
+        if self._pending:
+            self.stream.write(self._pending.rstrip(" "))
+            self._pending = ""
+        self.flush()
+
+
 class RichRenderer:
     """Call it with each event; call `close()` when the stream ends."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console()
+        if console is None:
+            # In a pipe or a file, no line ends in the spaces Rich pads it with.
+            console = (Console() if sys.stdout.isatty()
+                       else Console(file=cast(IO[str], TrimmedLines(sys.stdout))))
+        self.console = console
         self._progress: Progress | None = None
         self._task: Any = None
         # chart -> series -> [(x, y)], and chart -> (x_label, y_label)
@@ -53,6 +90,8 @@ class RichRenderer:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        if isinstance(self.console.file, TrimmedLines):
+            self.console.file.finish()
 
     # -- one method per event type ------------------------------------------
 
@@ -83,12 +122,7 @@ class RichRenderer:
         self._labels.setdefault(event.chart, (event.x_label, event.y_label))
 
     def _on_table(self, event: ev.Table) -> None:
-        table = RichTable(title=event.title, title_justify="left", title_style="bold")
-        for column in event.columns:
-            table.add_column(str(column), justify="right")
-        for row in column_texts(event.rows):
-            table.add_row(*row)
-        self.console.print(table)
+        self.console.print(table_renderable(event.title, event.columns, event.rows))
 
     def _on_text(self, event: ev.Text) -> None:
         self.console.print(Markdown(event.markdown))
@@ -107,13 +141,7 @@ class RichRenderer:
     def _on_result(self, event: ev.Result) -> None:
         self.close()
         self._draw_charts()
-        table = RichTable(title="Summary", title_justify="left", title_style="bold green",
-                          show_header=False)
-        table.add_column(style="dim")
-        table.add_column()
-        for key, value in event.summary.items():
-            table.add_row(str(key), ev.format_value(value))
-        self.console.print(table)
+        self.console.print(summary_renderable("Summary", event.summary))
 
     def _on_failed(self, event: ev.Failed) -> None:
         self.close()
@@ -372,6 +400,12 @@ def _magnitude(v: float) -> int:
 MAX_DECIMALS = 6  # beyond this, numbers go to scientific notation
 
 
+def _each_decimals(v: float, sig: int) -> int:
+    """The decimals that give `v` `sig` significant digits, never more than it
+    was given with."""
+    return min(_given_decimals(v), max(0, sig - 1 - _magnitude(v)))
+
+
 def number_format(values: Iterable[Any], sig: int = 3, each: bool = False) -> Callable[[Any], str]:
     """One format for numbers read together: the same decimals for all of them.
 
@@ -391,8 +425,7 @@ def number_format(values: Iterable[Any], sig: int = 3, each: bool = False) -> Ca
     if not all_ints and nonzero:
         top = max(nonzero)
         if each:
-            decimals = max(min(_given_decimals(v), max(0, sig - 1 - _magnitude(v)))
-                           for v in nonzero)
+            decimals = max(_each_decimals(v, sig) for v in nonzero)
         else:
             decimals = max(0, sig - 1 - _magnitude(top))
             smallest = min(nonzero)
@@ -412,18 +445,71 @@ def number_format(values: Iterable[Any], sig: int = 3, each: bool = False) -> Ca
             return str(v)
         if scientific:
             return f"{v:.{mantissa}e}"
-        text = f"{v:.{decimals}f}"
+        # Each number of a column keeps its own significant digits: 12340 beside
+        # 1.234 is not 12340.000, zeros that were never measured.
+        places = decimals if not each else _each_decimals(v, sig) if v != 0 else 0
+        text = f"{v:.{places}f}"
         return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
 
     return fmt
 
 
 def column_texts(rows: list[list[Any]]) -> list[list[str]]:
-    """A table's cells as text, each column's numbers with the same decimals."""
+    """A table's cells as text: each number with its own significant digits,
+    padded on the right so that a right-aligned column's decimal points line up."""
     n_cols = max((len(r) for r in rows), default=0)
     formats = [number_format((r[j] for r in rows if j < len(r)), sig=4, each=True)
                for j in range(n_cols)]
-    return [[formats[j](v) for j, v in enumerate(row)] for row in rows]
+    texts = [[formats[j](v) for j, v in enumerate(row)] for row in rows]
+    for j in range(n_cols):
+        column = [(row, row[j]) for row in texts if j < len(row)]
+        widths = [_after_point(t) for _, t in column if _aligned(t)]
+        places = max(widths, default=0)
+        for row, t in column:
+            if _aligned(t):
+                row[j] = t + " " * (places - _after_point(t))
+    return texts
+
+
+def table_renderable(title: str, columns: list[Any], rows: list[list[Any]]) -> RichTable:
+    """A lab's Table event as the app and `lab run` both draw it: numbers
+    right-aligned with their decimal points in one place. (Rich strips the
+    trailing spaces of a right-justified cell, so a cell padded on the right is
+    laid out as padding.)"""
+    table = RichTable(title=title, title_justify="left", title_style="bold")
+    for column in columns:
+        table.add_column(str(column), justify="right")
+    for row in column_texts(rows):
+        table.add_row(*(_padded_cell(cell) for cell in row))
+    return table
+
+
+def _padded_cell(cell: str) -> Any:
+    text = cell.rstrip(" ")
+    if text == cell:
+        return cell
+    return Align.right(Padding(text, (0, len(cell) - len(text), 0, 0), expand=False))
+
+
+def summary_renderable(title: str, summary: dict[str, Any]) -> RichTable:
+    """A lab's Result summary, a name and its value to a row."""
+    table = RichTable(title=title, title_justify="left", title_style="bold green",
+                      show_header=False)
+    table.add_column(style="dim")
+    table.add_column()
+    for key, value in summary.items():
+        table.add_row(str(key), ev.format_value(value))
+    return table
+
+
+def _aligned(text: str) -> bool:
+    """A plain decimal number (not scientific, not a word): its point aligns."""
+    return text.lstrip("-").replace(".", "", 1).isdigit()
+
+
+def _after_point(text: str) -> int:
+    """How far a number's text reaches past its units digit: ".25" is 3."""
+    return len(text) - text.index(".") if "." in text else 0
 
 
 # ---------------------------------------------------------------------------

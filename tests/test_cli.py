@@ -237,6 +237,22 @@ def test_every_command_has_help(cli_home):
         assert result.returncode == 0 and "Usage" in result.stdout, path
 
 
+def test_a_lab_run_into_a_file_reads_as_plain_lines(cli_home):
+    # Piped, the rendered run has no ANSI codes and no line padded with spaces
+    # out to the width; its tables keep their decimal points in one column.
+    result = run(["lab", "run", "positional-encoding", "--device", "cpu"], cli_home)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "\x1b" not in result.stdout and len(lines) > 50
+    assert [line for line in lines if line != line.rstrip()] == []
+    clock = lines.index(next(line for line in lines if line.startswith("each pair's clock")))
+    rows = [line for line in lines[clock:clock + 20] if line.startswith("│")]
+    turns = [line.split("│")[3] for line in rows]
+    assert turns[0].strip() == "6.283" and turns[-1].strip() == "19869"
+    points = {cell.index(".") if "." in cell else len(cell.rstrip()) for cell in turns}
+    assert len(points) == 1
+
+
 def test_lab_list_and_a_recorded_run(cli_home):
     listing = run(["lab", "list"], cli_home)
     assert listing.returncode == 0

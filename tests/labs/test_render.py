@@ -193,10 +193,24 @@ def test_numbers_in_a_column_share_their_decimals_and_line_up():
     for column in (0, 1):  # right-justified: the numbers of a column end in one place
         ends = {r.index(_numbers(r)[column], 4 if column else 0) + 5 for r in rows}
         assert len(ends) == 1
+    # A table's column: each number with the digits it has (0.071 is not
+    # 0.0710), the decimal points in one place.
     table_cells = [line.split("│")[2].strip() for line in lines if "dog" in line or "rug" in line]
-    assert table_cells == ["0.4729", "0.0710"]
+    assert table_cells == ["0.4729", "0.071"]
     dots = {line.index(".") for line in lines if "dog" in line or "rug" in line}
     assert len(dots) == 1
+
+
+def test_a_column_never_shows_zeros_that_were_not_measured():
+    # |G|² rounded to 4 digits beside a small one: 12340 was 12340.000 once.
+    console, render = _recorded()
+    render(Table("noise", ["step", "|G|²"], [[1, 12340.0], [2, 1.234], [3, 0.0], [4, -2.5]]))
+    lines = [line for line in console.export_text().splitlines() if line.count("│") >= 3]
+    cells = [line.split("│")[2] for line in lines]
+    assert [c.strip() for c in cells] == ["12340", "1.234", "0", "-2.5"]
+    # right-aligned, the units digits share a column
+    units = {c.index(c.strip().split(".")[0]) + len(c.strip().split(".")[0]) for c in cells}
+    assert len(units) == 1
 
 
 def test_a_wide_matrix_is_split_into_column_blocks_headed_by_column_numbers():

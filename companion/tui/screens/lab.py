@@ -417,14 +417,10 @@ class LabScreen(CompanionScreen):
         elif kind == "metric":
             self.add_metric(event)
         elif kind == "table":
-            table = Table(title=event.title, title_justify="left", title_style="bold")
-            for column in event.columns:
-                table.add_column(str(column), justify="right")
-            from labs.render import column_texts  # a column's numbers share their decimals
+            from labs.render import table_renderable  # as `lab run` draws it
 
-            for row in column_texts(event.rows):
-                table.add_row(*row)
-            log.mount(Static(table, classes="log-entry"))
+            log.mount(Static(table_renderable(event.title, event.columns, event.rows),
+                             classes="log-entry"))
         elif kind == "text":
             log.mount(Static(RichMarkdown(event.markdown), classes="log-entry"))
         elif kind == "heatmap":
@@ -439,13 +435,9 @@ class LabScreen(CompanionScreen):
             self.trace_steps.append(event)
             self.query_one("#stepper", TraceStepper).add_step(event)
         elif kind == "result":
-            summary = Table(title="Result", title_justify="left", title_style="bold green",
-                            show_header=False)
-            summary.add_column(style="dim")
-            summary.add_column()
-            for key, value in event.summary.items():
-                summary.add_row(str(key), format_value(value))
-            log.mount(Static(summary, classes="log-entry"))
+            from labs.render import summary_renderable
+
+            log.mount(Static(summary_renderable("Result", event.summary), classes="log-entry"))
             self.query_one("#lab-state", Static).update(Text("Finished: recorded in Past runs",
                                                              style="green"))
             if not self.plots:
