@@ -35,7 +35,8 @@ def parse_search(text: str, deck: str | None = None,
                  state: str | None = None) -> list[SearchTerm]:
     """Anki-like search text -> terms. Words match the card's text or id;
     `deck:ID`, `tag:NAME`, `is:new|learning|review|relearning|suspended|due|
-    buried`, `lab:NAME` (or `has:lab`) filter; a leading `-` negates a term.
+    buried`, `lab:NAME` (or `has:lab`), `exercise:NAME` (or `has:exercise`)
+    filter; a leading `-` negates a term.
     Terms are ANDed; the store turns them into SQL."""
     try:
         words = shlex.split(text)
@@ -50,10 +51,10 @@ def parse_search(text: str, deck: str | None = None,
         key, sep, value = word.partition(":")
         key, lowered = key.lower(), value.lower()
         term: SearchTerm
-        if sep and key in ("deck", "tag", "lab") and value:
+        if sep and key in ("deck", "tag", "lab", "exercise") and value:
             term = SearchTerm(key, value, negate)
-        elif sep and key == "has" and lowered == "lab":
-            term = SearchTerm("has_lab", None, negate)
+        elif sep and key == "has" and lowered in ("lab", "exercise"):
+            term = SearchTerm(f"has_{lowered}", None, negate)
         elif sep and key == "is" and lowered in STATE_CODES:
             term = SearchTerm("state", STATE_CODES[lowered], negate)
         elif sep and key == "is" and lowered in ("suspended", "buried", "due"):
@@ -64,7 +65,7 @@ def parse_search(text: str, deck: str | None = None,
     return terms
 
 
-FILTERS = ("deck", "tag", "lab", "has", "is")
+FILTERS = ("deck", "tag", "lab", "exercise", "has", "is")
 
 
 def unknown_filters(text: str) -> list[str]:

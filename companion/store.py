@@ -273,7 +273,7 @@ class LiveDeck(NamedTuple):
 
 class SearchTerm(NamedTuple):
     """One term of Browse's search (companion.search parses the text): `kind`
-    is text, deck, tag, lab, has_lab, state, suspended, buried or due."""
+    is text, deck, tag, lab, has_lab, exercise, has_exercise, state, suspended, buried or due."""
 
     kind: str
     value: Any = None
@@ -609,6 +609,10 @@ def _search_where(terms: Sequence[SearchTerm], day_end: int) -> tuple[str, list[
             clause, extra = "lab = ?", [term.value]
         elif term.kind == "has_lab":
             clause = "coalesce(lab, '') != ''"
+        elif term.kind == "exercise":
+            clause, extra = "exercise = ?", [term.value]
+        elif term.kind == "has_exercise":
+            clause = "coalesce(exercise, '') != ''"
         elif term.kind == "state":
             clause, extra = "state = ?", [term.value]
         elif term.kind == "suspended":

@@ -460,10 +460,10 @@ class CompanionApp(App[int]):
             self.notify(f"Saved {path.name}", timeout=3)
         return True
 
-    def open_exercise(self, name: str) -> Path | None:
+    def open_exercise(self, name: str, after: str | None = None) -> Path | None:
         """The learner's attempt at an exercise in their editor (the starter
-        file written first, the first time); its path, or None after saying
-        why it couldn't open."""
+        file written first, the first time), then `after` (by default: how to
+        check it) said; its path, or None after saying why it couldn't open."""
         from companion import exercises
 
         path = exercises.attempt_path(name)
@@ -473,7 +473,11 @@ class CompanionApp(App[int]):
             except exercises.ExerciseError as exc:
                 self.notify(str(exc), severity="error", timeout=8)
                 return None
-        return path if self.run_editor(path) else None
+        if not self.run_editor(path):
+            return None
+        self.notify(after or f"{path}: check it with `companion exercise check {name}`, or c "
+                    "on its card", timeout=6)
+        return path
 
     def on_store_failed(self, message: StoreFailed) -> None:
         # After the first screen is up: exiting while it mounts would break its mount.

@@ -95,3 +95,28 @@ async def test_a_failing_check_names_what_differs_and_proposes_again(exercise_ho
         assert "of 7 checks passed" in verdict and "hint: the scores are divided by √d_k" in \
             verdict
         assert "Again proposed" in verdict and screen.default_rating == 1
+
+
+@run
+async def test_browse_finds_the_cards_with_an_exercise(exercise_home):
+    app = make_app(exercise_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+
+        async def search(text):
+            screen.query_one("#search").value = text
+            await settle(pilot)
+            return list(screen.result_ids)
+
+        assert await search("has:exercise") == ["aaa/attn"]
+        assert await search("exercise:attention") == ["aaa/attn"]
+        assert await search("exercise:fgsm") == []
+        everything = await search("")
+        assert await search("-has:exercise") == [c for c in everything if c != "aaa/attn"]
+        await search("has:exercise")
+        await pilot.press("down", "x")  # from the results: the attempt in the editor
+        await settle(pilot)
+        assert (exercise_home / "exercises" / "attention.py").read_text().endswith("# opened\n")

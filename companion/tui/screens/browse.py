@@ -54,9 +54,10 @@ def _cut(text: str, width: int) -> str:
 class BrowseScreen(CompanionScreen):
     SCREEN_TITLE = "Browse"
     KEYS_INTRO = ("Type to search the cards' text. In the search box: deck:ID, tag:NAME, "
-                  "is:new|learning|review|relearning|due|suspended|buried, has:lab, and a "
-                  "leading - to negate a term. ↑↓ move through the cards; the detail below "
-                  "(or beside, on a wide terminal) follows.")
+                  "is:new|learning|review|relearning|due|suspended|buried, lab:NAME, has:lab, "
+                  "exercise:NAME, has:exercise, and a leading - to negate a term. ↑↓ move "
+                  "through the cards; the detail below (or beside, on a wide terminal) "
+                  "follows; x opens the card's exercise.")
 
     BINDINGS = [*bindings.BROWSE]
 
@@ -173,7 +174,7 @@ class BrowseScreen(CompanionScreen):
             unknown = unknown_filters(self.query_one("#search", Input).value)
             if unknown:
                 count += (f" · {', '.join(unknown)} is not a filter "
-                          "(deck: tag: is: lab: has:lab)")
+                          "(deck: tag: is: lab: exercise: has:lab)")
         self.query_one("#browse-count", Static).update(count)
         if self.selected_id in self.result_ids:
             table.move_cursor(row=self.result_ids.index(self.selected_id))
@@ -218,6 +219,8 @@ class BrowseScreen(CompanionScreen):
             head.append(shown(f"\ntags: {' '.join(card.tags)}", "dim"))
         if card.lab:
             head.append(f"\nlab: {card.lab}  (l opens it)", style="dim")
+        if card.exercise:
+            head.append(f"\nexercise: {card.exercise}  (x opens it)", style="dim")
         self.query_one("#detail-head", Static).update(head)
         self.query_one("#detail-front", CardText).show("**Q** " + card.front)
         self.query_one("#detail-back", CardText).show("**A** " + card.back)
@@ -330,6 +333,12 @@ class BrowseScreen(CompanionScreen):
             return
         card = self.detail.card
         self.app.open_lab(card.lab, dict(card.lab_params), card_id=card.id)
+
+    def action_exercise(self) -> None:
+        if self.detail is None or not self.detail.card.exercise:
+            return
+        name = self.detail.card.exercise
+        self.app.open_exercise(name)
 
     def action_leave(self) -> None:
         if self.focused is self.query_one("#search") and self.query_one("#search", Input).value:

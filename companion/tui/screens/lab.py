@@ -110,15 +110,9 @@ class LabListScreen(CompanionScreen):
     def _selected(self, event: OptionList.OptionSelected) -> None:
         key = str(event.option.id)
         if key.startswith(EXERCISE_PREFIX):
-            self.open_exercise(key.removeprefix(EXERCISE_PREFIX))
+            self.app.open_exercise(key.removeprefix(EXERCISE_PREFIX))
         else:
             self.app.open_lab(key)
-
-    def open_exercise(self, name: str) -> None:
-        path = self.app.open_exercise(name)
-        if path is not None:
-            self.notify(f"{path}: check it with `companion exercise check {name}`, or c on "
-                        "its card", timeout=6)
 
 
 class LabScreen(CompanionScreen):

@@ -440,9 +440,8 @@ class ReviewScreen(CompanionScreen):
         if not card.exercise:
             self.notify("This card has no exercise", timeout=2)
             return
-        path = self.app.open_exercise(card.exercise)
-        if path is not None:
-            self.notify(f"{path.name}: {self.key('review.check')} checks it", timeout=4)
+        self.app.open_exercise(card.exercise,
+                               after=f"{self.key('review.check')} checks your attempt")
 
     def action_check_exercise(self) -> None:
         card = self.card
