@@ -298,9 +298,19 @@ def heatmap(event: ev.Heatmap, console_width: int = 80, colour: bool = True) -> 
         cell_w = col_label_w + 1  # wide enough to put every column's label above it
     else:
         cell_w = 2 if 2 * n_cols <= room else 1
-    if col_labels and all(len(c) < cell_w or cell_w == 2 and len(c) <= 2 for c in col_labels):
+    def fits(labels: list[str]) -> bool:
+        return all(len(c) < cell_w or cell_w == 2 and len(c) <= 2 for c in labels)
+
+    # Labels too long to stand above their columns: the columns numbered, and a
+    # key below says which is which.
+    if col_labels and not fits(col_labels) and not numbers:
+        cell_w = max(cell_w, len(str(n_cols)) + 1 if n_cols * (len(str(n_cols)) + 1) <= room
+                     else cell_w)
+    keyed = bool(col_labels) and not fits(col_labels) and fits([str(n_cols)])
+    header = [str(j + 1) for j in range(len(col_labels))] if keyed else col_labels
+    if header and fits(header):
         out.append(" " * (label_w + 1))
-        for c in col_labels:
+        for c in header:
             out.append(c.rjust(cell_w), style="dim")
         out.append("\n")
     for i, row in enumerate(values):
@@ -329,6 +339,12 @@ def heatmap(event: ev.Heatmap, console_width: int = 80, colour: bool = True) -> 
         if len(flat) < sum(len(r) for r in values):
             scale += ", ? = not a number"
     out.append(" " * (label_w + 1) + scale + "\n", style="dim")
+    if keyed:
+        import textwrap
+
+        key = "columns: " + "  ".join(f"{j + 1}:{c}" for j, c in enumerate(col_labels))
+        out.append("\n".join(textwrap.wrap(key, console_width, break_on_hyphens=False))
+                   + "\n", style="dim")
     return out
 
 

@@ -286,3 +286,23 @@ def test_one_value_reads_the_same_wherever_it_is_shown():
     # a matrix's numbers share decimals; what is not a finite number reads as one value
     fmt = number_format([0.5, float("inf"), None])
     assert [fmt(v) for v in (0.5, float("inf"), None)] == ["0.5", "∞", "—"]
+
+
+def test_a_heatmap_too_narrow_for_its_column_labels_numbers_them_and_says_which_is_which():
+    from labs.events import Heatmap
+
+    people = ["Christopher", "Penelope", "Andrew", "Christine", "Margaret", "Arthur",
+              "Victoria", "James", "Jennifer", "Charles", "Colin", "Charlotte"] * 2
+    event = Heatmap(title="person units", values=[[(i * j) % 7 - 3.0 for j in range(24)]
+                                                   for i in range(6)],
+                    row_labels=[f"unit {i}" for i in range(6)], col_labels=people)
+    text = heatmap(event, 80, colour=False).plain
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = lines[1].split()
+    assert header == [str(j) for j in range(1, 25)]  # each number above its column
+    key = " ".join(lines[lines.index(next(ln for ln in lines if ln.startswith("columns:"))):])
+    assert "1:Christopher" in key and "24:Charlotte" in key
+    # wide enough, the names themselves stand above the columns and no key is needed
+    wide = heatmap(event, 400, colour=False).plain
+    assert "columns:" not in wide and "Christopher" in wide.splitlines()[1]
