@@ -4,6 +4,10 @@ Runs the installed `companion` in a pseudo-terminal (80×24), as a learner
 starts it, and reads what it draws. Prints:
 - process start to the first frame, and to Home with its counts drawn (the
   first interactive screen), median of several starts (target <= 0.5 s);
+- interleaved with those starts (companion, bare, companion, bare, ...), a
+  bare Textual app's start to its first frame (`bare_app.py`: a one-row
+  table, a button and a footer) by the same pty method, and the ratio
+  companion Home / bare first frame (goal <= 1.3x);
 - a grade key to the next card's question drawn, median and p95 over many
   answers (target <= 50 ms).
 
@@ -45,14 +49,16 @@ QUESTION = re.compile(rb"Question (\d+)\?")
 class App:
     """`companion` in a pseudo-terminal; `read_until` watches what it draws."""
 
-    def __init__(self, home: Path, width: int = 80, height: int = 24):
-        exe = shutil.which("companion") or str(Path(sys.executable).with_name("companion"))
+    def __init__(self, home: Path, width: int = 80, height: int = 24,
+                 argv: list[str] | None = None):
+        if argv is None:
+            argv = [shutil.which("companion") or str(Path(sys.executable).with_name("companion"))]
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
         env = {**os.environ, "COMPANION_HOME": str(home), "TERM": "xterm-256color",
                "COLUMNS": str(width), "LINES": str(height)}
         self.started = time.perf_counter()
-        self.process = subprocess.Popen([exe], stdin=slave, stdout=slave, stderr=slave, env=env,
+        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
                                         start_new_session=True, close_fds=True)
         os.close(slave)
         self.fd = master
@@ -113,6 +119,27 @@ def startup(home: Path) -> tuple[float, float]:
         app.close()
 
 
+BARE_APP = [sys.executable, str(HERE / "bare_app.py")]
+
+
+def bare_startup(home: Path) -> float:
+    """The bare Textual app's start to its first frame: its table row, button
+    and footer drawn."""
+    app = App(home, argv=BARE_APP)
+    try:
+        drawn = {b"Bare deck": False, b"Bare ready": False, b"Quit": False}
+
+        def whole_frame(out: bytes) -> bool:
+            for text in drawn:
+                drawn[text] = drawn[text] or text in out
+            return all(drawn.values())
+
+        first, _ = app.read_until(whole_frame)
+        return first - app.started
+    finally:
+        app.close()
+
+
 def grade_latencies(home: Path, answers: int) -> list[float]:
     app = App(home)
     out = []
@@ -160,15 +187,23 @@ def main() -> None:
         store.close()
 
         startup(home)  # the first start syncs the decks and warms the OS cache
-        firsts, readies = [], []
+        bare_startup(home)  # and the bare app's bytecode and imports
+        firsts, readies, bares = [], [], []
         for _ in range(args.starts):
             first, ready = startup(home)
             firsts.append(first)
             readies.append(ready)
+            bares.append(bare_startup(home))
         print(f"start to first frame: median {statistics.median(firsts):.3f} s")
         print(f"start to Home with counts (first interactive screen), {args.starts} starts: "
               f"median {statistics.median(readies):.3f} s, worst {max(readies):.3f} s "
               "(target <= 0.5 s)")
+        ratio = statistics.median(readies) / statistics.median(bares)
+        print(f"bare Textual app (one-row table, button, footer) start to first frame, "
+              f"{args.starts} starts interleaved: median {statistics.median(bares):.3f} s, "
+              f"worst {max(bares):.3f} s")
+        print(f"companion Home with counts / bare app first frame: {ratio:.2f}x "
+              f"(goal <= 1.3x{'' if ratio <= 1.3 else ', not met'})")
 
         latencies = sorted(grade_latencies(home, args.answers))
         p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
