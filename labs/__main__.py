@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from labs import installed
+
+    if installed.missing() is not None:
+        print(f"python -m labs: {installed.HINT}", file=sys.stderr)
+        return 2
     if args.command == "list":
         return _list(args.json)
     if args.command == "check":

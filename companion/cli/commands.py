@@ -649,6 +649,14 @@ def _auto_sync(store: "Store", settings):
     return outcome.settings or settings
 
 
+def _require_labs() -> None:
+    """Stop with the one line that says how to add labs, when they're not installed."""
+    from labs import installed
+
+    if installed.missing() is not None:
+        raise UserError(installed.HINT)
+
+
 @app.group("lab", context_settings=CONTEXT, no_args_is_help=True)
 def lab_app() -> None:
     """List and run the labs (each runs in its own process)."""
@@ -657,6 +665,7 @@ def lab_app() -> None:
 @lab_app.command("list", context_settings=CONTEXT)
 def lab_list() -> None:
     """The labs with their parameters, defaults and limits."""
+    _require_labs()
     from rich.console import Console
     from rich.table import Table
 
@@ -692,6 +701,7 @@ def lab_list() -> None:
 def lab_run(name: str, params: tuple[str, ...], device: str, seed: int,
             timeout: float | None, card: str | None, as_json: bool, nproc: int) -> None:
     """Run a lab in its own process, show its events, and record the run."""
+    _require_labs()
     from companion.labrunner import LabRun
     from labs.catalog import ParamError, parse_assignments
     from labs.events import Failed
@@ -741,6 +751,7 @@ def exercise_app() -> None:
 @exercise_app.command("list", context_settings=CONTEXT)
 def exercise_list() -> None:
     """Each exercise, the card it belongs to, and your last result."""
+    _require_labs()
     from rich.console import Console
     from rich.table import Table
 
@@ -764,6 +775,7 @@ def exercise_list() -> None:
 def exercise_start(name: str, folder: Path | None, force: bool) -> None:
     """Write the starter file (the task, the signature, a body to replace) and,
     in a terminal, open it in $EDITOR."""
+    _require_labs()
     from companion import authoring
     from companion.exercises import ExerciseError, start
 
@@ -791,6 +803,7 @@ def exercise_check(name: str, path: Path | None, card_id: str | None, as_json: b
     every check passes, 1 when one fails. The check proposes a grade for the
     exercise's card (Good: passed at the day's first attempt, Hard: passed
     after failed ones, Again: not passed), which you confirm in a terminal."""
+    _require_labs()
     from companion.exercises import ExerciseError, attempt_path, check
     from companion.session import ReviewSession
 

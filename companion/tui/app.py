@@ -466,6 +466,8 @@ class CompanionApp(App[int]):
         check it) said; its path, or None after saying why it couldn't open."""
         from companion import exercises
 
+        if not self.labs_ready():
+            return None
         path = exercises.attempt_path(name)
         if not path.exists():
             try:
@@ -560,9 +562,19 @@ class CompanionApp(App[int]):
 
         self.push_screen(LabListScreen())
 
+    def labs_ready(self) -> bool:
+        """Whether the labs' extra is installed; when not, says in one line how
+        to add it."""
+        from labs import installed
+
+        if installed.missing() is None:
+            return True
+        self.notify(installed.HINT, severity="warning", timeout=12)
+        return False
+
     def open_lab(self, name: str, params: dict[str, Any] | None = None,
                  card_id: str | None = None) -> None:
-        if not self._need_store():
+        if not self._need_store() or not self.labs_ready():
             return
         from companion.tui.screens.lab import LabScreen
 

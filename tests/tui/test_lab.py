@@ -306,3 +306,45 @@ async def test_esc_leaves_the_prediction_box_so_the_review_keys_work(predict_hom
         await pilot.press("u")  # and u brings it back, into its box again
         await settle(pilot)
         assert screen.card.id == "aaa/steps" and screen.focused.id == "guess"
+
+
+@run
+async def test_without_the_labs_extra_the_lab_screen_says_how_to_add_it(tui_home, monkeypatch):
+    from labs import installed
+
+    monkeypatch.setattr(installed, "missing", lambda: "torch")
+    app = make_app(tui_home, lab_runner=FakeRun)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, LabListScreen)  # the list reads without torch
+        assert [n.message for n in app.said] == [installed.HINT]
+        await pilot.press("enter")  # a lab
+        await settle(pilot)
+        assert isinstance(app.screen, LabListScreen)
+        assert [n.message for n in app.said] == [installed.HINT] * 2
+        await pilot.press("escape")
+        await settle(pilot)
+        app.open_exercise("attention")  # a card's x, the list's exercises, Browse's x
+        await settle(pilot)
+        assert [n.message for n in app.said] == [installed.HINT] * 3
+        assert not (tui_home / "exercises").exists()
+
+
+@run
+async def test_without_the_labs_extra_a_predict_card_says_how_to_add_them(predict_home,
+                                                                          monkeypatch):
+    from labs import installed
+
+    monkeypatch.setattr(installed, "missing", lambda: "torch")
+    app = make_app(predict_home, lab_runner=FakeRun)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await study_the_predict_card(pilot)
+        await pilot.press("2", "enter")
+        await settle(pilot)
+        assert [n.message for n in app.said] == [installed.HINT]
+        # nothing to measure with: the card's answer, graded as a card
+        assert lab_runs(predict_home) == [] and screen.revealed
+        await pilot.press("3")
+        assert db_reviews(predict_home) == [("aaa/steps", 3)]

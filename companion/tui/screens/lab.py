@@ -91,6 +91,7 @@ class LabListScreen(CompanionScreen):
         options.focus()
         if self.names:
             options.highlighted = 0
+        self.app.labs_ready()  # the list reads without torch; opening one needs it
 
     @on(OptionList.OptionHighlighted, "#lab-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:

@@ -348,8 +348,10 @@ class ReviewScreen(CompanionScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "reveal":
+            from labs import installed
+
             return (self.card is not None and not self.revealed
-                    and self.card.kind != "predict")
+                    and (self.card.kind != "predict" or installed.missing() is not None))
         if action in ("grade", "grade_default"):
             return self.card is not None and self.revealed
         if action == "finish":
@@ -449,6 +451,8 @@ class ReviewScreen(CompanionScreen):
             return
         if not card.exercise:
             self.notify("This card has no exercise", timeout=2)
+            return
+        if not self.app.labs_ready():
             return
         self.exercise_token += 1
         self.notify(f"Checking {card.exercise}…", timeout=3)
@@ -583,6 +587,10 @@ class ReviewScreen(CompanionScreen):
     def _guess_submitted(self, event: Input.Submitted) -> None:
         card = self.card
         if card is None or card.kind != "predict" or self.predict_run is not None:
+            return
+        if not self.app.labs_ready():  # nothing to measure with: the card's answer
+            event.input.disabled = True
+            self.reveal()
             return
         event.input.disabled = True
         self.predict_token += 1
