@@ -9,7 +9,9 @@ Prints, on this machine:
   shipped (SQLite synchronous=FULL: an fsync per answer) and with
   synchronous=NORMAL (companion's setting: each answer still committed);
 - companion's ReviewSession.answer + next_card, median and p95;
-- the ratios companion / Anki.
+- the ratios companion / Anki;
+- rebuilding every card's state from the log (companion's rebuild_all) beside
+  Anki's FSRS switch-on (memory states from the revlog + reschedule), as a ratio.
 
 The loops run interleaved in short rounds, so background load on a shared
 machine lands on every side alike; compare the ratios, not the absolute figures
@@ -268,6 +270,10 @@ def main() -> int:
             ours = CompanionLoop(home / "companion", args.cards, args.reviews_per_card)
             due = ours.session.counts()
             print(f"  built in {ours.build_s:.1f} s; rebuild_all: {ours.rebuild_s:.1f} s")
+            # The same log both ways: Anki's memory states from its revlog plus
+            # its reschedule, against companion replaying every review.
+            print(f"ratio rebuild_all / Anki's FSRS on: {ours.rebuild_s / fsrs_s:.1f}x "
+                  f"(goal <= 2x)")
             print(f"  companion cards due today: {due.review:,} review, "
                   f"{due.learning:,} learning, {due.new:,} new")
             mode, sync = ours.store.conn.execute("PRAGMA journal_mode").fetchone()[0], \

@@ -70,6 +70,21 @@ def stored(value: float, places: int) -> float:
     return _f32(_round_half_away(_f32(_f32(value) * factor)) / factor)
 
 
+_FLOAT32_PAIR = struct.Struct("ff")
+_pack2, _unpack2 = _FLOAT32_PAIR.pack, _FLOAT32_PAIR.unpack
+_STABILITY_FACTOR, _DIFFICULTY_FACTOR = _f32(10.0 ** 4), _f32(10.0 ** 3)
+
+
+def stored_memory(stability: float, difficulty: float) -> tuple[float, float]:
+    """`stored(stability, 4), stored(difficulty, 3)` in one go: the same
+    float32 steps, two numbers a pack (a replay does this once a review)."""
+    floor = math.floor
+    s, d = _unpack2(_pack2(stability, difficulty))
+    s, d = _unpack2(_pack2(s * _STABILITY_FACTOR, d * _DIFFICULTY_FACTOR))
+    return _unpack2(_pack2(floor(s + 0.5) / _STABILITY_FACTOR,
+                           floor(d + 0.5) / _DIFFICULTY_FACTOR))
+
+
 @dataclass(frozen=True)
 class Memory:
     """A card's memory state: the cache that replaying its reviews rebuilds.
@@ -185,13 +200,22 @@ def fuzz_delta(interval: float) -> float:
 def fuzz_bounds(interval: float, minimum: int, maximum: int) -> tuple[int, int]:
     """The days a fuzzed `interval` may land on, inside [minimum, maximum]
     (Anki's constrained_fuzz_bounds)."""
-    minimum = min(minimum, maximum)
-    interval = min(max(interval, float(minimum)), float(maximum))
+    # min/max written out: a rebuild runs this a million times
+    if minimum > maximum:
+        minimum = maximum
+    if interval < minimum:
+        interval = float(minimum)
+    if interval > maximum:
+        interval = float(maximum)
     delta = fuzz_delta(interval)
-    lower = max(_round_half_away(interval - delta), 0)
-    upper = max(_round_half_away(interval + delta), 0)
-    lower = min(max(lower, minimum), maximum)
-    upper = min(max(upper, minimum), maximum)
+    floor = math.floor
+    lower = floor(interval - delta + 0.5)
+    upper = floor(interval + delta + 0.5)
+    least = minimum if minimum > 0 else 0  # never below 0 days
+    lower = least if lower < least else lower
+    upper = least if upper < least else upper
+    lower = maximum if lower > maximum else lower
+    upper = maximum if upper > maximum else upper
     if upper == lower and 2 < upper < maximum:
         upper = lower + 1
     return lower, upper
@@ -206,9 +230,9 @@ def with_fuzz(fuzz: float | None, interval: float, minimum: int, maximum: int) -
 
 def minimum_fuzz_interval(interval: float, previous: int, maximum: int) -> int:
     """Don't let fuzz shrink a review's interval (Anki's minimum_review_fuzz_interval)."""
-    _, upper = fuzz_bounds(interval, 1, maximum)
-    if _round_half_away(interval) > previous:
+    if math.floor(interval + 0.5) > previous:
         return previous + 1
+    _, upper = fuzz_bounds(interval, 1, maximum)
     if previous <= upper:
         return previous
     return 0
@@ -377,7 +401,8 @@ class MemoryModel:
 
     @staticmethod
     def _kept(item: Any) -> tuple[float, float]:
-        return stored(item.memory.stability, 4), stored(item.memory.difficulty, 3)
+        memory = item.memory
+        return stored_memory(memory.stability, memory.difficulty)
 
     def retrievability(self, memory: Memory, at_ms: int) -> float:
         if memory.state == NEW or not memory.stability or memory.last_review is None:
@@ -591,19 +616,31 @@ class MemoryModel:
         memory = Memory()
         records: list[tuple[int, Decision]] = []
         pending = sorted(events, key=event_order)
+        # The kept-decision path is the one a rebuild takes a million times:
+        # `next_states` and `_apply` inlined, the same numbers.
+        next_states, retention = self._fsrs.next_states, self.desired_retention
+        memory_state = self._memory_state
         for review in reviews:
-            while pending and pending[0].at < review.reviewed_at:
+            at = review.reviewed_at
+            while pending and pending[0].at < at:
                 memory = self.apply_event(memory, pending.pop(0))
             before = memory.state
             kept = review.decision
             if kept is None:
-                outcome = self.answer(card_id, memory, review.rating, review.reviewed_at)
+                outcome = self.answer(card_id, memory, review.rating, at)
                 memory, kept = outcome.memory, outcome.decision
             else:
-                states = self.next_states(memory, kept.elapsed_days)
-                item = (states.again, states.hard, states.good, states.easy)[review.rating - 1]
-                memory = self._apply(memory, kept, review.rating, review.reviewed_at,
-                                     self._kept(item))
+                rating = review.rating
+                stability, difficulty = memory.stability, memory.difficulty
+                state = None
+                if before != NEW and stability is not None and difficulty is not None:
+                    state = memory_state(stability, difficulty)
+                states = next_states(state, retention, kept.elapsed_days)
+                item = (states.again, states.hard, states.good, states.easy)[rating - 1].memory
+                stability, difficulty = stored_memory(item.stability, item.difficulty)
+                lapses = memory.lapses + 1 if before == REVIEW and rating == 1 else memory.lapses
+                memory = Memory(kept.state, kept.remaining_steps, stability, difficulty,
+                                kept.due, at, memory.reps + 1, lapses, kept.interval)
             records.append((before, kept))
         for event in pending:
             memory = self.apply_event(memory, event)
