@@ -181,6 +181,12 @@ def main() -> None:
         print(f"building {args.cards:,} cards and {args.cards * args.reviews_per_card:,} "
               "reviews ...", flush=True)
         os.environ["COMPANION_HOME"] = str(home)
+        # As installed (pip and pipx byte-compile): each child reads compiled
+        # modules, written by the warm-up starts, not the sources again.
+        # Without this a PYTHONDONTWRITEBYTECODE environment times companion
+        # compiling itself at every start, and the bare app (one small file) not.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
         build(home, args.cards, args.reviews_per_card)
         store = Store(home / "companion.db")
         rebuild_all(store, Settings())
