@@ -303,9 +303,9 @@ def heatmap(event: ev.Heatmap, console_width: int = 80, colour: bool = True) -> 
 
     # Labels too long to stand above their columns: the columns numbered, and a
     # key below says which is which.
-    if col_labels and not fits(col_labels) and not numbers:
-        cell_w = max(cell_w, len(str(n_cols)) + 1 if n_cols * (len(str(n_cols)) + 1) <= room
-                     else cell_w)
+    numbered_w = len(str(n_cols)) + 1  # a column's number and a space
+    if col_labels and not fits(col_labels) and not numbers and n_cols * numbered_w <= room:
+        cell_w = max(cell_w, numbered_w)
     keyed = bool(col_labels) and not fits(col_labels) and fits([str(n_cols)])
     header = [str(j + 1) for j in range(len(col_labels))] if keyed else col_labels
     if header and fits(header):
@@ -423,9 +423,9 @@ def _each_decimals(v: float, sig: int) -> int:
 
 
 def number_format(values: Iterable[Any], sig: int = 3, each: bool = False) -> Callable[[Any], str]:
-    """One format for numbers read together: the same decimals for all of them.
+    """One format for numbers read together.
 
-    By default (a matrix) the decimals give the largest number `sig` significant
+    By default (a matrix) all share the decimals that give the largest `sig` significant
     digits, and more if a smaller nonzero number would otherwise read as 0.
     With `each` (a table column) every number keeps `sig` significant digits.
     Never more decimals than the numbers were given with; numbers that would

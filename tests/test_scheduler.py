@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from companion.scheduler import (
     NEW,
@@ -196,3 +198,11 @@ def test_retrievability_is_zero_for_new_and_falls_with_time():
     # stability is by definition the days until recall falls to 90 %
     at_s = m.last_review + round(m.stability * 86_400_000)
     assert model.retrievability(m, at_s) == pytest.approx(0.9, abs=1e-6)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.floats(min_value=0.0, max_value=40000.0), st.floats(min_value=1.0, max_value=10.0))
+def test_the_replays_one_pass_rounding_is_stored_to_4_and_3_places(stability, difficulty):
+    from companion.scheduler import stored, stored_memory
+
+    assert stored_memory(stability, difficulty) == (stored(stability, 4), stored(difficulty, 3))

@@ -130,6 +130,14 @@ def record_notifications(app: Any) -> None:
     app.notify = recording
 
 
+async def browse_search(pilot: Any, text: str) -> list[str]:
+    """Type `text` into Browse's search box; the ids of the cards it finds."""
+    screen = pilot.app.screen
+    screen.query_one("#search").value = text
+    await settle(pilot)
+    return list(screen.result_ids)
+
+
 async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
     """Pump the app until `predicate()` holds; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

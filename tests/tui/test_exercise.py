@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import Button
 
 from ..conftest import write_deck
-from .conftest import db_reviews, make_app, ready, run, settle, text_of, wait_for
+from .conftest import browse_search, db_reviews, make_app, ready, run, settle, text_of, wait_for
 
 SOLUTIONS = Path(__file__).parent.parent / "labs" / "exercise_files"
 DECK = """
@@ -104,12 +104,9 @@ async def test_browse_finds_the_cards_with_an_exercise(exercise_home):
         await ready(pilot)
         await pilot.press("b")
         await settle(pilot)
-        screen = app.screen
 
-        async def search(text):
-            screen.query_one("#search").value = text
-            await settle(pilot)
-            return list(screen.result_ids)
+        def search(text):
+            return browse_search(pilot, text)
 
         assert await search("has:exercise") == ["aaa/attn"]
         assert await search("exercise:attention") == ["aaa/attn"]

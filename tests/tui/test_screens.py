@@ -13,7 +13,7 @@ from companion.tui.screens.home import HomeScreen
 from companion.tui.screens.settings import SettingsScreen
 from companion.tui.screens.stats import StatsScreen
 
-from .conftest import T0, make_app, ready, run, settle, text_of, wait_for
+from .conftest import T0, browse_search, make_app, ready, run, settle, text_of, wait_for
 
 
 @run
@@ -153,10 +153,8 @@ async def test_browse_searches_by_text_tag_state_and_deck(history_home):
         await settle(pilot)
         screen = app.screen
 
-        async def search(text):
-            screen.query_one("#search").value = text
-            await settle(pilot)
-            return list(screen.result_ids)
+        def search(text):
+            return browse_search(pilot, text)
 
         assert len(await search("")) == 7
         assert await search("fifth") == ["greek/epsilon"]

@@ -169,12 +169,12 @@ class BrowseScreen(CompanionScreen):
         if listed < result.total:
             count += f" (showing the first {listed})"
         if not result.total:
-            from companion.search import unknown_filters
+            from companion.search import FILTERS, unknown_filters
 
             unknown = unknown_filters(self.query_one("#search", Input).value)
             if unknown:
                 count += (f" · {', '.join(unknown)} is not a filter "
-                          "(deck: tag: is: lab: exercise: has:lab)")
+                          f"({' '.join(f'{f}:' for f in FILTERS)})")
         self.query_one("#browse-count", Static).update(count)
         if self.selected_id in self.result_ids:
             table.move_cursor(row=self.result_ids.index(self.selected_id))
@@ -337,8 +337,7 @@ class BrowseScreen(CompanionScreen):
     def action_exercise(self) -> None:
         if self.detail is None or not self.detail.card.exercise:
             return
-        name = self.detail.card.exercise
-        self.app.open_exercise(name)
+        self.app.open_exercise(self.detail.card.exercise)
 
     def action_leave(self) -> None:
         if self.focused is self.query_one("#search") and self.query_one("#search", Input).value:
