@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import base64
+import html
 import json
+import math
 import re
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from companion import progress
 from companion.deck_sync import sync_decks
@@ -144,13 +147,13 @@ def test_script_in_a_card_stays_text(hostile):
 def test_the_report_is_one_self_contained_file(hostile):
     _, page_text = hostile
     page = Page(page_text)
-    images = [attrs["src"] for tag, attrs in page.tags if tag == "img"]
-    # retention, forecast, heatmap, and the batch-size run's curves
-    assert len(images) == 4
-    for src in images:
-        assert src.startswith("data:image/png;base64,")
-        assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")
-    assert not [t for t, a in page.tags if t in ("link", "script", "iframe", "object")]
+    charts = [attrs["aria-label"] for tag, attrs in page.tags if tag == "svg"]
+    # retention, forecast, heatmap, and the batch-size run's one chart
+    assert charts == ["True retention per week, last 26 weeks",
+                      "Due in the next 30 days (today includes overdue)",
+                      "Answers per day, 18 Mar 2024 to 23 Mar 2025", "test accuracy"]
+    assert not [t for t, a in page.tags if t in ("img", "link", "script", "iframe", "object",
+                                                    "foreignobject", "use", "image")]
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page_text)
     ids = {attrs.get("id") for _, attrs in page.tags}
     assert {"retention", "forecast", "calendar", "decks", "tags", "hardest", "labs"} <= ids
@@ -190,6 +193,66 @@ def test_an_empty_collection_still_makes_a_report(store, settings, tmp_path):
     assert "All time—00" in shown
 
 
+def chart(page_text: str, label: str) -> str:
+    """One chart's SVG, found by its label."""
+    found = re.search(rf'<svg [^>]*aria-label="{re.escape(html.escape(label))}".*?</svg>',
+                      page_text, re.S)
+    assert found, label
+    return found.group(0)
+
+
+def tips(page_text: str, label: str) -> list[str]:
+    """The hover texts (SVG <title>s) of one chart's marks, in drawing order."""
+    return [html.unescape(t) for t in re.findall(r"<title>(.*?)</title>",
+                                                 chart(page_text, label))][1:]
+
+
+def test_the_charts_draw_the_report_numbers(hostile, settings):
+    store, page_text = hostile
+    day = LearnerDay(settings)
+    forecast = progress.forecast(store.due_times(), day, NOW, 30)
+    bars = tips(page_text, "Due in the next 30 days (today includes overdue)")
+    assert [int(b.rsplit(": ", 1)[1]) for b in bars] == forecast
+    assert bars[0] == f"23 Mar: {forecast[0]}"
+    days = tips(page_text, "Answers per day, 18 Mar 2024 to 23 Mar 2025")
+    # The 12 answers fell on days 0 (6 of them), 3, 4 (3), 5 and 9.
+    busy = [d for d in days if not d.endswith(": 0 answers")]
+    assert busy == ["2025-03-03: 6 answers", "2025-03-06: 2 answers",
+                    "2025-03-07: 2 answers", "2025-03-08: 1 answer", "2025-03-12: 1 answer"]
+    assert len(days) == 371
+    weeks = tips(page_text, "True retention per week, last 26 weeks")
+    # The week of day 0: day 3's Again, day 4's two Goods, day 5's Good; then day 9's Hard.
+    assert weeks == ["week of 03 Mar 2025: 75.0% passed", "week of 10 Mar 2025: 100.0% passed"]
+    curve = tips(page_text, "test accuracy")
+    assert curve[:2] == ["bs=16 at 0: 0", "bs=16 at 1: 0.09091"] and len(curve) == 20
+
+
+def test_a_run_whose_chart_names_hold_markup_or_math_still_makes_the_report(store, settings,
+                                                                             tmp_path):
+    """A run's chart or series name (from a stranger's export) is text, never
+    markup or mathtext, and a value that isn't finite leaves a gap."""
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO lab_runs(id, lab, params, device, seed, started_at, ended_at, "
+                     "status, summary) VALUES (1, 'batch-size', '{}', 'cpu', 0, ?, ?, 'ok', '{}')",
+                     (NOW - 60_000, NOW))
+        conn.executemany("INSERT INTO lab_metrics(run_id, chart, series, x, y) "
+                         "VALUES (1, ?, ?, ?, ?)",
+                         [("loss $\\frac{1$ </svg><script>x()</script>", "B=<b>2</b>", x,
+                           1 / (1 + x) if x != 1 else float("inf")) for x in range(4)])
+    page_text = build(store, settings, tmp_path)
+    page = Page(page_text)
+    assert "batch-size, run 1" in page.shown
+    assert "loss $\\frac{1$ </svg><script>x()</script>" in page.shown
+    assert "B=<b>2</b>" in page.shown
+    assert not [t for t, _ in page.tags if t in ("script", "b")]
+    name = "loss $\\frac{1$ </svg><script>x()</script>"
+    # The infinite point at x=1 breaks the line: x=0 stands alone, 2 and 3 are joined.
+    lines = re.findall(r'<polyline points="([^"]*)"', chart(page_text, name))
+    assert [len(points.split()) for points in lines] == [2]
+    dots = tips(page_text, name)
+    assert dots == ["B=<b>2</b> at 0: 1", "B=<b>2</b> at 2: 0.3333", "B=<b>2</b> at 3: 0.25"]
+
+
 def test_importing_the_report_module_leaves_matplotlib_out():
     code = ("import sys, companion.interop.html_report, companion.interop.apkg, "
             "companion.optimize; "
@@ -199,16 +262,20 @@ def test_importing_the_report_module_leaves_matplotlib_out():
     assert out.stdout.strip() == "[]"
 
 
-def test_a_run_whose_chart_names_hold_broken_math_still_makes_the_report(store, settings,
-                                                                          tmp_path):
-    """A run's chart or series name (from a stranger's export) is text, not
-    matplotlib mathtext: `$\\frac{1` there made the whole export fail."""
-    with store.transaction() as conn:
-        conn.execute("INSERT INTO lab_runs(id, lab, params, device, seed, started_at, ended_at, "
-                     "status, summary) VALUES (1, 'batch-size', '{}', 'cpu', 0, ?, ?, 'ok', '{}')",
-                     (NOW - 60_000, NOW))
-        conn.executemany("INSERT INTO lab_metrics(run_id, chart, series, x, y) "
-                         "VALUES (1, ?, ?, ?, ?)",
-                         [("loss $\\frac{1$", "B=$x^$", x, 1 / (1 + x)) for x in range(3)])
-    page = build(store, settings, tmp_path)
-    assert "batch-size, run 1" in page
+@given(st.floats(-1e9, 1e9), st.floats(-1e9, 1e9), st.booleans())
+def test_axis_ticks_cover_the_values_in_round_even_steps(low, high, whole):
+    from companion.interop.svg_chart import nice_ticks
+
+    if whole:
+        low, high = abs(low), abs(high)
+    ticks = nice_ticks(low, high, whole=whole)
+    assert 2 <= len(ticks) <= 12
+    step = ticks[1] - ticks[0]
+    assert ticks[0] <= min(low, high) + 1e-6 * step
+    assert ticks[-1] >= max(low, high) - 1e-6 * step
+    steps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert max(steps) - min(steps) <= 1e-6 * step
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert any(math.isclose(mantissa, m) for m in (1, 2, 2.5, 5, 10))
+    if whole:
+        assert float(step).is_integer()

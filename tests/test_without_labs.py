@@ -1,6 +1,7 @@
 """Without the labs extra: torch, numpy and scikit-learn can't be imported (a
-meta-path blocker in the child's sitecustomize), the flashcards work, and every
-lab entry point says in one line how to add labs, exit status 2."""
+meta-path blocker in the child's sitecustomize, which blocks matplotlib too:
+the base install has none of them), the flashcards work, and every lab entry
+point says in one line how to add labs, exit status 2."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import sys
 class _NoLabs:
     """What a `pip install companion` without the labs extra can't import."""
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("torch", "numpy", "sklearn"):
+        if name.partition(".")[0] in ("torch", "numpy", "sklearn", "matplotlib"):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 
@@ -55,7 +56,7 @@ def test_review_stats_export_import_and_sync_work_without_the_labs(tmp_path, no_
         "SELECT count(*) FROM reviews").fetchone() == (2,)
     stats = run(["stats"], a, env_extra=no_labs)
     assert stats.returncode == 0 and "2" in stats.stdout, stats.stderr
-    for fmt in ("json", "csv", "apkg"):
+    for fmt in ("json", "csv", "apkg", "html"):
         out = tmp_path / f"x.{fmt}"
         done = run(["export", "--format", fmt, "-o", str(out)], a, env_extra=no_labs)
         assert done.returncode == 0 and out.stat().st_size > 0, (fmt, done.stderr)

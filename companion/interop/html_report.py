@@ -3,9 +3,9 @@
 True retention against the desired retention, the due forecast, a calendar
 heatmap of the learner's days, per-deck and per-tag tables, the hardest cards
 and the lab runs with their curves. The numbers come from `companion.stats.report`
-(the read model every face shows); the charts are drawn by matplotlib
-(imported only here, inside the function that draws) and embedded as base64
-PNGs, so the file needs nothing else: no scripts, no fonts, no network.
+(the read model every face shows); the charts are inline SVG
+(companion.interop.svg_chart), so the file needs nothing else: no scripts, no
+fonts, no network, and no numpy in the base install.
 
 Every piece of text that comes from the learner's decks or runs (deck names,
 card text, tags, lab parameters and results) is HTML-escaped: a `<script>` in a
@@ -14,12 +14,10 @@ card is shown as text.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,122 +37,55 @@ def e(value: Any) -> str:
 # -- the charts ------------------------------------------------------------
 
 
-def _png(fig: Any) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight",
-                metadata={"Software": None})
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _figure(width: float, height: float) -> Any:
-    # Figure, not pyplot: no global state, no GUI backend, safe in a worker thread.
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
 def draw_charts(data: ReportData) -> dict[str, str]:
-    """name -> base64 PNG: retention, forecast, heatmap, and lab-<run id> per run with curves."""
+    """name -> inline SVG: retention, forecast, heatmap, and lab-<run id> per run with curves."""
+    from companion.interop import svg_chart as svg
+
     charts: dict[str, str] = {}
+    weeks = [first for first, _ in data.weekly]
+    rates = [r.rate * 100 if r.rate is not None else None for _, r in data.weekly]
+    desired = data.overview.desired * 100
+    lowest = min([y for y in rates if y is not None] + [desired])
+    every = max(1, math.ceil(len(weeks) / 9))
+    charts["retention"] = svg.line_chart(
+        f"True retention per week, last {RETENTION_WEEKS} weeks",
+        [svg.Series("true retention", list(enumerate(rates)), "#1565c0"),
+         svg.Series(f"desired {data.overview.desired:.0%}",
+                    [(0, desired), (max(1, len(weeks) - 1), desired)], "#c62828",
+                    dashed=True, dots=False)],
+        ylabel="% passed", y_range=(max(0.0, lowest - 10), 100.0),
+        x_ticks=list(range(0, len(weeks), every)),
+        x_label=lambda i: weeks[int(i)].strftime("%d %b") if 0 <= i < len(weeks) else "",
+        tip=lambda _, i, y: f"week of {weeks[int(i)]:%d %b %Y}: {y:.1f}% passed")
 
-    fig = _figure(8, 2.8)
-    ax = fig.add_subplot()
-    xs = [first for first, _ in data.weekly]
-    ys = [r.rate * 100 if r.rate is not None else float("nan") for _, r in data.weekly]
-    ax.plot(xs, ys, marker="o", color="#1565c0", label="true retention")
-    ax.axhline(data.overview.desired * 100, color="#c62828", linestyle="--",
-               label=f"desired {data.overview.desired:.0%}")
-    ax.set_ylabel("% passed")
-    lowest = min([y for y in ys if not math.isnan(y)] + [data.overview.desired * 100])
-    ax.set_ylim(max(0, lowest - 10), 100)
-    ax.set_title(f"True retention per week, last {RETENTION_WEEKS} weeks", loc="left")
-    ax.legend(loc="lower left", frameon=False)
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    charts["retention"] = _png(fig)
+    forecast = data.overview.forecast
+    days = [data.overview.today + timedelta(days=i) for i in range(len(forecast))]
+    charts["forecast"] = svg.bar_chart(
+        f"Due in the next {len(forecast)} days (today includes overdue)",
+        [(day.strftime("%d %b"), count) for day, count in zip(days, forecast)],
+        ylabel="cards due", every=max(1, math.ceil(len(days) / 8)))
 
-    fig = _figure(8, 2.6)
-    ax = fig.add_subplot()
-    days = [data.overview.today + timedelta(days=i) for i in range(len(data.overview.forecast))]
-    ax.bar(days, data.overview.forecast, color="#2e7d32")
-    ax.set_ylabel("cards due")
-    ax.set_title(f"Due in the next {len(data.overview.forecast)} days (today includes overdue)",
-                 loc="left")
-    ax.grid(axis="y", alpha=0.3)
-    fig.autofmt_xdate()
-    charts["forecast"] = _png(fig)
-
-    charts["heatmap"] = _png(_heatmap(data.calendar))
+    calendar = data.calendar
+    charts["heatmap"] = svg.calendar_chart(
+        f"Answers per day, {calendar[0][0]:%d %b %Y} to {calendar[-1][0]:%d %b %Y}", calendar)
 
     for run_id, points in data.curves.items():
-        charts[f"lab-{run_id}"] = _png(_lab_figure(points))
+        charts[f"lab-{run_id}"] = "".join(_lab_charts(points))
     return charts
 
 
-def _heatmap(calendar: tuple[tuple[date, int], ...]) -> Any:
-    """Weeks left to right, Monday at the top, as GitHub draws a year."""
-    import numpy as np
+def _lab_charts(points: Sequence[tuple[str, str, float, float]]) -> list[str]:
+    """One line chart per chart name of a run (the first four), a line per series."""
+    from companion.interop import svg_chart as svg
 
-    first = calendar[0][0]
-    offset = first.weekday()
-    weeks = (offset + len(calendar) + 6) // 7
-    grid = np.full((7, weeks), np.nan)
-    for index, (_, count) in enumerate(calendar):
-        cell = offset + index
-        grid[cell % 7, cell // 7] = count
-    fig = _figure(10, 2.0)
-    ax = fig.add_subplot()
-    cmap = matplotlib_cmap()
-    peak = max([c for _, c in calendar] + [1])
-    image = ax.imshow(grid, cmap=cmap, vmin=0, vmax=peak, aspect="equal",
-                      interpolation="nearest")
-    ax.set_yticks([0, 2, 4], ["Mon", "Wed", "Fri"])
-    ticks, labels = [], []
-    for index, (on, _) in enumerate(calendar):
-        if on.day == 1:
-            ticks.append((offset + index) // 7)
-            labels.append(on.strftime("%b"))
-    ax.set_xticks(ticks, labels)
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.set_title(f"Answers per day, {calendar[0][0]:%d %b %Y} to {calendar[-1][0]:%d %b %Y}",
-                 loc="left")
-    fig.colorbar(image, ax=ax, shrink=0.8, pad=0.01)
-    return fig
-
-
-def matplotlib_cmap() -> Any:
-    from matplotlib.colors import LinearSegmentedColormap
-
-    cmap = LinearSegmentedColormap.from_list("reviews", ["#ebedf0", "#9be9a8", "#40c463",
-                                                         "#216e39"])
-    return cmap.with_extremes(bad="white")  # days outside the range
-
-
-def _literal(text: str) -> str:
-    """A run's chart or series name as matplotlib should print it: `$...$` would
-    be read as mathtext, and broken math there made the whole export fail."""
-    return text.replace("$", r"\$")
-
-
-def _lab_figure(points: Sequence[tuple[str, str, float, float]]) -> Any:
     charts: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for chart, series, x, y in points:
         charts.setdefault(chart or "metric", {}).setdefault(series or "", []).append((x, y))
-    count = min(len(charts), 4)
-    fig = _figure(4 * count, 2.8)
-    for ax, (title, lines) in zip(fig.subplots(1, count, squeeze=False)[0], charts.items()):
-        for name, xy in lines.items():
-            ax.plot([p[0] for p in xy], [p[1] for p in xy], label=_literal(name) or None)
-        ax.set_title(_literal(title), loc="left", fontsize=10)
-        ax.grid(alpha=0.3)
-        if any(lines):
-            ax.legend(frameon=False, fontsize=8)
-    return fig
+    return [svg.line_chart(
+        title, [svg.Series(name, xy, svg.PALETTE[i % len(svg.PALETTE)], dots=len(xy) <= 40)
+                for i, (name, xy) in enumerate(lines.items())],
+        width=372, height=260, tip=lambda name, x, y: f"{name} at {x:g}: {y:.4g}")
+        for title, lines in list(charts.items())[:4]]
 
 
 # -- the page --------------------------------------------------------------
@@ -167,7 +98,8 @@ h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; }
 table { border-collapse: collapse; margin: 0.6rem 0; }
 th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #e3e3e3; vertical-align: top; }
 th { text-align: left; background: #f5f5f5; }
-img { max-width: 100%; height: auto; }
+.chart { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.6rem 0; overflow-x: auto; }
+.chart svg { max-width: 100%; height: auto; }
 .tiles { display: flex; gap: 1rem; flex-wrap: wrap; }
 .tile { border: 1px solid #e3e3e3; border-radius: 6px; padding: 0.6rem 1rem; min-width: 8rem; }
 .tile strong { display: block; font-size: 1.4rem; }
@@ -177,10 +109,9 @@ code { font-size: 0.9em; }
 """
 
 
-def _img(charts: dict[str, str], name: str, alt: str) -> str:
-    if name not in charts:
-        return ""
-    return f'<p><img alt="{e(alt)}" src="data:image/png;base64,{charts[name]}"></p>'
+def _chart(charts: dict[str, str], name: str) -> str:
+    """A chart's SVG, built by ElementTree: its text is escaped there."""
+    return f'<div class="chart">{charts[name]}</div>' if name in charts else ""
 
 
 def _table(headers: Iterable[tuple[str, bool]], rows: Iterable[Iterable[Any]]) -> str:
@@ -246,13 +177,13 @@ def render_html(data: ReportData, charts: dict[str, str]) -> str:
                         [[p.label, percent(p.all), p.all.passed, p.all.total]
                          for p in data.overview.retention]))
     if data.overview.reviews:
-        parts.append(_img(charts, "retention", "True retention per week"))
+        parts.append(_chart(charts, "retention"))
 
     parts.append('<h2 id="forecast">Forecast</h2>')
     forecast = data.overview.forecast
     parts.append(f"<p>Today {forecast[0]} · tomorrow {forecast[1]} · next 7 days "
                  f"{sum(forecast[:7])} · next {len(forecast)} days {sum(forecast)}.</p>")
-    parts.append(_img(charts, "forecast", "Cards due per day"))
+    parts.append(_chart(charts, "forecast"))
 
     parts.append('<h2 id="calendar">Calendar</h2>')
     if data.overview.reviews:
@@ -260,7 +191,7 @@ def render_html(data: ReportData, charts: dict[str, str]) -> str:
         studied_days = sum(1 for _, c in data.calendar if c)
         parts.append(f"<p>{studied_days} of the last {len(data.calendar)} days studied; the "
                      f"busiest, {e(busiest[0].isoformat())}, had {busiest[1]} answers.</p>")
-        parts.append(_img(charts, "heatmap", "Answers per day"))
+        parts.append(_chart(charts, "heatmap"))
     else:
         parts.append('<p class="empty">No reviews yet.</p>')
 
@@ -293,7 +224,7 @@ def render_html(data: ReportData, charts: dict[str, str]) -> str:
             name = f"lab-{run.id}"
             if name in charts:
                 parts.append(f"<h3>{e(run.lab)}, run {e(run.id)}</h3>")
-                parts.append(_img(charts, name, f"Curves of {run.lab} run {run.id}"))
+                parts.append(_chart(charts, name))
     else:
         parts.append('<p class="empty">No lab runs yet.</p>')
     parts.append("</body></html>")
