@@ -451,13 +451,13 @@ class LabScreen(CompanionScreen):
         log.scroll_end(animate=False)
 
     def add_metric(self, event: Any) -> None:
-        from companion.tui.widgets.plot import MetricPlot
+        from companion.tui.widgets.plot import MetricChart
 
         plot = self.plots.get(event.chart)
         if plot is None:
             box = self.query_one("#lab-charts", VerticalScroll)
             box.query(".placeholder").remove()
-            plot = MetricPlot(event.chart, event.x_label, event.y_label)
+            plot = MetricChart(event.chart, event.x_label, event.y_label)
             self.plots[event.chart] = plot
             box.mount(plot)
         plot.add_point(event.series, event.x, event.y)
