@@ -26,6 +26,11 @@ def _placeholder(match: re.Match[str]) -> str:
     return "\ufffd"  # a C1 control: the replacement character
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """"1 idea", "2 ideas": a count with its noun (`many` for an irregular plural)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
 def neutralise(text: Any) -> str:
     """`text` safe to print: every control character shown as a visible
     placeholder (ESC as ␛), never emitted. Newlines and tabs stay."""

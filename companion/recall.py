@@ -95,10 +95,11 @@ class Idea:
 
     @property
     def summary(self) -> str:
-        """The prompt's first line as a terminal shows it, cut at 72 characters."""
-        from companion.cardtext import math_to_unicode, without_bold
+        """The prompt on one line as a terminal shows it (a cloze's lines
+        joined, so its gaps after the first line count), cut at 72 characters."""
+        from companion.cardtext import math_to_unicode, without_bold, without_diagrams
 
-        line = math_to_unicode(without_bold(self.prompt)).strip().split("\n")[0]
+        line = " ".join(math_to_unicode(without_bold(without_diagrams(self.prompt))).split())
         return line if len(line) <= 72 else line[:71] + "…"
 
 
@@ -179,6 +180,14 @@ class RecallResult:
     @property
     def rate(self) -> float:
         return self.recalled / self.ideas if self.ideas else 0.0
+
+    def headline(self, named: bool = False) -> str:
+        """"Recalled 1 of 2 ideas (50%)", with "of SECTION" when `named`: the
+        line the app and `companion recall` both show."""
+        from companion.cardtext import plural
+
+        of = f" of {self.section}" if named else ""
+        return f"Recalled {self.recalled} of {plural(self.ideas, 'idea')}{of} ({self.rate:.0%})"
 
     @property
     def missed(self) -> tuple[IdeaResult, ...]:

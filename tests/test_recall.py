@@ -336,7 +336,7 @@ def test_recall_from_a_file_offers_to_study_the_missed_cards(recall_home, tmp_pa
     result = run(["recall", "batching", "--text", str(text)], recall_home, stdin="y\n\n3\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Study the 1 missed card(s) now?" in out
+    assert "Study the cards of the 1 missed idea now?" in out
     assert "Custom study: 1 chosen card" in out
     assert "Q: Which statistic predicts the critical batch size?" in out
     db = _db(recall_home)
@@ -393,8 +393,33 @@ def test_recall_in_a_terminal_opens_the_editor_and_leaves_its_comment_lines_out(
     os.close(main)
     text = out.decode("utf-8", "replace")
     assert "Recalled 1 of 2 ideas of encoders (50%)" in text
-    assert "Study the 1 missed card(s) now?" in text
+    assert "Study the cards of the 1 missed idea now?" in text
     [(stored, recalled)] = _db(recall_home).execute(
         "SELECT text, recalled FROM recall_attempts").fetchall()
     assert recalled == 1 and stored.strip() == "positional encodings"
     assert _db(recall_home).execute("SELECT count(*) FROM reviews").fetchone() == (0,)
+
+
+def test_a_summary_reads_the_whole_prompt_and_one_idea_is_one_idea(tmp_path):
+    # A cloze whose first line is a lead-in: its summary goes on past it.
+    home = tmp_path / "home"
+    write_deck(home / "decks", "mine.md", "## stack\nCloze: The encoder layer:\n"
+               "{{c1::self-attention}} then a\n{{c2::feed-forward}} network.\n"
+               "Tags: layers\nKeys: self-attention; feed-forward\n",
+               deck_id="mine", deck_name="Mine")
+    result = run(["recall", "layers"], home, stdin="self-attention, then feed-forward\n")
+    assert result.returncode == 0, result.stderr
+    assert ("✓ stack: The encoder layer: [...] then a (…) network.  "
+            "(you named: self-attention, feed-forward)") in result.stdout
+    assert "Recalled 1 of 1 idea of layers (100%)" in result.stdout
+
+
+def test_an_offer_whose_input_ends_unanswered_leaves_the_attempt_stored(recall_home, tmp_path):
+    text = tmp_path / "what-i-remember.txt"
+    text.write_text("Minibatches give a noisy gradient.\n", encoding="utf-8")
+    result = run(["recall", "batching", "--text", str(text)], recall_home, stdin="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith(
+        "Study the cards of the 1 missed idea now? [Y/n]: \n"
+        "Not studied: run companion recall again, or press r on the app's Home.")
+    assert _db(recall_home).execute("SELECT count(*) FROM recall_attempts").fetchone() == (1,)

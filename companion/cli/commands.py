@@ -300,8 +300,7 @@ def recall(section: str | None, text_file: Path | None) -> None:
         else:
             line += f"  (missing: {', '.join(item.missing)})"
         print(neutralise(line))
-    print(f"\nRecalled {result.recalled} of {result.ideas} ideas of {neutralise(chosen.name)} "
-          f"({result.rate:.0%}). Stored; no card's schedule changed.")
+    print(neutralise(f"\n{result.headline(named=True)}. Stored; no card's schedule changed."))
     missed = result.missed_cards
     if not missed:
         return
@@ -314,7 +313,15 @@ def recall(section: str | None, text_file: Path | None) -> None:
         print("Study them now from a terminal: run companion recall again there, or press r "
               "on the app's Home.")
         return
-    if not click.confirm(f"Study the {len(missed)} missed card(s) now?", default=True):
+    from companion.cardtext import plural
+
+    try:
+        study = click.confirm(f"Study the cards of the {plural(len(result.missed), 'missed idea')}"
+                              " now?", default=True)
+    except click.Abort:  # the input ended (or ctrl+c) before an answer: the attempt is stored
+        print("\nNot studied: run companion recall again, or press r on the app's Home.")
+        return
+    if not study:
         return
     from companion.cli.line_review import run_plain_review
     from companion.session import Selection

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from companion.cardtext import plural
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
+__all__ = ["local_time", "plural"]
 
 
 def local_time(ms: int | None, settings: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -149,7 +149,7 @@ class RecallScreen(CompanionScreen):
         area.read_only = True
         area.styles.height = 5
         self.query_one("#recall-summary", Static).update(Text.assemble(
-            (f"Recalled {result.recalled} of {result.ideas} ideas ({result.rate:.0%})", "bold"),
+            (result.headline(), "bold"),
             " · stored; no card's schedule changed"))
         lines: list[Text] = []
         for item in result.results:

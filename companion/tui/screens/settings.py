@@ -23,6 +23,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 
 from companion.settings import DEFAULT_PRESET, MAX_PRESETS, PRESET_NAME
 from companion.tui import bindings
+from companion.tui.format import plural
 from companion.tui.messages import SettingsDecksLoaded
 from companion.tui.screens.base import CompanionScreen
 
@@ -139,10 +140,6 @@ def name_problem(name: str, taken: list[str]) -> str | None:
     if name.lower() in {t.lower() for t in taken}:
         return f"there is a preset {name!r} already"
     return None
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 class SettingsScreen(CompanionScreen):
