@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         StudiedMemory,
     )
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -476,9 +476,23 @@ def _migration_10(db: Any) -> None:
     db.execute("DELETE FROM meta WHERE key = 'deck_signature'")  # the decks read again
 
 
+def _migration_11(db: Any) -> None:
+    """An answer taken back is known by its review id and its card together.
+    Keyed on the id alone, a record naming the id with another card (a
+    damaged or hostile sync file) took the id's place, the true undo was
+    ignored, and the answer came back on the next merge. The table is built
+    anew, as SQLite changes a primary key (inside this migration's transaction)."""
+    db["undone_reviews_keyed"].create({"id": str, "card_id": str, "at": int},
+                                      pk=("id", "card_id"), not_null={"at"})
+    db.execute("INSERT INTO undone_reviews_keyed(id, card_id, at) "
+               "SELECT id, card_id, at FROM undone_reviews")
+    db.execute("DROP TABLE undone_reviews")
+    db.execute("ALTER TABLE undone_reviews_keyed RENAME TO undone_reviews")
+
+
 MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
               5: _migration_5, 6: _migration_6, 7: _migration_7, 8: _migration_8,
-              9: _migration_9, 10: _migration_10}
+              9: _migration_9, 10: _migration_10, 11: _migration_11}
 
 
 # What each schema version has, to tell companion's database from another
@@ -1308,13 +1322,17 @@ class Reads:
                               "interval, due, memory) VALUES (?, ?, ?, ?, ?, ?, ?)", events)
         return self._value("SELECT count(*) FROM card_events") - before
 
-    def log_ids(self) -> dict[str, set[str]]:
-        """The ids of every review, schedule event, flag event and answer taken
-        back, by kind ("review", "event", "flag", "undo"): what a sync tells
-        its new records by."""
-        return {kind: set(self._column(f"SELECT id FROM {table}"))
-                for kind, table in (("review", "reviews"), ("event", "card_events"),
-                                    ("flag", "flag_events"), ("undo", "undone_reviews"))}
+    def log_ids(self) -> dict[str, set[Any]]:
+        """The ids of every review, schedule event and flag event, and the
+        (review id, card) of every answer taken back, by kind ("review",
+        "event", "flag", "undo"): what a sync tells its new records by
+        (sync_folder.record_key)."""
+        ids: dict[str, set[Any]] = {
+            kind: set(self._column(f"SELECT id FROM {table}"))
+            for kind, table in (("review", "reviews"), ("event", "card_events"),
+                                ("flag", "flag_events"))}
+        ids["undo"] = set(self.conn.execute("SELECT id, card_id FROM undone_reviews"))
+        return ids
 
     def export_undone(self) -> "list[ExportUndo]":
         """The answers taken back, in time order."""

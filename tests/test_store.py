@@ -134,10 +134,10 @@ def test_migrating_an_older_database_keeps_its_data_and_backs_it_up(tmp_path):
     conn.commit()
     conn.close()
     store = Store(path)
-    assert store.version == SCHEMA_VERSION == 10
+    assert store.version == SCHEMA_VERSION == 11
     assert store.conn.execute("SELECT id, rating FROM reviews").fetchall() == [("r1", 3)]
     assert "prediction" in {r[1] for r in store.conn.execute("PRAGMA table_info(lab_runs)")}
-    [backup] = store.backups_dir().glob("companion-*-before-migration-1-to-10.db")
+    [backup] = store.backups_dir().glob("companion-*-before-migration-1-to-11.db")
     old = sqlite3.connect(backup)
     assert old.execute("PRAGMA user_version").fetchone()[0] == 1
     assert old.execute("SELECT id FROM reviews").fetchall() == [("r1",)]
@@ -212,3 +212,29 @@ def test_a_card_whose_stored_fields_dont_read_never_stops_a_review_and_doctor_na
     assert doctor.returncode == 1
     assert ("cards whose stored fields don't read: 1 (e.g. mine/alpha: lab_params is not valid "
             "JSON; choices is not a JSON list of text)") in doctor.stdout
+
+
+def test_answers_taken_back_keep_through_the_migration_to_their_two_part_key(tmp_path):
+    import sqlite_utils
+
+    from companion.store import MIGRATIONS
+
+    path = tmp_path / "c.db"
+    conn = sqlite3.connect(path)
+    db = sqlite_utils.Database(conn)
+    for version in range(1, 11):
+        MIGRATIONS[version](db)
+    conn.execute("PRAGMA user_version = 10")
+    conn.execute("INSERT INTO undone_reviews(id, card_id, at) VALUES ('r1', 'd/a', 5)")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    assert store.version == 11
+    assert store.conn.execute("SELECT id, card_id, at FROM undone_reviews").fetchall() == [
+        ("r1", "d/a", 5)]
+    # the same review id with another card is another record now, not a clash
+    with store.transaction():
+        store.undo_reviews([("r1", "d/b", 6), ("r1", "d/a", 7)])
+    assert store.conn.execute("SELECT id, card_id, at FROM undone_reviews ORDER BY at"
+                              ).fetchall() == [("r1", "d/a", 5), ("r1", "d/b", 6)]
+    assert [r[5] for r in store.conn.execute("PRAGMA table_info(undone_reviews)")] == [1, 2, 0]

@@ -779,3 +779,47 @@ def test_an_undo_record_naming_another_card_than_its_review_takes_nothing_back(h
     assert b.doctor_clean()
     a.sync(folder)
     assert len(a.state()["reviews"]) == 2 and a.doctor_clean()
+
+
+def test_a_forged_undo_never_keeps_the_true_one_from_holding(homes, folder):
+    # Keyed on the review id alone, the forged record (the id with another
+    # card) took the id's place: the true undo was ignored, and the answer,
+    # still in its machine's own file, came back on the next merge.
+    a, b = homes["a"], homes["b"]
+    a.answer("test/alpha", 3)
+    a.answer("test/beta", 1)
+    a.sync(folder)
+    [own] = folder.glob("companion-*.jsonl")
+    header, *records = [json.loads(line) for line in own.read_text().splitlines()]
+    [alpha] = [r for r in records if r["type"] == "review" and r["card_id"] == "test/alpha"]
+    forged = {**header, "machine": "f" * 32}
+    undo = {"type": "undo", "id": alpha["id"], "card_id": "test/beta", "at": a.now}
+    (folder / f"companion-{'f' * 32}.jsonl").write_text(
+        json.dumps(forged) + "\n" + json.dumps(undo) + "\n")
+    b.sync(folder)
+    a.session.undo()  # beta's Again
+    a.session.undo()  # alpha's Good: the review the forged record named
+    assert a.state()["reviews"] == []
+    for name, home in (("a", a), ("b", b), ("a", a), ("b", b)):
+        home.sync(folder)
+        assert home.state()["reviews"] == [], name
+    assert_converged(a, b)
+    assert b.doctor_clean()
+
+
+def test_a_set_state_due_at_the_epoch_is_refused(homes, folder):
+    # A card in review due in 1970: overdue by half a century, every day first.
+    a, b = homes["a"], homes["b"]
+    a.answer("test/alpha", 3)
+    a.sync(folder)
+    [own] = folder.glob("companion-*.jsonl")
+    header = json.loads(own.read_text().splitlines()[0])
+    event = {"type": "event", "id": "e" * 32, "card_id": "test/alpha", "at": a.now,
+             "kind": "set-state", "interval": 3, "due": 0,
+             "memory": {"state": 2, "stability": 3.0, "difficulty": 5.0}}
+    (folder / f"companion-{'f' * 32}.jsonl").write_text(
+        json.dumps({**header, "machine": "f" * 32}) + "\n" + json.dumps(event) + "\n")
+    report = b.sync(folder)
+    assert [w for w in report.warnings if "line 2: event: a set-state event for a card not "
+            "new needs its due date (ms since the epoch)" in w], report.warnings
+    assert b.store.card_row("test/alpha").due != 0

@@ -212,12 +212,15 @@ def review_problem(review: Review, latest: int) -> str:
 def event_problem(event: CardEvent, latest: int) -> str:
     if event.at > latest:
         return f"at {event.at} is in the future"
+    if event.at == 0:
+        return "at must be ms since the epoch"
     if event.kind != "set-state":
         return f"a {event.kind} event has no memory" if event.memory is not None else ""
     if event.memory is None:
         return "a set-state event needs its memory"
-    if event.memory.state and event.due is None:
-        return "a set-state event for a card not new needs its due date"
+    if event.memory.state and not event.due:  # a forget's due is 0: the card is new
+        return ("a set-state event for a card not new needs its due date (ms since the "
+                "epoch)")
     return ""
 
 

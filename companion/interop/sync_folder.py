@@ -148,8 +148,15 @@ class SyncFile:
     cut: bool = False  # its last record was cut short
     data: bytes = b""
 
-    def ids(self, kind: str) -> set[str]:
-        return {r.id for r in self.records[kind]}
+    def ids(self, kind: str) -> set[Any]:
+        return {record_key(kind, r) for r in self.records[kind]}
+
+
+def record_key(kind: str, record: Any) -> Any:
+    """What tells one record of a kind from another: its id; an undo's, its
+    review's id with its card (the store keys them so: a forged record naming
+    the id with another card must not stand for the true one)."""
+    return (record.id, record.card_id) if kind == "undo" else record.id
 
 
 _DECODER: msgspec.json.Decoder[Any] | None = None
@@ -581,8 +588,8 @@ def _write_own(store: Store, folder: Path, path: Path, own: SyncFile | None,
     it, so a killed sync leaves the old file as it was. Returns how many."""
     from companion.cardtext import terminal_json
 
-    def known(kind: str) -> set[str]:
-        ids: set[str] = set()
+    def known(kind: str) -> set[Any]:
+        ids: set[Any] = set()
         for f in ([own] if own else []) + foreign:
             ids |= f.ids(kind)
         return ids
@@ -603,7 +610,8 @@ def _write_own(store: Store, folder: Path, path: Path, own: SyncFile | None,
                        ("flag", store.export_flag_events), ("undo", store.export_undone)):
         new = stored[kind] - known(kind)
         if new:
-            rows += [{"type": kind, **r._asdict()} for r in read() if r.id in new]
+            rows += [{"type": kind, **r._asdict()} for r in read()
+                     if record_key(kind, r) in new]
     if pending is not None:
         rows.append({"type": "settings", "id": pending.id, "at": pending.at,
                      "values": pending.values})
@@ -681,7 +689,7 @@ def _replace(path: Path, chunks: Iterable[bytes]) -> None:
         pass
 
 
-def _merge_file(store: Store, source: SyncFile, have: dict[str, set[str]],
+def _merge_file(store: Store, source: SyncFile, have: dict[str, set[Any]],
                 machine: str) -> tuple[Merged, set[str], set[str]]:
     """One file's records the store lacks, merged; (its report, the cards to
     replay, the cards whose flags to decide again)."""
@@ -693,8 +701,9 @@ def _merge_file(store: Store, source: SyncFile, have: dict[str, set[str]],
         seen = have[kind]
         out = []
         for record in records[kind]:
-            if record.id not in seen:
-                seen.add(record.id)
+            key = record_key(kind, record)
+            if key not in seen:
+                seen.add(key)
                 out.append(msgspec.to_builtins(record))
         return out
 
