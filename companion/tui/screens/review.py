@@ -53,8 +53,11 @@ class ReviewScreen(CompanionScreen):
                   "it. Grade how well you remembered: 1 Again (forgot), 2 Hard, 3 Good, "
                   "4 Easy; each button shows when the card comes back. Space or Enter on the "
                   "answer side means Good. A card that asks you to type the answer checks it "
-                  "on Enter, and then Enter takes the grade the check proposes. Your answer "
-                  "is saved before the next card shows.")
+                  "on Enter, and then Enter takes the grade the check proposes. A diagram "
+                  "card covers one label of a drawing with [▒▒▒]: name what is covered, then "
+                  "reveal the drawing whole. A predict card asks for your guess first; Enter "
+                  "runs its lab and shows what happened beside your guess. Your answer is "
+                  "saved before the next card shows.")
 
     BINDINGS = [*bindings.REVIEW]
 
