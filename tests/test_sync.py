@@ -760,20 +760,32 @@ def test_an_answer_taken_back_after_a_sync_stays_taken_back_on_every_machine(hom
     assert len(a.state()["reviews"]) == 1
 
 
-def test_an_undo_record_naming_another_card_than_its_review_takes_nothing_back(homes, folder):
-    # Such a record took the review off its own card while replaying only the
-    # card it named: the first card's cached state no longer matched its log.
-    a, b = homes["a"], homes["b"]
+def forged_file(a, folder, *records) -> None:
+    """A third machine's file in the folder holding `records`, under a's header."""
+    [own] = folder.glob("companion-*.jsonl")
+    header = {**json.loads(own.read_text().splitlines()[0]), "machine": "f" * 32}
+    (folder / f"companion-{'f' * 32}.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in (header, *records)))
+
+
+def forge_an_undo_of_alpha_naming_beta(a, folder) -> None:
+    """a answers alpha and beta and syncs; a forged file then takes alpha's
+    review back under beta's name."""
     a.answer("test/alpha", 3)
     a.answer("test/beta", 1)
     a.sync(folder)
     [own] = folder.glob("companion-*.jsonl")
-    header, *records = [json.loads(line) for line in own.read_text().splitlines()]
-    [alpha] = [r for r in records if r["type"] == "review" and r["card_id"] == "test/alpha"]
-    forged = {**header, "machine": "f" * 32}
-    undo = {"type": "undo", "id": alpha["id"], "card_id": "test/beta", "at": a.now}
-    (folder / f"companion-{'f' * 32}.jsonl").write_text(
-        json.dumps(forged) + "\n" + json.dumps(undo) + "\n")
+    [alpha] = [r for r in map(json.loads, own.read_text().splitlines()[1:])
+               if r["type"] == "review" and r["card_id"] == "test/alpha"]
+    forged_file(a, folder, {"type": "undo", "id": alpha["id"], "card_id": "test/beta",
+                            "at": a.now})
+
+
+def test_an_undo_record_naming_another_card_than_its_review_takes_nothing_back(homes, folder):
+    # Such a record took the review off its own card while replaying only the
+    # card it named: the first card's cached state no longer matched its log.
+    a, b = homes["a"], homes["b"]
+    forge_an_undo_of_alpha_naming_beta(a, folder)
     b.sync(folder)
     assert sorted(r[1] for r in b.state()["reviews"]) == ["test/alpha", "test/beta"]
     assert b.doctor_clean()
@@ -786,16 +798,7 @@ def test_a_forged_undo_never_keeps_the_true_one_from_holding(homes, folder):
     # card) took the id's place: the true undo was ignored, and the answer,
     # still in its machine's own file, came back on the next merge.
     a, b = homes["a"], homes["b"]
-    a.answer("test/alpha", 3)
-    a.answer("test/beta", 1)
-    a.sync(folder)
-    [own] = folder.glob("companion-*.jsonl")
-    header, *records = [json.loads(line) for line in own.read_text().splitlines()]
-    [alpha] = [r for r in records if r["type"] == "review" and r["card_id"] == "test/alpha"]
-    forged = {**header, "machine": "f" * 32}
-    undo = {"type": "undo", "id": alpha["id"], "card_id": "test/beta", "at": a.now}
-    (folder / f"companion-{'f' * 32}.jsonl").write_text(
-        json.dumps(forged) + "\n" + json.dumps(undo) + "\n")
+    forge_an_undo_of_alpha_naming_beta(a, folder)
     b.sync(folder)
     a.session.undo()  # beta's Again
     a.session.undo()  # alpha's Good: the review the forged record named
@@ -812,13 +815,9 @@ def test_a_set_state_due_at_the_epoch_is_refused(homes, folder):
     a, b = homes["a"], homes["b"]
     a.answer("test/alpha", 3)
     a.sync(folder)
-    [own] = folder.glob("companion-*.jsonl")
-    header = json.loads(own.read_text().splitlines()[0])
-    event = {"type": "event", "id": "e" * 32, "card_id": "test/alpha", "at": a.now,
-             "kind": "set-state", "interval": 3, "due": 0,
-             "memory": {"state": 2, "stability": 3.0, "difficulty": 5.0}}
-    (folder / f"companion-{'f' * 32}.jsonl").write_text(
-        json.dumps({**header, "machine": "f" * 32}) + "\n" + json.dumps(event) + "\n")
+    forged_file(a, folder, {"type": "event", "id": "e" * 32, "card_id": "test/alpha",
+                            "at": a.now, "kind": "set-state", "interval": 3, "due": 0,
+                            "memory": {"state": 2, "stability": 3.0, "difficulty": 5.0}})
     report = b.sync(folder)
     assert [w for w in report.warnings if "line 2: event: a set-state event for a card not "
             "new needs its due date (ms since the epoch)" in w], report.warnings
