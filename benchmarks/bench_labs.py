@@ -2,12 +2,17 @@
 
 Prints, on this machine:
 - each lab's default run, end to end as the learner starts it
-  (`python -m labs run NAME --json`, a fresh process: import, data, training);
+  (`python -m labs run NAME --json`, a fresh process: import, data, training),
+  on every device present (the CPU, and CUDA or MPS when torch sees one),
+  the devices interleaved lab by lab, with each accelerator's time as a ratio
+  to the CPU's (targets: every lab faster than on the host's CPU, < 1; the
+  batch-size sweep at least 3x faster, <= 0.33);
 - the batch-size lab's training loop against a bare PyTorch loop over the same
   model, data, batch sizes and steps (torch.optim.SGD, no events, no
   evaluation), as a ratio measured in the same run (target: within 10 %).
 
-Run: python benchmarks/bench_labs.py [--device cpu] [--repeats 3]
+Run: python benchmarks/bench_labs.py [--device cpu] [--repeats 3] [--devices cpu,cuda]
+                                     [--out DIR] [--skip-default-runs] [--skip-overhead]
 """
 
 from __future__ import annotations
@@ -23,18 +28,56 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def default_runs(device: str) -> None:
+def present_devices() -> list[str]:
+    import torch
+
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
+def one_run(name: str, device: str, out: Path | None) -> tuple[float, str]:
+    """(wall seconds, '' or what went wrong) of one default run in a fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "labs", "run", name, "--json",
+                           "--device", device], capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    if out is not None:
+        (out / f"{name}.{device}.jsonl").write_text(proc.stdout)
+        (out / f"{name}.{device}.err").write_text(proc.stderr)
+    last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    if proc.returncode == 0 and '"type":"result"' in last:
+        return wall, ""
+    return wall, f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"
+
+
+def default_runs(devices: list[str], out: Path | None) -> None:
     from labs.catalog import LABS
 
+    accelerators = [d for d in devices if d != "cpu"]
+    print(f"default runs on {', '.join(devices)} (fresh process each; target <= 30 s on 2 "
+          "CPU cores):")
+    width = max(len(name) for name in LABS)
     for name in LABS:
-        start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "labs", "run", name, "--json",
-                               "--device", device], capture_output=True, text=True, cwd=ROOT)
-        wall = time.perf_counter() - start
-        last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-        ok = proc.returncode == 0 and '"type":"result"' in last
-        print(f"{name:18s} default run on {device}: {wall:6.1f} s "
-              f"{'ok' if ok else 'FAILED: ' + proc.stderr.strip()[-200:]} (target <= 30 s)")
+        walls: dict[str, float] = {}
+        cells = []
+        for device in devices:  # interleaved: drift in the machine's load hits each alike
+            wall, problem = one_run(name, device, out)
+            walls[device] = wall
+            cells.append(f"{device} {wall:6.1f} s" + (f" FAILED ({problem})" if problem else ""))
+        for device in accelerators:
+            if "cpu" in walls:
+                # batch-size: at least 3x faster; every other lab: faster at all
+                sweep = name == "batch-size"
+                ratio = walls[device] / walls["cpu"]
+                met = ratio <= 1 / 3 if sweep else ratio < 1
+                cells.append(f"{device}/cpu {ratio:.2f} (target {'<= 0.33' if sweep else '< 1'}"
+                             f": {'met' if met else 'NOT met'})")
+        print(f"  {name:{width}s}  " + "  ".join(cells))
 
 
 def overhead(device: str, repeats: int) -> None:
@@ -122,11 +165,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps"))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--devices", default=None,
+                        help="comma-separated devices for the default runs (default: every "
+                             "device present)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="a folder to keep each default run's events and stderr in")
     parser.add_argument("--skip-default-runs", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true")
     args = parser.parse_args()
     if not args.skip_default_runs:
-        default_runs(args.device)
-    overhead(args.device, args.repeats)
+        devices = args.devices.split(",") if args.devices else present_devices()
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+        default_runs(devices, args.out)
+    if not args.skip_overhead:
+        overhead(args.device, args.repeats)
 
 
 if __name__ == "__main__":
