@@ -26,6 +26,28 @@ def _placeholder(match: re.Match[str]) -> str:
     return "\ufffd"  # a C1 control: the replacement character
 
 
+# Letters NFKD leaves whole that Anki's `nc:` search reads as others
+# (rslib/src/text.rs EXTRA_NO_COMBINING_REPLACEMENTS).
+NO_COMBINING_EXTRA = str.maketrans({
+    "€": "E", "Æ": "AE", "Ð": "D", "Ø": "O", "Þ": "TH", "ß": "s", "æ": "ae", "ð": "d",
+    "ø": "o", "þ": "th", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "ĸ": "k",
+    "Ł": "L", "ł": "l", "Ŋ": "N", "ŋ": "n", "Œ": "OE", "œ": "oe", "Ŧ": "T", "ŧ": "t",
+    "Ə": "E", "ǝ": "e", "ɑ": "a"})
+
+
+def without_combining(text: str | None) -> str | None:
+    """`text` as Anki's `nc:` search reads it (rslib/src/text.rs
+    without_combining): NFKD, combining marks dropped, a few letters spelled
+    out (ß as s, æ as ae); über, Über and uber then match alike."""
+    import unicodedata
+
+    if text is None or (text.isascii()):
+        return text
+    kept = "".join(ch for ch in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.category(ch).startswith("M"))
+    return kept.translate(NO_COMBINING_EXTRA)
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     """"1 idea", "2 ideas": a count with its noun (`many` for an irregular plural)."""
     return f"{n} {word if n == 1 else (many or word + 's')}"

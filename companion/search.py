@@ -36,7 +36,8 @@ def parse_search(text: str, deck: str | None = None,
     """Anki-like search text -> terms. Words match the card's text or id;
     `deck:ID`, `tag:NAME`, `is:new|learning|review|relearning|suspended|due|
     buried`, `lab:NAME` (or `has:lab`), `exercise:NAME` (or `has:exercise`)
-    filter; a leading `-` negates a term.
+    filter; `nc:TEXT` matches the text with accents ignored, as Anki's does;
+    a leading `-` negates a term.
     Terms are ANDed; the store turns them into SQL."""
     try:
         words = shlex.split(text)
@@ -53,6 +54,10 @@ def parse_search(text: str, deck: str | None = None,
         term: SearchTerm
         if sep and key in ("deck", "tag", "lab", "exercise") and value:
             term = SearchTerm(key, value, negate)
+        elif sep and key == "nc" and value:  # Anki's: accents and other marks ignored
+            from companion.cardtext import without_combining
+
+            term = SearchTerm("nc", without_combining(value), negate)
         elif sep and key == "has" and lowered in ("lab", "exercise"):
             term = SearchTerm(f"has_{lowered}", None, negate)
         elif sep and key == "is" and lowered in STATE_CODES:
@@ -65,7 +70,7 @@ def parse_search(text: str, deck: str | None = None,
     return terms
 
 
-FILTERS = ("deck", "tag", "lab", "exercise", "has", "is")
+FILTERS = ("deck", "tag", "lab", "exercise", "has", "is", "nc")
 
 
 def unknown_filters(text: str) -> list[str]:

@@ -635,6 +635,11 @@ def _search_where(terms: Sequence[SearchTerm], day_end: int) -> tuple[str, list[
             clause, extra = "coalesce(buried_until, 0) > ?", [day_end - 1]
         elif term.kind == "due":
             clause, extra = f"(state != {NEW} AND due < ?)", [day_end]
+        elif term.kind == "nc":  # the card's text without its marks (cardtext.without_combining)
+            like = f"%{term.value}%"
+            clause = ("(companion_nc(front) LIKE ? OR companion_nc(back) LIKE ? OR "
+                      "companion_nc(coalesce(extra, '')) LIKE ?)")
+            extra = [like, like, like]
         else:
             like = f"%{term.value}%"
             clause = "(front LIKE ? OR back LIKE ? OR coalesce(extra, '') LIKE ? OR id LIKE ?)"
@@ -1281,6 +1286,10 @@ class Reads:
         """(how many live cards match every term, the first `limit` of them in
         deck and deck-file order)."""
         from companion.rows import SearchHit
+        if any(term.kind == "nc" for term in terms):
+            from companion.cardtext import without_combining
+
+            self.conn.create_function("companion_nc", 1, without_combining, deterministic=True)
         where, args = _search_where(terms, day_end)
         total = self._value(f"SELECT count(*) FROM cards WHERE {where}", args)
         rows = self._rows(SearchHit,

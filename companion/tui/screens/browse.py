@@ -55,7 +55,8 @@ class BrowseScreen(CompanionScreen):
     SCREEN_TITLE = "Browse"
     KEYS_INTRO = ("Type to search the cards' text. In the search box: deck:ID, tag:NAME, "
                   "is:new|learning|review|relearning|due|suspended|buried, lab:NAME, has:lab, "
-                  "exercise:NAME, has:exercise, and a leading - to negate a term. ↑↓ move "
+                  "exercise:NAME, has:exercise, nc:TEXT (accents ignored, as Anki's), and a "
+                  "leading - to negate a term. ↑↓ move "
                   "through the cards; the detail below (or beside, on a wide terminal) "
                   "follows; x opens the card's exercise.")
 
