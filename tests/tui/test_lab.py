@@ -114,6 +114,7 @@ async def test_a_run_without_curves_says_so_and_enter_on_it_keeps_the_output(tui
         await wait_for(pilot, lambda: not screen.running and screen.runs)
         await settle(pilot)
         assert "drew no curves" in text_of(screen.query_one("#lab-charts .placeholder"))
+        assert "drew no heatmaps" in text_of(screen.query_one("#lab-heatmaps .placeholder"))
         screen.query_one("#runs-table").focus()
         await pilot.press("enter")
         await settle(pilot)

@@ -439,6 +439,10 @@ class LabScreen(CompanionScreen):
                 self.query_one("#lab-charts", VerticalScroll).mount(Static(
                     "This run drew no curves: see Output, Heatmaps and Trace.",
                     classes="muted placeholder"))
+            heatmaps = self.query_one("#lab-heatmaps", VerticalScroll)
+            if not heatmaps.children:  # a blank tab read as one still drawing
+                heatmaps.mount(Static("This run drew no heatmaps: see Output and Charts.",
+                                      classes="muted placeholder"))
             self.notify(f"{self.spec.name} finished", timeout=3)
         elif kind == "failed":
             log.mount(Static(Panel(event.message, title=f"failed: {event.kind}",
