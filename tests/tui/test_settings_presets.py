@@ -189,7 +189,7 @@ async def test_a_preset_name_must_be_well_formed_and_new(tui_home):
         dialog = app.screen
         assert isinstance(dialog, PresetNameScreen)
         field = dialog.query_one("#preset-name", Input)
-        error = dialog.query_one("#preset-name-error")
+        error = dialog.query_one("#preset-error")
         for name, why in (("default", '"default" is the default preset\'s name'),
                           ("Exam", "there is a preset 'Exam' already"),
                           ("my exam", "only letters, digits, - and _"),

@@ -14,8 +14,8 @@ from textual.widgets import Button, Input, Label, Static
 from companion.tui import bindings
 from companion.tui.screens.base import CompanionScreen
 
-# (id, label, placeholder)
-Field = tuple[str, str, str]
+# (id, label, placeholder), or with the value it starts with
+Field = tuple[str, str, str] | tuple[str, str, str, str]
 # tries what the values ask (or only checks them): None when done and good,
 # else the one line that says what is wrong, shown under the fields
 Attempt = Callable[[dict[str, str]], str | None]
@@ -29,6 +29,8 @@ class AskScreen(CompanionScreen[dict[str, str] | None], ModalScreen[dict[str, st
     KEYS_INTRO = "Tab moves between the fields; enter takes them; esc goes back, nothing done."
 
     BINDINGS = [*bindings.ASK]
+    ID_PREFIX = "ask"  # the widgets' ids: ask-box, ask-FIELD, ask-error
+    MAX_LENGTH = 1000
 
     def __init__(self, title: str, fields: list[Field], attempt: Attempt | None = None,
                  ok: str = "OK") -> None:
@@ -39,27 +41,28 @@ class AskScreen(CompanionScreen[dict[str, str] | None], ModalScreen[dict[str, st
         self.ok = ok
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="ask-box") as box:
+        prefix = self.ID_PREFIX
+        with Vertical(classes="dialog", id=f"{prefix}-box") as box:
             box.border_title = self.title_text
-            for ident, label, placeholder in self.fields:
+            for ident, label, placeholder, *value in self.fields:
                 with Horizontal(classes="dialog-row"):
                     yield Label(label, classes="dialog-label")
-                    field = Input(id=f"ask-{ident}", compact=True, placeholder=placeholder,
-                                  max_length=1000)
+                    field = Input("".join(value), id=f"{prefix}-{ident}", compact=True,
+                                  placeholder=placeholder, max_length=self.MAX_LENGTH)
                     field.cursor_blink = self.app.cursor_blink
                     yield field
-            yield Static("", id="ask-error", classes="dialog-error", markup=False)
+            yield Static("", id=f"{prefix}-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.ok}  enter", id="ok", variant="primary")
                 yield Button("Cancel  esc", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#ask-error", Static).display = False
+        self.query_one(f"#{self.ID_PREFIX}-error", Static).display = False
         self.query_one(Input).focus()
 
     def values(self) -> dict[str, str]:
-        return {ident: self.query_one(f"#ask-{ident}", Input).value.strip()
-                for ident, _label, _placeholder in self.fields}
+        return {field[0]: self.query_one(f"#{self.ID_PREFIX}-{field[0]}", Input).value.strip()
+                for field in self.fields}
 
     def action_ok(self) -> None:
         values = self.values()
@@ -67,9 +70,11 @@ class AskScreen(CompanionScreen[dict[str, str] | None], ModalScreen[dict[str, st
         if problem:
             from companion.cardtext import neutralise
 
-            error = self.query_one("#ask-error", Static)
+            error = self.query_one(f"#{self.ID_PREFIX}-error", Static)
             error.update(neutralise(problem))
             error.display = True
+            if len(self.fields) == 1:  # the one field it can be about
+                self.query_one(Input).add_class("-invalid")
             return
         self.dismiss(values)
 

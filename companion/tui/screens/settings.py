@@ -25,6 +25,7 @@ from companion.settings import DEFAULT_PRESET, MAX_PRESETS, PRESET_NAME
 from companion.tui import bindings
 from companion.tui.format import plural
 from companion.tui.messages import SettingsDecksLoaded
+from companion.tui.screens.ask import AskScreen
 from companion.tui.screens.base import CompanionScreen
 
 if TYPE_CHECKING:
@@ -445,7 +446,8 @@ class SettingsScreen(CompanionScreen):
                         "it under Decks; ctrl+s saves", timeout=5)
 
         self.app.push_screen(PresetNameScreen(f"New preset, a copy of {source!r}", "",
-                                              self.names), made)
+                                              self.names),
+                             lambda values: made(values["name"] if values else None))
 
     def action_rename_preset(self) -> None:
         old = self.shown
@@ -469,7 +471,8 @@ class SettingsScreen(CompanionScreen):
             self.notify(f"Preset {old!r} is now {new!r}; ctrl+s saves", timeout=4)
 
         others = [name for name in self.names if name != old]
-        self.app.push_screen(PresetNameScreen(f"Rename preset {old!r}", old, others), renamed)
+        self.app.push_screen(PresetNameScreen(f"Rename preset {old!r}", old, others),
+                             lambda values: renamed(values["name"] if values else None))
 
     def action_delete_preset(self) -> None:
         name = self.shown
@@ -661,67 +664,20 @@ class SettingsScreen(CompanionScreen):
         return super().dismiss(result)
 
 
-class PresetNameScreen(CompanionScreen[str | None], ModalScreen[str | None]):
-    """Asks a preset's name: dismissed with it, checked, or None."""
+class PresetNameScreen(AskScreen):
+    """Asks a preset's name: dismissed with {"name": it}, checked, or None."""
 
     SCREEN_TITLE = "Preset name"
     KEYS_INTRO = ("A preset's name is letters, digits, - and _ (up to 40); \"default\" is "
                   "the default preset's. enter takes it; esc goes back with no change.")
 
     BINDINGS = [*bindings.PRESET_NAME]
+    ID_PREFIX = "preset"
+    MAX_LENGTH = 40
 
     def __init__(self, title: str, value: str, taken: list[str]) -> None:
-        super().__init__()
-        self.title_text = title
-        self.value = value
-        self.taken = taken
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="preset-name-box", classes="dialog") as box:
-            box.border_title = self.title_text
-            with Horizontal(classes="dialog-row"):
-                yield Label("Name", classes="dialog-label")
-                field = Input(self.value, id="preset-name", compact=True, max_length=40,
-                              placeholder="e.g. exam")
-                field.cursor_blink = self.app.cursor_blink
-                yield field
-            yield Static("", id="preset-name-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("OK  enter", id="ok", variant="primary")
-                yield Button("Cancel  esc", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#preset-name-error", Static).display = False
-        self.query_one("#preset-name", Input).focus()
-
-    def action_ok(self) -> None:
-        name = self.query_one("#preset-name", Input).value.strip()
-        problem = name_problem(name, self.taken)
-        if problem is not None:
-            error = self.query_one("#preset-name-error", Static)
-            error.update(problem)
-            error.display = True
-            self.query_one("#preset-name", Input).add_class("-invalid")
-            return
-        self.dismiss(name)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def action_leave(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_ok()
-
-    @on(Button.Pressed, "#ok")
-    def _ok_pressed(self) -> None:
-        self.action_ok()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
+        super().__init__(title, [("name", "Name", "e.g. exam", value)],
+                         lambda values: name_problem(values["name"], taken))
 
 
 class ConfirmScreen(CompanionScreen[bool], ModalScreen[bool]):
