@@ -43,7 +43,8 @@ def nice_ticks(low: float, high: float, count: int = 5, whole: bool = False) -> 
         return [0.0]
     if high < low:
         low, high = high, low
-    if high - low < 1e-300:  # one value (or two a subnormal apart): a band around it
+    # One value, or two closer than the axis could print apart: a band around it.
+    if high - low < max(1e-300, 1e-9 * max(abs(low), abs(high))):
         pad = abs(high) * 0.1 if abs(high) > 1e-290 else 1.0
         low, high = low - pad, high + pad
     raw = (high - low) / max(1, count)
