@@ -251,6 +251,24 @@ class Answered:
     buried_siblings: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Known:
+    """What a queue read from its store, and when: `version` is the store's
+    (PRAGMA data_version, which moves when another connection commits, and
+    this connection's total_changes, which moves when it writes), so a read
+    is used again only while nothing has written since, but the queue itself.
+    The day's part (`day`, `done`, `extensions`) is for the learner day that
+    starts at `day`."""
+
+    version: tuple[int, int]
+    tree: DeckTree
+    names: dict[str, str] | None = None
+    day: int | None = None
+    done: dict[str, tuple[int, int]] = field(default_factory=dict)
+    extensions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    limits: DayLimits | None = None
+
+
 class Queue:
     """What is left to study and the next card, over any store's reads: a
     worker's `ReadStore` (Home's counts, Browse's card) or the review's `Store`."""
@@ -268,6 +286,8 @@ class Queue:
         if selection.custom and not selection.built_at:
             selection = replace(selection, built_at=clock())
         self.selection = selection
+        self._known: _Known | None = None
+        self._span = (0, 0)  # [start, end) of the learner day last asked about
 
     @cached_property
     def models(self) -> PresetModels:
@@ -287,7 +307,7 @@ class Queue:
         its own has): its preset's plus what custom study raised them by for
         this learner day (Anki's "increase today's limit")."""
         now = self.clock() if now is None else now
-        tree = DeckTree(self.store.deck_parents())
+        tree = self._read().tree
         extra_new, extra_reviews = self._extensions(tree, now).get(self.deck_id or "", (0, 0))
         preset = self.settings.for_deck(self.deck_id)
         return preset.new_per_day + extra_new, preset.reviews_per_day + extra_reviews
@@ -303,21 +323,69 @@ class Queue:
             out[deck_id] = (new + everywhere[0], review + everywhere[1])
         return out
 
+    def _version(self) -> tuple[int, int]:
+        conn = self.store.conn
+        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+
+    def _read(self) -> _Known:
+        """What the queue knows of the store, read again if anything (another
+        process, another session on this connection, a sync) wrote since."""
+        version, known = self._version(), self._known
+        if known is None or known.version != version:
+            known = self._known = _Known(version, DeckTree(self.store.deck_parents()))
+        return known
+
+    def _bounds(self, now: int) -> tuple[int, int]:
+        """[start, end) of the learner day of `now` (LearnerDay.bounds, kept
+        while `now` stays in the same day: every answer and draw asks)."""
+        start, end = self._span
+        if not start <= now < end:
+            start, end = self._span = self.day.bounds(now)
+        return start, end
+
     def day_limits(self, now: int | None = None) -> DayLimits:
         """Today's limits over the deck tree, from the deck studied down
-        (companion.limits: Anki's v3 rules)."""
+        (companion.limits: Anki's v3 rules). What the day's answers spent is
+        read from the log once a day and then kept, each answer of this
+        session added as it commits (`_count_answer`), and read again when
+        anything else writes to the store."""
         now = self.clock() if now is None else now
-        tree = DeckTree(self.store.deck_parents())
-        start, _ = self.day.bounds(now)
-        done = {deck_id: (counts.new, counts.review)
-                for deck_id, counts in self.store.answered_since(start).items()}
-        settings = self.settings
-        limits = {}
-        for deck_id in tree.subtree(self.deck_id):
-            preset = settings.for_deck(deck_id)
-            limits[deck_id] = (preset.new_per_day, preset.reviews_per_day)
-        return DayLimits(tree, self.deck_id, limits, done, self._extensions(tree, now),
-                         settings.new_cards_ignore_review_limit)
+        known = self._read()
+        start, _ = self._bounds(now)
+        if known.day != start:
+            known.done = {deck_id: (counts.new, counts.review)
+                          for deck_id, counts in self.store.answered_since(start).items()}
+            known.extensions = self._extensions(known.tree, now)
+            known.day, known.limits = start, None
+        if known.limits is None:
+            settings = self.settings
+            limits = {}
+            for deck_id in known.tree.subtree(self.deck_id):
+                preset = settings.for_deck(deck_id)
+                limits[deck_id] = (preset.new_per_day, preset.reviews_per_day)
+            known.limits = DayLimits(known.tree, self.deck_id, limits, known.done,
+                                     known.extensions, settings.new_cards_ignore_review_limit)
+        return known.limits
+
+    def _count_answer(self, changes_before: int, deck_id: str, state_before: int,
+                      at: int) -> None:
+        """This session's answer, just committed, in what the queue keeps:
+        counted as `Store.answered_since` counts it (the answer of a new card
+        or a review card, in its card's deck, from the day's start on), if
+        nothing but this answer wrote since the queue read the store; else
+        what it kept is dropped, to be read again."""
+        known = self._known
+        if known is None:
+            return
+        if known.version != (self.store.conn.execute("PRAGMA data_version").fetchone()[0],
+                             changes_before):
+            self._known = None
+            return
+        known.version = (known.version[0], self.store.conn.total_changes)
+        if known.day is not None and at >= known.day and state_before in (NEW, REVIEW):
+            new, review = known.done.get(deck_id, (0, 0))
+            known.done[deck_id] = (new + (state_before == NEW), review + (state_before == REVIEW))
+            known.limits = None
 
     def _salt(self, now: int) -> int:
         """The learner day as a number: the salt of a random order, so it holds
@@ -345,7 +413,7 @@ class Queue:
     def studied_decks(self) -> list[str]:
         """The deck studied and its subdecks, parents first (every deck when
         all decks are studied)."""
-        return DeckTree(self.store.deck_parents()).subtree(self.deck_id)
+        return self._read().tree.subtree(self.deck_id)
 
     # -- the queue -------------------------------------------------------
 
@@ -375,7 +443,7 @@ class Queue:
         """One pass over the selection's cards, grouped by deck: new, learning
         due now (or within the learn-ahead window), reviews due before the day
         ends (or the selection's own: due ahead, forgotten)."""
-        _, end = self.day.bounds(now)
+        _, end = self._bounds(now)
         selection, reads, decks = self.selection, self.store, self._decks()
         since, before = self._windows(now)
         if selection.card_ids:
@@ -391,7 +459,7 @@ class Queue:
 
     def next_card(self, now: int | None = None) -> CardView | None:
         now = self.clock() if now is None else now
-        _, end = self.day.bounds(now)
+        _, end = self._bounds(now)
         reads, decks = self.store, self._decks()
         selection = self.selection
         if selection.card_ids:
@@ -402,7 +470,8 @@ class Queue:
                                               selection.built_at, now))
             return CardView.from_row(row) if row else None
         tag = selection.tag
-        since, before = self._windows(now)
+        # (the custom studies' windows: only they need them)
+        since, before = self._windows(now) if selection.custom else (0, 0)
         # Learning cards when due come first, then the learn-ahead window once
         # nothing else is left (`again_since`: of forgotten cards, those forgotten).
         again = since if selection.forgotten_days else None
@@ -445,7 +514,10 @@ class Queue:
         # the decks sorted by name): so where a parent's limit is shared, its
         # own cards and its first subdeck's come first, whatever the deck ids
         still_open = set(open_new)
-        for deck_id, _ in limits.tree.in_order(reads.deck_names(), self.deck_id):
+        known = self._read()
+        if known.names is None:
+            known.names = reads.deck_names()
+        for deck_id, _ in limits.tree.in_order(known.names, self.deck_id):
             if deck_id in still_open:
                 row = reads.first_new_card_in(now, [deck_id], tag, order, salt)
                 if row:
@@ -460,11 +532,14 @@ class Queue:
             return None
         return open_decks
 
-    def card(self, card_id: str) -> CardView:
+    def _row(self, card_id: str) -> CardRow:
         row = self.store.card_row(card_id)
         if row is None:
             raise KeyError(f"no card {card_id!r}")
-        return CardView.from_row(row)
+        return row
+
+    def card(self, card_id: str) -> CardView:
+        return CardView.from_row(self._row(card_id))
 
     def previews(self, card: CardView, now: int | None = None) -> dict[int, str]:
         """The interval each grade would give, as Anki's buttons show it."""
@@ -506,32 +581,36 @@ class ReviewSession(Queue):
             raise ValueError(f"rating must be 1-4, got {rating!r}")
         review_id = uuid.uuid4().hex
         store = self.store
+        changes_before = store.conn.total_changes
         with store.transaction():
-            card = self.card(card_id)
+            card = self._row(card_id)
+            memory = memory_of(card)
             # The time is read under the write lock, and never at or before the
             # card's last review: a replay orders reviews by time, so the log's
             # order must be the order the answers were committed in, even when
             # another process answered the same card a moment ago.
             now = self.clock() if now is None else now
-            now = max(now, (card.memory.last_review or 0) + 1)
-            _, day_end = self.day.bounds(now)
-            siblings = store.cloze_siblings(card.note_id, card.deck_id, card_id)
-            flags = store.card_flags([card_id, *siblings])
-            outcome = self.model_of(card.deck_id).answer(card_id, card.memory, rating, now)
-            memory, leech = outcome.memory, outcome.leech
+            now = max(now, (memory.last_review or 0) + 1)
+            flags = store.flags_with_siblings(card_id, card.note_id, card.deck_id)
+            siblings = [f.id for f in flags if f.id != card_id]
+            outcome = self.model_of(card.deck_id).answer(card_id, memory, rating, now)
+            leech = outcome.leech
             suspend = False
             store.insert_review(review_id, card_id, now, rating, max(0, int(duration_ms)),
-                                card.memory.state, outcome.decision)
-            write_memory(store, card_id, memory)
+                                memory.state, outcome.decision)
+            write_memory(store, card_id, outcome.memory)
             if siblings:
-                store.bury_cards(siblings, day_end)
+                store.bury_cards(siblings, self._bounds(now)[1])
             if leech:
-                tags = card.tags if "leech" in card.tags else [*card.tags, "leech"]
+                tags = (card.tags or "").split()
+                if "leech" not in tags:
+                    tags.append("leech")
                 suspend = (self.settings.for_deck(card.deck_id).leech_action == "suspend"
-                           or card.suspended)
+                           or bool(card.suspended))
                 store.mark_leech(card_id, " ".join(tags), suspend)
+        self._count_answer(changes_before, card.deck_id, memory.state, now)
         self._undo.append(Step("answer", card_id, flags, review_id, rating))
-        return Answered(review_id, card_id, memory, leech, leech and suspend, siblings)
+        return Answered(review_id, card_id, outcome.memory, leech, leech and suspend, siblings)
 
     @property
     def can_undo(self) -> bool:
@@ -568,7 +647,7 @@ class ReviewSession(Queue):
     def bury(self, card_id: str, now: int | None = None) -> None:
         """Hide the card until the learner's next day starts; `undo` brings it back."""
         now = self.clock() if now is None else now
-        _, end = self.day.bounds(now)
+        _, end = self._bounds(now)
         with self.store.transaction():
             flags = self.store.card_flags([card_id])
             self.store.bury_card(card_id, end)

@@ -1038,12 +1038,17 @@ class Reads:
     def card_row(self, card_id: str) -> CardRow | None:
         return self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE id = ?", (card_id,))
 
-    def cloze_siblings(self, note_id: str, deck_id: str, card_id: str) -> list[str]:
-        """The other live cards of the same cloze or diagram note in the same
-        deck (a diagram's labels are siblings as a cloze's gaps are)."""
-        return self._column(
-            "SELECT id FROM cards WHERE note_id = ? AND deck_id = ? AND id != ? "
-            "AND kind IN ('cloze', 'diagram') AND retired = 0", (note_id, deck_id, card_id))
+    def flags_with_siblings(self, card_id: str, note_id: str, deck_id: str) -> list[CardFlags]:
+        """The card's flags, then its siblings': the other live cards of the
+        same cloze or diagram note in the same deck (a diagram's labels are
+        siblings as a cloze's gaps are), which an answer buries. What an
+        answer may change, in one read."""
+        return self._rows(
+            CardFlags,
+            "SELECT id, suspended, buried_until, tags FROM cards WHERE id = ? UNION ALL "
+            "SELECT id, suspended, buried_until, tags FROM cards WHERE note_id = ? "
+            "AND deck_id = ? AND id != ? AND kind IN ('cloze', 'diagram') AND retired = 0",
+            (card_id, note_id, deck_id, card_id))
 
     def card_flags(self, ids: list[str]) -> list[CardFlags]:
         return self._rows(
