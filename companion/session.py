@@ -263,6 +263,7 @@ class _Known:
     version: tuple[int, int]
     tree: DeckTree
     names: dict[str, str] | None = None
+    presets: dict[str, tuple[int, int]] | None = None  # each deck's (new, review) per day
     day: int | None = None
     done: dict[str, tuple[int, int]] = field(default_factory=dict)
     extensions: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -359,11 +360,12 @@ class Queue:
             known.day, known.limits = start, None
         if known.limits is None:
             settings = self.settings
-            limits = {}
-            for deck_id in known.tree.subtree(self.deck_id):
-                preset = settings.for_deck(deck_id)
-                limits[deck_id] = (preset.new_per_day, preset.reviews_per_day)
-            known.limits = DayLimits(known.tree, self.deck_id, limits, known.done,
+            if known.presets is None:  # the decks' own limits: the tree's and the settings'
+                known.presets = {}
+                for deck_id in known.tree.subtree(self.deck_id):
+                    preset = settings.for_deck(deck_id)
+                    known.presets[deck_id] = (preset.new_per_day, preset.reviews_per_day)
+            known.limits = DayLimits(known.tree, self.deck_id, known.presets, known.done,
                                      known.extensions, settings.new_cards_ignore_review_limit)
         return known.limits
 
