@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Callable
 
 from companion.limits import DayLimits, DeckTree, Due
-from companion.replay import memory_of, rebuild_card, write_memory
+from companion.replay import memory_of, memory_row, rebuild_card
 from companion.scheduler import (
     LEARNING,
     NEW,
@@ -600,7 +600,7 @@ class ReviewSession(Queue):
             suspend = False
             store.insert_review(review_id, card_id, now, rating, max(0, int(duration_ms)),
                                 memory.state, outcome.decision)
-            write_memory(store, card_id, outcome.memory)
+            store.write_memory(memory_row(card_id, outcome.memory), memory.state)
             if siblings:
                 store.bury_cards(siblings, self._bounds(now)[1])
             if leech:

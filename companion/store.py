@@ -1664,6 +1664,7 @@ class Store(Reads):
     _WRITE_MEMORY = ("UPDATE cards SET state = ?, remaining_steps = ?, stability = ?, "
                      "difficulty = ?, due = ?, last_review = ?, reps = ?, lapses = ?, "
                      "interval = ? WHERE id = ?")
+    _WRITE_MEMORY_KEEPING_STATE = _WRITE_MEMORY.replace("state = ?, ", "", 1)
 
     def insert_review(self, review_id: str, card_id: str, reviewed_at: int, rating: int,
                       duration_ms: int, state_before: int, decision: Sequence[int]) -> None:
@@ -1709,9 +1710,15 @@ class Store(Reads):
                 if self.conn.execute("DELETE FROM reviews WHERE id = ? AND card_id = ?",
                                      (review_id, card_id)).rowcount]
 
-    def write_memory(self, memory: MemoryRow) -> None:
-        """Cache one card's memory state."""
-        self.conn.execute(self._WRITE_MEMORY, memory)
+    def write_memory(self, memory: MemoryRow, state_before: int | None = None) -> None:
+        """Cache one card's memory state. Given the state the card had
+        (`state_before`) and the memory keeps it, the state column is left
+        out: SQLite then leaves the indexes that hold the state but not the
+        due date alone (cards_new_order), a page fewer written per answer."""
+        if memory.state == state_before:
+            self.conn.execute(self._WRITE_MEMORY_KEEPING_STATE, memory[1:])
+        else:
+            self.conn.execute(self._WRITE_MEMORY, memory)
 
     def bury_cards(self, ids: list[str], until: int) -> None:
         self.conn.execute(
