@@ -1,6 +1,7 @@
 """What a review session keeps between answers (the deck tree, the day's answers
 per deck) stays what the log says: when another process or another session on
-the same home answers, after undo, and across the learner day's rollover."""
+the same home answers, after undo, and across the learner day's rollover;
+and the ids its answers get."""
 
 from __future__ import annotations
 
@@ -161,3 +162,18 @@ def test_what_the_session_keeps_equals_a_fresh_read_after_every_answer(five_new)
         assert s.next_card() == fresh.next_card()
         steps += 1
     assert steps == 60
+
+
+def test_answers_have_unique_ids_in_the_order_they_were_given(five_new):
+    # the ids lead with the answer's time, so the log's id index grows at its
+    # end; they stay 32 hex digits, as the uuid4s of older logs are
+    clock = Clock()
+    s = session(five_new, clock, new_per_day=10)
+    ids = []
+    for _ in range(6):
+        clock.now += 1
+        ids.append(s.answer(s.next_card().id, 1).review_id)
+    assert len(set(ids)) == 6 and ids == sorted(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    stored = [r[0] for r in five_new.conn.execute("SELECT id FROM reviews ORDER BY reviewed_at")]
+    assert stored == ids
