@@ -263,9 +263,9 @@ class Answered:
 @dataclass
 class _Known:
     """What a queue read from its store, and when: `version` is the store's
-    (PRAGMA data_version, which moves when another connection commits, and
-    this connection's total_changes, which moves when it writes), so a read
-    is used again only while nothing has written since, but the queue itself.
+    `data_state()` then (it moves when another connection commits, or this
+    one writes), so a read is used again only while nothing but the queue's
+    own answers (`_count_answer`) has written since.
     The day's part (`day`, `done`, `extensions`) is for the learner day that
     starts at `day`."""
 
@@ -333,14 +333,10 @@ class Queue:
             out[deck_id] = (new + everywhere[0], review + everywhere[1])
         return out
 
-    def _version(self) -> tuple[int, int]:
-        conn = self.store.conn
-        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
-
     def _read(self) -> _Known:
         """What the queue knows of the store, read again if anything (another
         process, another session on this connection, a sync) wrote since."""
-        version, known = self._version(), self._known
+        version, known = self.store.data_state(), self._known
         if known is None or known.version != version:
             known = self._known = _Known(version, DeckTree(self.store.deck_parents()))
         return known
@@ -388,11 +384,11 @@ class Queue:
         known = self._known
         if known is None:
             return
-        if known.version != (self.store.conn.execute("PRAGMA data_version").fetchone()[0],
-                             changes_before):
+        data_version, changes = self.store.data_state()
+        if known.version != (data_version, changes_before):
             self._known = None
             return
-        known.version = (known.version[0], self.store.conn.total_changes)
+        known.version = (data_version, changes)
         if known.day is not None and at >= known.day and state_before in (NEW, REVIEW):
             new, review = known.done.get(deck_id, (0, 0))
             known.done[deck_id] = (new + (state_before == NEW), review + (state_before == REVIEW))
@@ -591,7 +587,7 @@ class ReviewSession(Queue):
         if rating not in (1, 2, 3, 4):
             raise ValueError(f"rating must be 1-4, got {rating!r}")
         store = self.store
-        changes_before = store.conn.total_changes
+        changes_before = store.rows_written()
         with store.transaction():
             card = self._row(card_id)
             memory = memory_of(card)

@@ -697,6 +697,18 @@ class Reads:
     def _column(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         return [row[0] for row in self.conn.execute(sql, args)]
 
+    def data_state(self) -> tuple[int, int]:
+        """Where the database's history stands, as this connection sees it:
+        SQLite's data_version (it moves when another connection commits) and
+        this connection's total_changes (it moves with each row this
+        connection writes). Equal twice: nothing was written in between."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0], self.rows_written()
+
+    def rows_written(self) -> int:
+        """Rows this connection inserted, changed or deleted since it opened
+        (no statement runs: SQLite counts them)."""
+        return self.conn.total_changes
+
     def meta(self, key: str, default: str | None = None) -> str | None:
         value = self._value("SELECT value FROM meta WHERE key = ?", (key,))
         return default if value is None else value
