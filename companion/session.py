@@ -13,14 +13,14 @@ together before the next card is drawn.
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable
 
 from companion.limits import DayLimits, DeckTree, Due
-from companion.replay import memory_of, rebuild_card, write_memory
+from companion.replay import memory_of, memory_row, rebuild_card
 from companion.scheduler import (
     LEARNING,
     NEW,
@@ -154,6 +154,15 @@ def check_selection(reads: Reads, tag: str | None = None, ahead_days: int = 0,
     return Selection(tag or None, ahead_days, forgotten_days, built_at)
 
 
+def new_review_id(at_ms: int) -> str:
+    """A review's own id: 32 hex digits, as a uuid4's, of which the first 12
+    are the answer's time in ms and the other 80 bits random. Unique as a
+    uuid4 is (two machines' logs still merge as a set union), and an answer's
+    id goes to the end of the reviews' id index instead of a random page of
+    it: a page SQLite has in its cache, not one read back per answer."""
+    return f"{max(0, at_ms) & 0xFFFF_FFFF_FFFF:012x}{os.urandom(10).hex()}"
+
+
 def decoded_fields(lab_params: str | None,
                    choices: str | None) -> tuple[dict[str, str], list[str], str]:
     """A card's stored lab parameters (a JSON object of text) and choices (a JSON
@@ -251,6 +260,25 @@ class Answered:
     buried_siblings: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Known:
+    """What a queue read from its store, and when: `version` is the store's
+    `data_state()` then (it moves when another connection commits, or this
+    one writes), so a read is used again only while nothing but the queue's
+    own answers (`_count_answer`) has written since.
+    The day's part (`day`, `done`, `extensions`) is for the learner day that
+    starts at `day`."""
+
+    version: tuple[int, int]
+    tree: DeckTree
+    names: dict[str, str] | None = None
+    presets: dict[str, tuple[int, int]] | None = None  # each deck's (new, review) per day
+    day: int | None = None
+    done: dict[str, tuple[int, int]] = field(default_factory=dict)
+    extensions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    limits: DayLimits | None = None
+
+
 class Queue:
     """What is left to study and the next card, over any store's reads: a
     worker's `ReadStore` (Home's counts, Browse's card) or the review's `Store`."""
@@ -268,6 +296,8 @@ class Queue:
         if selection.custom and not selection.built_at:
             selection = replace(selection, built_at=clock())
         self.selection = selection
+        self._known: _Known | None = None
+        self._span = (0, 0)  # [start, end) of the learner day last asked about
 
     @cached_property
     def models(self) -> PresetModels:
@@ -287,7 +317,7 @@ class Queue:
         its own has): its preset's plus what custom study raised them by for
         this learner day (Anki's "increase today's limit")."""
         now = self.clock() if now is None else now
-        tree = DeckTree(self.store.deck_parents())
+        tree = self._read().tree
         extra_new, extra_reviews = self._extensions(tree, now).get(self.deck_id or "", (0, 0))
         preset = self.settings.for_deck(self.deck_id)
         return preset.new_per_day + extra_new, preset.reviews_per_day + extra_reviews
@@ -303,21 +333,66 @@ class Queue:
             out[deck_id] = (new + everywhere[0], review + everywhere[1])
         return out
 
+    def _read(self) -> _Known:
+        """What the queue knows of the store, read again if anything (another
+        process, another session on this connection, a sync) wrote since."""
+        version, known = self.store.data_state(), self._known
+        if known is None or known.version != version:
+            known = self._known = _Known(version, DeckTree(self.store.deck_parents()))
+        return known
+
+    def _bounds(self, now: int) -> tuple[int, int]:
+        """[start, end) of the learner day of `now` (LearnerDay.bounds, kept
+        while `now` stays in the same day: every answer and draw asks)."""
+        start, end = self._span
+        if not start <= now < end:
+            start, end = self._span = self.day.bounds(now)
+        return start, end
+
     def day_limits(self, now: int | None = None) -> DayLimits:
         """Today's limits over the deck tree, from the deck studied down
-        (companion.limits: Anki's v3 rules)."""
+        (companion.limits: Anki's v3 rules). What the day's answers spent is
+        read from the log once a day and then kept, each answer of this
+        session added as it commits (`_count_answer`), and read again when
+        anything else writes to the store."""
         now = self.clock() if now is None else now
-        tree = DeckTree(self.store.deck_parents())
-        start, _ = self.day.bounds(now)
-        done = {deck_id: (counts.new, counts.review)
-                for deck_id, counts in self.store.answered_since(start).items()}
-        settings = self.settings
-        limits = {}
-        for deck_id in tree.subtree(self.deck_id):
-            preset = settings.for_deck(deck_id)
-            limits[deck_id] = (preset.new_per_day, preset.reviews_per_day)
-        return DayLimits(tree, self.deck_id, limits, done, self._extensions(tree, now),
-                         settings.new_cards_ignore_review_limit)
+        known = self._read()
+        start, _ = self._bounds(now)
+        if known.day != start:
+            known.done = {deck_id: (counts.new, counts.review)
+                          for deck_id, counts in self.store.answered_since(start).items()}
+            known.extensions = self._extensions(known.tree, now)
+            known.day, known.limits = start, None
+        if known.limits is None:
+            settings = self.settings
+            if known.presets is None:  # the decks' own limits: the tree's and the settings'
+                known.presets = {}
+                for deck_id in known.tree.subtree(self.deck_id):
+                    preset = settings.for_deck(deck_id)
+                    known.presets[deck_id] = (preset.new_per_day, preset.reviews_per_day)
+            known.limits = DayLimits(known.tree, self.deck_id, known.presets, known.done,
+                                     known.extensions, settings.new_cards_ignore_review_limit)
+        return known.limits
+
+    def _count_answer(self, changes_before: int, deck_id: str, state_before: int,
+                      at: int) -> None:
+        """This session's answer, just committed, in what the queue keeps:
+        counted as `Store.answered_since` counts it (the answer of a new card
+        or a review card, in its card's deck, from the day's start on), if
+        nothing but this answer wrote since the queue read the store; else
+        what it kept is dropped, to be read again."""
+        known = self._known
+        if known is None:
+            return
+        data_version, changes = self.store.data_state()
+        if known.version != (data_version, changes_before):
+            self._known = None
+            return
+        known.version = (data_version, changes)
+        if known.day is not None and at >= known.day and state_before in (NEW, REVIEW):
+            new, review = known.done.get(deck_id, (0, 0))
+            known.done[deck_id] = (new + (state_before == NEW), review + (state_before == REVIEW))
+            known.limits = None
 
     def _salt(self, now: int) -> int:
         """The learner day as a number: the salt of a random order, so it holds
@@ -345,7 +420,7 @@ class Queue:
     def studied_decks(self) -> list[str]:
         """The deck studied and its subdecks, parents first (every deck when
         all decks are studied)."""
-        return DeckTree(self.store.deck_parents()).subtree(self.deck_id)
+        return self._read().tree.subtree(self.deck_id)
 
     # -- the queue -------------------------------------------------------
 
@@ -375,7 +450,7 @@ class Queue:
         """One pass over the selection's cards, grouped by deck: new, learning
         due now (or within the learn-ahead window), reviews due before the day
         ends (or the selection's own: due ahead, forgotten)."""
-        _, end = self.day.bounds(now)
+        _, end = self._bounds(now)
         selection, reads, decks = self.selection, self.store, self._decks()
         since, before = self._windows(now)
         if selection.card_ids:
@@ -391,7 +466,7 @@ class Queue:
 
     def next_card(self, now: int | None = None) -> CardView | None:
         now = self.clock() if now is None else now
-        _, end = self.day.bounds(now)
+        _, end = self._bounds(now)
         reads, decks = self.store, self._decks()
         selection = self.selection
         if selection.card_ids:
@@ -402,7 +477,8 @@ class Queue:
                                               selection.built_at, now))
             return CardView.from_row(row) if row else None
         tag = selection.tag
-        since, before = self._windows(now)
+        # (the custom studies' windows: only they need them)
+        since, before = self._windows(now) if selection.custom else (0, 0)
         # Learning cards when due come first, then the learn-ahead window once
         # nothing else is left (`again_since`: of forgotten cards, those forgotten).
         again = since if selection.forgotten_days else None
@@ -445,7 +521,10 @@ class Queue:
         # the decks sorted by name): so where a parent's limit is shared, its
         # own cards and its first subdeck's come first, whatever the deck ids
         still_open = set(open_new)
-        for deck_id, _ in limits.tree.in_order(reads.deck_names(), self.deck_id):
+        known = self._read()
+        if known.names is None:
+            known.names = reads.deck_names()
+        for deck_id, _ in limits.tree.in_order(known.names, self.deck_id):
             if deck_id in still_open:
                 row = reads.first_new_card_in(now, [deck_id], tag, order, salt)
                 if row:
@@ -460,11 +539,14 @@ class Queue:
             return None
         return open_decks
 
-    def card(self, card_id: str) -> CardView:
+    def _row(self, card_id: str) -> CardRow:
         row = self.store.card_row(card_id)
         if row is None:
             raise KeyError(f"no card {card_id!r}")
-        return CardView.from_row(row)
+        return row
+
+    def card(self, card_id: str) -> CardView:
+        return CardView.from_row(self._row(card_id))
 
     def previews(self, card: CardView, now: int | None = None) -> dict[int, str]:
         """The interval each grade would give, as Anki's buttons show it."""
@@ -504,34 +586,38 @@ class ReviewSession(Queue):
                now: int | None = None) -> Answered:
         if rating not in (1, 2, 3, 4):
             raise ValueError(f"rating must be 1-4, got {rating!r}")
-        review_id = uuid.uuid4().hex
         store = self.store
+        changes_before = store.rows_written()
         with store.transaction():
-            card = self.card(card_id)
+            card = self._row(card_id)
+            memory = memory_of(card)
             # The time is read under the write lock, and never at or before the
             # card's last review: a replay orders reviews by time, so the log's
             # order must be the order the answers were committed in, even when
             # another process answered the same card a moment ago.
             now = self.clock() if now is None else now
-            now = max(now, (card.memory.last_review or 0) + 1)
-            _, day_end = self.day.bounds(now)
-            siblings = store.cloze_siblings(card.note_id, card.deck_id, card_id)
-            flags = store.card_flags([card_id, *siblings])
-            outcome = self.model_of(card.deck_id).answer(card_id, card.memory, rating, now)
-            memory, leech = outcome.memory, outcome.leech
+            now = max(now, (memory.last_review or 0) + 1)
+            review_id = new_review_id(now)
+            flags = store.flags_with_siblings(card_id, card.note_id, card.deck_id)
+            siblings = [f.id for f in flags if f.id != card_id]
+            outcome = self.model_of(card.deck_id).answer(card_id, memory, rating, now)
+            leech = outcome.leech
             suspend = False
             store.insert_review(review_id, card_id, now, rating, max(0, int(duration_ms)),
-                                card.memory.state, outcome.decision)
-            write_memory(store, card_id, memory)
+                                memory.state, outcome.decision)
+            store.write_memory(memory_row(card_id, outcome.memory), memory.state)
             if siblings:
-                store.bury_cards(siblings, day_end)
+                store.bury_cards(siblings, self._bounds(now)[1])
             if leech:
-                tags = card.tags if "leech" in card.tags else [*card.tags, "leech"]
+                tags = (card.tags or "").split()
+                if "leech" not in tags:
+                    tags.append("leech")
                 suspend = (self.settings.for_deck(card.deck_id).leech_action == "suspend"
-                           or card.suspended)
+                           or bool(card.suspended))
                 store.mark_leech(card_id, " ".join(tags), suspend)
+        self._count_answer(changes_before, card.deck_id, memory.state, now)
         self._undo.append(Step("answer", card_id, flags, review_id, rating))
-        return Answered(review_id, card_id, memory, leech, leech and suspend, siblings)
+        return Answered(review_id, card_id, outcome.memory, leech, leech and suspend, siblings)
 
     @property
     def can_undo(self) -> bool:
@@ -568,7 +654,7 @@ class ReviewSession(Queue):
     def bury(self, card_id: str, now: int | None = None) -> None:
         """Hide the card until the learner's next day starts; `undo` brings it back."""
         now = self.clock() if now is None else now
-        _, end = self.day.bounds(now)
+        _, end = self._bounds(now)
         with self.store.transaction():
             flags = self.store.card_flags([card_id])
             self.store.bury_card(card_id, end)
