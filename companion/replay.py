@@ -269,8 +269,9 @@ def rebuild_all(store: Store, settings: Settings,
                     card_id, reviews, events.get(card_id, ()))
                 memory_rows.append(memory_row(card_id, memory))
                 # only the reviews whose record changes: a log in order writes none
+                # (a stored state_before of NULL always changes: no slice to compare)
                 records.extend([(*record, r[0]) for r, record in zip(rows, replayed)
-                                if record != r[4:10]])
+                                if r[4] is None or record != r[4:10]])
             store.write_memories(memory_rows)
             store.set_replayed_records(records)
             done += len(chunk)
