@@ -21,7 +21,10 @@ across runs or machines.
     pip install anki
 
 Run: python benchmarks/bench_anki.py [--cards 100000] [--reviews-per-card 10]
-                                     [--answers 2000] [--ours-ms X]
+                                     [--answers 2000] [--ours-ms X] [--only rebuild]
+
+`--only rebuild` stops after the rebuild ratio (no answer loops): the quick
+iteration on rebuild_all.
 """
 
 from __future__ import annotations
@@ -228,7 +231,11 @@ def main() -> int:
     parser.add_argument("--ours-ms", type=float, default=None,
                         help="companion's median from bench_review.py; skips building "
                              "companion's side (the ratio is then across two runs)")
+    parser.add_argument("--only", choices=("rebuild",), default=None,
+                        help="rebuild: stop after the rebuild ratio, skip the answer loops")
     args = parser.parse_args()
+    if args.only and args.ours_ms is not None:
+        parser.error("--only rebuild builds companion's side: drop --ours-ms")
     if 2 * args.answers > ANKI_MAX_PER_DAY:
         # Both Anki loops draw on one collection's daily review limit.
         parser.error(f"--answers at most {ANKI_MAX_PER_DAY // 2} (Anki's daily limit)")
@@ -254,8 +261,9 @@ def main() -> int:
                                  args.cards, args.reviews_per_card)
         print(f"  built in {time.perf_counter() - start:.1f} s, of which FSRS on "
               f"(memory states from the revlog + reschedule): {fsrs_s:.1f} s")
-        anki_loop = AnkiLoop(col)
-        print(f"  first fetch (builds the day's queue): {anki_loop.first_fetch_ms:.1f} ms")
+        anki_loop = AnkiLoop(col) if args.only is None else None
+        if anki_loop is not None:
+            print(f"  first fetch (builds the day's queue): {anki_loop.first_fetch_ms:.1f} ms")
         # Counted in SQL: the scheduler's counts stop at the daily limit.
         due = col.db.scalar("SELECT count() FROM cards WHERE queue = 2 AND due <= ?",
                             col.sched.today)
@@ -280,6 +288,9 @@ def main() -> int:
                 ours.store.conn.execute("PRAGMA synchronous").fetchone()[0]
             print(f"  companion SQLite: journal_mode={mode}, synchronous={sync} "
                   "(1 = NORMAL, 2 = FULL)")
+            if args.only == "rebuild":
+                ours.store.close()
+                return 0
         print(f"  Anki SQLite: journal_mode={col.db.scalar('PRAGMA journal_mode')}, "
               f"synchronous={col.db.scalar('PRAGMA synchronous')}, "
               f"locking_mode={col.db.scalar('PRAGMA locking_mode')}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Collection
+from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from companion.scheduler import (
@@ -254,47 +256,32 @@ def rebuild_all(store: Store, settings: Settings,
     done = 0
     with store.transaction():
         store.reset_memories()
-        card_id: str | None = None
-        ids: list[str] = []
-        log: list[LoggedReview] = []
-        stored: list[tuple[int | None, ...]] = []
-        memory_rows: list[MemoryRow] = []
-        before_rows: list[tuple[int | str, ...]] = []
-
         events = events_by_card(store)
-
-        def finish() -> None:
-            assert card_id is not None
-            model = models.for_deck(deck_of.get(card_id))
-            memory, kept = model.replay(card_id, log, events.get(card_id, []))
-            memory_rows.append(memory_row(card_id, memory))
-            before_rows.extend(_records(ids, kept, stored))
-
-        def flush() -> None:
+        for chunk in store.replay_log():
+            memory_rows: list[MemoryRow] = []
+            records: list[tuple[int, ...]] = []
+            for card_id, group in groupby(chunk, _card_of):
+                rows = list(group)
+                # (reviewed_at, rating, the kept decision as `logged` reads it)
+                reviews = [(r[2], r[3], None if r[5] is None or r[8] is None or r[9] is None
+                            else (r[5], r[6] or 0, r[7] or 0, r[8], r[9])) for r in rows]
+                memory, replayed = models.for_deck(deck_of.get(card_id)).replay_rows(
+                    card_id, reviews, events.get(card_id, ()))
+                memory_rows.append(memory_row(card_id, memory))
+                # only the reviews whose record changes: a log in order writes none
+                # (a stored state_before of NULL always changes: no slice to compare)
+                records.extend([(*record, r[0]) for r, record in zip(rows, replayed)
+                                if r[4] is None or record != r[4:10]])
             store.write_memories(memory_rows)
-            store.set_review_records(before_rows)
-            memory_rows.clear()
-            before_rows.clear()
-
-        for review in store.review_log():
-            if review.card_id != card_id:
-                if card_id is not None:
-                    finish()
-                    if len(before_rows) + len(memory_rows) > 50_000:
-                        flush()
-                        if progress:
-                            progress(done, total)
-                card_id, ids, log, stored = review.card_id, [], [], []
-            ids.append(review.id)
-            log.append(logged(review))
-            stored.append((review.state_before, review.state_after, review.remaining_steps,
-                           review.interval, review.due, review.elapsed_days))
-            done += 1
-        if card_id is not None:
-            finish()
-        flush()
+            store.set_replayed_records(records)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
         store.set_meta("memory_parameters", memory_parameters(settings))
         store.set_meta("replay_needed", "0")
     if progress:
         progress(done, total)
     return done
+
+
+_card_of = itemgetter(1)

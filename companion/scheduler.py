@@ -29,6 +29,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from hashlib import blake2b
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from companion.settings import Settings, parse_step
@@ -389,6 +390,10 @@ class MemoryModel:
         self.short_term = self.parameters[17] > 0 and self.parameters[18] > 0
         self.decay = -self.parameters[20]
         self.factor = 0.9 ** (1 / self.decay) - 1
+        # replay_rows' lookups: quarter hour -> (next rollover, today's day
+        # number), day number -> its start (ms)
+        self._replay_timings: dict[int, tuple[int, int]] = {}
+        self._replay_starts: dict[int, int] = {}
 
     # -- the FSRS part -----------------------------------------------------
 
@@ -612,39 +617,190 @@ class MemoryModel:
         decision the log kept gets the same decision again (a settings change
         since doesn't rewrite history); stability and difficulty are always
         recomputed with the current parameters from the kept day counts.
+        A review without one is answered as `answer` answers it.
         `events` (reschedules, forgets) apply at their time among the reviews."""
-        memory = Memory()
-        records: list[tuple[int, Decision]] = []
-        pending = sorted(events, key=event_order)
-        # The kept-decision path is the one a rebuild takes a million times:
-        # `next_states` and `_apply` inlined, the same numbers.
+        memory, rows = self.replay_rows(card_id, reviews, events)
+        return memory, [(row[0], Decision(*row[1:])) for row in rows]
+
+    def replay_rows(self, card_id: str,
+                    reviews: Iterable[tuple[int, int, Sequence[int] | None]],
+                    events: Sequence[LoggedEvent] = ()) -> tuple[Memory, list[ReplayRecord]]:
+        """`replay`, for the whole log's rebuild: each review (reviewed_at,
+        rating, the kept decision's five fields or None), each record flat
+        (state before, *decision). The card's state lives in locals and a
+        review without a kept decision is `answer` written out on them (the
+        same steps in the same order, each button's interval read only when
+        the rating needs it): a rebuild of an imported log runs it a million
+        times. tests/test_replay_fast.py holds it equal to `answer`."""
+        state, left, stability, difficulty = NEW, 0, None, None
+        due: int | None = None
+        last: int | None = None
+        reps = lapses = interval = 0
+        records: list[ReplayRecord] = []
+        append = records.append
+        pending = sorted(events, key=event_order) if events else None
         next_states, retention = self._fsrs.next_states, self.desired_retention
         memory_state = self._memory_state
-        for review in reviews:
-            at = review.reviewed_at
-            while pending and pending[0].at < at:
-                memory = self.apply_event(memory, pending.pop(0))
-            before = memory.state
-            kept = review.decision
-            if kept is None:
-                outcome = self.answer(card_id, memory, review.rating, at)
-                memory, kept = outcome.memory, outcome.decision
-            else:
-                rating = review.rating
-                stability, difficulty = memory.stability, memory.difficulty
-                state = None
-                if before != NEW and stability is not None and difficulty is not None:
-                    state = memory_state(stability, difficulty)
-                states = next_states(state, retention, kept.elapsed_days)
-                item = (states.again, states.hard, states.good, states.easy)[rating - 1].memory
+        timings, starts = self._replay_timings, self._replay_starts
+        learn, relearn = self.learn, self.relearn
+        n_learn, n_relearn = len(learn.secs), len(relearn.secs)
+        first_relearn = relearn.secs[0] if relearn.secs else None
+        short_term, maximum = self.short_term, self.maximum
+        fuzz_key = f"{card_id}:".encode() if self.fuzz else None
+        for at, rating, kept in reviews:
+            if pending and pending[0].at < at:
+                memory = Memory(state, left, stability, difficulty, due, last, reps, lapses,
+                                interval)
+                while pending and pending[0].at < at:
+                    memory = self.apply_event(memory, pending.pop(0))
+                state, left, stability, difficulty = (memory.state, memory.remaining_steps,
+                                                      memory.stability, memory.difficulty)
+                due, last, reps, lapses, interval = (memory.due, memory.last_review,
+                                                     memory.reps, memory.lapses,
+                                                     memory.interval)
+            before = state
+            current = None
+            if before != NEW and stability is not None and difficulty is not None:
+                current = memory_state(stability, difficulty)
+            if kept is not None:
+                states = next_states(current, retention, kept[4])
+                button = _BUTTONS.get(rating)
+                if button is None:  # as `_next` indexes: a log's odd rating reads the same
+                    item = (states.again, states.hard, states.good, states.easy)[rating - 1].memory
+                else:
+                    item = getattr(states, button).memory
                 stability, difficulty = stored_memory(item.stability, item.difficulty)
-                lapses = memory.lapses + 1 if before == REVIEW and rating == 1 else memory.lapses
-                memory = Memory(kept.state, kept.remaining_steps, stability, difficulty,
-                                kept.due, at, memory.reps + 1, lapses, kept.interval)
-            records.append((before, kept))
-        for event in pending:
-            memory = self.apply_event(memory, event)
+                if before == REVIEW and rating == 1:
+                    lapses += 1
+                state, left, interval, due = kept[0], kept[1], kept[2], kept[3]
+                last = at
+                reps += 1
+                append((before, state, left, interval, due, kept[4]))
+                continue
+            # -- `answer`, on the locals --
+            if rating not in (1, 2, 3, 4):
+                raise ValueError(f"rating must be 1-4, got {rating!r}")
+            known = timings.get(at // 900_000)
+            if known is None:
+                known = self._replay_timing(at)
+            next_day_at, today = known
+            now_secs = at // 1000
+            elapsed = 0 if last is None else max(0, next_day_at - last // 1000) // DAY_SECS
+            states = next_states(current, retention, elapsed)
+            option = getattr(states, _BUTTONS[rating])
+            item = option.memory
+            new_stability, new_difficulty = stored_memory(item.stability, item.difficulty)
+            fuzz = None
+            if fuzz_key is not None:
+                digest = blake2b(fuzz_key + b"%d" % reps, digest_size=8).digest()
+                fuzz = int.from_bytes(digest, "big") / 2**64
+            secs = days = new_left = 0
+            if state == REVIEW:
+                if rating == 1:
+                    lapses += 1
+                    lapsed = option.interval
+                    days = _round_half_away(lapsed)
+                    days = days if days > 1 else 1
+                    if first_relearn is not None:
+                        new_state, new_left, secs = RELEARNING, n_relearn, first_relearn
+                    elif short_term and lapsed < 0.5:
+                        new_state, secs = RELEARNING, int(lapsed * DAY_SECS)
+                    else:
+                        new_state = REVIEW
+                else:
+                    new_state = REVIEW
+                    days = _review_days(fuzz, states.hard.interval, interval, 1, maximum)
+                    if rating > 2:
+                        days = _review_days(fuzz, states.good.interval, interval, days + 1,
+                                            maximum)
+                        if rating == 4:
+                            days = _review_days(fuzz, states.easy.interval, interval,
+                                                days + 1, maximum)
+            elif rating == 4:  # new, learning or relearning
+                new_state, days = REVIEW, self._easy_days(states, fuzz)
+            elif state == NEW or state == LEARNING:
+                delay, new_left = learn.after(rating, n_learn if state == NEW else left)
+                if delay is not None:
+                    new_state, secs = LEARNING, delay
+                elif short_term and not n_learn and option.interval < 0.5:
+                    new_state, secs = LEARNING, int(option.interval * DAY_SECS)
+                else:
+                    new_state, new_left = REVIEW, 0
+                    days = self._graduate(fuzz, option.interval)
+            else:  # relearning (or a state no answer gives: as `_next`)
+                delay, new_left = relearn.after(rating, left)
+                if rating == 1 and delay is not None:
+                    new_state, secs = RELEARNING, delay
+                    days = _round_half_away(option.interval)
+                    days = days if days > 1 else 1
+                elif delay is not None:
+                    new_state, secs, days = RELEARNING, delay, interval
+                else:
+                    days = self._graduate(fuzz, option.interval)
+                    if short_term and not n_relearn and option.interval < 0.5:
+                        new_state, secs = RELEARNING, int(option.interval * DAY_SECS)
+                    else:
+                        new_state, new_left = REVIEW, 0
+            day: int | None
+            if new_state == REVIEW:
+                day = today + days
+            else:
+                until = next_day_at - now_secs
+                day = today + (secs - until) // DAY_SECS + 1 if secs >= until else None
+            if day is None:
+                due = (now_secs + self._learning_fuzz(fuzz, secs)) * 1000
+            else:
+                due = starts.get(day)
+                if due is None:
+                    due = self._replay_start(today, day)
+            if new_state != LEARNING:
+                interval = days
+            state, left, stability, difficulty = new_state, new_left, new_stability, new_difficulty
+            last = at
+            reps += 1
+            append((before, state, left, interval, due, elapsed))
+        memory = Memory(state, left, stability, difficulty, due, last, reps, lapses, interval)
+        if pending:
+            for event in pending:
+                memory = self.apply_event(memory, event)
         return memory, records
+
+    def _replay_timing(self, at_ms: int) -> tuple[int, int]:
+        """The next rollover (secs) and today (a day number) of `timing`, as a
+        replay looks them up by quarter hour."""
+        if len(self._replay_timings) > 100_000:
+            self._replay_timings.clear()
+        timing = self.day.timing(at_ms)
+        known = self._replay_timings[at_ms // 900_000] = (timing.next_day_at,
+                                                           timing.today.toordinal())
+        return known
+
+    def _replay_start(self, today: int, day: int) -> int:
+        """The start of the learner's day `day` (a day number) `day - today`
+        days after today, as `_due` reaches it."""
+        if len(self._replay_starts) > 100_000:
+            self._replay_starts.clear()
+        start = self._replay_starts[day] = self.day.start_of(
+            date.fromordinal(today) + timedelta(days=day - today))
+        return start
+
+
+def _review_days(fuzz: float | None, interval: float, previous: int, floor: int,
+                 maximum: int) -> int:
+    """A review's Hard, Good or Easy days (Anki's review.rs): fuzzed, never
+    below `floor` (the button before it plus a day), as `_review` does it."""
+    minimum = minimum_fuzz_interval(interval, previous, maximum)
+    if minimum < floor:
+        minimum = floor
+    if minimum < 1:
+        minimum = 1
+    if minimum > maximum:
+        minimum = maximum
+    return with_fuzz(fuzz, interval, minimum, maximum)
+
+
+_BUTTONS = {1: "again", 2: "hard", 3: "good", 4: "easy"}
+ReplayRecord = tuple[int, int, int, int, int, int]  # state before, *Decision
 
 
 class PresetModels:

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections.abc import Collection, Iterable, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, TypeVar
 
@@ -662,6 +663,9 @@ def _day_hash(text: Any, salt: Any) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
+_last = itemgetter(-1)
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -1121,6 +1125,41 @@ class Reads:
             LogReview,
             f"SELECT card_id, id, reviewed_at, rating, state_before, {DECISION_COLUMNS} "
             "FROM reviews ORDER BY card_id, reviewed_at, id")
+
+    _REPLAY_LOG = ("SELECT rowid, card_id, reviewed_at, rating, state_before, "
+                   f"{DECISION_COLUMNS} FROM reviews ")
+    _REPLAY_ORDER = "ORDER BY card_id, reviewed_at, id"
+
+    def replay_log(self, chunk: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+        """The whole log in `review_log`'s order as plain rows, (rowid, card_id,
+        reviewed_at, rating, state_before, *DECISION_COLUMNS), in lists of
+        about `chunk` rows that each end with a card's last review: what
+        rebuild_all reads, a chunk's query done before its rows are written."""
+        after: str | None = None
+        while True:
+            if after is None:
+                rows = self.conn.execute(f"{self._REPLAY_LOG}{self._REPLAY_ORDER} LIMIT ?",
+                                         (chunk,)).fetchall()
+            else:
+                rows = self.conn.execute(f"{self._REPLAY_LOG}WHERE card_id > ? "
+                                         f"{self._REPLAY_ORDER} LIMIT ?",
+                                         (after, chunk)).fetchall()
+            if len(rows) < chunk:
+                if rows:
+                    yield rows
+                return
+            last = rows[-1][1]
+            cut = len(rows) - 1
+            while cut and rows[cut - 1][1] == last:
+                cut -= 1
+            if cut:  # the last card may go on past the limit: it starts the next chunk
+                del rows[cut:]
+                after = rows[-1][1]
+            else:  # one card fills the chunk: read it whole
+                rows = self.conn.execute(f"{self._REPLAY_LOG}WHERE card_id = ? "
+                                         f"{self._REPLAY_ORDER}", (last,)).fetchall()
+                after = last
+            yield rows
 
     def review_cards(self, deck_ids: Collection[str] | None = None) -> list[tuple[str, str]]:
         """(id, deck) of the live, unsuspended cards in review (of these decks,
@@ -1794,6 +1833,15 @@ class Store(Reads):
 
     def write_memories(self, memories: Iterable[MemoryRow]) -> None:
         self.conn.executemany(self._WRITE_MEMORY, memories)
+
+    def set_replayed_records(self, records: list[tuple[int, ...]]) -> None:
+        """`set_review_records` with each review named by its rowid (as
+        `replay_log` reads it), written in rowid order: the table's own order,
+        the rebuild's writes. Sorts `records`."""
+        records.sort(key=_last)
+        self.conn.executemany(
+            "UPDATE reviews SET state_before = ?, state_after = ?, remaining_steps = ?, "
+            "interval = ?, due = ?, elapsed_days = ? WHERE rowid = ?", records)
 
     def set_review_records(self, records: Iterable[Sequence[int | str]]) -> None:
         """(state_before, *decision, review id) per review: the state each review
