@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
+from textual.reactive import Initialize, Reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -47,13 +48,17 @@ class CompanionApp(App[int]):
 
     BINDINGS = [*bindings.APP]
 
+    # The learner's theme is the theme's first value, not a change after
+    # start: a change makes Textual parse every stylesheet again (and app.tcss
+    # once more when the first screen's widgets add theirs).
+    theme: Reactive[str] = Reactive(Initialize(lambda app: app.first_theme()))
+
     def __init__(self, store: "Store | None" = None, settings: Settings | None = None,
                  *, settings_path: Path | None = None, clock: Callable[[], int] | None = None,
                  deck_dirs: list[Path] | None = None, sync: bool = True,
                  cursor_blink: bool = True, start_review: bool = False,
                  deck_id: str | None = None, lab_runner: Callable[..., Any] | None = None,
                  selection: "Selection | None" = None) -> None:
-        super().__init__()
         if settings_path is None:
             from companion.paths import settings_path as default_settings_path
 
@@ -63,7 +68,9 @@ class CompanionApp(App[int]):
             from companion.settings import load
 
             settings = load(settings_path)
-        self.settings = settings
+        self.settings = settings  # before Textual's __init__, which reads the theme
+        super().__init__()
+        self.set_class(True, f"-theme-{self.theme}", update=False)  # as a theme change sets
         self.store: Store | None = store
         self._owns_store = store is None
         self.clock: Callable[[], int] = clock or _now_ms
@@ -76,7 +83,6 @@ class CompanionApp(App[int]):
         self._lab_runner = lab_runner
         self.keymap: dict[str, str] = {}  # the learner's keys in force (binding id -> keys)
         self._deck_signature = ""  # the deck files as last loaded (the watcher's)
-        self.apply_theme(settings.theme)
 
     @property
     def lab_runner(self) -> Callable[..., Any]:
@@ -88,6 +94,11 @@ class CompanionApp(App[int]):
         return self._lab_runner
 
     # -- start-up ----------------------------------------------------------
+
+    def first_theme(self) -> str:
+        """The theme the app starts in: the settings', when Textual knows it."""
+        name = self.settings.theme
+        return name if name in self.available_themes else DEFAULT_THEME
 
     def apply_theme(self, name: str) -> bool:
         if name in self.available_themes:
