@@ -48,10 +48,16 @@ class CompanionApp(App[int]):
 
     BINDINGS = [*bindings.APP]
 
+    def first_theme(self) -> str:
+        """The theme the app starts in: the settings', when Textual knows it."""
+        name = self.settings.theme
+        return name if name in self.available_themes else DEFAULT_THEME
+
     # The learner's theme is the theme's first value, not a change after
     # start: a change makes Textual parse every stylesheet again (and app.tcss
     # once more when the first screen's widgets add theirs).
-    theme: Reactive[str] = Reactive(Initialize(lambda app: app.first_theme()))
+    theme: Reactive[str] = Reactive(Initialize(first_theme))
+
 
     def __init__(self, store: "Store | None" = None, settings: Settings | None = None,
                  *, settings_path: Path | None = None, clock: Callable[[], int] | None = None,
@@ -94,11 +100,6 @@ class CompanionApp(App[int]):
         return self._lab_runner
 
     # -- start-up ----------------------------------------------------------
-
-    def first_theme(self) -> str:
-        """The theme the app starts in: the settings', when Textual knows it."""
-        name = self.settings.theme
-        return name if name in self.available_themes else DEFAULT_THEME
 
     def apply_theme(self, name: str) -> bool:
         if name in self.available_themes:
