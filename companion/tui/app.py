@@ -10,6 +10,7 @@ where they are saved), the clock, the deck folders, and cursor blinking.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -26,10 +27,16 @@ from companion.tui.messages import DecksSynced, StoreFailed, StoreReady, Synced
 
 if TYPE_CHECKING:
     from companion.session import Selection
+    from companion.stats import HomeData
     from companion.store import Store
 
 DEFAULT_THEME = "textual-dark"
 DECK_WATCH_SECONDS = 2.0  # how often the deck files' sizes and times are compared
+# How long Home's first frame waits for the store worker: when the store opens
+# and the counts are read within it (the usual start), the first frame shows
+# them; longer work (the day's backup, deck files to load, a replay, a large
+# collection's first read) lets it say "Opening your collection…" meanwhile.
+FIRST_FRAME_WAIT = 0.2
 
 
 def _now_ms() -> int:
@@ -89,6 +96,9 @@ class CompanionApp(App[int]):
         self._lab_runner = lab_runner
         self.keymap: dict[str, str] = {}  # the learner's keys in force (binding id -> keys)
         self._deck_signature = ""  # the deck files as last loaded (the watcher's)
+        self._opened = threading.Event()  # the store worker is done, one way or the other
+        self._first_ready: StoreReady | None = None  # what it found, once done
+        self._store_taken: StoreReady | None = None  # the StoreReady already acted on
 
     @property
     def lab_runner(self) -> Callable[..., Any]:
@@ -143,6 +153,14 @@ class CompanionApp(App[int]):
 
     @work(thread=True, exclusive=True, group="store", exit_on_error=False)
     def open_store(self) -> None:
+        try:
+            self._open_store()
+        finally:
+            self._opened.set()
+
+    def _open_store(self) -> None:
+        """The store worker's body: open, catch up, back up, load the decks,
+        sync, and read Home's first counts; the result is `StoreReady`."""
         from companion.deck_sync import sync_decks
         from companion.store import StoreError, open_store
 
@@ -171,7 +189,30 @@ class CompanionApp(App[int]):
 
             outcome = sync_if_set(store, self.settings, self.settings_path)
             self.post_message(Synced(outcome.summary, outcome.warnings, outcome.settings))
-        self.post_message(StoreReady(store, warnings))
+            home = None  # read after the sync's settings are the app's (Home reloads)
+        else:
+            home = self._first_home(store)
+        ready = StoreReady(store, warnings, home)
+        self._first_ready = ready
+        self.post_message(ready)
+
+    def _first_home(self, store: "Store") -> "HomeData | None":
+        """Home's counts, read in the store worker so the first frame can show
+        them; None when that fails (Home's own load then says why)."""
+        from companion.stats import home_data
+
+        try:
+            return home_data(store, self.settings, self.clock())
+        except Exception:  # noqa: BLE001 - reported by Home's own load, on the UI thread
+            return None
+
+    def take_store_within(self, seconds: float) -> None:
+        """For Home, about to draw its first frame: wait up to `seconds` for
+        the store worker and, when it is done, act on its result now (the
+        message it posted is then not acted on twice). The wait blocks the UI
+        thread before anything is drawn, so the worker runs unhindered."""
+        if self._opened.wait(seconds) and self._first_ready is not None:
+            self.on_store_ready(self._first_ready)
 
     def on_synced(self, message: Synced) -> None:
         if message.settings is not None:
@@ -188,6 +229,9 @@ class CompanionApp(App[int]):
             self._decks_reloaded()
 
     def on_store_ready(self, message: StoreReady) -> None:
+        if message is self._store_taken:  # Home took it before its first frame
+            return
+        self._store_taken = message
         self.store = message.store
         if message.warnings:
             shown = message.warnings[:5]
@@ -200,7 +244,10 @@ class CompanionApp(App[int]):
 
         home = self.screen_stack[0]
         if isinstance(home, HomeScreen):
-            home.reload()
+            if message.home is not None:
+                home.show_first(message.home)
+            else:
+                home.reload()
         if self.start_review:
             self.start_review = False
             self.action_study(self.start_deck, self.start_selection)
