@@ -50,7 +50,6 @@ class CompanionApp(App[int]):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "companion"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # Browse: detail beside the list
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [*bindings.APP]

@@ -61,6 +61,9 @@ class BrowseScreen(CompanionScreen):
                   "follows; x opens the card's exercise.")
 
     BINDINGS = [*bindings.BROWSE]
+    # The detail beside the list on a wide terminal. Browse's own: on the app,
+    # every screen (Home at start among them) had all its styles worked out again.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
 
     def __init__(self, query: str = "") -> None:
         super().__init__()

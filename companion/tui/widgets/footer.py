@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.widgets import Footer as TextualFooter
 
@@ -43,6 +44,12 @@ class Footer(TextualFooter):
         drawn = 0
         for widget in super().compose():
             drawn += 1
+            # A key's `compact` starts True and is bound to the footer's at
+            # mount: set here, its styles are not worked out twice more per key.
+            # (The command palette's key is not bound: it stays as it is.)
+            compact = getattr(type(widget), "compact", None)
+            if isinstance(compact, Reactive) and not widget.has_class("-command-palette"):
+                widget.set_reactive(compact, self.compact)
             yield widget
         # Nothing drawn: Textual waits for the screen's first bindings signal.
         self._shown = self._keys() if drawn else None
