@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from companion.store import Store
 
 DEFAULT_THEME = "textual-dark"
+SCREENS_CSS = Path(__file__).with_name("screens.tcss")  # every screen's rules but Home's
 DECK_WATCH_SECONDS = 2.0  # how often the deck files' sizes and times are compared
 # How long Home's first frame waits for the store worker: when the store opens
 # and the counts are read within it (the usual start), the first frame shows
@@ -48,6 +49,8 @@ def _now_ms() -> int:
 class CompanionApp(App[int]):
     """The learner's companion: Home, Review, Browse, Stats, Settings and Labs."""
 
+    # Home's rules (and the shared ones): what the first frame needs. The other
+    # screens' rules are parsed after it, in `load_screens_css`.
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "companion"
     ENABLE_COMMAND_PALETTE = True
@@ -131,7 +134,20 @@ class CompanionApp(App[int]):
 
         return HomeScreen()
 
+    def load_screens_css(self) -> None:
+        """The other screens' stylesheet, parsed once: just after Home's first
+        frame, or before a screen is opened, whichever comes first. No rule of
+        it styles Home, so nothing drawn needs its styles worked out again."""
+        if not self.stylesheet.has_source(str(SCREENS_CSS)):
+            self.stylesheet.read(SCREENS_CSS)
+            self.stylesheet.parse()
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        self.load_screens_css()  # before the screen's widgets take their styles
+        return super().push_screen(screen, *args, **kwargs)
+
     def on_mount(self) -> None:
+        self.call_after_refresh(self.load_screens_css)
         if self.settings.theme not in self.available_themes:
             self.notify(f"theme {self.settings.theme!r} is unknown; using {DEFAULT_THEME}",
                         severity="warning")

@@ -74,3 +74,19 @@ async def test_companion_review_opens_on_the_first_card_either_way(tui_home, mon
             await ready(pilot)
             assert isinstance(app.screen, ReviewScreen), wait
             assert len(app.screen_stack) == 2
+            # Opened before Home's first frame, it still has its own rules
+            # (screens.tcss): its status line is inset by a column.
+            status = app.screen.query_one("#review-status")
+            assert status.styles.padding.left == 1, wait
+
+
+@run
+async def test_the_other_screens_rules_come_after_homes_first_frame(tui_home, monkeypatch):
+    from companion.tui.app import SCREENS_CSS
+
+    monkeypatch.setattr(home_module, "FIRST_FRAME_WAIT", 30.0)
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert not app.stylesheet.has_source(str(SCREENS_CSS))  # Home drawn without them
+        await ready(pilot)
+        assert app.stylesheet.has_source(str(SCREENS_CSS))
