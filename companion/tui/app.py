@@ -1,8 +1,12 @@
 """`companion` with no command: the full-screen app.
 
-The app opens on Home at once and opens the store and syncs the decks in a
-worker, so the first screen is drawn before the database is touched. Other
-screens are imported when first opened: start-up pays only for Home.
+The app opens on Home and opens the store, syncs the decks and reads Home's
+counts in a worker. Home's first frame waits for that worker a moment
+(FIRST_FRAME_WAIT): at a usual start it is done by then and the first frame
+is the whole of Home; longer work (the day's backup, deck files to load, a
+replay) leaves it saying "Opening your collection…" meanwhile. Other
+screens are imported, and their stylesheet parsed, when first needed:
+start-up pays only for Home.
 
 For tests everything outside is injectable: the store, the settings (and
 where they are saved), the clock, the deck folders, and cursor blinking.
