@@ -2,8 +2,9 @@
 
 Runs the installed `companion` in a pseudo-terminal (80×24), as a learner
 starts it, and reads what it draws. Prints:
-- process start to the first frame, and to Home with its counts drawn (the
-  first interactive screen), median of several starts (target <= 0.5 s);
+- process start to the first frame, and to Home with its counts and its
+  footer's keys drawn (the first interactive screen), median of several
+  starts (target <= 0.5 s);
 - interleaved with those starts (companion, bare, companion, bare, ...), a
   bare Textual app's start to its first frame (`bare_app.py`: a one-row
   table, a button and a footer) by the same pty method, and the ratio
@@ -109,12 +110,34 @@ class App:
         os.close(self.fd)
 
 
+def drawn_all(*texts: bytes):
+    """A `read_until` test: true once every one of `texts` has been drawn."""
+    drawn = dict.fromkeys(texts, False)
+
+    def test(out: bytes) -> bool:
+        for text in drawn:
+            drawn[text] = drawn[text] or text in out
+        return all(drawn.values())
+
+    return test
+
+
 def startup(home: Path) -> tuple[float, float]:
+    """Start to the first frame, and to Home with its counts and its footer's
+    keys drawn (as the bare app's time includes its footer)."""
     app = App(home)
+    home_drawn = drawn_all(b"Study now \xc2\xb7", b"Quit")
+    firsts: list[float] = []
+
+    def test(out: bytes) -> bool:
+        # One read for both: the first frame may hold the whole of Home.
+        if not firsts and b"Deck" in out:
+            firsts.append(time.perf_counter())
+        return home_drawn(out)
+
     try:
-        first, _ = app.read_until(lambda out: b"Deck" in out)
-        ready, _ = app.read_until(lambda out: b"Study now \xc2\xb7" in out)
-        return first - app.started, ready - app.started
+        ready, _ = app.read_until(test)
+        return firsts[0] - app.started, ready - app.started
     finally:
         app.close()
 
@@ -127,14 +150,7 @@ def bare_startup(home: Path) -> float:
     and footer drawn."""
     app = App(home, argv=BARE_APP)
     try:
-        drawn = {b"Bare deck": False, b"Bare ready": False, b"Quit": False}
-
-        def whole_frame(out: bytes) -> bool:
-            for text in drawn:
-                drawn[text] = drawn[text] or text in out
-            return all(drawn.values())
-
-        first, _ = app.read_until(whole_frame)
+        first, _ = app.read_until(drawn_all(b"Bare deck", b"Bare ready", b"Quit"))
         return first - app.started
     finally:
         app.close()

@@ -1,8 +1,12 @@
 """`companion` with no command: the full-screen app.
 
-The app opens on Home at once and opens the store and syncs the decks in a
-worker, so the first screen is drawn before the database is touched. Other
-screens are imported when first opened: start-up pays only for Home.
+The app opens on Home and opens the store, syncs the decks and reads Home's
+counts in a worker. Home's first frame waits for that worker a moment
+(FIRST_FRAME_WAIT): at a usual start it is done by then and the first frame
+is the whole of Home; longer work (the day's backup, deck files to load, a
+replay) leaves it saying "Opening your collection…" meanwhile. Other
+screens are imported, and their stylesheet parsed, when first needed:
+start-up pays only for Home.
 
 For tests everything outside is injectable: the store, the settings (and
 where they are saved), the clock, the deck folders, and cursor blinking.
@@ -10,12 +14,14 @@ where they are saved), the clock, the deck folders, and cursor blinking.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
+from textual.reactive import Initialize, Reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -25,10 +31,17 @@ from companion.tui.messages import DecksSynced, StoreFailed, StoreReady, Synced
 
 if TYPE_CHECKING:
     from companion.session import Selection
+    from companion.stats import HomeData
     from companion.store import Store
 
 DEFAULT_THEME = "textual-dark"
+SCREENS_CSS = Path(__file__).with_name("screens.tcss")  # every screen's rules but Home's
 DECK_WATCH_SECONDS = 2.0  # how often the deck files' sizes and times are compared
+# How long Home's first frame waits for the store worker: when the store opens
+# and the counts are read within it (the usual start), the first frame shows
+# them; longer work (the day's backup, deck files to load, a replay, a large
+# collection's first read) lets it say "Opening your collection…" meanwhile.
+FIRST_FRAME_WAIT = 0.2
 
 
 def _now_ms() -> int:
@@ -40,12 +53,24 @@ def _now_ms() -> int:
 class CompanionApp(App[int]):
     """The learner's companion: Home, Review, Browse, Stats, Settings and Labs."""
 
+    # Home's rules (and the shared ones): what the first frame needs. The other
+    # screens' rules are parsed after it, in `load_screens_css`.
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "companion"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # Browse: detail beside the list
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [*bindings.APP]
+
+    def first_theme(self) -> str:
+        """The theme the app starts in: the settings', when Textual knows it."""
+        name = self.settings.theme
+        return name if name in self.available_themes else DEFAULT_THEME
+
+    # The learner's theme is the theme's first value, not a change after
+    # start: a change makes Textual parse every stylesheet again (and app.tcss
+    # once more when the first screen's widgets add theirs).
+    theme: Reactive[str] = Reactive(Initialize(first_theme))
+
 
     def __init__(self, store: "Store | None" = None, settings: Settings | None = None,
                  *, settings_path: Path | None = None, clock: Callable[[], int] | None = None,
@@ -53,7 +78,6 @@ class CompanionApp(App[int]):
                  cursor_blink: bool = True, start_review: bool = False,
                  deck_id: str | None = None, lab_runner: Callable[..., Any] | None = None,
                  selection: "Selection | None" = None) -> None:
-        super().__init__()
         if settings_path is None:
             from companion.paths import settings_path as default_settings_path
 
@@ -63,7 +87,9 @@ class CompanionApp(App[int]):
             from companion.settings import load
 
             settings = load(settings_path)
-        self.settings = settings
+        self.settings = settings  # before Textual's __init__, which reads the theme
+        super().__init__()
+        self.set_class(True, f"-theme-{self.theme}", update=False)  # as a theme change sets
         self.store: Store | None = store
         self._owns_store = store is None
         self.clock: Callable[[], int] = clock or _now_ms
@@ -76,7 +102,9 @@ class CompanionApp(App[int]):
         self._lab_runner = lab_runner
         self.keymap: dict[str, str] = {}  # the learner's keys in force (binding id -> keys)
         self._deck_signature = ""  # the deck files as last loaded (the watcher's)
-        self.apply_theme(settings.theme)
+        self._opened = threading.Event()  # the store worker is done, one way or the other
+        self._first_ready: StoreReady | None = None  # what it found, once done
+        self._store_taken: StoreReady | None = None  # the StoreReady already acted on
 
     @property
     def lab_runner(self) -> Callable[..., Any]:
@@ -110,7 +138,20 @@ class CompanionApp(App[int]):
 
         return HomeScreen()
 
+    def load_screens_css(self) -> None:
+        """The other screens' stylesheet, parsed once: just after Home's first
+        frame, or before a screen is opened, whichever comes first. No rule of
+        it styles Home, so nothing drawn needs its styles worked out again."""
+        if not self.stylesheet.has_source(str(SCREENS_CSS)):
+            self.stylesheet.read(SCREENS_CSS)
+            self.stylesheet.parse()
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        self.load_screens_css()  # before the screen's widgets take their styles
+        return super().push_screen(screen, *args, **kwargs)
+
     def on_mount(self) -> None:
+        self.call_after_refresh(self.load_screens_css)
         if self.settings.theme not in self.available_themes:
             self.notify(f"theme {self.settings.theme!r} is unknown; using {DEFAULT_THEME}",
                         severity="warning")
@@ -131,6 +172,14 @@ class CompanionApp(App[int]):
 
     @work(thread=True, exclusive=True, group="store", exit_on_error=False)
     def open_store(self) -> None:
+        try:
+            self._open_store()
+        finally:
+            self._opened.set()
+
+    def _open_store(self) -> None:
+        """The store worker's body: open, catch up, back up, load the decks,
+        sync, and read Home's first counts; the result is `StoreReady`."""
         from companion.deck_sync import sync_decks
         from companion.store import StoreError, open_store
 
@@ -159,7 +208,30 @@ class CompanionApp(App[int]):
 
             outcome = sync_if_set(store, self.settings, self.settings_path)
             self.post_message(Synced(outcome.summary, outcome.warnings, outcome.settings))
-        self.post_message(StoreReady(store, warnings))
+            home = None  # read after the sync's settings are the app's (Home reloads)
+        else:
+            home = self._first_home(store)
+        ready = StoreReady(store, warnings, home)
+        self._first_ready = ready
+        self.post_message(ready)
+
+    def _first_home(self, store: "Store") -> "HomeData | None":
+        """Home's counts, read in the store worker so the first frame can show
+        them; None when that fails (Home's own load then says why)."""
+        from companion.stats import home_data
+
+        try:
+            return home_data(store, self.settings, self.clock())
+        except Exception:  # noqa: BLE001 - reported by Home's own load, on the UI thread
+            return None
+
+    def take_store_within(self, seconds: float) -> None:
+        """For Home, about to draw its first frame: wait up to `seconds` for
+        the store worker and, when it is done, act on its result now (the
+        message it posted is then not acted on twice). The wait blocks the UI
+        thread before anything is drawn, so the worker runs unhindered."""
+        if self._opened.wait(seconds) and self._first_ready is not None:
+            self.on_store_ready(self._first_ready)
 
     def on_synced(self, message: Synced) -> None:
         if message.settings is not None:
@@ -176,6 +248,9 @@ class CompanionApp(App[int]):
             self._decks_reloaded()
 
     def on_store_ready(self, message: StoreReady) -> None:
+        if message is self._store_taken:  # Home took it before its first frame
+            return
+        self._store_taken = message
         self.store = message.store
         if message.warnings:
             shown = message.warnings[:5]
@@ -188,7 +263,10 @@ class CompanionApp(App[int]):
 
         home = self.screen_stack[0]
         if isinstance(home, HomeScreen):
-            home.reload()
+            if message.home is not None:
+                home.show_first(message.home)
+            else:
+                home.reload()
         if self.start_review:
             self.start_review = False
             self.action_study(self.start_deck, self.start_selection)

@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class StoreReady(Message):
-    """The store is open and the decks are synced; `warnings` are deck problems."""
+    """The store is open and the decks are synced; `warnings` are deck problems,
+    `home` Home's first counts when the worker could read them (else None)."""
 
     store: Store
     warnings: list[str]
+    home: HomeData | None = None
 
 
 @dataclass

@@ -343,6 +343,26 @@ async def test_settings_are_validated_on_the_field_and_saved(tui_home):
 
 
 @run
+async def test_the_app_starts_in_the_settings_theme_and_names_an_unknown_one(tui_home):
+    from companion.settings import Settings
+
+    app = make_app(tui_home, settings=Settings(timezone="UTC", theme="ansi-dark"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        # The terminal's own colours: Home's text is drawn in ANSI colours, as
+        # after choosing ansi-dark in Settings.
+        assert app.theme == "ansi-dark" and app.has_class("-theme-ansi-dark")
+        assert app.current_theme.ansi and app.native_ansi_color
+        assert not any("theme" in n.message for n in app.said)
+    app = make_app(tui_home, settings=Settings(timezone="UTC", theme="no-such-theme"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert app.theme == "textual-dark"
+        assert any("theme 'no-such-theme' is unknown; using textual-dark" in n.message
+                   for n in app.said)
+
+
+@run
 async def test_a_deck_problem_is_a_notification_not_a_crash(tui_home):
     (tui_home / "decks" / "broken.md").write_text("no front matter\n", encoding="utf-8")
     app = make_app(tui_home)

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from companion.cardtext import math_to_unicode, shown, without_bold, without_diagrams
 from companion.scheduler import RATING_NAMES, REVIEW, STATE_NAMES
@@ -19,6 +19,7 @@ from companion.tui.format import local_time
 from companion.tui.messages import DecksLoaded, DetailLoaded, SearchDone
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText
+from companion.tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from companion.search import SearchResult
@@ -61,6 +62,9 @@ class BrowseScreen(CompanionScreen):
                   "follows; x opens the card's exercise.")
 
     BINDINGS = [*bindings.BROWSE]
+    # The detail beside the list on a wide terminal. Browse's own: on the app,
+    # every screen (Home at start among them) had all its styles worked out again.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
 
     def __init__(self, query: str = "") -> None:
         super().__init__()

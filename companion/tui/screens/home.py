@@ -11,14 +11,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from companion.cardtext import shown
 from companion.tui import bindings
+from companion.tui.app import FIRST_FRAME_WAIT
 from companion.tui.format import plural
 from companion.tui.messages import HomeLoaded
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.calendar import CalendarHeatmap
+from companion.tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from companion.session import Counts
@@ -50,7 +52,11 @@ class HomeScreen(CompanionScreen):
                 yield Static("", id="home-hint")
             yield CalendarHeatmap(id="calendar")
             yield Static("", id="calendar-caption")
-        yield Footer()
+        yield Footer(keys_at_once=True)  # Home's keys depend on nothing it loads
+
+    left = False  # another screen was opened over Home since it was drawn
+    drawn = False  # mounted, its widgets there to fill
+    _first: HomeData | None = None  # the store worker's counts, until mounted
 
     def on_mount(self) -> None:
         try:
@@ -58,15 +64,33 @@ class HomeScreen(CompanionScreen):
             self.query_one("#decks", DataTable).focus()
         except NoMatches:  # the app is closing before it got going (an unusable database)
             return
-        if self.app.ready:
+        self.drawn = True
+        # The first frame: with the counts when the store worker has them in time.
+        self.app.take_store_within(FIRST_FRAME_WAIT)
+        if self._first is not None:
+            self.show_first(self._first)
+        elif self.app.ready and HomeLoaded not in self.latest_requests:
             self.reload()
 
+    def on_screen_suspend(self) -> None:
+        self.left = True
+
     def on_screen_resume(self) -> None:
-        if self.app.ready and self.is_mounted:
+        if self.left and self.app.ready and self.is_mounted:
             self.reload()
 
     def reload(self) -> None:
         self.load(self.new_request(HomeLoaded))
+
+    def show_first(self, data: HomeData) -> None:
+        """The counts the store worker read as it opened the store: drawn as
+        the answer to a request of their own, so any later load supersedes them
+        (kept for the mount when they come before it)."""
+        if not self.drawn:
+            self._first = data
+            return
+        self._first = None
+        self.on_home_loaded(HomeLoaded(self.new_request(HomeLoaded), data))
 
     @work(thread=True, exclusive=True, group="home", exit_on_error=False)
     def load(self, request: int) -> None:

@@ -23,7 +23,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
     Input,
     Label,
     OptionList,
@@ -42,6 +41,7 @@ from companion.tui import bindings
 from companion.tui.format import local_time
 from companion.tui.messages import LabEnded, LabEvent, MetricsLoaded, RunsLoaded
 from companion.tui.screens.base import CompanionScreen
+from companion.tui.widgets.footer import Footer
 from labs.catalog import param_text
 from labs.events import format_value
 

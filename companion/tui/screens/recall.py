@@ -13,13 +13,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Label, Select, Static, TextArea
+from textual.widgets import Button, Label, Select, Static, TextArea
 
 from companion.cardtext import neutralise, shown
 from companion.tui import bindings
 from companion.tui.format import plural
 from companion.tui.messages import RecallSectionsLoaded
 from companion.tui.screens.base import CompanionScreen
+from companion.tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from companion.recall import RecallResult, Section

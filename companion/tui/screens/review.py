@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Input, Rule, Static
+from textual.widgets import Button, Input, Rule, Static
 from textual.widgets.button import ButtonVariant
 
 from companion.cardtext import shown
@@ -30,6 +30,7 @@ from companion.tui import bindings
 from companion.tui.messages import ExerciseChecked, LabEnded, LabEvent
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.cardtext import CardText
+from companion.tui.widgets.footer import Footer
 
 MAX_ANSWER_MS = 60_000  # as Anki: a card left on screen longer counts as one minute
 GRADE_VARIANTS: dict[int, ButtonVariant] = {1: "error", 2: "warning", 3: "success",

@@ -19,7 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Input, Label, Select, Static, Switch
 
 from companion.settings import DEFAULT_PRESET, MAX_PRESETS, PRESET_NAME
 from companion.tui import bindings
@@ -27,6 +27,7 @@ from companion.tui.format import plural
 from companion.tui.messages import SettingsDecksLoaded
 from companion.tui.screens.ask import AskScreen
 from companion.tui.screens.base import CompanionScreen
+from companion.tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from companion.settings import Settings

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from companion.cardtext import shown
 from companion.stats import PER_DAY_DAYS, percent
@@ -22,6 +22,7 @@ from companion.tui.format import plural
 from companion.tui.messages import StatsLoaded
 from companion.tui.screens.base import CompanionScreen
 from companion.tui.widgets.barchart import BarChart
+from companion.tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from companion.stats import Overview

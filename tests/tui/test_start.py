@@ -1,0 +1,92 @@
+"""Home's first frame: with the counts and the keys when the store opens in
+time, "Opening your collection…" when it doesn't, and either way the store's
+result acted on once."""
+
+from __future__ import annotations
+
+import time
+
+from companion.tui.screens import home as home_module
+from companion.tui.screens.home import HomeScreen
+
+from .conftest import make_app, ready, run
+
+
+def footer_keys(screen) -> list[str]:
+    return [key.description for key in screen.query("FooterKey")]
+
+
+@run
+async def test_the_first_frame_shows_the_counts_and_the_keys(tui_home, monkeypatch):
+    # However slow the machine running the tests, the first frame waits for the store.
+    monkeypatch.setattr(home_module, "FIRST_FRAME_WAIT", 30.0)
+    (tui_home / "decks" / "broken.md").write_text("no front matter\n", encoding="utf-8")
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        home = app.screen
+        # Nothing awaited yet: this is what the first frame draws.
+        assert isinstance(home, HomeScreen) and home.data is not None
+        assert str(home.query_one("#study").label) == "Study now · 7 cards"
+        assert "7 cards in 2 decks" in str(home.query_one("#home-summary").render())
+        assert home.query_one("#decks").row_count == 3
+        assert footer_keys(home)[:3] == ["Study", "Browse", "Stats"]
+        await ready(pilot)
+        # The deck problem the store worker found is said once, not once per
+        # path its result took.
+        assert [n.message for n in app.said if "broken.md:1" in n.message] != []
+        assert len([n for n in app.said if "broken.md:1" in n.message]) == 1
+        assert footer_keys(app.screen)[:3] == ["Study", "Browse", "Stats"]
+
+
+@run
+async def test_a_slow_store_leaves_the_first_frame_saying_opening(tui_home, monkeypatch):
+    import companion.stats
+
+    monkeypatch.setattr(home_module, "FIRST_FRAME_WAIT", 0.0)
+    home_data = companion.stats.home_data
+
+    def slow_home_data(*args, **kwargs):
+        time.sleep(0.3)  # a large collection's first read
+        return home_data(*args, **kwargs)
+
+    monkeypatch.setattr(companion.stats, "home_data", slow_home_data)
+    (tui_home / "decks" / "broken.md").write_text("no front matter\n", encoding="utf-8")
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        home = app.screen
+        assert home.data is None
+        assert str(home.query_one("#home-summary").render()) == "Opening your collection…"
+        assert str(home.query_one("#study").label) == "Opening…"
+        assert footer_keys(home)[:3] == ["Study", "Browse", "Stats"]
+        await ready(pilot)
+        assert str(home.query_one("#study").label) == "Study now · 7 cards"
+        assert len([n for n in app.said if "broken.md:1" in n.message]) == 1
+
+
+@run
+async def test_companion_review_opens_on_the_first_card_either_way(tui_home, monkeypatch):
+    from companion.tui.screens.review import ReviewScreen
+
+    for wait in (30.0, 0.0):
+        monkeypatch.setattr(home_module, "FIRST_FRAME_WAIT", wait)
+        app = make_app(tui_home, start_review=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            assert isinstance(app.screen, ReviewScreen), wait
+            assert len(app.screen_stack) == 2
+            # Opened before Home's first frame, it still has its own rules
+            # (screens.tcss): its status line is inset by a column.
+            status = app.screen.query_one("#review-status")
+            assert status.styles.padding.left == 1, wait
+
+
+@run
+async def test_the_other_screens_rules_come_after_homes_first_frame(tui_home, monkeypatch):
+    from companion.tui.app import SCREENS_CSS
+
+    monkeypatch.setattr(home_module, "FIRST_FRAME_WAIT", 30.0)
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert not app.stylesheet.has_source(str(SCREENS_CSS))  # Home drawn without them
+        await ready(pilot)
+        assert app.stylesheet.has_source(str(SCREENS_CSS))
