@@ -514,12 +514,11 @@ def _cards_of(note: _Note, deck_id: str, path: Path, position: int,
         if problem:
             errors.append(DeckError(path, f["Exercise"][0], f"card {name!r}: Exercise: {problem}"))
             ok = False
-    tags = _tags(f.get("Tags", (0, "")), path, name, errors)
-    if not ok or tags is None:
+    if not ok:
         return []
     common: dict[str, Any] = dict(
         deck_id=deck_id, note_id=name, extra=f.get("Extra", (0, ""))[1],
-        source=f.get("Source", (0, ""))[1], tags=tags,
+        source=f.get("Source", (0, ""))[1], tags=f.get("Tags", (0, ""))[1].split(),
         lab=lab, lab_params=lab_params, line=note.line, keys=keys, exercise=exercise,
     )
     if "Predict" in f:
@@ -778,8 +777,7 @@ def _diagram_cards(note: _Note, deck_id: str, path: Path, position: int,
         except ValueError as exc:
             errors.append(DeckError(path, raw["Keys"][0], f"card {name!r}: Keys: {exc}"))
             return []
-    tags = _tags(raw.get("Tags", (0, "")), path, name, errors)
-    if drawn is None or labels is None or tags is None:
+    if drawn is None or labels is None:
         return []
     caption, drawing = drawn
     if not _place_labels(labels, drawing, path, name, errors):
@@ -792,25 +790,9 @@ def _diagram_cards(note: _Note, deck_id: str, path: Path, position: int,
         cards.append(CardDef(
             id=f"{deck_id}/{name}.{label.name}", deck_id=deck_id, note_id=name, kind="diagram",
             ord=offset + 1, front=front, back=back, extra=f.get("Extra", ""),
-            source=f.get("Source", ""), tags=tags, lab=lab,
+            source=f.get("Source", ""), tags=f.get("Tags", "").split(), lab=lab,
             lab_params=lab_params, line=note.line, position=position + offset, keys=keys))
     return cards
-
-
-def _tags(field: tuple[int, str], path: Path, name: str,
-          errors: list[DeckError]) -> list[str] | None:
-    """A card's Tags: split on spaces; None (with the error) when one holds a
-    control character, which an export or Anki would carry on and a terminal act on."""
-    from companion.cardtext import CONTROL_RE
-
-    line, text = field
-    for tag in text.split():
-        if (control := CONTROL_RE.search(tag)) is not None:
-            errors.append(DeckError(path, line, f"card {name!r}: Tags: {tag!r} has the "
-                                    f"control character U+{ord(control.group()):04X}; a tag "
-                                    "is plain text"))
-            return None
-    return text.split()
 
 
 def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:

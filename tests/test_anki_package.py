@@ -624,17 +624,3 @@ def test_a_note_moved_to_another_deck_in_anki_keeps_its_cards_and_history(
     maths = (home / "decks" / "anki-maths-more.md").read_text()
     assert "hola" not in maths and "hola" in (home / "decks" / "anki-spanish.md").read_text()
     assert cache_mismatches(store, load(home / "settings.toml")) == []
-
-
-def test_a_tag_with_a_control_character_imports_as_its_picture(anki, store, settings, home,
-                                                                tmp_path):
-    # A deck file refuses a control character in a tag (a terminal would act
-    # on it), so the import writes the escape as ␛ and the card stays.
-    path = legacy_collection(anki, tmp_path, "UPDATE notes SET tags = ? WHERE id = "
-                                             "(SELECT min(id) FROM notes)",
-                             (" calm red\x1b[31m ",))
-    result, _ = do_import(store, settings, path, home)
-    assert result.added["notes"] == 62
-    tags = {tag for (text,) in store.conn.execute("SELECT tags FROM cards")
-            for tag in (text or "").split()}
-    assert {"calm", "red␛[31m"} <= tags and not [t for t in tags if "\x1b" in t]

@@ -335,20 +335,3 @@ def test_a_typed_card_reaches_the_store_and_an_older_database_reads_the_decks_ag
     store.close()
     version = sqlite3.connect(tmp_path / "c.db").execute("PRAGMA user_version").fetchone()
     assert version == (SCHEMA_VERSION,)
-
-
-def test_a_tag_with_a_control_character_is_refused_where_it_stands(tmp_path):
-    # An escape in a tag would ride along into exports, Anki and the sync folder.
-    # (write_deck puts 5 lines of front matter first.)
-    path = write_deck(tmp_path, "d.md", "## good\nQ: a\nA: b\nTags: fine\n\n"
-                      "## bad\nQ: c\nA: d\nTags: ok red\x1b[31m\n\n"
-                      "## drawn\nDiagram:\n```\nx -> y\n```\nLabels:\n  out: y\n"
-                      "Tags: bel\x07\n")
-    deck, errors = parse_deck(path)
-    assert [c.id for c in deck.cards] == ["test/good"]
-    assert [str(e) for e in errors] == [
-        f"{path}:14: card 'bad': Tags: 'red\\x1b[31m' has the control character U+001B; "
-        "a tag is plain text",
-        f"{path}:23: card 'drawn': Tags: 'bel\\x07' has the control character U+0007; "
-        "a tag is plain text"]
-    assert deck.cards[0].tags == ["fine"]

@@ -301,18 +301,15 @@ def test_recall_from_a_pipe_shows_each_idea_stores_it_and_changes_no_card(recall
 
 
 def test_a_section_named_with_an_escape_reaches_the_terminal_neutralised(tmp_path):
-    # A tag with an escape is refused by the deck check (an OSC sequence in a
-    # section's name would retitle the learner's terminal when printed); the
-    # warning, and the section asked for, are printed as text.
+    # A tag may hold any character; the section it names is printed, and an
+    # OSC sequence in it would retitle the learner's terminal.
     home = tmp_path / "home"
     write_deck(home / "decks", "mine.md", "## a\nQ: q\nA: a\nTags: s2\x1b]0;pwned\x07\n"
                "Keys: noise scale\n", deck_id="mine", deck_name="Mine")
     result = run(["recall", "s2\x1b]0;pwned\x07"], home, stdin="the noise scale\n")
-    assert result.returncode == 2
-    assert "\x1b" not in result.stdout + result.stderr
-    assert "\x07" not in result.stdout + result.stderr
-    assert "Tags: 's2\\x1b]0;pwned\\x07' has the control character U+001B" in result.stderr
-    assert "recall: no section 's2\\x1b]0;pwned\\x07'" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "Recalled 1 of 1 ideas of s2␛]0;pwned␇ (100%)" in result.stdout
 
 
 def test_recall_bad_input_is_one_line_and_exit_2(recall_home, tmp_path):

@@ -55,7 +55,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from companion.cardtext import neutralise
 from companion.interop import ImportError_, ImportResult
 from companion.interop.anki_package import (
     INSTALL_HINT,
@@ -411,9 +410,7 @@ class Planner:
         notetype = self.package.notetypes[note.notetype_id]
         values = dict(zip(notetype.fields, note.fields + [""] * len(notetype.fields)))
         base = note_id_for(note.guid)
-        # A control character in a tag is shown as its picture (ESC as ␛): the
-        # deck file refuses one, and a terminal would act on it.
-        tags = " ".join(neutralise(t) for t in sorted(set(note.tags), key=note.tags.index))
+        tags = " ".join(sorted(set(note.tags), key=note.tags.index))
         order = (min((c.due for c in cards if c.type == NEW), default=0), note.id)
         if len({self._home_deck(c) for c in cards}) > 1:
             self.counts.skipped.append("split")
