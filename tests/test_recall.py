@@ -309,7 +309,7 @@ def test_a_section_named_with_an_escape_reaches_the_terminal_neutralised(tmp_pat
     result = run(["recall", "s2\x1b]0;pwned\x07"], home, stdin="the noise scale\n")
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
-    assert "Recalled 1 of 1 ideas of s2␛]0;pwned␇ (100%)" in result.stdout
+    assert "Recalled 1 of 1 idea of s2␛]0;pwned␇ (100%)" in result.stdout
 
 
 def test_recall_bad_input_is_one_line_and_exit_2(recall_home, tmp_path):
