@@ -1130,7 +1130,7 @@ class Reads:
                    f"{DECISION_COLUMNS} FROM reviews ")
     _REPLAY_ORDER = "ORDER BY card_id, reviewed_at, id"
 
-    def replay_log(self, chunk: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+    def replay_log(self, chunk: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
         """The whole log in `review_log`'s order as plain rows, (rowid, card_id,
         reviewed_at, rating, state_before, *DECISION_COLUMNS), in lists of
         about `chunk` rows that each end with a card's last review: what
