@@ -86,25 +86,26 @@ def events_by_card(store: Reads, card_id: str | None = None) -> dict[str, list[L
     return out
 
 
+def kept_decision(state_after: int | None, remaining_steps: int | None,
+                  interval: int | None, due: int | None,
+                  elapsed_days: int | None) -> tuple[int, int, int, int, int] | None:
+    """A stored review's DECISION_COLUMNS as the decision it kept, or None
+    when the log kept none (an import without them): the replay decides."""
+    if state_after is None or due is None or elapsed_days is None:
+        return None
+    return state_after, remaining_steps or 0, interval or 0, due, elapsed_days
+
+
 def logged(row: CardReview | LogReview) -> LoggedReview:
     """A stored review as a replay reads it: with its kept decision, if any."""
-    decision = None
-    if row.state_after is not None and row.due is not None and row.elapsed_days is not None:
-        decision = Decision(row.state_after, row.remaining_steps or 0, row.interval or 0,
-                            row.due, row.elapsed_days)
-    return LoggedReview(row.reviewed_at, row.rating, decision)
+    kept = kept_decision(row.state_after, row.remaining_steps, row.interval, row.due,
+                         row.elapsed_days)
+    return LoggedReview(row.reviewed_at, row.rating, None if kept is None else Decision(*kept))
 
 
-def _records(ids: list[str], kept: list[tuple[int, Decision]],
-             stored: list[tuple[int | None, ...]] | None = None
-             ) -> list[tuple[int | str, ...]]:
-    """The rows set_review_records writes; with `stored` (what each review holds
-    now), only those that change: a rebuild of a log that is in order writes none."""
-    rows: list[tuple[int | str, ...]] = [(before, *decision, review_id)
-                                         for review_id, (before, decision) in zip(ids, kept)]
-    if stored is None:
-        return rows
-    return [row for row, old in zip(rows, stored) if row[:-1] != old]
+def _records(ids: list[str], kept: list[tuple[int, Decision]]) -> list[tuple[int | str, ...]]:
+    """The rows set_review_records writes: each review's state before and decision."""
+    return [(before, *decision, review_id) for review_id, (before, decision) in zip(ids, kept)]
 
 
 def write_memory(store: Store, card_id: str, m: Memory) -> None:
@@ -262,9 +263,7 @@ def rebuild_all(store: Store, settings: Settings,
             records: list[tuple[int, ...]] = []
             for card_id, group in groupby(chunk, _card_of):
                 rows = list(group)
-                # (reviewed_at, rating, the kept decision as `logged` reads it)
-                reviews = [(r[2], r[3], None if r[5] is None or r[8] is None or r[9] is None
-                            else (r[5], r[6] or 0, r[7] or 0, r[8], r[9])) for r in rows]
+                reviews = [(r[2], r[3], kept_decision(*r[5:10])) for r in rows]
                 memory, replayed = models.for_deck(deck_of.get(card_id)).replay_rows(
                     card_id, reviews, events.get(card_id, ()))
                 memory_rows.append(memory_row(card_id, memory))

@@ -1839,16 +1839,16 @@ class Store(Reads):
         `replay_log` reads it), written in rowid order: the table's own order,
         the rebuild's writes. Sorts `records`."""
         records.sort(key=_last)
-        self.conn.executemany(
-            "UPDATE reviews SET state_before = ?, state_after = ?, remaining_steps = ?, "
-            "interval = ?, due = ?, elapsed_days = ? WHERE rowid = ?", records)
+        self.conn.executemany(self._SET_REVIEW_RECORD.format(key="rowid"), records)
+
+    _SET_REVIEW_RECORD = ("UPDATE reviews SET state_before = ?, state_after = ?, "
+                          "remaining_steps = ?, interval = ?, due = ?, elapsed_days = ? "
+                          "WHERE {key} = ?")
 
     def set_review_records(self, records: Iterable[Sequence[int | str]]) -> None:
         """(state_before, *decision, review id) per review: the state each review
         found its card in and what the scheduler decided (DECISION_COLUMNS)."""
-        self.conn.executemany(
-            "UPDATE reviews SET state_before = ?, state_after = ?, remaining_steps = ?, "
-            "interval = ?, due = ?, elapsed_days = ? WHERE id = ?", records)
+        self.conn.executemany(self._SET_REVIEW_RECORD.format(key="id"), records)
 
     # -- lab runs (writes) ---------------------------------------------------
 
