@@ -298,6 +298,10 @@ class Queue:
         self.selection = selection
         self._known: _Known | None = None
         self._span = (0, 0)  # [start, end) of the learner day last asked about
+        # The row `next_card` last drew, with where the store stood before it
+        # read it (`Store.data_state`): answering that card reads it again
+        # only if anything was written since.
+        self._shown: tuple[CardRow, tuple[int, int]] | None = None
 
     @cached_property
     def models(self) -> PresetModels:
@@ -465,17 +469,31 @@ class Queue:
         return reads.scoped_queue_counts(now + LEARN_AHEAD_MS, end, now, decks, selection.tag)
 
     def next_card(self, now: int | None = None) -> CardView | None:
-        now = self.clock() if now is None else now
+        # read before the row: a commit between the two then only costs a re-read
+        version = self.store.data_state()
+        row = self._next_row(self.clock() if now is None else now)
+        self._shown = None if row is None else (row, version)
+        return None if row is None else CardView.from_row(row)
+
+    def _shown_row(self, card_id: str) -> CardRow:
+        """The card's row as `next_card` drew it, if nothing was written to
+        the store since (another process, this connection, a sync); else as
+        the store has it now. Asked under the write lock."""
+        shown = self._shown
+        if shown is not None and shown[0].id == card_id and self.store.data_state() == shown[1]:
+            return shown[0]
+        return self._row(card_id)
+
+    def _next_row(self, now: int) -> CardRow | None:
         _, end = self._bounds(now)
         reads, decks = self.store, self._decks()
         selection = self.selection
         if selection.card_ids:
             # due learning cards first, then the rest in deck order, then the
             # learn-ahead window once nothing else is left
-            row = (reads.first_chosen_card(selection.card_ids, now, selection.built_at, now)
-                   or reads.first_chosen_card(selection.card_ids, now + LEARN_AHEAD_MS,
-                                              selection.built_at, now))
-            return CardView.from_row(row) if row else None
+            return (reads.first_chosen_card(selection.card_ids, now, selection.built_at, now)
+                    or reads.first_chosen_card(selection.card_ids, now + LEARN_AHEAD_MS,
+                                               selection.built_at, now))
         tag = selection.tag
         # (the custom studies' windows: only they need them)
         since, before = self._windows(now) if selection.custom else (0, 0)
@@ -484,7 +502,7 @@ class Queue:
         again = since if selection.forgotten_days else None
         row = reads.first_learning_card_in(now, now, decks, tag, again)
         if row:
-            return CardView.from_row(row)
+            return row
         if selection.ahead_days:
             row = reads.first_ahead_card(before, selection.built_at, now, decks, tag)
         elif selection.forgotten_days:
@@ -493,9 +511,8 @@ class Queue:
         else:
             row = self._next_due_or_new(now, end)
         if row:
-            return CardView.from_row(row)
-        row = reads.first_learning_card_in(now + LEARN_AHEAD_MS, now, decks, tag, again)
-        return CardView.from_row(row) if row else None
+            return row
+        return reads.first_learning_card_in(now + LEARN_AHEAD_MS, now, decks, tag, again)
 
     def _next_due_or_new(self, now: int, end: int) -> CardRow | None:
         """Today's queue after the learning cards: a review due today, then a
@@ -589,7 +606,8 @@ class ReviewSession(Queue):
         store = self.store
         changes_before = store.rows_written()
         with store.transaction():
-            card = self._row(card_id)
+            card = self._shown_row(card_id)
+            self._shown = None
             memory = memory_of(card)
             # The time is read under the write lock, and never at or before the
             # card's last review: a replay orders reviews by time, so the log's

@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
         StudiedMemory,
     )
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -491,9 +491,22 @@ def _migration_11(db: Any) -> None:
     db.execute("ALTER TABLE undone_reviews_keyed RENAME TO undone_reviews")
 
 
+def _migration_12(db: Any) -> None:
+    """The new-card order's index holds the new cards only. It held every
+    card by its state, so each answer that moved a card between learning,
+    review and relearning rewrote two of its entries (about 18 µs of an
+    answer's 150 at 100,000 cards); now only a card's first answer, which
+    takes it out of the index, touches it. The new-card queries say
+    `state = 0`, which lets SQLite use the partial index."""
+    db.execute("DROP INDEX IF EXISTS cards_new_order")
+    db.execute(f"CREATE INDEX cards_new_order ON cards(retired, suspended, deck_id, position) "
+               f"WHERE state = {NEW}")
+
+
 MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
               5: _migration_5, 6: _migration_6, 7: _migration_7, 8: _migration_8,
-              9: _migration_9, 10: _migration_10, 11: _migration_11}
+              9: _migration_9, 10: _migration_10, 11: _migration_11,
+              12: _migration_12}
 
 
 # What each schema version has, to tell companion's database from another
@@ -1792,7 +1805,8 @@ class Store(Reads):
         """Cache one card's memory state. Given the state the card had
         (`state_before`) and the memory keeps it, the state column is left
         out: SQLite then leaves the indexes that hold the state but not the
-        due date alone (cards_new_order), a page fewer written per answer."""
+        due date alone (and the partial cards_new_order of new cards never
+        sees a card that is not new)."""
         if memory.state == state_before:
             self.conn.execute(self._WRITE_MEMORY_KEEPING_STATE, memory[1:])
         else:

@@ -177,3 +177,35 @@ def test_answers_have_unique_ids_in_the_order_they_were_given(five_new):
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
     stored = [r[0] for r in five_new.conn.execute("SELECT id FROM reviews ORDER BY reviewed_at")]
     assert stored == ids
+
+
+def test_a_card_answered_elsewhere_after_it_was_drawn_is_answered_from_its_new_state(five_new):
+    """The session answers the card it drew from the row it drew, unless the
+    store changed in between: then from the card as it is now."""
+    clock = Clock()
+    here = session(five_new, clock)
+    shown = here.next_card()
+    other_store = Store(five_new.path)  # another process, as far as SQLite knows
+    try:
+        session(other_store, clock).answer(shown.id, 1)  # Again: into learning
+    finally:
+        other_store.close()
+    clock.now += MIN
+    answered = here.answer(shown.id, 3)
+    assert answered.memory.reps == 2
+    assert here.card(shown.id).memory.reps == 2
+    assert [r.rating for r in five_new.card_reviews(shown.id)] == [1, 3]
+
+
+def test_a_card_changed_on_this_connection_after_it_was_drawn_is_read_again(five_new):
+    clock = Clock()
+    here = session(five_new, clock)
+    shown = here.next_card()
+    other = session(five_new, clock)  # the same connection: its writes count too
+    other.answer(shown.id, 4)  # Easy: straight to review
+    clock.now += MIN
+    answered = here.answer(shown.id, 3)
+    assert answered.memory.reps == 2 and answered.memory.state != NEW
+    drawn_again = here.next_card()
+    assert drawn_again is not None and drawn_again.id != shown.id
+    assert here.answer(drawn_again.id, 3).memory.reps == 1

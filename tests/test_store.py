@@ -134,10 +134,10 @@ def test_migrating_an_older_database_keeps_its_data_and_backs_it_up(tmp_path):
     conn.commit()
     conn.close()
     store = Store(path)
-    assert store.version == SCHEMA_VERSION == 11
+    assert store.version == SCHEMA_VERSION == 12
     assert store.conn.execute("SELECT id, rating FROM reviews").fetchall() == [("r1", 3)]
     assert "prediction" in {r[1] for r in store.conn.execute("PRAGMA table_info(lab_runs)")}
-    [backup] = store.backups_dir().glob("companion-*-before-migration-1-to-11.db")
+    [backup] = store.backups_dir().glob("companion-*-before-migration-1-to-12.db")
     old = sqlite3.connect(backup)
     assert old.execute("PRAGMA user_version").fetchone()[0] == 1
     assert old.execute("SELECT id FROM reviews").fetchall() == [("r1",)]
@@ -229,7 +229,7 @@ def test_answers_taken_back_keep_through_the_migration_to_their_two_part_key(tmp
     conn.commit()
     conn.close()
     store = Store(path)
-    assert store.version == 11
+    assert store.version == SCHEMA_VERSION
     assert store.conn.execute("SELECT id, card_id, at FROM undone_reviews").fetchall() == [
         ("r1", "d/a", 5)]
     # the same review id with another card is another record now, not a clash
@@ -238,3 +238,47 @@ def test_answers_taken_back_keep_through_the_migration_to_their_two_part_key(tmp
     assert store.conn.execute("SELECT id, card_id, at FROM undone_reviews ORDER BY at"
                               ).fetchall() == [("r1", "d/a", 5), ("r1", "d/b", 6)]
     assert [r[5] for r in store.conn.execute("PRAGMA table_info(undone_reviews)")] == [1, 2, 0]
+
+
+def test_the_new_card_order_index_holds_only_new_cards_and_the_new_queue_reads_it(tmp_path):
+    """Migration 12: an answer that moves a card between learning and review
+    no longer rewrites the new-card index; the next new card still comes from
+    it, in deck order, without reading the table first."""
+    import sqlite_utils
+
+    from companion.store import MIGRATIONS
+
+    path = tmp_path / "c.db"
+    conn = sqlite3.connect(path)
+    db = sqlite_utils.Database(conn)
+    for version in range(1, 12):
+        MIGRATIONS[version](db)
+    conn.execute("PRAGMA user_version = 11")
+    conn.executemany("INSERT INTO decks(id, name, path) VALUES (?, ?, '')",
+                     [("a", "A"), ("b", "B")])
+    conn.executemany(
+        "INSERT INTO cards(id, deck_id, front, back, position, state, due) "
+        "VALUES (?, ?, 'q', 'a', ?, ?, ?)",
+        [("b/1", "b", 1, 0, None), ("a/2", "a", 2, 0, None), ("a/1", "a", 1, 2, 5),
+         ("a/3", "a", 3, 0, None)])
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    assert store.version == SCHEMA_VERSION
+    sql = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'cards_new_order'"
+                             ).fetchone()[0]
+    assert sql.endswith("WHERE state = 0")
+    indexed = store.conn.execute("SELECT count(*) FROM cards INDEXED BY cards_new_order "
+                                 "WHERE state = 0 AND retired = 0").fetchone()[0]
+    assert indexed == 3  # the review card is not in it
+    row = store.first_new_card_in(10, None, None)
+    assert row is not None and row.id == "a/2"
+    assert store.first_new_card_in(10, ["b"], None).id == "b/1"
+    traced: list[str] = []
+    store.conn.set_trace_callback(traced.append)
+    store.first_new_card_in(10, None, None)
+    store.conn.set_trace_callback(None)
+    [query] = traced
+    plan = " ".join(r[-1] for r in store.conn.execute(
+        "EXPLAIN QUERY PLAN " + query.replace("?", "10")))
+    assert "cards_new_order" in plan
