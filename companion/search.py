@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ def parse_search(text: str, deck: str | None = None,
     a leading `-` negates a term.
     Terms are ANDed; the store turns them into SQL."""
     try:
-        words = shlex.split(text)
+        words = _split(text)
     except ValueError:  # an unclosed quote: take the words as they are
         words = text.split()
     filters = [f"deck:{deck}"] if deck else []
@@ -57,7 +58,7 @@ def parse_search(text: str, deck: str | None = None,
         elif sep and key == "nc" and value:  # Anki's: accents and other marks ignored
             from companion.cardtext import without_combining
 
-            term = SearchTerm("nc", without_combining(value), negate)
+            term = SearchTerm("nc", without_combining(like_pattern(value)), negate)
         elif sep and key == "has" and lowered in ("lab", "exercise"):
             term = SearchTerm(f"has_{lowered}", None, negate)
         elif sep and key == "is" and lowered in STATE_CODES:
@@ -65,9 +66,32 @@ def parse_search(text: str, deck: str | None = None,
         elif sep and key == "is" and lowered in ("suspended", "buried", "due"):
             term = SearchTerm(lowered, None, negate)
         else:
-            term = SearchTerm("text", word, negate)
+            term = SearchTerm("text", like_pattern(word), negate)
         terms.append(term)
     return terms
+
+
+def _split(text: str) -> list[str]:
+    """`shlex.split` (quotes group words), but backslashes are kept for
+    `like_pattern`: Anki's `\\*` is a literal star, `\\_` a literal underscore."""
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split, lexer.commenters, lexer.escape = True, "", ""
+    return list(lexer)
+
+
+# Anki's search escapes (rslib search/parser.rs `unescape`, then text.rs `to_sql`)
+_PARSER_ESCAPE = re.compile(r'\\[\\":()-]')
+_LIKE_SPECIAL = re.compile(r"\\[\\*]|[*%]")
+_LIKE_OF = {"\\\\": "\\\\", "\\*": "*", "*": "%", "%": "\\%"}
+
+
+def like_pattern(word: str) -> str:
+    """A search word as Anki matches it, as the body of a LIKE pattern with
+    `ESCAPE '\\'`: `*` any run of characters, `_` any one, `%` itself,
+    `\\*` and `\\_` a literal star and underscore, `\\"`, `\\:`, `\\(`,
+    `\\)` and `\\-` the character itself."""
+    word = _PARSER_ESCAPE.sub(lambda m: m[0] if m[0] == "\\\\" else m[0][1], word)
+    return _LIKE_SPECIAL.sub(lambda m: _LIKE_OF[m[0]], word)
 
 
 FILTERS = ("deck", "tag", "lab", "exercise", "has", "is", "nc")

@@ -651,12 +651,15 @@ def _search_where(terms: Sequence[SearchTerm], day_end: int) -> tuple[str, list[
             clause, extra = f"(state != {NEW} AND due < ?)", [day_end]
         elif term.kind == "nc":  # the card's text without its marks (cardtext.without_combining)
             like = f"%{term.value}%"
-            clause = ("(companion_nc(front) LIKE ? OR companion_nc(back) LIKE ? OR "
-                      "companion_nc(coalesce(extra, '')) LIKE ?)")
+            clause = ("(companion_nc(front) LIKE ? ESCAPE '\\' OR "
+                      "companion_nc(back) LIKE ? ESCAPE '\\' OR "
+                      "companion_nc(coalesce(extra, '')) LIKE ? ESCAPE '\\')")
             extra = [like, like, like]
         else:
             like = f"%{term.value}%"
-            clause = "(front LIKE ? OR back LIKE ? OR coalesce(extra, '') LIKE ? OR id LIKE ?)"
+            # the value is a LIKE pattern already (search.like_pattern: Anki's wildcards)
+            clause = ("(front LIKE ? ESCAPE '\\' OR back LIKE ? ESCAPE '\\' OR "
+                      "coalesce(extra, '') LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\')")
             extra = [like, like, like, like]
         where.append(f"NOT {clause}" if term.negate else clause)
         args.extend(extra)

@@ -1,4 +1,5 @@
-"""Browse's `nc:` search (accents ignored) against Anki's own, on the same texts."""
+"""Browse's text search against Anki's own, on the same texts: `nc:` (accents
+ignored) and Anki's wildcards and escapes (`*`, `_`, a literal `%`, `\\*`, `\\_`)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,17 @@ TEXTS = [
     ("j", "ﬁne-tuning", "the fi ligature, a compatibility character"),
     ("k", "Łódź", "a stroke NFKD keeps"),
     ("l", "plain", "Ångström on the back"),
+    ("m", "50% dropout", "a percent sign"),
+    ("n", "5000 dropout", "no percent sign"),
+    ("o", "snake_case names", "an underscore"),
+    ("p", "snakeXcase names", "a letter where the underscore was"),
+    ("q", "a glob * star", "a literal star"),
 ]
 QUERIES = ["nc:uber", "nc:UBER", "nc:über", "nc:resume", "nc:résumé", "nc:ecole", "nc:strase",
            "nc:strasse", "nc:naive", "nc:coeur", "nc:fine", "nc:lodz", "nc:angstrom",
-           "-nc:uber", "nc:e"]
+           "-nc:uber", "nc:e",
+           "50%", "50*dropout", "5_00", "snake_case", r"snake\_case", "snake*names",
+           r"glob\*", "glob*", "-50%", r"nc:snake\_case", "nc:50%", "a*per*sign"]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +58,7 @@ def anki_matches(tmp_path_factory):
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_nc_matches_what_anki_matches(anki_matches, tmp_path, query):
+def test_a_search_matches_what_anki_matches(anki_matches, tmp_path, query):
     deck = "".join(f"## {name}\nQ: {front}\nA: {back}\n\n" for name, front, back in TEXTS)
     write_deck(tmp_path / "decks", "d.md", deck, deck_id="d")
     store = Store(tmp_path / "c.db")

@@ -54,7 +54,9 @@ def _cut(text: str, width: int) -> str:
 
 class BrowseScreen(CompanionScreen):
     SCREEN_TITLE = "Browse"
-    KEYS_INTRO = ("Type to search the cards' text. In the search box: deck:ID, tag:NAME, "
+    KEYS_INTRO = ("Type to search the cards' text (* matches any run of characters and _ "
+                  "any one, as in Anki; \\* and \\_ themselves). In the search box: "
+                  "deck:ID, tag:NAME, "
                   "is:new|learning|review|relearning|due|suspended|buried, lab:NAME, has:lab, "
                   "exercise:NAME, has:exercise, nc:TEXT (accents ignored, as Anki's), and a "
                   "leading - to negate a term. ↑↓ move "
