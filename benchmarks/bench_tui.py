@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from bench_review import build  # noqa: E402
+from bench_review import as_installed, build  # noqa: E402
 
 from companion.replay import rebuild_all  # noqa: E402
 from companion.settings import Settings  # noqa: E402
@@ -197,12 +197,10 @@ def main() -> None:
         print(f"building {args.cards:,} cards and {args.cards * args.reviews_per_card:,} "
               "reviews ...", flush=True)
         os.environ["COMPANION_HOME"] = str(home)
-        # As installed (pip and pipx byte-compile): each child reads compiled
-        # modules, written by the warm-up starts, not the sources again.
-        # Without this a PYTHONDONTWRITEBYTECODE environment times companion
-        # compiling itself at every start, and the bare app (one small file) not.
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
+        # As installed, for companion and the bare app alike (bench_review.as_installed)
+        installed = as_installed(dict(os.environ), home)
+        os.environ.clear()
+        os.environ.update(installed)
         build(home, args.cards, args.reviews_per_card)
         store = Store(home / "companion.db")
         rebuild_all(store, Settings())
