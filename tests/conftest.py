@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -33,6 +34,22 @@ def store(home) -> Store:
     s = open_store()
     yield s
     s.close()
+
+
+def database_at(path: Path, version: int) -> sqlite3.Connection:
+    """A database as companion's schema `version` left it (migrations 1 to
+    `version`, and its user_version), open for a test to fill before a
+    Store migrates it."""
+    import sqlite_utils
+
+    from companion.store import MIGRATIONS
+
+    conn = sqlite3.connect(path)
+    db = sqlite_utils.Database(conn)
+    for step in range(1, version + 1):
+        MIGRATIONS[step](db)
+    conn.execute(f"PRAGMA user_version = {version}")
+    return conn
 
 
 def write_deck(folder: Path, name: str, body: str, deck_id: str = "test",

@@ -15,7 +15,7 @@ from companion.scheduler import LEARNING, NEW, REVIEW, to_ms
 from companion.session import Counts, ReviewSession
 from companion.settings import Settings
 
-from .conftest import TZ, write_deck
+from .conftest import TZ, database_at, write_deck
 
 # 10:00 in New York on a Tuesday.
 T0 = to_ms(datetime(2026, 5, 5, 14, 0, tzinfo=timezone.utc))
@@ -373,17 +373,11 @@ def test_an_export_carries_the_decisions_to_a_home_with_other_settings(synced, t
 
 
 def test_an_older_database_is_replayed_under_the_new_rules_on_open(tmp_path):
-    import sqlite_utils
-
     from companion.replay import catch_up
-    from companion.store import MIGRATIONS, Store
+    from companion.store import Store
 
     path = tmp_path / "c.db"
-    conn = sqlite3.connect(path)
-    db = sqlite_utils.Database(conn)
-    for version in (1, 2, 3):
-        MIGRATIONS[version](db)
-    conn.execute("PRAGMA user_version = 3")
+    conn = database_at(path, 3)
     conn.execute("INSERT INTO decks(id, name) VALUES ('d', 'D')")
     conn.execute("INSERT INTO cards(id, deck_id, note_id, kind, front, back, state, step, "
                  "reps, due, last_review) VALUES ('d/c', 'd', 'c', 'basic', 'q', 'a', 2, NULL, "

@@ -9,6 +9,8 @@ import pytest
 
 from companion.store import SCHEMA_VERSION, Store, StoreError, open_store
 
+from .conftest import database_at
+
 
 def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -121,14 +123,8 @@ def test_a_failed_transaction_leaves_nothing(tmp_path):
 
 
 def test_migrating_an_older_database_keeps_its_data_and_backs_it_up(tmp_path):
-    import sqlite_utils
-
-    from companion.store import _migration_1
-
     path = tmp_path / "c.db"
-    conn = sqlite3.connect(path)
-    _migration_1(sqlite_utils.Database(conn))
-    conn.execute("PRAGMA user_version = 1")
+    conn = database_at(path, 1)
     conn.execute("INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms) "
                  "VALUES ('r1', 'd/c', 1, 3, 1000)")
     conn.commit()
@@ -215,16 +211,8 @@ def test_a_card_whose_stored_fields_dont_read_never_stops_a_review_and_doctor_na
 
 
 def test_answers_taken_back_keep_through_the_migration_to_their_two_part_key(tmp_path):
-    import sqlite_utils
-
-    from companion.store import MIGRATIONS
-
     path = tmp_path / "c.db"
-    conn = sqlite3.connect(path)
-    db = sqlite_utils.Database(conn)
-    for version in range(1, 11):
-        MIGRATIONS[version](db)
-    conn.execute("PRAGMA user_version = 10")
+    conn = database_at(path, 10)
     conn.execute("INSERT INTO undone_reviews(id, card_id, at) VALUES ('r1', 'd/a', 5)")
     conn.commit()
     conn.close()
@@ -244,16 +232,8 @@ def test_the_new_card_order_index_holds_only_new_cards_and_the_new_queue_reads_i
     """Migration 12: an answer that moves a card between learning and review
     no longer rewrites the new-card index; the next new card still comes from
     it, in deck order, without reading the table first."""
-    import sqlite_utils
-
-    from companion.store import MIGRATIONS
-
     path = tmp_path / "c.db"
-    conn = sqlite3.connect(path)
-    db = sqlite_utils.Database(conn)
-    for version in range(1, 12):
-        MIGRATIONS[version](db)
-    conn.execute("PRAGMA user_version = 11")
+    conn = database_at(path, 11)
     conn.executemany("INSERT INTO decks(id, name, path) VALUES (?, ?, '')",
                      [("a", "A"), ("b", "B")])
     conn.executemany(

@@ -25,7 +25,7 @@ from companion.session import ReviewSession
 from companion.settings import Settings, load, save
 from companion.store import Store
 
-from .conftest import SMALL_DECK, TZ, write_deck
+from .conftest import SMALL_DECK, TZ, database_at, write_deck
 
 T0 = to_ms(datetime(2026, 5, 5, 14, 0, tzinfo=timezone.utc))
 MIN, DAY = 60_000, 86_400_000
@@ -565,16 +565,8 @@ def test_a_missing_folder_is_an_error_and_nothing_changes(homes, tmp_path):
 
 
 def test_migration_6_starts_each_cards_flag_log_with_what_it_has(tmp_path):
-    import sqlite_utils
-
-    from companion.store import MIGRATIONS
-
     path = tmp_path / "c.db"
-    conn = sqlite3.connect(path)
-    db = sqlite_utils.Database(conn)
-    for version in range(1, 6):
-        MIGRATIONS[version](db)
-    conn.execute("PRAGMA user_version = 5")
+    conn = database_at(path, 5)
     future = int(time.time() * 1000) + DAY
     conn.executemany("INSERT INTO cards(id, deck_id, front, back, suspended, buried_until, "
                      "tags) VALUES (?, 'd', 'f', 'b', ?, ?, ?)",
