@@ -91,7 +91,12 @@ def like_pattern(word: str) -> str:
     `\\*` and `\\_` a literal star and underscore, `\\"`, `\\:`, `\\(`,
     `\\)` and `\\-` the character itself."""
     word = _PARSER_ESCAPE.sub(lambda m: m[0] if m[0] == "\\\\" else m[0][1], word)
-    return _LIKE_SPECIAL.sub(lambda m: _LIKE_OF[m[0]], word)
+    pattern = _LIKE_SPECIAL.sub(lambda m: _LIKE_OF[m[0]], word)
+    # A backslash left at the end escapes nothing (Anki refuses the search):
+    # here it is a backslash, not the escape of the closing `%`.
+    if (len(pattern) - len(pattern.rstrip("\\"))) % 2:
+        pattern += "\\"
+    return pattern
 
 
 FILTERS = ("deck", "tag", "lab", "exercise", "has", "is", "nc")

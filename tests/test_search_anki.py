@@ -82,3 +82,15 @@ def test_text_without_marks_is_left_as_it_is():
     assert without_combining("plain ascii") == "plain ascii"
     assert without_combining(None) is None
     assert without_combining("Ærø") == "AEro"
+
+
+def test_a_backslash_at_the_end_of_a_word_is_a_backslash(tmp_path):
+    """Anki refuses such a search; here it finds the text with the backslash,
+    not (as a bare LIKE escape of the closing % did) every text with a %."""
+    write_deck(tmp_path / "decks", "d.md", "## path\nQ: the folder C:\\data\\ here\nA: a\n\n"
+               "## pct\nQ: a 50% share\nA: b\n\n", deck_id="d")
+    store = Store(tmp_path / "c.db")
+    assert not sync_decks(store, [tmp_path / "decks"]).errors
+    for query, expected in (("data\\", ["d/path"]), ("\\", ["d/path"]), ("50%", ["d/pct"])):
+        assert [row.id for row in search_cards(store, query, None, None, day_end=0).rows
+                ] == expected, query
