@@ -33,10 +33,16 @@ if TYPE_CHECKING:
 
 def memory_of(row: CardRow) -> Memory:
     """A card's cached memory state, as its row holds it."""
-    return Memory(state=row.state, remaining_steps=row.remaining_steps or 0,
-                  stability=row.stability, difficulty=row.difficulty, due=row.due,
-                  last_review=row.last_review, reps=row.reps, lapses=row.lapses,
-                  interval=row.interval or 0)
+    return cached_memory(row.state, row.remaining_steps, row.stability, row.difficulty,
+                         row.due, row.last_review, row.reps, row.lapses, row.interval)
+
+
+def cached_memory(state: int, remaining_steps: int | None, stability: float | None,
+                  difficulty: float | None, due: int | None, last_review: int | None,
+                  reps: int, lapses: int, interval: int | None) -> Memory:
+    """A memory state from the columns its card caches it in (MemoryRow's)."""
+    return Memory(state, remaining_steps or 0, stability, difficulty, due, last_review,
+                  reps, lapses, interval or 0)
 
 
 def memory_row(card_id: str, m: Memory) -> MemoryRow:
@@ -201,29 +207,24 @@ def reschedule(store: Store, settings: Settings, now: int,
     review, as Anki's "reschedule cards on change" does; each move is kept
     in the log. Returns how many cards moved."""
     models = PresetModels(settings)
-    wanted = None if card_ids is None else set(card_ids)
-    moved = 0
+    events: list[tuple[Any, ...]] = []
+    memories: list[MemoryRow] = []
     with store.transaction():
-        for card_id, deck_id in store.review_cards(deck_ids):
-            if wanted is not None and card_id not in wanted:
-                continue
+        for card_id, deck_id, *cached, last_rating, previous in store.review_cards(
+                deck_ids, card_ids):
             model = models.for_deck(deck_id)
-            row = store.card_row(card_id)
-            assert row is not None  # listed in this transaction
-            memory = memory_of(row)
-            reviews = store.card_reviews(card_id)
+            memory = cached_memory(*cached)
             # Anki: the interval before the last answer, unless that was Again
-            previous = 0
-            if len(reviews) > 1 and reviews[-1].rating > 1:
-                previous = reviews[-2].interval or 0
-            event = model.reschedule(card_id, memory, now, previous)
+            event = model.reschedule(card_id, memory, now,
+                                     (previous or 0) if last_rating and last_rating > 1 else 0)
             if event is None or (event.interval, event.due) == (memory.interval, memory.due):
                 continue
-            store.insert_card_event(uuid.uuid4().hex, card_id, event.at, event.kind,
-                                    event.interval, event.due)
-            write_memory(store, card_id, model.apply_event(memory, event))
-            moved += 1
-    return moved
+            events.append((uuid.uuid4().hex, card_id, event.at, event.kind, event.interval,
+                           event.due))
+            memories.append(memory_row(card_id, model.apply_event(memory, event)))
+        store.insert_card_events(events)
+        store.write_memories(memories)
+    return len(events)
 
 
 def forget(store: Store, settings: Settings, card_ids: list[str], now: int,
@@ -256,26 +257,41 @@ def rebuild_all(store: Store, settings: Settings,
     total = store.review_count()
     done = 0
     with store.transaction():
-        store.reset_memories()
+        store.reset_unreviewed_memories()
         events = events_by_card(store)
+        replayed: set[str] = set()
         for chunk in store.replay_log():
+            cached = store.memories_between(chunk[0][1], chunk[-1][1])
             memory_rows: list[MemoryRow] = []
+            stabilities: list[tuple[float | None, float | None, str]] = []
             records: list[tuple[int, ...]] = []
             for card_id, group in groupby(chunk, _card_of):
+                replayed.add(card_id)
                 rows = list(group)
                 reviews = [(r[2], r[3], kept_decision(*r[5:10])) for r in rows]
-                memory, replayed = models.for_deck(deck_of.get(card_id)).replay_rows(
+                memory, replayed_rows = models.for_deck(deck_of.get(card_id)).replay_rows(
                     card_id, reviews, events.get(card_id, ()))
-                memory_rows.append(memory_row(card_id, memory))
+                new = memory_row(card_id, memory)
+                old = cached.get(card_id)
+                if old is None or old[:2] != new[:2] or old[4:] != new[4:9]:
+                    memory_rows.append(new)
+                elif old[2:4] != new[2:4]:  # new parameters: the schedule stands
+                    stabilities.append((new.stability, new.difficulty, card_id))
                 # only the reviews whose record changes: a log in order writes none
                 # (a stored state_before of NULL always changes: no slice to compare)
-                records.extend([(*record, r[0]) for r, record in zip(rows, replayed)
+                records.extend([(*record, r[0]) for r, record in zip(rows, replayed_rows)
                                 if r[4] is None or record != r[4:10]])
             store.write_memories(memory_rows)
+            store.write_stabilities(stabilities)
             store.set_replayed_records(records)
             done += len(chunk)
             if progress:
                 progress(done, total)
+        # a card with no review but a state set, or forgotten: its events alone
+        store.write_memories([
+            memory_row(card_id, models.for_deck(deck_of.get(card_id)).replay_rows(
+                card_id, [], card_events)[0])
+            for card_id, card_events in events.items() if card_id not in replayed])
         store.set_meta("memory_parameters", memory_parameters(settings))
         store.set_meta("replay_needed", "0")
     if progress:

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections.abc import Collection, Iterable, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, TypeVar
@@ -1144,7 +1145,9 @@ class Reads:
 
     _REPLAY_LOG = ("SELECT rowid, card_id, reviewed_at, rating, state_before, "
                    f"{DECISION_COLUMNS} FROM reviews ")
-    _REPLAY_ORDER = "ORDER BY card_id, reviewed_at, id"
+    # The index's own order: a tie-break on id there costs a sort of the whole
+    # log; `_by_id_within_ties` breaks the (rare) ties instead.
+    _REPLAY_ORDER = "ORDER BY card_id, reviewed_at"
 
     def replay_log(self, chunk: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
         """The whole log in `review_log`'s order as plain rows, (rowid, card_id,
@@ -1162,7 +1165,7 @@ class Reads:
                                          (after, chunk)).fetchall()
             if len(rows) < chunk:
                 if rows:
-                    yield rows
+                    yield self._by_id_within_ties(rows)
                 return
             last = rows[-1][1]
             cut = len(rows) - 1
@@ -1175,19 +1178,50 @@ class Reads:
                 rows = self.conn.execute(f"{self._REPLAY_LOG}WHERE card_id = ? "
                                          f"{self._REPLAY_ORDER}", (last,)).fetchall()
                 after = last
-            yield rows
+            yield self._by_id_within_ties(rows)
 
-    def review_cards(self, deck_ids: Collection[str] | None = None) -> list[tuple[str, str]]:
-        """(id, deck) of the live, unsuspended cards in review (of these decks,
-        if given): the ones a reschedule moves."""
+    def _by_id_within_ties(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Rows in (card_id, reviewed_at) order put in review_log's: one card's
+        reviews at the same moment by id (the index holds them by rowid)."""
+        tied = [(a[0], b[0]) for a, b in zip(rows, islice(rows, 1, None))
+                if a[2] == b[2] and a[1] == b[1]]
+        if not tied:
+            return rows
+        rowids = sorted({rowid for pair in tied for rowid in pair})
+        ids: dict[int, str] = {}
+        for start in range(0, len(rowids), 500):
+            part = rowids[start:start + 500]
+            ids.update(self.conn.execute(
+                f"SELECT rowid, id FROM reviews WHERE rowid IN ({','.join('?' * len(part))})",
+                part).fetchall())
+        # stable: only a tie's rows have an id in the key, and only they move
+        rows.sort(key=lambda r: (r[1], r[2], ids.get(r[0], "")))
+        return rows
+
+    _MEMORY_COLUMNS = ("state, remaining_steps, stability, difficulty, due, last_review, "
+                       "reps, lapses, interval")
+    # a card's last review, and the one before: review_log's order, backwards
+    _NTH_LAST_REVIEW = ("(SELECT {column} FROM reviews r WHERE r.card_id = c.id "
+                        "ORDER BY r.reviewed_at DESC, r.id DESC LIMIT 1 OFFSET {offset})")
+
+    def review_cards(self, deck_ids: Collection[str] | None = None,
+                     card_ids: Collection[str] | None = None) -> list[tuple[Any, ...]]:
+        """The live, unsuspended cards in review (of these decks, of these
+        cards, if given): the ones a reschedule moves. Each (id, deck, its
+        cached memory state as MemoryRow's fields, its last review's rating,
+        the interval the review before that one gave, or None)."""
         where: str = ""
-        args: tuple[str, ...] = ()
-        if deck_ids is not None:
-            where, args = "AND deck_id IN (SELECT value FROM json_each(?)) ", (
-                json.dumps(sorted(deck_ids)),)
+        args: list[str] = []
+        for column, ids in (("deck_id", deck_ids), ("id", card_ids)):
+            if ids is not None:
+                where += f"AND c.{column} IN (SELECT value FROM json_each(?)) "
+                args.append(json.dumps(sorted(ids)))
+        last_rating = self._NTH_LAST_REVIEW.format(column="r.rating", offset=0)
+        previous = self._NTH_LAST_REVIEW.format(column="r.interval", offset=1)
         return self.conn.execute(
-            f"SELECT id, deck_id FROM cards WHERE state = {REVIEW} AND retired = 0 "
-            f"AND suspended = 0 {where}ORDER BY id", args).fetchall()
+            f"SELECT c.id, c.deck_id, {self._MEMORY_COLUMNS}, {last_rating}, {previous} "
+            f"FROM cards c WHERE c.state = {REVIEW} AND c.retired = 0 AND c.suspended = 0 "
+            f"{where}ORDER BY c.id", args).fetchall()
 
     def card_decks(self) -> dict[str, str]:
         """Every card's deck, retired cards too: the deck whose preset schedules it."""
@@ -1782,6 +1816,11 @@ class Store(Reads):
             (attempt.id, attempt.at, attempt.section, attempt.ideas, attempt.recalled,
              json.dumps(attempt.missed), attempt.text))
 
+    def insert_card_events(self, events: Iterable[Sequence[Any]]) -> None:
+        """(id, card_id, at, kind, interval, due) each."""
+        self.conn.executemany("INSERT INTO card_events(id, card_id, at, kind, interval, due) "
+                              "VALUES (?, ?, ?, ?, ?, ?)", events)
+
     def insert_card_event(self, event_id: str, card_id: str, at: int, kind: str,
                           interval: int, due: int) -> None:
         self.conn.execute("INSERT INTO card_events(id, card_id, at, kind, interval, due) "
@@ -1840,16 +1879,30 @@ class Store(Reads):
 
     # -- rebuild (writes) ----------------------------------------------------
 
-    def reset_memories(self) -> None:
-        """Every card back to new, its cached memory state cleared."""
+    def reset_unreviewed_memories(self) -> None:
+        """Every card without a review back to new, its cached memory state
+        cleared (a rebuild writes each reviewed card's whole state itself)."""
         self.conn.execute(
             f"UPDATE cards SET state = {NEW}, remaining_steps = NULL, stability = NULL, "
             "difficulty = NULL, due = NULL, last_review = NULL, reps = 0, lapses = 0, "
             "interval = NULL "
-            f"WHERE reps > 0 OR state != {NEW}")
+            f"WHERE (reps > 0 OR state != {NEW}) "
+            "AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.card_id = cards.id)")
+
+    def memories_between(self, first: str, last: str) -> dict[str, tuple[Any, ...]]:
+        """The cached memory state (MemoryRow's fields but the id) of every card
+        whose id is from `first` to `last`: what a rebuild compares with."""
+        return {row[0]: row[1:] for row in self.conn.execute(
+            f"SELECT id, {self._MEMORY_COLUMNS} FROM cards WHERE id BETWEEN ? AND ?",
+            (first, last))}
 
     def write_memories(self, memories: Iterable[MemoryRow]) -> None:
         self.conn.executemany(self._WRITE_MEMORY, memories)
+
+    def write_stabilities(self, rows: Iterable[tuple[float | None, float | None, str]]) -> None:
+        """(stability, difficulty, card id) each: a memory state whose other
+        fields stand, written without touching the queue's indexes."""
+        self.conn.executemany("UPDATE cards SET stability = ?, difficulty = ? WHERE id = ?", rows)
 
     def set_replayed_records(self, records: list[tuple[int, ...]]) -> None:
         """`set_review_records` with each review named by its rowid (as

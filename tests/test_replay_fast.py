@@ -182,6 +182,10 @@ def test_replay_log_chunks_end_on_a_card_and_keep_the_log_order(store, deck_dir)
             for n in range(count):  # same-ms pairs: the review id breaks the tie
                 store.insert_review(f"{card_id}-{n // 2}-{n}", card_id, START + n // 2 * DAY,
                                     3, 1000, NEW, (REVIEW, 0, 1, START, 0))
+        # written in the other order: the index holds ties by rowid, the log by id
+        for n in (3, 2, 1, 0):
+            store.insert_review(f"{cards[0]}-late-{n}", cards[0], START + 9 * DAY, 3, 1000,
+                                NEW, (REVIEW, 0, 1, START, 0))
     log = [(r.card_id, r.id, r.reviewed_at, r.rating) for r in store.review_log()]
     ids = dict(store.conn.execute("SELECT rowid, id FROM reviews"))
     for chunk in (1, 2, 3, 5, 8, 100):
@@ -227,6 +231,81 @@ def test_rebuild_all_of_a_log_without_decisions_is_answering_it_one_by_one(store
             "SELECT state_before, state_after, remaining_steps, interval, due, elapsed_days "
             "FROM reviews WHERE card_id = ? ORDER BY reviewed_at, id", (card_id,)).fetchall()
         assert stored == records
+
+
+def _log(store, review_id, card_id, at, rating):
+    """A review as an import without decisions writes it."""
+    store.conn.execute("INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms) "
+                       "VALUES (?, ?, ?, ?, 1000)", (review_id, card_id, at, rating))
+
+
+def _cached(store, card_id):
+    return store.conn.execute("SELECT state, remaining_steps, stability, difficulty, due, "
+                              "last_review, reps, lapses, interval FROM cards WHERE id = ?",
+                              (card_id,)).fetchone()
+
+
+def test_rebuild_all_keeps_a_state_set_on_a_card_without_reviews(store, deck_dir):
+    """An Anki card imported with its state but no revlog keeps that state
+    through a rebuild (after a parameter change or an upgrade), as replaying
+    that card alone gives it; a card neither reviewed nor set goes back to new."""
+    from companion.deck_sync import sync_decks
+    from companion.replay import rebuild_card, state_set_json
+    from companion.scheduler import PresetModels
+
+    sync_decks(store, [deck_dir])
+    kept, cleared, reviewed = [r[0] for r in store.conn.execute(
+        "SELECT id FROM cards ORDER BY id LIMIT 3")]
+    chosen = Settings(timezone="UTC")
+    model = PresetModels(chosen).for_deck(store.card_row(kept).deck_id)
+    with store.transaction():
+        store.insert_new_card_events([(
+            "set", kept, START, "set-state", 20, START + 20 * DAY,
+            state_set_json(StateSet(REVIEW, 0, 30.0, 5.0, START - DAY, 4, 1)))])
+        rebuild_card(store, model, kept)
+        store.conn.execute("UPDATE cards SET state = 2, reps = 3, due = 1 WHERE id = ?",
+                           (cleared,))
+        _log(store, "r", reviewed, START, 3)
+    assert _cached(store, kept) == (REVIEW, 0, 30.0, 5.0, START + 20 * DAY, START - DAY,
+                                    4, 1, 20)
+    rebuild_all(store, chosen)
+    assert _cached(store, kept) == (REVIEW, 0, 30.0, 5.0, START + 20 * DAY, START - DAY,
+                                    4, 1, 20)
+    assert _cached(store, cleared) == (NEW, None, None, None, None, None, 0, 0, None)
+    assert _cached(store, reviewed)[6] == 1
+
+
+def test_rebuild_all_under_new_parameters_is_each_card_replayed_alone(store, deck_dir):
+    """A second rebuild after the FSRS parameters change moves every memory
+    state and keeps the kept schedule: each card as `rebuild_card` leaves it."""
+    import random
+
+    from companion.deck_sync import sync_decks
+    from companion.replay import rebuild_card
+    from companion.scheduler import PresetModels
+
+    sync_decks(store, [deck_dir])
+    rng = random.Random(5)
+    cards = [row[0] for row in store.conn.execute("SELECT id FROM cards ORDER BY id")]
+    with store.transaction():
+        for card_id in cards[:-1]:  # the last stays new
+            at = START
+            for n in range(rng.randint(1, 12)):
+                at += rng.choice([MIN, HOUR, DAY, 5 * DAY, 30 * DAY])
+                _log(store, f"{card_id}#{n}", card_id, at, rng.choice([1, 3, 3, 4]))
+    rebuild_all(store, Settings(timezone="UTC"))
+    before = {card_id: _cached(store, card_id) for card_id in cards}
+    changed = Settings(timezone="UTC", parameters=A_FITTED_SET)
+    rebuild_all(store, changed)
+    after = {card_id: _cached(store, card_id) for card_id in cards}
+    models = PresetModels(changed)
+    with store.transaction():
+        for card_id in cards:
+            rebuild_card(store, models.for_deck(store.card_row(card_id).deck_id), card_id)
+    assert after == {card_id: _cached(store, card_id) for card_id in cards}
+    reviewed = cards[:-1]
+    assert all(after[c][2:4] != before[c][2:4] for c in reviewed)  # stability, difficulty
+    assert all(after[c][:2] + after[c][4:] == before[c][:2] + before[c][4:] for c in reviewed)
 
 
 def test_a_step_that_ends_on_the_rollover_goes_to_the_next_day_as_answer_sends_it():
