@@ -414,7 +414,6 @@ def apply_all(store: Store, settings: Settings, reports: list[OptimizeReport],
         changed_decks,
         note_schedule_settings,
         rebuild_all,
-        reschedule,
         schedule_settings,
     )
     from companion.store import now_ms
@@ -425,11 +424,12 @@ def apply_all(store: Store, settings: Settings, reports: list[OptimizeReport],
     new_settings = with_fitted_parameters(settings, fitted)
     before = store.studied_card_dues()
     save(new_settings, settings_path)
-    rebuild_all(store, new_settings)
+    at = decks = None
     if new_settings.reschedule_on_change:
+        at = now_ms()
         decks = None if not settings.presets else changed_decks(
             store, schedule_settings(settings), schedule_settings(new_settings))
-        reschedule(store, new_settings, now_ms(), decks)
+    rebuild_all(store, new_settings, reschedule_at=at, reschedule_decks=decks)
     note_schedule_settings(store, new_settings)
     after = store.studied_card_dues()
     moved = sum(1 for card_id, due in after.items() if before.get(card_id) != due)

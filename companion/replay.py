@@ -181,14 +181,17 @@ def catch_up(store: Store, settings: Settings, now: int | None = None) -> int | 
     them when the settings they depend on changed (only in the decks whose
     preset changed them). Returns the reviews replayed."""
     replayed = None
+    noted, current = store.meta("schedule_settings"), schedule_settings(settings)
+    move = noted != current and noted is not None and settings.reschedule_on_change
+    at = (now_ms() if now is None else now) if move else None
+    decks = changed_decks(store, noted, current) if move else None
     if store.meta("replay_needed") == "1" \
             or store.meta("memory_parameters") != memory_parameters(settings):
-        replayed = rebuild_all(store, settings)
-    noted, current = store.meta("schedule_settings"), schedule_settings(settings)
+        # the rebuild's pass reschedules too: each card read and written once
+        replayed = rebuild_all(store, settings, reschedule_at=at, reschedule_decks=decks)
+    elif at is not None:
+        reschedule(store, settings, at, decks)
     if noted != current:
-        if noted is not None and settings.reschedule_on_change:
-            decks = changed_decks(store, noted, current)
-            reschedule(store, settings, now_ms() if now is None else now, decks)
         note_schedule_settings(store, settings)
     return replayed
 
@@ -212,19 +215,29 @@ def reschedule(store: Store, settings: Settings, now: int,
     with store.transaction():
         for card_id, deck_id, *cached, last_rating, previous in store.review_cards(
                 deck_ids, card_ids):
-            model = models.for_deck(deck_id)
             memory = cached_memory(*cached)
-            # Anki: the interval before the last answer, unless that was Again
-            event = model.reschedule(card_id, memory, now,
-                                     (previous or 0) if last_rating and last_rating > 1 else 0)
-            if event is None or (event.interval, event.due) == (memory.interval, memory.due):
-                continue
-            events.append((uuid.uuid4().hex, card_id, event.at, event.kind, event.interval,
-                           event.due))
-            memories.append(memory_row(card_id, model.apply_event(memory, event)))
+            moved = _rescheduled(models.for_deck(deck_id), card_id, memory, now, last_rating,
+                                 previous, events)
+            if moved is not memory:
+                memories.append(memory_row(card_id, moved))
         store.insert_card_events(events)
         store.write_memories(memories)
     return len(events)
+
+
+def _rescheduled(model: MemoryModel, card_id: str, memory: Memory, now: int,
+                 last_rating: int | None, previous: int | None,
+                 events: list[tuple[Any, ...]]) -> Memory:
+    """A review card's memory with its interval and due date recomputed (its
+    event added to `events`), or `memory` itself when they stay. `previous`:
+    the interval the review before its last one gave."""
+    # Anki: the interval before the last answer, unless that was Again
+    event = model.reschedule(card_id, memory, now,
+                             (previous or 0) if last_rating and last_rating > 1 else 0)
+    if event is None or (event.interval, event.due) == (memory.interval, memory.due):
+        return memory
+    events.append((uuid.uuid4().hex, card_id, event.at, event.kind, event.interval, event.due))
+    return model.apply_event(memory, event)
 
 
 def forget(store: Store, settings: Settings, card_ids: list[str], now: int,
@@ -249,13 +262,28 @@ def forget(store: Store, settings: Settings, card_ids: list[str], now: int,
 
 
 def rebuild_all(store: Store, settings: Settings,
-                progress: Callable[[int, int], None] | None = None) -> int:
+                progress: Callable[[int, int], None] | None = None,
+                reschedule_at: int | None = None,
+                reschedule_decks: Collection[str] | None = None) -> int:
     """Replay the whole review log into every card's memory state. Returns the
-    number of reviews replayed. One transaction: all or nothing."""
+    number of reviews replayed. One transaction: all or nothing. With
+    `reschedule_at`, each live review card (of `reschedule_decks`, if given)
+    is then rescheduled at that time, as `reschedule` would after the
+    rebuild, in the same pass."""
     models = PresetModels(settings)
     deck_of = store.card_decks()
     total = store.review_count()
     done = 0
+    moves: list[tuple[Any, ...]] = []
+
+    def moved(card_id: str, model: MemoryModel, memory: Memory, old: tuple[Any, ...] | None,
+              last_rating: int | None, previous: int | None) -> Memory:
+        # the live, unsuspended cards (a card not in review stays: `_rescheduled`)
+        if reschedule_at is None or old is None or old[9] or old[10] \
+                or (reschedule_decks is not None and deck_of.get(card_id) not in reschedule_decks):
+            return memory
+        return _rescheduled(model, card_id, memory, reschedule_at, last_rating, previous, moves)
+
     with store.transaction():
         store.reset_unreviewed_memories()
         events = events_by_card(store)
@@ -269,11 +297,14 @@ def rebuild_all(store: Store, settings: Settings,
                 replayed.add(card_id)
                 rows = list(group)
                 reviews = [(r[2], r[3], kept_decision(*r[5:10])) for r in rows]
-                memory, replayed_rows = models.for_deck(deck_of.get(card_id)).replay_rows(
-                    card_id, reviews, events.get(card_id, ()))
-                new = memory_row(card_id, memory)
+                model = models.for_deck(deck_of.get(card_id))
+                memory, replayed_rows = model.replay_rows(card_id, reviews,
+                                                          events.get(card_id, ()))
                 old = cached.get(card_id)
-                if old is None or old[:2] != new[:2] or old[4:] != new[4:9]:
+                memory = moved(card_id, model, memory, old, rows[-1][3],
+                               replayed_rows[-2][3] if len(rows) > 1 else None)
+                new = memory_row(card_id, memory)
+                if old is None or old[:2] != new[:2] or old[4:9] != new[4:9]:
                     memory_rows.append(new)
                 elif old[2:4] != new[2:4]:  # new parameters: the schedule stands
                     stabilities.append((new.stability, new.difficulty, card_id))
@@ -288,10 +319,16 @@ def rebuild_all(store: Store, settings: Settings,
             if progress:
                 progress(done, total)
         # a card with no review but a state set, or forgotten: its events alone
-        store.write_memories([
-            memory_row(card_id, models.for_deck(deck_of.get(card_id)).replay_rows(
-                card_id, [], card_events)[0])
-            for card_id, card_events in events.items() if card_id not in replayed])
+        alone = [card_id for card_id in events if card_id not in replayed]
+        flags = store.memories_of(alone)
+        unreviewed = []
+        for card_id in alone:
+            model = models.for_deck(deck_of.get(card_id))
+            memory = model.replay_rows(card_id, [], events[card_id])[0]
+            unreviewed.append(memory_row(card_id, moved(card_id, model, memory,
+                                                        flags.get(card_id), None, None)))
+        store.write_memories(unreviewed)
+        store.insert_card_events(moves)
         store.set_meta("memory_parameters", memory_parameters(settings))
         store.set_meta("replay_needed", "0")
     if progress:

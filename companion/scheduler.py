@@ -27,7 +27,7 @@ import hashlib
 import math
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from hashlib import blake2b
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -605,7 +605,10 @@ class MemoryModel:
         if event.kind == "reschedule":
             if memory.state != REVIEW:
                 return memory
-            return replace(memory, interval=event.interval, due=event.due)
+            # written out, not dataclasses.replace: a rescheduling rebuild does it per card
+            m = memory
+            return Memory(m.state, m.remaining_steps, m.stability, m.difficulty, event.due,
+                          m.last_review, m.reps, m.lapses, event.interval)
         if event.kind == "forget-counts":
             return Memory()
         return Memory(reps=memory.reps, lapses=memory.lapses)

@@ -1890,11 +1890,18 @@ class Store(Reads):
             "AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.card_id = cards.id)")
 
     def memories_between(self, first: str, last: str) -> dict[str, tuple[Any, ...]]:
-        """The cached memory state (MemoryRow's fields but the id) of every card
-        whose id is from `first` to `last`: what a rebuild compares with."""
+        """What a rebuild compares with and reschedules by, for every card whose
+        id is from `first` to `last`: its cached memory state (MemoryRow's
+        fields but the id), then whether it is retired and whether suspended."""
         return {row[0]: row[1:] for row in self.conn.execute(
-            f"SELECT id, {self._MEMORY_COLUMNS} FROM cards WHERE id BETWEEN ? AND ?",
-            (first, last))}
+            f"SELECT id, {self._MEMORY_COLUMNS}, retired, suspended FROM cards "
+            "WHERE id BETWEEN ? AND ?", (first, last))}
+
+    def memories_of(self, card_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+        """`memories_between`'s rows of these cards."""
+        return {row[0]: row[1:] for row in self.conn.execute(
+            f"SELECT id, {self._MEMORY_COLUMNS}, retired, suspended FROM cards "
+            "WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(card_ids)),))}
 
     def write_memories(self, memories: Iterable[MemoryRow]) -> None:
         self.conn.executemany(self._WRITE_MEMORY, memories)

@@ -9,6 +9,7 @@ reschedules, forgets and states set by another program between reviews."""
 
 from __future__ import annotations
 
+import pytest
 from fsrs_rs_python import DEFAULT_PARAMETERS
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -306,6 +307,73 @@ def test_rebuild_all_under_new_parameters_is_each_card_replayed_alone(store, dec
     reviewed = cards[:-1]
     assert all(after[c][2:4] != before[c][2:4] for c in reviewed)  # stability, difficulty
     assert all(after[c][:2] + after[c][4:] == before[c][:2] + before[c][4:] for c in reviewed)
+
+
+@pytest.mark.parametrize("decks", [None, {"other"}])
+def test_a_rebuild_that_reschedules_is_a_rebuild_then_a_reschedule(store, deck_dir, tmp_path,
+                                                                   decks):
+    """catch_up and the optimizer reschedule in the rebuild's own pass: every
+    card and every reschedule event as the rebuild followed by `reschedule`
+    leaves them (a suspended card stays, a deck not asked for stays, a card
+    whose state was set without reviews moves)."""
+    import random
+    import sqlite3
+
+    from companion.deck_sync import sync_decks
+    from companion.replay import rebuild_card, reschedule, state_set_json
+    from companion.scheduler import PresetModels
+    from companion.store import Store
+    from tests.conftest import write_deck
+
+    write_deck(deck_dir, "other.md", "".join(f"## n{n}\nQ: {n}?\nA: {n}.\n\n"
+                                             for n in range(40)),
+               deck_id="other", deck_name="Other")
+    sync_decks(store, [deck_dir])
+    rng = random.Random(8)
+    cards = [row[0] for row in store.conn.execute("SELECT id FROM cards ORDER BY id")]
+    alone = next(card_id for card_id in cards if card_id.startswith("test/"))
+    suspended = next(card_id for card_id in cards
+                     if not card_id.startswith("other/") and card_id != alone)
+    first = Settings(timezone="UTC")
+    with store.transaction():
+        for card_id in cards:
+            if card_id == alone:
+                continue
+            at = START - 200 * DAY
+            for n in range(rng.randint(2, 9)):
+                at += rng.choice([DAY, 4 * DAY, 20 * DAY])
+                _log(store, f"{card_id}#{n}", card_id, at, rng.choice([1, 3, 3, 3, 4]))
+        store.insert_new_card_events([(
+            "set", alone, START - DAY, "set-state", 20, START + 19 * DAY,
+            state_set_json(StateSet(REVIEW, 0, 30.0, 5.0, START - 2 * DAY, 4, 0)))])
+        store.set_suspended(suspended, True)
+    rebuild_all(store, first)
+    with store.transaction():
+        rebuild_card(store, PresetModels(first).for_deck("test"), alone)
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(copy) as target:
+        store.conn.backup(target)
+    apart = Store(copy)
+    # intervals near the ones before: Anki's "don't let fuzz shrink it" reads them
+    changed = Settings(timezone="UTC", parameters=A_FITTED_SET, desired_retention=0.97)
+    now = START + 30 * DAY
+    rebuild_all(store, changed, reschedule_at=now, reschedule_decks=decks)
+    rebuild_all(apart, changed)
+    reschedule(apart, changed, now, decks)
+
+    def state(s):
+        return (s.conn.execute("SELECT * FROM cards ORDER BY id").fetchall(),
+                s.conn.execute("SELECT card_id, at, kind, interval, due, memory "
+                               "FROM card_events ORDER BY card_id, at").fetchall())
+
+    together, after = state(store), state(apart)
+    apart.close()
+    assert together == after
+    moved = {row[0] for row in together[1] if row[2] == "reschedule"}
+    assert moved and suspended not in moved
+    assert (alone in moved) == (decks is None)
+    if decks is not None:
+        assert all(card_id.startswith("other/") for card_id in moved)
 
 
 def test_a_step_that_ends_on_the_rollover_goes_to_the_next_day_as_answer_sends_it():
