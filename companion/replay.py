@@ -292,6 +292,7 @@ def rebuild_all(store: Store, settings: Settings,
             cached = store.memories_between(chunk[0][1], chunk[-1][1])
             memory_rows: list[MemoryRow] = []
             stabilities: list[tuple[float | None, float | None, str]] = []
+            schedules: list[tuple[Any, ...]] = []
             records: list[tuple[int, ...]] = []
             for card_id, group in groupby(chunk, _card_of):
                 replayed.add(card_id)
@@ -304,8 +305,13 @@ def rebuild_all(store: Store, settings: Settings,
                 memory = moved(card_id, model, memory, old, rows[-1][3],
                                replayed_rows[-2][3] if len(rows) > 1 else None)
                 new = memory_row(card_id, memory)
-                if old is None or old[:2] != new[:2] or old[4:9] != new[4:9]:
+                # the narrowest write: the fewer of the queue's indexed columns
+                # (state, due) it names, the fewer indexes SQLite updates
+                if old is None or old[:2] != new[:2] or old[5:8] != new[5:8]:
                     memory_rows.append(new)
+                elif old[4] != new.due or old[8] != new.interval:  # rescheduled
+                    schedules.append((new.stability, new.difficulty, new.due, new.interval,
+                                      card_id))
                 elif old[2:4] != new[2:4]:  # new parameters: the schedule stands
                     stabilities.append((new.stability, new.difficulty, card_id))
                 # only the reviews whose record changes: a log in order writes none
@@ -314,6 +320,7 @@ def rebuild_all(store: Store, settings: Settings,
                                 if r[4] is None or record != r[4:10]])
             store.write_memories(memory_rows)
             store.write_stabilities(stabilities)
+            store.write_schedules(schedules)
             store.set_replayed_records(records)
             done += len(chunk)
             if progress:

@@ -1906,6 +1906,12 @@ class Store(Reads):
     def write_memories(self, memories: Iterable[MemoryRow]) -> None:
         self.conn.executemany(self._WRITE_MEMORY, memories)
 
+    def write_schedules(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """(stability, difficulty, due, interval, card id) each: a memory state
+        rescheduled, its state, steps, counts and last review standing."""
+        self.conn.executemany("UPDATE cards SET stability = ?, difficulty = ?, due = ?, "
+                              "interval = ? WHERE id = ?", rows)
+
     def write_stabilities(self, rows: Iterable[tuple[float | None, float | None, str]]) -> None:
         """(stability, difficulty, card id) each: a memory state whose other
         fields stand, written without touching the queue's indexes."""
