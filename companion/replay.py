@@ -282,7 +282,10 @@ def rebuild_all(store: Store, settings: Settings,
         if reschedule_at is None or old is None or old[9] or old[10] \
                 or (reschedule_decks is not None and deck_of.get(card_id) not in reschedule_decks):
             return memory
-        return _rescheduled(model, card_id, memory, reschedule_at, last_rating, previous, moves)
+        # as `reschedule` reads it back from the card (a card never answered
+        # caches no interval)
+        cached = cached_memory(*memory_row(card_id, memory)[:9])
+        return _rescheduled(model, card_id, cached, reschedule_at, last_rating, previous, moves)
 
     with store.transaction():
         store.reset_unreviewed_memories()

@@ -1195,7 +1195,7 @@ class Reads:
                 f"SELECT rowid, id FROM reviews WHERE rowid IN ({','.join('?' * len(part))})",
                 part).fetchall())
         # stable: only a tie's rows have an id in the key, and only they move
-        rows.sort(key=lambda r: (r[1], r[2], ids.get(r[0], "")))
+        rows.sort(key=lambda r: (r[1], r[2], ids.get(r[0]) or ""))  # a NULL id first, as SQL
         return rows
 
     _MEMORY_COLUMNS = ("state, remaining_steps, stability, difficulty, due, last_review, "

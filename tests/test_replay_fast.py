@@ -376,6 +376,45 @@ def test_a_rebuild_that_reschedules_is_a_rebuild_then_a_reschedule(store, deck_d
         assert all(card_id.startswith("other/") for card_id in moved)
 
 
+def test_a_rescheduling_rebuild_reads_a_card_never_answered_as_reschedule_does(store,
+                                                                              deck_dir,
+                                                                              tmp_path):
+    """An Anki card put in review without an answer ("set due date" on a new
+    card: reps 0) caches no interval; the rebuild's reschedule compares with
+    what the card caches, as `reschedule` after the rebuild does."""
+    import sqlite3
+
+    from companion.deck_sync import sync_decks
+    from companion.replay import reschedule, state_set_json
+    from companion.scheduler import PresetModels
+    from companion.store import Store
+
+    sync_decks(store, [deck_dir])
+    card = store.conn.execute("SELECT id FROM cards ORDER BY id").fetchone()[0]
+    changed = Settings(timezone="UTC", parameters=A_FITTED_SET)
+    now = START + 30 * DAY
+    model = PresetModels(changed).for_deck("test")
+    # the interval and due date the reschedule gives, set already
+    event = model.reschedule(card, Memory(REVIEW, 0, 30.0, 5.0, 0, START - 2 * DAY), now, 0)
+    with store.transaction():
+        store.insert_new_card_events([(
+            "set", card, START - DAY, "set-state", event.interval, event.due,
+            state_set_json(StateSet(REVIEW, 0, 30.0, 5.0, START - 2 * DAY, 0, 0)))])
+    rebuild_all(store, Settings(timezone="UTC"))
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(copy) as target:
+        store.conn.backup(target)
+    apart = Store(copy)
+    rebuild_all(store, changed, reschedule_at=now)
+    rebuild_all(apart, changed)
+    reschedule(apart, changed, now)
+    events = "SELECT card_id, kind, interval, due FROM card_events ORDER BY card_id, at"
+    together, after = store.conn.execute(events).fetchall(), apart.conn.execute(events).fetchall()
+    apart.close()
+    assert together == after
+    assert [kind for _, kind, _, _ in together] == ["set-state", "reschedule"]
+
+
 def test_a_step_that_ends_on_the_rollover_goes_to_the_next_day_as_answer_sends_it():
     """A new card's Good at 03:50 (rollover 04:00) takes the 10-minute step to
     the rollover: `answer` puts it at the next day's start; a second earlier,
