@@ -7,11 +7,15 @@ compares the cache with."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Generator, Iterator
+from contextlib import closing, contextmanager
 from itertools import groupby
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from companion.scheduler import (
     EVENT_KINDS,
@@ -261,82 +265,184 @@ def forget(store: Store, settings: Settings, card_ids: list[str], now: int,
     return done
 
 
-def rebuild_all(store: Store, settings: Settings,
-                progress: Callable[[int, int], None] | None = None,
-                reschedule_at: int | None = None,
-                reschedule_decks: Collection[str] | None = None) -> int:
-    """Replay the whole review log into every card's memory state. Returns the
-    number of reviews replayed. One transaction: all or nothing. With
-    `reschedule_at`, each live review card (of `reschedule_decks`, if given)
-    is then rescheduled at that time, as `reschedule` would after the
-    rebuild, in the same pass."""
-    models = PresetModels(settings)
-    deck_of = store.card_decks()
-    total = store.review_count()
-    done = 0
-    moves: list[tuple[Any, ...]] = []
+# A log this long is replayed by worker processes, one part each, where the
+# machine has the cores (`rebuild_all`): below it, starting them costs more
+# than they save.
+PARALLEL_MIN_REVIEWS = 200_000
+MAX_WORKERS = 4
 
-    def moved(card_id: str, model: MemoryModel, memory: Memory, old: tuple[Any, ...] | None,
-              last_rating: int | None, previous: int | None) -> Memory:
+
+class _Chunk(NamedTuple):
+    """What one chunk of the log comes to: the rebuild's writes for its cards."""
+
+    reviews: int  # the chunk's reviews
+    cards: list[str]  # its cards, each replayed
+    memories: list[MemoryRow]  # whole states
+    schedules: list[tuple[Any, ...]]  # rescheduled: (stability, difficulty, due, interval, id)
+    stabilities: list[tuple[float | None, float | None, str]]  # new parameters only
+    records: list[tuple[int, ...]]  # the review records that change, by rowid
+    moves: list[tuple[Any, ...]]  # the reschedules' events
+
+
+class _Rebuild:
+    """One rebuild's rules, the same in the process that writes and in each
+    worker: the log's chunks -> what to write."""
+
+    def __init__(self, settings: Settings, deck_of: dict[str, str],
+                 events: dict[str, list[LoggedEvent]], reschedule_at: int | None,
+                 reschedule_decks: Collection[str] | None):
+        self.models = PresetModels(settings)
+        self.deck_of, self.events = deck_of, events
+        self.at, self.decks = reschedule_at, reschedule_decks
+
+    def moved(self, card_id: str, model: MemoryModel, memory: Memory,
+              old: tuple[Any, ...] | None, last_rating: int | None, previous: int | None,
+              moves: list[tuple[Any, ...]]) -> Memory:
+        """The card rescheduled, if this rebuild reschedules it."""
         # the live, unsuspended cards (a card not in review stays: `_rescheduled`)
-        if reschedule_at is None or old is None or old[9] or old[10] \
-                or (reschedule_decks is not None and deck_of.get(card_id) not in reschedule_decks):
+        if self.at is None or old is None or old[9] or old[10] \
+                or (self.decks is not None and self.deck_of.get(card_id) not in self.decks):
             return memory
         # as `reschedule` reads it back from the card (a card never answered
         # caches no interval)
         cached = cached_memory(*memory_row(card_id, memory)[:9])
-        return _rescheduled(model, card_id, cached, reschedule_at, last_rating, previous, moves)
+        return _rescheduled(model, card_id, cached, self.at, last_rating, previous, moves)
 
-    with store.transaction():
+    def chunks(self, store: Reads, after: str | None = None,
+               upto: str | None = None) -> Generator[_Chunk, None, None]:
+        """The log's chunks (of the cards past `after` up to `upto`, if given)
+        replayed, each as what to write."""
+        for chunk in store.replay_log(after=after, upto=upto):
+            yield self.chunk(chunk, store.memories_between(chunk[0][1], chunk[-1][1]))
+
+    def chunk(self, chunk: list[tuple[Any, ...]], cached: dict[str, tuple[Any, ...]]) -> _Chunk:
+        out = _Chunk(len(chunk), [], [], [], [], [], [])
+        models, deck_of, events = self.models, self.deck_of, self.events
+        for card_id, group in groupby(chunk, _card_of):
+            out.cards.append(card_id)
+            rows = list(group)
+            reviews = [(r[2], r[3], kept_decision(*r[5:10])) for r in rows]
+            model = models.for_deck(deck_of.get(card_id))
+            memory, replayed_rows = model.replay_rows(card_id, reviews, events.get(card_id, ()))
+            old = cached.get(card_id)
+            memory = self.moved(card_id, model, memory, old, rows[-1][3],
+                                replayed_rows[-2][3] if len(rows) > 1 else None, out.moves)
+            new = memory_row(card_id, memory)
+            # the narrowest write: the fewer of the queue's indexed columns
+            # (state, due) it names, the fewer indexes SQLite updates
+            if old is None or old[:2] != new[:2] or old[5:8] != new[5:8]:
+                out.memories.append(new)
+            elif old[4] != new.due or old[8] != new.interval:  # rescheduled
+                out.schedules.append((new.stability, new.difficulty, new.due, new.interval,
+                                      card_id))
+            elif old[2:4] != new[2:4]:  # new parameters: the schedule stands
+                out.stabilities.append((new.stability, new.difficulty, card_id))
+            # only the reviews whose record changes: a log in order writes none
+            # (a stored state_before of NULL always changes: no slice to compare)
+            out.records.extend([(*record, r[0]) for r, record in zip(rows, replayed_rows)
+                                if r[4] is None or record != r[4:10]])
+        return out
+
+
+def rebuild_all(store: Store, settings: Settings,
+                progress: Callable[[int, int], None] | None = None,
+                reschedule_at: int | None = None,
+                reschedule_decks: Collection[str] | None = None,
+                workers: int | None = None) -> int:
+    """Replay the whole review log into every card's memory state. Returns the
+    number of reviews replayed. One transaction: all or nothing. With
+    `reschedule_at`, each live review card (of `reschedule_decks`, if given)
+    is then rescheduled at that time, as `reschedule` would after the
+    rebuild, in the same pass.
+
+    A long log (PARALLEL_MIN_REVIEWS) is replayed in parts by worker
+    processes, one per core (`workers`, if given, however long the log),
+    while this process writes what they send: each card is replayed by the
+    same code either way, and the result is the same. Should a worker fail
+    to start or stop short, the transaction is rolled back and the log
+    replayed here."""
+    parts = _workers(store, workers)
+    with _without_gc():
+        if parts > 1:
+            try:
+                return _rebuild_all(store, settings, progress, reschedule_at,
+                                    reschedule_decks, parts)
+            except _WorkersFailed:
+                pass  # rolled back: nothing of it was written
+        return _rebuild_all(store, settings, progress, reschedule_at, reschedule_decks, 1)
+
+
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    """Python's cycle collector off while a rebuild makes its millions of
+    tuples (none of them in a cycle: reference counting frees each): else
+    every few thousand it walks every object the process holds (the app's,
+    a benchmark's), which measured doubles the rebuild of 1,000,000 reviews
+    in a process holding 3,000,000 objects."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _workers(store: Store, asked: int | None) -> int:
+    """How many worker processes replay the log: one per core this process
+    may run on, up to MAX_WORKERS, for a log of PARALLEL_MIN_REVIEWS or more
+    (or as asked); none (1) for a database a reader in another process can't
+    see the write lock's snapshot of (not in WAL mode)."""
+    if asked is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        asked = min(cores, MAX_WORKERS) if store.review_count() >= PARALLEL_MIN_REVIEWS else 1
+    if asked > 1 and store.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        return 1
+    return asked
+
+
+def _rebuild_all(store: Store, settings: Settings,
+                 progress: Callable[[int, int], None] | None,
+                 reschedule_at: int | None, reschedule_decks: Collection[str] | None,
+                 parts: int) -> int:
+    deck_of = store.card_decks()
+    total = store.review_count()
+    done = 0
+    with store.rebuild_cache(), store.transaction():
+        # Under the write lock before the workers start: they read the log as
+        # it was committed, and nobody can commit until this transaction does.
         store.reset_unreviewed_memories()
         events = events_by_card(store)
+        rules = _Rebuild(settings, deck_of, events, reschedule_at, reschedule_decks)
         replayed: set[str] = set()
-        for chunk in store.replay_log():
-            cached = store.memories_between(chunk[0][1], chunk[-1][1])
-            memory_rows: list[MemoryRow] = []
-            stabilities: list[tuple[float | None, float | None, str]] = []
-            schedules: list[tuple[Any, ...]] = []
-            records: list[tuple[int, ...]] = []
-            for card_id, group in groupby(chunk, _card_of):
-                replayed.add(card_id)
-                rows = list(group)
-                reviews = [(r[2], r[3], kept_decision(*r[5:10])) for r in rows]
-                model = models.for_deck(deck_of.get(card_id))
-                memory, replayed_rows = model.replay_rows(card_id, reviews,
-                                                          events.get(card_id, ()))
-                old = cached.get(card_id)
-                memory = moved(card_id, model, memory, old, rows[-1][3],
-                               replayed_rows[-2][3] if len(rows) > 1 else None)
-                new = memory_row(card_id, memory)
-                # the narrowest write: the fewer of the queue's indexed columns
-                # (state, due) it names, the fewer indexes SQLite updates
-                if old is None or old[:2] != new[:2] or old[5:8] != new[5:8]:
-                    memory_rows.append(new)
-                elif old[4] != new.due or old[8] != new.interval:  # rescheduled
-                    schedules.append((new.stability, new.difficulty, new.due, new.interval,
-                                      card_id))
-                elif old[2:4] != new[2:4]:  # new parameters: the schedule stands
-                    stabilities.append((new.stability, new.difficulty, card_id))
-                # only the reviews whose record changes: a log in order writes none
-                # (a stored state_before of NULL always changes: no slice to compare)
-                records.extend([(*record, r[0]) for r, record in zip(rows, replayed_rows)
-                                if r[4] is None or record != r[4:10]])
-            store.write_memories(memory_rows)
-            store.write_stabilities(stabilities)
-            store.write_schedules(schedules)
-            store.set_replayed_records(records)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
+        moves: list[tuple[Any, ...]] = []
+        chunks = rules.chunks(store) if parts == 1 else _from_workers(
+            store, settings, reschedule_at, reschedule_decks, store.log_split(parts))
+        with closing(chunks):  # the workers stopped however the loop ends
+            for out in chunks:
+                replayed.update(out.cards)
+                store.write_memories(out.memories)
+                store.write_stabilities(out.stabilities)
+                store.write_schedules(out.schedules)
+                store.set_replayed_records(out.records)
+                moves.extend(out.moves)
+                done += out.reviews
+                if progress:
+                    progress(done, total)
         # a card with no review but a state set, or forgotten: its events alone
         alone = [card_id for card_id in events if card_id not in replayed]
         flags = store.memories_of(alone)
         unreviewed = []
         for card_id in alone:
-            model = models.for_deck(deck_of.get(card_id))
+            model = rules.models.for_deck(deck_of.get(card_id))
             memory = model.replay_rows(card_id, [], events[card_id])[0]
-            unreviewed.append(memory_row(card_id, moved(card_id, model, memory,
-                                                        flags.get(card_id), None, None)))
+            unreviewed.append(memory_row(card_id, rules.moved(
+                card_id, model, memory, flags.get(card_id), None, None, moves)))
         store.write_memories(unreviewed)
         store.insert_card_events(moves)
         store.set_meta("memory_parameters", memory_parameters(settings))
@@ -344,6 +450,111 @@ def rebuild_all(store: Store, settings: Settings,
     if progress:
         progress(done, total)
     return done
+
+
+class _WorkersFailed(RuntimeError):
+    """A worker process did not start, died, or stopped short."""
+
+
+def _worker_command() -> list[str]:
+    """What runs a worker: this interpreter, on this very companion (the
+    folder it was imported from, where the worker's own path doesn't have it
+    first: the worker checks that it is the same file), its job on stdin and
+    its chunks on stdout."""
+    root = str(Path(__file__).resolve().parent.parent)
+    return [sys.executable, "-c", f"import sys; sys.path.append({root!r}); "
+                                  "from companion.replay import _worker_main; _worker_main()"]
+
+
+def _from_workers(store: Store, settings: Settings, reschedule_at: int | None,
+                  reschedule_decks: Collection[str] | None,
+                  cuts: list[str]) -> Generator[_Chunk, None, None]:
+    """The log's chunks as worker processes replay them, a part each (cut at
+    `cuts`), in the order they arrive."""
+    import pickle
+    import queue
+    import subprocess
+    import threading
+
+    bounds = list(zip([None, *cuts], [*cuts, None]))
+    procs: list[subprocess.Popen[bytes]] = []
+    arrived: queue.Queue[tuple[int, Any]] = queue.Queue()
+
+    def read(index: int, stream: Any) -> None:
+        try:
+            while True:
+                message = pickle.load(stream)
+                arrived.put((index, message))
+                if not isinstance(message, _Chunk):
+                    return
+        except Exception as exc:  # EOF: the worker died
+            arrived.put((index, f"stopped short ({type(exc).__name__})"))
+
+    try:
+        for index, (after, upto) in enumerate(bounds):
+            try:
+                proc = subprocess.Popen(_worker_command(), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        close_fds=True)
+            except (OSError, ValueError) as exc:  # no interpreter to run it
+                raise _WorkersFailed(f"cannot start a worker: {exc}") from None
+            procs.append(proc)
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                pickle.dump((str(Path(__file__).resolve()), str(store.path), settings,
+                             reschedule_at,
+                             None if reschedule_decks is None else set(reschedule_decks),
+                             after, upto), proc.stdin)
+                proc.stdin.close()
+            except OSError as exc:
+                raise _WorkersFailed(f"a worker did not take its job: {exc}") from None
+            threading.Thread(target=read, args=(index, proc.stdout), daemon=True).start()
+        running = len(procs)
+        while running:
+            index, message = arrived.get()
+            if isinstance(message, _Chunk):
+                yield message
+            elif message == "done":
+                running -= 1
+            else:
+                raise _WorkersFailed(f"worker {index}: {message}")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def _worker_main() -> None:
+    """A worker: replay its part of the log, read-only, and send each chunk's
+    writes up stdout (pickles, from a parent that started it: never a file
+    anyone else wrote), then "done"; on an error, its one-line text."""
+    import gc
+    import pickle
+
+    from companion.store import ReadStore
+
+    gc.disable()  # as `_without_gc`: nothing it makes is in a cycle
+    out = sys.stdout.buffer
+    try:
+        code, path, settings, at, decks, after, upto = pickle.load(sys.stdin.buffer)
+        if str(Path(__file__).resolve()) != code:
+            raise RuntimeError(f"another companion ({__file__}) than the one that asked ({code})")
+        store = ReadStore(Path(path))
+        try:
+            events = {card_id: rows for card_id, rows in events_by_card(store).items()
+                      if (after is None or card_id > after) and (upto is None or card_id <= upto)}
+            rules = _Rebuild(settings, store.card_decks(), events, at, decks)
+            for chunk in rules.chunks(store, after, upto):
+                pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            store.close()
+        pickle.dump("done", out)
+    except Exception as exc:
+        pickle.dump(f"{type(exc).__name__}: {exc}", out)
+    out.flush()
 
 
 _card_of = itemgetter(1)

@@ -1149,20 +1149,24 @@ class Reads:
     # log; `_by_id_within_ties` breaks the (rare) ties instead.
     _REPLAY_ORDER = "ORDER BY card_id, reviewed_at"
 
-    def replay_log(self, chunk: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
+    def replay_log(self, chunk: int = 20_000, after: str | None = None,
+                   upto: str | None = None) -> Iterator[list[tuple[Any, ...]]]:
         """The whole log in `review_log`'s order as plain rows, (rowid, card_id,
         reviewed_at, rating, state_before, *DECISION_COLUMNS), in lists of
         about `chunk` rows that each end with a card's last review: what
-        rebuild_all reads, a chunk's query done before its rows are written."""
-        after: str | None = None
+        rebuild_all reads, a chunk's query done before its rows are written.
+        With `after` and `upto`, only the cards whose id is past `after` and
+        up to `upto` (a part of the log for one of the rebuild's workers)."""
+        bound, last_args = ("AND card_id <= ? ", (upto,)) if upto is not None else ("", ())
         while True:
             if after is None:
-                rows = self.conn.execute(f"{self._REPLAY_LOG}{self._REPLAY_ORDER} LIMIT ?",
-                                         (chunk,)).fetchall()
-            else:
-                rows = self.conn.execute(f"{self._REPLAY_LOG}WHERE card_id > ? "
+                rows = self.conn.execute(f"{self._REPLAY_LOG}WHERE 1 {bound}"
                                          f"{self._REPLAY_ORDER} LIMIT ?",
-                                         (after, chunk)).fetchall()
+                                         (*last_args, chunk)).fetchall()
+            else:
+                rows = self.conn.execute(f"{self._REPLAY_LOG}WHERE card_id > ? {bound}"
+                                         f"{self._REPLAY_ORDER} LIMIT ?",
+                                         (after, *last_args, chunk)).fetchall()
             if len(rows) < chunk:
                 if rows:
                     yield self._by_id_within_ties(rows)
@@ -1179,6 +1183,27 @@ class Reads:
                                          f"{self._REPLAY_ORDER}", (last,)).fetchall()
                 after = last
             yield self._by_id_within_ties(rows)
+
+    def log_split(self, parts: int) -> list[str]:
+        """The card ids that cut the log into `parts` runs of about as many
+        reviews, each run ending with its cut's card (`replay_log`'s `upto`),
+        in order; fewer where one card's reviews span a cut."""
+        total = self.review_count()
+        cuts: list[str] = []
+        for part in range(1, parts):
+            row = self.conn.execute("SELECT card_id FROM reviews ORDER BY card_id "
+                                    "LIMIT 1 OFFSET ?", (total * part // parts,)).fetchone()
+            if row is not None and (not cuts or row[0] > cuts[-1]):
+                cuts.append(row[0])
+        return cuts
+
+    def memories_between(self, first: str, last: str) -> dict[str, tuple[Any, ...]]:
+        """What a rebuild compares with and reschedules by, for every card whose
+        id is from `first` to `last`: its cached memory state (MemoryRow's
+        fields but the id), then whether it is retired and whether suspended."""
+        return {row[0]: row[1:] for row in self.conn.execute(
+            f"SELECT id, {self._MEMORY_COLUMNS}, retired, suspended FROM cards "
+            "WHERE id BETWEEN ? AND ?", (first, last))}
 
     def _by_id_within_ties(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """Rows in (card_id, reviewed_at) order put in review_log's: one card's
@@ -1879,6 +1904,23 @@ class Store(Reads):
 
     # -- rebuild (writes) ----------------------------------------------------
 
+    # The page cache a rebuild writes through: every card's row and its queue
+    # indexes (about 26 MB at 100,000 cards) rather than SQLite's 2 MB default,
+    # which spills and reads back the same pages over and over.
+    REBUILD_CACHE_KIB = 32_768
+
+    @contextmanager
+    def rebuild_cache(self) -> Iterator[None]:
+        """The connection's page cache at REBUILD_CACHE_KIB for a rebuild,
+        back to what it was after."""
+        before = self._value("PRAGMA cache_size")
+        self.conn.execute(f"PRAGMA cache_size = -{self.REBUILD_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {int(before)}")
+
+
     def reset_unreviewed_memories(self) -> None:
         """Every card without a review back to new, its cached memory state
         cleared (a rebuild writes each reviewed card's whole state itself)."""
@@ -1888,14 +1930,6 @@ class Store(Reads):
             "interval = NULL "
             f"WHERE (reps > 0 OR state != {NEW}) "
             "AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.card_id = cards.id)")
-
-    def memories_between(self, first: str, last: str) -> dict[str, tuple[Any, ...]]:
-        """What a rebuild compares with and reschedules by, for every card whose
-        id is from `first` to `last`: its cached memory state (MemoryRow's
-        fields but the id), then whether it is retired and whether suspended."""
-        return {row[0]: row[1:] for row in self.conn.execute(
-            f"SELECT id, {self._MEMORY_COLUMNS}, retired, suspended FROM cards "
-            "WHERE id BETWEEN ? AND ?", (first, last))}
 
     def memories_of(self, card_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
         """`memories_between`'s rows of these cards."""

@@ -218,7 +218,7 @@ def test_rebuild_all_of_a_log_without_decisions_is_answering_it_one_by_one(store
                                    (f"{card_id}#{n}", card_id, at, rating))
                 history[card_id].append((at, rating))
     original = store.replay_log
-    store.replay_log = lambda chunk=100_000: original(16)  # several chunks
+    store.replay_log = lambda chunk=100_000, **part: original(16, **part)  # several chunks
     assert rebuild_all(store, chosen) == sum(len(h) for h in history.values())
     for card_id, reviews in history.items():
         memory, records = _answered(MemoryModel(chosen), card_id, reviews, [])

@@ -1,0 +1,230 @@
+"""A long log's rebuild in worker processes (`rebuild_all`'s parts): the
+same cards, review records and reschedules as the rebuild in one process,
+whatever the workers do: fail to start, die part-way, or meet a log that
+can't be replayed."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import sys
+
+import pytest
+
+from companion import replay
+from companion.replay import rebuild_all, state_set_json
+from companion.scheduler import REVIEW, StateSet
+from companion.settings import Settings
+from companion.store import Store
+from tests.conftest import write_deck
+
+MIN, HOUR, DAY = 60_000, 3_600_000, 86_400_000
+START = 1_772_366_400_000  # 2026-03-01 12:00 UTC
+FITTED = [0.4, 0.9, 3.1, 15.7, 7.0, 0.5, 1.6, 0.01, 1.5, 0.12, 1.0, 1.9, 0.11, 0.29,
+          2.2, 0.23, 2.9, 0.4, 0.6, 0.1, 0.3]
+FIRST = Settings(timezone="America/New_York")
+
+
+def _logged(store, deck_dir) -> list[str]:
+    """Two decks' cards with a log as an import without decisions writes it:
+    same-moment reviews stored out of id order, a forget between reviews, a
+    state set on a card without reviews, a suspended card. Returns the cards."""
+    from companion.deck_sync import sync_decks
+
+    write_deck(deck_dir, "other.md", "".join(f"## n{n}\nQ: {n}?\nA: {n}.\n\n"
+                                             for n in range(60)),
+               deck_id="other", deck_name="Other")
+    sync_decks(store, [deck_dir])
+    cards = [row[0] for row in store.conn.execute("SELECT id FROM cards ORDER BY id")]
+    rng = random.Random(11)
+    alone, forgotten, suspended = cards[1], cards[5], cards[-3]
+    with store.transaction():
+        for card_id in cards:
+            if card_id == alone:
+                continue
+            at = START - 300 * DAY
+            for n in range(rng.randint(1, 14)):
+                at += rng.choice([0, MIN, 10 * MIN, HOUR, DAY, 4 * DAY, 25 * DAY])
+                store.conn.execute("INSERT INTO reviews(id, card_id, reviewed_at, rating, "
+                                   "duration_ms) VALUES (?, ?, ?, ?, 1000)",
+                                   (f"{card_id}#{99 - n:02d}", card_id, at,
+                                    rng.choice([1, 2, 3, 3, 3, 4])))
+        store.insert_new_card_events([
+            ("set", alone, START - DAY, "set-state", 20, START + 19 * DAY,
+             state_set_json(StateSet(REVIEW, 0, 30.0, 5.0, START - 2 * DAY, 4, 0))),
+            ("forget", forgotten, START - 200 * DAY, "forget", 0, 0, None)])
+        store.set_suspended(suspended, True)
+    return cards
+
+
+def _copy(store, path) -> Store:
+    with sqlite3.connect(path) as target:
+        store.conn.backup(target)
+    return Store(path)
+
+
+def _everything(store) -> tuple[list, ...]:
+    """What a rebuild writes: every card, every review, the events (each
+    reschedule's id is random), the notes on what the states follow."""
+    return (store.conn.execute("SELECT * FROM cards ORDER BY id").fetchall(),
+            store.conn.execute("SELECT * FROM reviews ORDER BY id").fetchall(),
+            store.conn.execute("SELECT card_id, at, kind, interval, due, memory "
+                               "FROM card_events ORDER BY card_id, at, kind").fetchall(),
+            store.conn.execute("SELECT * FROM meta WHERE key IN ('memory_parameters', "
+                               "'replay_needed') ORDER BY key").fetchall())
+
+
+def _not_here(monkeypatch) -> None:
+    """The rebuild replays nothing in this process: only the workers do."""
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a chunk was replayed in the writing process")
+
+    monkeypatch.setattr(replay._Rebuild, "chunks", refuse)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_first_replay_by_workers_is_the_replay_in_one_process(store, deck_dir, tmp_path,
+                                                               monkeypatch, workers):
+    _logged(store, deck_dir)
+    apart = _copy(store, tmp_path / "apart.db")
+    assert rebuild_all(apart, FIRST, workers=1) == store.review_count()
+    expected = _everything(apart)
+    apart.close()
+    _not_here(monkeypatch)
+    progress = []
+    assert rebuild_all(store, FIRST, progress=lambda done, total: progress.append(done),
+                       workers=workers) == store.review_count()
+    assert _everything(store) == expected
+    assert len(store.log_split(workers)) == workers - 1
+    assert progress[-1] == store.review_count() and progress == sorted(progress)
+    # the log's decisions are there: every review has one
+    assert store.conn.execute("SELECT count(*) FROM reviews WHERE state_after IS NULL "
+                              "OR elapsed_days IS NULL").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("decks", [None, {"other"}])
+def test_a_rescheduling_rebuild_by_workers_is_the_rebuild_in_one_process(store, deck_dir,
+                                                                        tmp_path,
+                                                                        monkeypatch, decks):
+    """New parameters and a new retention, rescheduled in the rebuild's pass
+    (what catch_up does after an optimize): the same states and events."""
+    _logged(store, deck_dir)
+    rebuild_all(store, FIRST)
+    changed = Settings(timezone="America/New_York", parameters=FITTED,
+                       desired_retention=0.97)
+    now = START + 10 * DAY
+    apart = _copy(store, tmp_path / "apart.db")
+    rebuild_all(apart, changed, reschedule_at=now, reschedule_decks=decks, workers=1)
+    expected = _everything(apart)
+    apart.close()
+    _not_here(monkeypatch)
+    rebuild_all(store, changed, reschedule_at=now, reschedule_decks=decks, workers=2)
+    assert _everything(store) == expected
+    assert any(kind == "reschedule" for _, _, kind, *_ in expected[2])
+
+
+def _fails(monkeypatch, code: str) -> list[int]:
+    """Workers run `code` instead; returns a list that counts their starts."""
+    started = []
+
+    def command():
+        started.append(1)
+        return [sys.executable, "-c", code]
+
+    monkeypatch.setattr(replay, "_worker_command", command)
+    return started
+
+
+def test_workers_that_cannot_run_leave_the_rebuild_to_this_process(store, deck_dir, tmp_path,
+                                                                  monkeypatch):
+    _logged(store, deck_dir)
+    apart = _copy(store, tmp_path / "apart.db")
+    rebuild_all(apart, FIRST, workers=1)
+    expected = _everything(apart)
+    apart.close()
+    started = _fails(monkeypatch, "import sys; sys.exit(3)")
+    rebuild_all(store, FIRST, workers=2)
+    assert started and _everything(store) == expected
+
+
+def test_a_worker_killed_part_way_leaves_the_rebuild_to_this_process(store, deck_dir,
+                                                                    tmp_path, monkeypatch):
+    """A worker that sends its first chunk and dies (killed, out of memory):
+    what was written of it is rolled back and the log replayed here."""
+    from pathlib import Path
+
+    _logged(store, deck_dir)
+    apart = _copy(store, tmp_path / "apart.db")
+    rebuild_all(apart, FIRST, workers=1)
+    expected = _everything(apart)
+    apart.close()
+    root = str(Path(replay.__file__).resolve().parent.parent)
+    started = _fails(monkeypatch, f"""
+import os, sys
+sys.path.insert(0, {root!r})
+import companion.replay as r
+whole = r._Rebuild.chunks
+def chunks(self, *args):
+    for chunk in whole(self, *args):
+        yield chunk
+        sys.stdout.buffer.flush()
+        os._exit(9)
+r._Rebuild.chunks = chunks
+r._worker_main()
+""")
+    written = []
+    original = Store.write_memories
+    monkeypatch.setattr(Store, "write_memories",
+                        lambda self, rows: (written.append(1), original(self, rows))[1])
+    rebuild_all(store, FIRST, workers=2)
+    assert len(started) == 2 and written
+    assert _everything(store) == expected
+
+
+def test_a_log_no_worker_can_replay_fails_as_it_does_in_one_process(store, deck_dir):
+    """A rating no answer gives, without a decision: the rebuild stops with
+    the one process's error, and nothing it had written stays."""
+    cards = _logged(store, deck_dir)
+    rebuild_all(store, FIRST)
+    with store.transaction():
+        store.conn.execute("INSERT INTO reviews(id, card_id, reviewed_at, rating, "
+                           "duration_ms) VALUES ('odd', ?, ?, 7, 0)", (cards[-1], START))
+    before = _everything(store)
+    with pytest.raises(ValueError, match="rating must be 1-4, got 7"):
+        rebuild_all(store, Settings(timezone="UTC", parameters=FITTED), workers=2)
+    assert _everything(store) == before
+
+
+def test_the_log_is_cut_into_runs_of_whole_cards(store, deck_dir):
+    _logged(store, deck_dir)
+    reviews = dict(store.conn.execute("SELECT card_id, count(*) FROM reviews "
+                                      "GROUP BY card_id").fetchall())
+    most = max(reviews.values())
+    for parts in (2, 3, 5):
+        cuts = store.log_split(parts)
+        assert cuts == sorted(set(cuts)) and len(cuts) == parts - 1
+        runs = [sum(n for card_id, n in reviews.items()
+                    if (after is None or card_id > after) and (upto is None or card_id <= upto))
+                for after, upto in zip([None, *cuts], [*cuts, None])]
+        assert sum(runs) == sum(reviews.values())
+        assert max(runs) - min(runs) <= 2 * most  # about as many reviews each
+        replayed = [row[1] for after, upto in zip([None, *cuts], [*cuts, None])
+                    for chunk in store.replay_log(after=after, upto=upto) for row in chunk]
+        assert replayed == [row[1] for chunk in store.replay_log() for row in chunk]
+
+
+def test_how_many_workers(store, deck_dir, monkeypatch):
+    """None below PARALLEL_MIN_REVIEWS, one per core up to MAX_WORKERS above
+    it, and none where the write lock's snapshot can't be read by another
+    process (a database not in WAL mode)."""
+    _logged(store, deck_dir)
+    monkeypatch.setattr(replay.os, "sched_getaffinity", lambda pid: set(range(8)),
+                        raising=False)
+    assert replay._workers(store, None) == 1
+    monkeypatch.setattr(replay, "PARALLEL_MIN_REVIEWS", store.review_count())
+    assert replay._workers(store, None) == replay.MAX_WORKERS == 4
+    monkeypatch.setattr(replay.os, "sched_getaffinity", lambda pid: {0})
+    assert replay._workers(store, None) == 1
+    assert replay._workers(store, 3) == 3
+    store.conn.execute("PRAGMA journal_mode = DELETE")
+    assert replay._workers(store, 3) == 1
