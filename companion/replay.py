@@ -413,7 +413,7 @@ def _rebuild_all(store: Store, settings: Settings,
     deck_of = store.card_decks()
     total = store.review_count()
     done = 0
-    with store.rebuild_cache(), store.transaction():
+    with store.transaction():
         # Under the write lock before the workers start: they read the log as
         # it was committed, and nobody can commit until this transaction does.
         store.reset_unreviewed_memories()
@@ -546,7 +546,7 @@ def _worker_main() -> None:
         try:
             events = {card_id: rows for card_id, rows in events_by_card(store).items()
                       if (after is None or card_id > after) and (upto is None or card_id <= upto)}
-            rules = _Rebuild(settings, store.card_decks(), events, at, decks)
+            rules = _Rebuild(settings, store.card_decks(after, upto), events, at, decks)
             for chunk in rules.chunks(store, after, upto):
                 pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)
         finally:

@@ -687,6 +687,16 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _id_range(after: str | None, upto: str | None) -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause for the ids past `after` and up to `upto` (either may be
+    None: no bound), and its arguments."""
+    bounds = [(f"id {op} ?", value) for op, value in ((">", after), ("<=", upto))
+              if value is not None]
+    if not bounds:
+        return "", ()
+    return " WHERE " + " AND ".join(c for c, _ in bounds), tuple(v for _, v in bounds)
+
+
 class Reads:
     """Every named read of the store. `Store` (the writer) and `ReadStore` (a
     worker's read-only connection) both have them, so a query is written once.
@@ -1248,9 +1258,11 @@ class Reads:
             f"FROM cards c WHERE c.state = {REVIEW} AND c.retired = 0 AND c.suspended = 0 "
             f"{where}ORDER BY c.id", args).fetchall()
 
-    def card_decks(self) -> dict[str, str]:
-        """Every card's deck, retired cards too: the deck whose preset schedules it."""
-        return dict(self.conn.execute("SELECT id, deck_id FROM cards").fetchall())
+    def card_decks(self, after: str | None = None, upto: str | None = None) -> dict[str, str]:
+        """Every card's deck, retired cards too: the deck whose preset schedules
+        it (of the cards whose id is past `after` and up to `upto`, if given)."""
+        where, args = _id_range(after, upto)
+        return dict(self.conn.execute(f"SELECT id, deck_id FROM cards{where}", args).fetchall())
 
     def card_events(self, card_id: str | None = None) -> list[CardEvent]:
         """Schedule changes that are not answers, by card then time; one card's if given."""
@@ -1903,23 +1915,6 @@ class Store(Reads):
                                            flags.id))
 
     # -- rebuild (writes) ----------------------------------------------------
-
-    # The page cache a rebuild writes through: every card's row and its queue
-    # indexes (about 26 MB at 100,000 cards) rather than SQLite's 2 MB default,
-    # which spills and reads back the same pages over and over.
-    REBUILD_CACHE_KIB = 32_768
-
-    @contextmanager
-    def rebuild_cache(self) -> Iterator[None]:
-        """The connection's page cache at REBUILD_CACHE_KIB for a rebuild,
-        back to what it was after."""
-        before = self._value("PRAGMA cache_size")
-        self.conn.execute(f"PRAGMA cache_size = -{self.REBUILD_CACHE_KIB}")
-        try:
-            yield
-        finally:
-            self.conn.execute(f"PRAGMA cache_size = {int(before)}")
-
 
     def reset_unreviewed_memories(self) -> None:
         """Every card without a review back to new, its cached memory state

@@ -211,6 +211,13 @@ def test_the_log_is_cut_into_runs_of_whole_cards(store, deck_dir):
         replayed = [row[1] for after, upto in zip([None, *cuts], [*cuts, None])
                     for chunk in store.replay_log(after=after, upto=upto) for row in chunk]
         assert replayed == [row[1] for chunk in store.replay_log() for row in chunk]
+        # each worker reads the decks of its own cards only, and together all
+        decks: dict[str, str] = {}
+        for after, upto in zip([None, *cuts], [*cuts, None]):
+            part = store.card_decks(after, upto)
+            assert not decks.keys() & part.keys()
+            decks.update(part)
+        assert decks == store.card_decks()
 
 
 def test_how_many_workers(store, deck_dir, monkeypatch):
