@@ -235,3 +235,12 @@ def test_how_many_workers(store, deck_dir, monkeypatch):
     assert replay._workers(store, 3) == 3
     store.conn.execute("PRAGMA journal_mode = DELETE")
     assert replay._workers(store, 3) == 1
+
+
+def test_the_readme_says_when_workers_replay_and_how_many():
+    from pathlib import Path
+
+    text = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    words = {2: "two", 3: "three", 4: "four", 8: "eight"}
+    assert (f"a log of {replay.PARALLEL_MIN_REVIEWS:,} reviews or more is replayed by "
+            f"worker processes, one per core up to {words[replay.MAX_WORKERS]}") in text
