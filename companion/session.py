@@ -286,7 +286,9 @@ class _Learning:
     with this session's own answers: every one of the scope's cards learning
     and due before `horizon`, counting those buried until `buried_by` at the
     latest, in the order the store draws them (`Reads.learning_cards_in`):
-    each card with its due time and its `buried_until`. Anki keeps its day's
+    each card with its due time, its `buried_until` and whether it has no
+    siblings (then its flags, what its answer's undo puts back, are known
+    without a read). Anki keeps its day's
     learning queue in memory too; here the store stays the truth, and any
     write but this session's answers (another process, another session on
     this connection, a sync, undo, a bury) drops what is kept."""
@@ -294,7 +296,7 @@ class _Learning:
     version: tuple[int, int]
     key: tuple[tuple[str, ...] | None, str | None]
     buried_by: int
-    rows: list[tuple[CardRow, int, Any]]
+    rows: list[tuple[CardRow, int, Any, bool]]
     horizon: float  # a due time, or inf when `rows` are all the scope's learning cards
 
 
@@ -527,7 +529,7 @@ class Queue:
                 if kept is None:  # planned otherwise: the store's own read
                     break
                 fresh = True
-            for row, due, buried in kept.rows:
+            for row, due, buried, _ in kept.rows:
                 if due > due_by:
                     return None
                 if buried is None or (isinstance(buried, (int, float)) and buried <= now):
@@ -544,9 +546,11 @@ class Queue:
                        now: int) -> _Learning | None:
         buried_by = self._bounds(now)[1]
         limit = self.LEARNING_READ
-        rows = self.store.learning_cards_in(limit, buried_by, key[0], key[1])
-        if rows is None:
+        read = self.store.learning_cards_in(limit, buried_by, key[0], key[1])
+        if read is None:
             return None
+        with_siblings = self.store.cards_with_siblings(row for row, _, _ in read)
+        rows = [(row, due, buried, row.id not in with_siblings) for row, due, buried in read]
         horizon: float = float("inf")
         if len(rows) == limit:
             # the scope may hold more cards due when the last one read is:
@@ -693,7 +697,8 @@ class ReviewSession(Queue):
             now = self.clock() if now is None else now
             now = max(now, (memory.last_review or 0) + 1)
             review_id = new_review_id(now)
-            flags = store.flags_with_siblings(card_id, card.note_id, card.deck_id)
+            flags = (self._kept_flags(card, before)
+                     or store.flags_with_siblings(card_id, card.note_id, card.deck_id))
             siblings = [f.id for f in flags if f.id != card_id]
             outcome = self.model_of(card.deck_id).answer(card_id, memory, rating, now)
             leech = outcome.leech
@@ -716,6 +721,18 @@ class ReviewSession(Queue):
                                 not siblings)
         self._undo.append(Step("answer", card_id, flags, review_id, rating))
         return Answered(review_id, card_id, outcome.memory, leech, leech and suspend, siblings)
+
+    def _kept_flags(self, card: CardRow, before: tuple[int, int]) -> list[CardFlags] | None:
+        """`Store.flags_with_siblings` of a card drawn from the learning cards
+        kept, if it has no siblings and the store still stands where they were
+        read (`before`: its `data_state` under the answer's lock); else None."""
+        kept = self._learning
+        if kept is None or kept.version != before:
+            return None
+        for row, _, buried, alone in kept.rows:
+            if row is card:
+                return [CardFlags(row.id, row.suspended, buried, row.tags)] if alone else None
+        return None
 
     def _learning_answered(self, before: tuple[int, int], changes: int, card_id: str,
                            memory: Memory, only_its_state: bool) -> None:

@@ -1127,6 +1127,12 @@ class Reads:
     def card_row(self, card_id: str) -> CardRow | None:
         return self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE id = ?", (card_id,))
 
+    @staticmethod
+    def _siblings(note_id: str, deck_id: str, card_id: str) -> str:
+        """Where a card's siblings are, given the SQL of its note_id, deck_id and id."""
+        return (f"note_id = {note_id} AND deck_id = {deck_id} AND id != {card_id} "
+                "AND kind IN ('cloze', 'diagram') AND retired = 0")
+
     def flags_with_siblings(self, card_id: str, note_id: str, deck_id: str) -> list[CardFlags]:
         """The card's flags, then its siblings': the other live cards of the
         same cloze or diagram note in the same deck (a diagram's labels are
@@ -1135,9 +1141,18 @@ class Reads:
         return self._rows(
             CardFlags,
             "SELECT id, suspended, buried_until, tags FROM cards WHERE id = ? UNION ALL "
-            "SELECT id, suspended, buried_until, tags FROM cards WHERE note_id = ? "
-            "AND deck_id = ? AND id != ? AND kind IN ('cloze', 'diagram') AND retired = 0",
+            "SELECT id, suspended, buried_until, tags FROM cards WHERE "
+            f"{self._siblings('?', '?', '?')}",
             (card_id, note_id, deck_id, card_id))
+
+    def cards_with_siblings(self, cards: Iterable[CardRow]) -> set[str]:
+        """Those of the cards that have siblings (`flags_with_siblings`'), in
+        one read."""
+        # (the subquery's own columns first: note_id is the sibling's)
+        return set(self._column(
+            "SELECT c.id FROM cards c WHERE c.id IN (SELECT value FROM json_each(?)) AND EXISTS "
+            f"(SELECT 1 FROM cards WHERE {self._siblings('c.note_id', 'c.deck_id', 'c.id')})",
+            (json.dumps([card.id for card in cards]),)))
 
     def card_flags(self, ids: list[str]) -> list[CardFlags]:
         return self._rows(

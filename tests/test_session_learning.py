@@ -262,3 +262,19 @@ def test_every_draw_is_the_stores_own_whatever_happens_between(decks, monkeypatc
     finally:
         other_store.close()
     assert REVIEW in {s.card(i).memory.state for i in ids}
+
+
+def test_undo_of_a_card_drawn_from_what_is_kept_puts_its_flags_back(decks):
+    # its flags (tags, a past bury) are those it was read with, not read again
+    clock = Clock()
+    into_learning(decks, ["one/a1", "one/a3"], clock)
+    with decks.transaction():
+        decks.bury_card("one/a1", T0 - DAY)  # a bury that ended yesterday
+    clock.now += 10 * MIN
+    before = decks.conn.execute("SELECT * FROM cards WHERE id = 'one/a1'").fetchone()
+    s = ReviewSession(decks, SETTINGS, clock=clock)
+    assert drawn(s) == "one/a1"
+    s.answer("one/a1", 3)
+    assert s.undo().card_id == "one/a1"
+    assert decks.conn.execute("SELECT * FROM cards WHERE id = 'one/a1'").fetchone() == before
+    assert s.card("one/a1").tags == ["odd"]
