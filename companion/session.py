@@ -288,10 +288,10 @@ class _Learning:
     latest, in the order the store draws them (`Reads.learning_cards_in`):
     each card with its due time, its `buried_until` and whether it has no
     siblings (then its flags, what its answer's undo puts back, are known
-    without a read). Anki keeps its day's
-    learning queue in memory too; here the store stays the truth, and any
-    write but this session's answers (another process, another session on
-    this connection, a sync, undo, a bury) drops what is kept."""
+    without a read). Anki keeps its day's learning queue in memory too; here
+    the store stays the truth, and any write but this session's answers
+    (another process, another session on this connection, a sync, undo, a
+    bury) drops what is kept."""
 
     version: tuple[int, int]
     key: tuple[tuple[str, ...] | None, str | None]
@@ -740,9 +740,10 @@ class ReviewSession(Queue):
         (`_Learning`), as `_count_answer` counts it in the day's answers: the
         card leaves them, and where it is learning again, due before the
         last of them, they keep only those due before it (its place among
-        cards due at the same time is the store's to tell; so a leech's new
-        tags and suspension, its own, are the store's to read too). An
-        answer that buried siblings drops them, to be read again."""
+        cards due at the same time is the store's to tell). What else an
+        answer changes is the card's own (a leech's tags and suspension), so
+        nothing kept holds it, but for siblings it buried: then what is kept
+        is dropped, to be read again."""
         kept = self._learning
         if kept is None:
             return
