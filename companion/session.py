@@ -320,9 +320,9 @@ class Queue:
         self._known: _Known | None = None
         self._span = (0, 0)  # [start, end) of the learner day last asked about
         # The row `next_card` last drew, with where the store stood before it
-        # read it (`Store.data_state`): answering that card reads it again
-        # only if anything was written since.
-        self._shown: tuple[CardRow, tuple[int, int]] | None = None
+        # read it (`Store.data_state`) and its memory: answering that card
+        # reads it again only if anything was written since.
+        self._shown: tuple[CardRow, tuple[int, int], Memory] | None = None
         self._learning: _Learning | None = None
 
     @cached_property
@@ -497,8 +497,12 @@ class Queue:
         # read before the row: a commit between the two then only costs a re-read
         version = self.store.data_state()
         row = self._next_row(self.clock() if now is None else now, version)
-        self._shown = None if row is None else (row, version)
-        return None if row is None else CardView.from_row(row)
+        if row is None:
+            self._shown = None
+            return None
+        view = CardView.from_row(row)
+        self._shown = (row, version, view.memory)
+        return view
 
     def _shown_row(self, card_id: str, state: tuple[int, int] | None = None) -> CardRow:
         """The card's row as `next_card` drew it, if nothing was written to
@@ -688,8 +692,8 @@ class ReviewSession(Queue):
         with store.transaction():
             before = store.data_state()  # under the write lock: no other commit till ours
             card = self._shown_row(card_id, before)
-            self._shown = None
-            memory = memory_of(card)
+            shown, self._shown = self._shown, None
+            memory = shown[2] if shown is not None and shown[0] is card else memory_of(card)
             # The time is read under the write lock, and never at or before the
             # card's last review: a replay orders reviews by time, so the log's
             # order must be the order the answers were committed in, even when
