@@ -278,3 +278,40 @@ def test_undo_of_a_card_drawn_from_what_is_kept_puts_its_flags_back(decks):
     assert s.undo().card_id == "one/a1"
     assert decks.conn.execute("SELECT * FROM cards WHERE id = 'one/a1'").fetchone() == before
     assert s.card("one/a1").tags == ["odd"]
+
+
+def test_where_the_store_plans_the_read_of_many_otherwise_each_draw_is_its_own_read(decks,
+                                                                                 monkeypatch):
+    # learning_cards_in answers None when SQLite would visit the cards of a
+    # read of many in another order than first_learning_card_in's
+    class Replanned:
+        """The store's connection, but a read of many is planned otherwise."""
+
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if sql.startswith("EXPLAIN QUERY PLAN") and "LIMIT 1" not in sql:
+                return [(0, 0, 0, "SCAN cards")]
+            return self.conn.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
+
+    clock = Clock()
+    into_learning(decks, ["one/a0", "one/a1"], clock)
+    clock.now += 10 * MIN
+    monkeypatch.setattr(Store, "_same_learning_plan", {})
+    real = decks.conn
+    decks.conn = Replanned(real)
+    try:
+        assert decks.learning_cards_in(8, clock.now, None, None) is None
+    finally:
+        decks.conn = real
+    assert decks.learning_cards_in(8, clock.now, None, "odd") is not None
+    # and a session whose reads of many are refused draws each card with a read
+    monkeypatch.setattr(Store, "learning_cards_in", lambda self, *args: None)
+    s = ReviewSession(decks, SETTINGS, clock=clock)
+    assert drawn(s) == "one/a0"
+    s.answer("one/a0", 4)
+    assert drawn(s) == store_draws(decks, clock) == "one/a1"
