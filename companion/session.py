@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from companion.limits import DayLimits, DeckTree, Due
 from companion.replay import memory_of, memory_row, rebuild_card
@@ -279,6 +279,27 @@ class _Known:
     limits: DayLimits | None = None
 
 
+@dataclass
+class _Learning:
+    """The first learning and relearning cards of a scope (`key`: its decks and
+    tag), as the store had them at `version` (a `data_state`), kept up to date
+    with this session's own answers: every one of the scope's cards learning
+    and due before `horizon`, counting those buried until `buried_by` at the
+    latest, in the order the store draws them (`Reads.learning_cards_in`):
+    each card with its due time, its `buried_until` and whether it has no
+    siblings (then its flags, what its answer's undo puts back, are known
+    without a read). Anki keeps its day's learning queue in memory too; here
+    the store stays the truth, and any write but this session's answers
+    (another process, another session on this connection, a sync, undo, a
+    bury) drops what is kept."""
+
+    version: tuple[int, int]
+    key: tuple[tuple[str, ...] | None, str | None]
+    buried_by: int
+    rows: list[tuple[CardRow, int, Any, bool]]
+    horizon: float  # a due time, or inf when `rows` are all the scope's learning cards
+
+
 class Queue:
     """What is left to study and the next card, over any store's reads: a
     worker's `ReadStore` (Home's counts, Browse's card) or the review's `Store`."""
@@ -299,9 +320,10 @@ class Queue:
         self._known: _Known | None = None
         self._span = (0, 0)  # [start, end) of the learner day last asked about
         # The row `next_card` last drew, with where the store stood before it
-        # read it (`Store.data_state`): answering that card reads it again
-        # only if anything was written since.
-        self._shown: tuple[CardRow, tuple[int, int]] | None = None
+        # read it (`Store.data_state`) and its memory: answering that card
+        # reads it again only if anything was written since.
+        self._shown: tuple[CardRow, tuple[int, int], Memory] | None = None
+        self._learning: _Learning | None = None
 
     @cached_property
     def models(self) -> PresetModels:
@@ -378,21 +400,24 @@ class Queue:
                                      known.extensions, settings.new_cards_ignore_review_limit)
         return known.limits
 
-    def _count_answer(self, changes_before: int, deck_id: str, state_before: int,
-                      at: int) -> None:
+    def _count_answer(self, before: tuple[int, int], changes: int, deck_id: str,
+                      state_before: int, at: int) -> None:
         """This session's answer, just committed, in what the queue keeps:
         counted as `Store.answered_since` counts it (the answer of a new card
         or a review card, in its card's deck, from the day's start on), if
         nothing but this answer wrote since the queue read the store; else
-        what it kept is dropped, to be read again."""
+        what it kept is dropped, to be read again. `before` is the store's
+        `data_state` under the answer's write lock, `changes` the rows
+        written once it committed: SQLite's data_version doesn't move with
+        this connection's own commit, and another connection's commit after
+        it moves it for the next `data_state`, which then drops this."""
         known = self._known
         if known is None:
             return
-        data_version, changes = self.store.data_state()
-        if known.version != (data_version, changes_before):
+        if known.version != before:
             self._known = None
             return
-        known.version = (data_version, changes)
+        known.version = (before[0], changes)
         if known.day is not None and at >= known.day and state_before in (NEW, REVIEW):
             new, review = known.done.get(deck_id, (0, 0))
             known.done[deck_id] = (new + (state_before == NEW), review + (state_before == REVIEW))
@@ -471,20 +496,75 @@ class Queue:
     def next_card(self, now: int | None = None) -> CardView | None:
         # read before the row: a commit between the two then only costs a re-read
         version = self.store.data_state()
-        row = self._next_row(self.clock() if now is None else now)
-        self._shown = None if row is None else (row, version)
-        return None if row is None else CardView.from_row(row)
+        row = self._next_row(self.clock() if now is None else now, version)
+        if row is None:
+            self._shown = None
+            return None
+        view = CardView.from_row(row)
+        self._shown = (row, version, view.memory)
+        return view
 
-    def _shown_row(self, card_id: str) -> CardRow:
+    def _shown_row(self, card_id: str, state: tuple[int, int] | None = None) -> CardRow:
         """The card's row as `next_card` drew it, if nothing was written to
         the store since (another process, this connection, a sync); else as
-        the store has it now. Asked under the write lock."""
+        the store has it now. Asked under the write lock, with the store's
+        `data_state` there (read here if not given)."""
         shown = self._shown
-        if shown is not None and shown[0].id == card_id and self.store.data_state() == shown[1]:
+        if shown is not None and shown[0].id == card_id \
+                and (self.store.data_state() if state is None else state) == shown[1]:
             return shown[0]
         return self._row(card_id)
 
-    def _next_row(self, now: int) -> CardRow | None:
+    # learning cards read at once, kept while nothing but this session's answers writes
+    LEARNING_READ = 64
+
+    def _first_learning(self, due_by: int, now: int, decks: list[str] | None, tag: str | None,
+                        version: tuple[int, int]) -> CardRow | None:
+        """first_learning_card_in(due_by, now, decks, tag), from the learning
+        cards kept (`_Learning`) while the store stands at `version` (read
+        before this): the store's answer, without a read on most draws."""
+        key = (None if decks is None else tuple(decks), tag)
+        kept = self._learning
+        fresh = False
+        while True:
+            if kept is None or kept.version != version or kept.key != key \
+                    or not now <= kept.buried_by:
+                kept = self._learning = self._read_learning(version, key, now)
+                if kept is None:  # planned otherwise: the store's own read
+                    break
+                fresh = True
+            for row, due, buried, _ in kept.rows:
+                if due > due_by:
+                    return None
+                if buried is None or (isinstance(buried, (int, float)) and buried <= now):
+                    return row
+            if due_by < kept.horizon:
+                return None
+            if fresh:  # the cards read were all buried, or all due at one time
+                break
+            kept = None
+        return self.store.first_learning_card_in(due_by, now, decks, tag)
+
+    def _read_learning(self, version: tuple[int, int],
+                       key: tuple[tuple[str, ...] | None, str | None],
+                       now: int) -> _Learning | None:
+        buried_by = self._bounds(now)[1]
+        limit = self.LEARNING_READ
+        read = self.store.learning_cards_in(limit, buried_by, key[0], key[1])
+        if read is None:
+            return None
+        with_siblings = self.store.cards_with_siblings(row for row, _, _ in read)
+        rows = [(row, due, buried, row.id not in with_siblings) for row, due, buried in read]
+        horizon: float = float("inf")
+        if len(rows) == limit:
+            # the scope may hold more cards due when the last one read is:
+            # kept are only those due before it, all of them
+            horizon = rows[-1][1]
+            while rows and rows[-1][1] == horizon:
+                rows.pop()
+        return _Learning(version, key, buried_by, rows, horizon)
+
+    def _next_row(self, now: int, version: tuple[int, int] | None = None) -> CardRow | None:
         _, end = self._bounds(now)
         reads, decks = self.store, self._decks()
         selection = self.selection
@@ -500,7 +580,10 @@ class Queue:
         # Learning cards when due come first, then the learn-ahead window once
         # nothing else is left (`again_since`: of forgotten cards, those forgotten).
         again = since if selection.forgotten_days else None
-        row = reads.first_learning_card_in(now, now, decks, tag, again)
+        if again is None and version is not None:
+            row = self._first_learning(now, now, decks, tag, version)
+        else:
+            row = reads.first_learning_card_in(now, now, decks, tag, again)
         if row:
             return row
         if selection.ahead_days:
@@ -512,6 +595,8 @@ class Queue:
             row = self._next_due_or_new(now, end)
         if row:
             return row
+        if again is None and version is not None:
+            return self._first_learning(now + LEARN_AHEAD_MS, now, decks, tag, version)
         return reads.first_learning_card_in(now + LEARN_AHEAD_MS, now, decks, tag, again)
 
     def _next_due_or_new(self, now: int, end: int) -> CardRow | None:
@@ -604,11 +689,11 @@ class ReviewSession(Queue):
         if rating not in (1, 2, 3, 4):
             raise ValueError(f"rating must be 1-4, got {rating!r}")
         store = self.store
-        changes_before = store.rows_written()
         with store.transaction():
-            card = self._shown_row(card_id)
-            self._shown = None
-            memory = memory_of(card)
+            before = store.data_state()  # under the write lock: no other commit till ours
+            card = self._shown_row(card_id, before)
+            shown, self._shown = self._shown, None
+            memory = shown[2] if shown is not None and shown[0] is card else memory_of(card)
             # The time is read under the write lock, and never at or before the
             # card's last review: a replay orders reviews by time, so the log's
             # order must be the order the answers were committed in, even when
@@ -616,7 +701,8 @@ class ReviewSession(Queue):
             now = self.clock() if now is None else now
             now = max(now, (memory.last_review or 0) + 1)
             review_id = new_review_id(now)
-            flags = store.flags_with_siblings(card_id, card.note_id, card.deck_id)
+            flags = (self._kept_flags(card, before)
+                     or store.flags_with_siblings(card_id, card.note_id, card.deck_id))
             siblings = [f.id for f in flags if f.id != card_id]
             outcome = self.model_of(card.deck_id).answer(card_id, memory, rating, now)
             leech = outcome.leech
@@ -633,9 +719,51 @@ class ReviewSession(Queue):
                 suspend = (self.settings.for_deck(card.deck_id).leech_action == "suspend"
                            or bool(card.suspended))
                 store.mark_leech(card_id, " ".join(tags), suspend)
-        self._count_answer(changes_before, card.deck_id, memory.state, now)
+        changes = store.rows_written()
+        self._count_answer(before, changes, card.deck_id, memory.state, now)
+        self._learning_answered(before, changes, card_id, outcome.memory,
+                                not siblings)
         self._undo.append(Step("answer", card_id, flags, review_id, rating))
         return Answered(review_id, card_id, outcome.memory, leech, leech and suspend, siblings)
+
+    def _kept_flags(self, card: CardRow, before: tuple[int, int]) -> list[CardFlags] | None:
+        """`Store.flags_with_siblings` of a card drawn from the learning cards
+        kept, if it has no siblings and the store still stands where they were
+        read (`before`: its `data_state` under the answer's lock); else None."""
+        kept = self._learning
+        if kept is None or kept.version != before:
+            return None
+        for row, _, buried, alone in kept.rows:
+            if row is card:
+                return [CardFlags(row.id, row.suspended, buried, row.tags)] if alone else None
+        return None
+
+    def _learning_answered(self, before: tuple[int, int], changes: int, card_id: str,
+                           memory: Memory, only_its_state: bool) -> None:
+        """This session's answer, just committed, in the learning cards kept
+        (`_Learning`), as `_count_answer` counts it in the day's answers: the
+        card leaves them, and where it is learning again, due before the
+        last of them, they keep only those due before it (its place among
+        cards due at the same time is the store's to tell). What else an
+        answer changes is the card's own (a leech's tags and suspension), so
+        nothing kept holds it, but for siblings it buried: then what is kept
+        is dropped, to be read again."""
+        kept = self._learning
+        if kept is None:
+            return
+        if not only_its_state or kept.version != before:
+            self._learning = None
+            return
+        rows = kept.rows
+        if rows and rows[0][0].id == card_id:
+            del rows[0]
+        else:
+            rows[:] = [item for item in rows if item[0].id != card_id]
+        due = memory.due
+        if memory.state in (LEARNING, RELEARNING) and due is not None and due < kept.horizon:
+            kept.horizon = due
+            rows[:] = [item for item in rows if item[1] < due]
+        kept.version = (before[0], changes)
 
     @property
     def can_undo(self) -> bool:

@@ -890,6 +890,43 @@ class Reads:
         # every due card: 3.5 ms an answer instead of 0.03 at 20,000 cards.
         return self._first_in(where, "due", args, now, decks, tag)
 
+    # SQL text of first_learning_card_in's read -> whether SQLite plans the
+    # read of learning_cards_in the same way (see there).
+    _same_learning_plan: dict[str, bool] = {}
+
+    def learning_cards_in(self, limit: int, buried_by: int, decks: Sequence[str] | None,
+                          tag: str | None) -> list[tuple[CardRow, int, Any]] | None:
+        """The scope's first `limit` learning and relearning cards (any due
+        date) in the order first_learning_card_in draws them, each with its
+        due time and its `buried_until`: the cards buried at a time up to `buried_by` are among
+        them, so the first of them not buried at `now` (and due by its bound)
+        is what first_learning_card_in(due_by, now, ...) reads, for any `now`
+        up to `buried_by`.
+
+        That order is the plan's: SQLite sorts by due alone, and cards due at
+        the same time come in the order the plan visits them (a static order
+        over each row: the IN list's, then the index's). None when SQLite would
+        plan this read other than first_learning_card_in's, where that order
+        could differ."""
+        scope, scope_args = self._scope(buried_by, decks, tag)
+        where = f"state IN ({LEARNING}, {RELEARNING}) AND due <= ?"
+        args = (*scope_args, 2**63 - 1)
+        one = f"SELECT {CARD_COLUMNS} FROM cards WHERE {scope} AND {where} ORDER BY due LIMIT 1"
+        many = (f"SELECT {CARD_COLUMNS}, buried_until FROM cards WHERE {scope} AND {where} "
+                f"ORDER BY due LIMIT {int(limit)}")
+        same = self._same_learning_plan.get(one)
+        if same is None:
+            if len(self._same_learning_plan) > 1000:  # many decks' lists over a session
+                self._same_learning_plan.clear()
+            plans = [[step[3] for step in self.conn.execute(f"EXPLAIN QUERY PLAN {sql}", args)]
+                     for sql in (one, many)]
+            same = self._same_learning_plan[one] = plans[0] == plans[1]
+        if not same:
+            return None
+        make, due = CardRow._make, CardRow._fields.index("due")
+        return [(make(values[:-1]), values[due], values[-1])
+                for values in self.conn.execute(many, args)]
+
     def first_review_card_in(self, due_before: int, now: int, decks: Sequence[str] | None,
                              tag: str | None) -> CardRow | None:
         """The scope's review card due first, if due before `due_before`."""
@@ -1100,6 +1137,12 @@ class Reads:
     def card_row(self, card_id: str) -> CardRow | None:
         return self._row(CardRow, f"SELECT {CARD_COLUMNS} FROM cards WHERE id = ?", (card_id,))
 
+    @staticmethod
+    def _siblings(note_id: str, deck_id: str, card_id: str) -> str:
+        """Where a card's siblings are, given the SQL of its note_id, deck_id and id."""
+        return (f"note_id = {note_id} AND deck_id = {deck_id} AND id != {card_id} "
+                "AND kind IN ('cloze', 'diagram') AND retired = 0")
+
     def flags_with_siblings(self, card_id: str, note_id: str, deck_id: str) -> list[CardFlags]:
         """The card's flags, then its siblings': the other live cards of the
         same cloze or diagram note in the same deck (a diagram's labels are
@@ -1108,9 +1151,18 @@ class Reads:
         return self._rows(
             CardFlags,
             "SELECT id, suspended, buried_until, tags FROM cards WHERE id = ? UNION ALL "
-            "SELECT id, suspended, buried_until, tags FROM cards WHERE note_id = ? "
-            "AND deck_id = ? AND id != ? AND kind IN ('cloze', 'diagram') AND retired = 0",
+            "SELECT id, suspended, buried_until, tags FROM cards WHERE "
+            f"{self._siblings('?', '?', '?')}",
             (card_id, note_id, deck_id, card_id))
+
+    def cards_with_siblings(self, cards: Iterable[CardRow]) -> set[str]:
+        """Those of the cards that have siblings (`flags_with_siblings`'), in
+        one read."""
+        # (the subquery's own columns first: note_id is the sibling's)
+        return set(self._column(
+            "SELECT c.id FROM cards c WHERE c.id IN (SELECT value FROM json_each(?)) AND EXISTS "
+            f"(SELECT 1 FROM cards WHERE {self._siblings('c.note_id', 'c.deck_id', 'c.id')})",
+            (json.dumps([card.id for card in cards]),)))
 
     def card_flags(self, ids: list[str]) -> list[CardFlags]:
         return self._rows(

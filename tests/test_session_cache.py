@@ -209,3 +209,22 @@ def test_a_card_changed_on_this_connection_after_it_was_drawn_is_read_again(five
     drawn_again = here.next_card()
     assert drawn_again is not None and drawn_again.id != shown.id
     assert here.answer(drawn_again.id, 3).memory.reps == 1
+
+
+def test_another_store_answering_between_a_draw_and_its_answer_is_counted(five_new):
+    # the session adds its own answer to the day's answers it keeps only if
+    # nothing else wrote since it read them: here another connection did,
+    # between the draw and the answer
+    clock = Clock()
+    here = session(five_new, clock, new_per_day=3)
+    shown = here.next_card()
+    assert here.counts().new == 3
+    other_store = Store(five_new.path)
+    try:
+        there = session(other_store, clock, new_per_day=3)
+        elsewhere = next(card_id for card_id in ("main/c1", "main/c2") if card_id != shown.id)
+        there.answer(elsewhere, 4)
+    finally:
+        other_store.close()
+    here.answer(shown.id, 4)
+    assert here.counts().new == 1
