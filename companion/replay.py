@@ -86,10 +86,12 @@ def state_set_json(sets: StateSet) -> str:
     return json.dumps(sets._asdict(), separators=(",", ":"))
 
 
-def events_by_card(store: Reads, card_id: str | None = None) -> dict[str, list[LoggedEvent]]:
-    """Reschedules, forgets and states set, per card, as the replay reads them."""
+def events_by_card(store: Reads, card_id: str | None = None, after: str | None = None,
+                   upto: str | None = None) -> dict[str, list[LoggedEvent]]:
+    """Reschedules, forgets and states set, per card, as the replay reads them
+    (one card's, or those of the cards past `after` and up to `upto`, if given)."""
     out: dict[str, list[LoggedEvent]] = {}
-    for row in store.card_events(card_id):
+    for row in store.card_events(card_id, after, upto):
         out.setdefault(row.card_id, []).append(
             LoggedEvent(row.at, row.kind, row.interval or 0, row.due or 0,
                         state_set(row.memory) if row.kind == "set-state" else None))
@@ -270,6 +272,11 @@ def forget(store: Store, settings: Settings, card_ids: list[str], now: int,
 # than they save.
 PARALLEL_MIN_REVIEWS = 200_000
 MAX_WORKERS = 4
+# Reviews replayed and written at a time: what a rebuild holds at once.
+REPLAY_CHUNK = 20_000
+# A worker that sends nothing for this long is taken for stuck: the log is
+# then replayed in this process (a chunk takes well under a second).
+WORKER_SILENCE_S = 60.0
 
 
 class _Chunk(NamedTuple):
@@ -308,11 +315,11 @@ class _Rebuild:
         cached = cached_memory(*memory_row(card_id, memory)[:9])
         return _rescheduled(model, card_id, cached, self.at, last_rating, previous, moves)
 
-    def chunks(self, store: Reads, after: str | None = None,
-               upto: str | None = None) -> Generator[_Chunk, None, None]:
-        """The log's chunks (of the cards past `after` up to `upto`, if given)
-        replayed, each as what to write."""
-        for chunk in store.replay_log(after=after, upto=upto):
+    def chunks(self, store: Reads, after: str | None = None, upto: str | None = None,
+               size: int | None = None) -> Generator[_Chunk, None, None]:
+        """The log's chunks of about `size` reviews (REPLAY_CHUNK), of the cards
+        past `after` up to `upto`, if given, replayed, each as what to write."""
+        for chunk in store.replay_log(REPLAY_CHUNK if size is None else size, after, upto):
             yield self.chunk(chunk, store.memories_between(chunk[0][1], chunk[-1][1]))
 
     def chunk(self, chunk: list[tuple[Any, ...]], cached: dict[str, tuple[Any, ...]]) -> _Chunk:
@@ -378,7 +385,9 @@ def _without_gc() -> Iterator[None]:
     tuples (none of them in a cycle: reference counting frees each): else
     every few thousand it walks every object the process holds (the app's,
     a benchmark's), which measured doubles the rebuild of 1,000,000 reviews
-    in a process holding 3,000,000 objects."""
+    in a process holding 3,000,000 objects. The switch is the process's: the
+    app's other threads make no collectable garbage for those seconds, and
+    what they leave in cycles is collected once it is back on."""
     import gc
 
     was = gc.isenabled()
@@ -408,7 +417,7 @@ def _workers(store: Store, asked: int | None) -> int:
             load = os.getloadavg()[0]
         except (AttributeError, OSError):  # no load average here
             load = 0.0
-        idle = cores + 1 - round(load)  # this process's own work is in the load
+        idle = cores + 1 - int(load + 0.5)  # this process's own work is in the load
         asked = max(1, min(cores, MAX_WORKERS, idle)) \
             if store.review_count() >= PARALLEL_MIN_REVIEWS else 1
     if asked > 1 and store.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -420,12 +429,12 @@ def _rebuild_all(store: Store, settings: Settings,
                  progress: Callable[[int, int], None] | None,
                  reschedule_at: int | None, reschedule_decks: Collection[str] | None,
                  parts: int) -> int:
-    deck_of = store.card_decks()
-    total = store.review_count()
     done = 0
     with store.transaction():
         # Under the write lock before the workers start: they read the log as
         # it was committed, and nobody can commit until this transaction does.
+        deck_of = store.card_decks()
+        total = store.review_count()
         store.reset_unreviewed_memories()
         events = events_by_card(store)
         rules = _Rebuild(settings, deck_of, events, reschedule_at, reschedule_decks)
@@ -472,33 +481,50 @@ def _worker_command() -> list[str]:
     first: the worker checks that it is the same file), its job on stdin and
     its chunks on stdout."""
     root = str(Path(__file__).resolve().parent.parent)
-    return [sys.executable, "-c", f"import sys; sys.path.append({root!r}); "
-                                  "from companion.replay import _worker_main; _worker_main()"]
+    # -P: nothing from the current directory (a shared deck's folder, say)
+    # goes on the path ahead of the standard library and companion
+    return [sys.executable, "-P", "-c", f"import sys; sys.path.append({root!r}); "
+                                        "from companion.replay import _worker_main; "
+                                        "_worker_main()"]
 
 
 def _from_workers(store: Store, settings: Settings, reschedule_at: int | None,
                   reschedule_decks: Collection[str] | None,
                   cuts: list[str]) -> Generator[_Chunk, None, None]:
     """The log's chunks as worker processes replay them, a part each (cut at
-    `cuts`), in the order they arrive."""
+    `cuts`), in the order they arrive. A few chunks wait at a time: a worker
+    ahead of the writing waits on its pipe."""
     import pickle
     import queue
     import subprocess
     import threading
+    import time
 
     bounds = list(zip([None, *cuts], [*cuts, None]))
     procs: list[subprocess.Popen[bytes]] = []
-    arrived: queue.Queue[tuple[int, Any]] = queue.Queue()
+    arrived: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=2 * len(bounds))
+    stop = threading.Event()
 
-    def read(index: int, stream: Any) -> None:
-        try:
+    def offer(item: tuple[int, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                arrived.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(index: int, proc: subprocess.Popen[bytes], job: tuple[Any, ...]) -> None:
+        assert proc.stdin is not None and proc.stdout is not None
+        try:  # here, not in the writer: a worker slow to read can't hold it up
+            pickle.dump(job, proc.stdin)
+            proc.stdin.close()
             while True:
-                message = pickle.load(stream)
-                arrived.put((index, message))
-                if not isinstance(message, _Chunk):
+                message = pickle.load(proc.stdout)
+                if not offer((index, message)) or not isinstance(message, _Chunk):
                     return
         except Exception as exc:  # EOF: the worker died
-            arrived.put((index, f"stopped short ({type(exc).__name__})"))
+            offer((index, f"stopped short ({type(exc).__name__})"))
 
     try:
         for index, (after, upto) in enumerate(bounds):
@@ -509,19 +535,21 @@ def _from_workers(store: Store, settings: Settings, reschedule_at: int | None,
             except (OSError, ValueError) as exc:  # no interpreter to run it
                 raise _WorkersFailed(f"cannot start a worker: {exc}") from None
             procs.append(proc)
-            assert proc.stdin is not None and proc.stdout is not None
-            try:
-                pickle.dump((str(Path(__file__).resolve()), str(store.path), settings,
-                             reschedule_at,
-                             None if reschedule_decks is None else set(reschedule_decks),
-                             after, upto), proc.stdin)
-                proc.stdin.close()
-            except OSError as exc:
-                raise _WorkersFailed(f"a worker did not take its job: {exc}") from None
-            threading.Thread(target=read, args=(index, proc.stdout), daemon=True).start()
+            job = (str(Path(__file__).resolve()), str(store.path), settings, reschedule_at,
+                   None if reschedule_decks is None else set(reschedule_decks), after, upto,
+                   REPLAY_CHUNK)
+            threading.Thread(target=run, args=(index, proc, job), daemon=True).start()
         running = len(procs)
         while running:
-            index, message = arrived.get()
+            deadline = time.monotonic() + WORKER_SILENCE_S
+            while True:
+                try:
+                    index, message = arrived.get(timeout=min(1.0, WORKER_SILENCE_S))
+                    break
+                except queue.Empty:
+                    if time.monotonic() > deadline:
+                        raise _WorkersFailed(f"no word from the workers in "
+                                             f"{WORKER_SILENCE_S:.0f} s") from None
             if isinstance(message, _Chunk):
                 yield message
             elif message == "done":
@@ -529,12 +557,17 @@ def _from_workers(store: Store, settings: Settings, reschedule_at: int | None,
             else:
                 raise _WorkersFailed(f"worker {index}: {message}")
     finally:
+        stop.set()
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
 
 
 def _worker_main() -> None:
@@ -549,15 +582,14 @@ def _worker_main() -> None:
     gc.disable()  # as `_without_gc`: nothing it makes is in a cycle
     out = sys.stdout.buffer
     try:
-        code, path, settings, at, decks, after, upto = pickle.load(sys.stdin.buffer)
+        code, path, settings, at, decks, after, upto, size = pickle.load(sys.stdin.buffer)
         if str(Path(__file__).resolve()) != code:
             raise RuntimeError(f"another companion ({__file__}) than the one that asked ({code})")
         store = ReadStore(Path(path))
         try:
-            events = {card_id: rows for card_id, rows in events_by_card(store).items()
-                      if (after is None or card_id > after) and (upto is None or card_id <= upto)}
-            rules = _Rebuild(settings, store.card_decks(after, upto), events, at, decks)
-            for chunk in rules.chunks(store, after, upto):
+            rules = _Rebuild(settings, store.card_decks(after, upto),
+                             events_by_card(store, None, after, upto), at, decks)
+            for chunk in rules.chunks(store, after, upto, size):
                 pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)
         finally:
             store.close()

@@ -687,10 +687,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _id_range(after: str | None, upto: str | None) -> tuple[str, tuple[str, ...]]:
-    """A WHERE clause for the ids past `after` and up to `upto` (either may be
-    None: no bound), and its arguments."""
-    bounds = [(f"id {op} ?", value) for op, value in ((">", after), ("<=", upto))
+def _id_range(after: str | None, upto: str | None,
+              column: str = "id") -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause for the ids (in `column`) past `after` and up to `upto`
+    (either may be None: no bound), and its arguments."""
+    bounds = [(f"{column} {op} ?", value) for op, value in ((">", after), ("<=", upto))
               if value is not None]
     if not bounds:
         return "", ()
@@ -1316,12 +1317,14 @@ class Reads:
         where, args = _id_range(after, upto)
         return dict(self.conn.execute(f"SELECT id, deck_id FROM cards{where}", args).fetchall())
 
-    def card_events(self, card_id: str | None = None) -> list[CardEvent]:
-        """Schedule changes that are not answers, by card then time; one card's if given."""
-        where, args = ("WHERE card_id = ? ", (card_id,)) if card_id else ("", ())
+    def card_events(self, card_id: str | None = None, after: str | None = None,
+                    upto: str | None = None) -> list[CardEvent]:
+        """Schedule changes that are not answers, by card then time; one card's
+        if given, or those of the cards past `after` and up to `upto`."""
+        where, args = (" WHERE card_id = ?", (card_id,)) if card_id \
+            else _id_range(after, upto, "card_id")
         return self._rows(CardEvent, "SELECT card_id, at, kind, interval, due, memory "
-                                     "FROM card_events "
-                                     f"{where}ORDER BY card_id, at, id", args)
+                                     f"FROM card_events{where} ORDER BY card_id, at, id", args)
 
     def review_count(self) -> int:
         return self._value("SELECT count(*) FROM reviews")

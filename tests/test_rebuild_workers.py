@@ -82,9 +82,10 @@ def _not_here(monkeypatch) -> None:
     monkeypatch.setattr(replay._Rebuild, "chunks", refuse)
 
 
-@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("workers, chunk", [(2, 20_000), (3, 20_000), (2, 60)])
 def test_a_first_replay_by_workers_is_the_replay_in_one_process(store, deck_dir, tmp_path,
-                                                               monkeypatch, workers):
+                                                               monkeypatch, workers, chunk):
+    monkeypatch.setattr(replay, "REPLAY_CHUNK", chunk)  # 60: several chunks a worker
     _logged(store, deck_dir)
     apart = _copy(store, tmp_path / "apart.db")
     assert rebuild_all(apart, FIRST, workers=1) == store.review_count()
@@ -96,7 +97,9 @@ def test_a_first_replay_by_workers_is_the_replay_in_one_process(store, deck_dir,
                        workers=workers) == store.review_count()
     assert _everything(store) == expected
     assert len(store.log_split(workers)) == workers - 1
-    assert progress[-1] == store.review_count() and progress == sorted(progress)
+    # a count per chunk as it is written, then the whole
+    chunks = -(-store.review_count() // chunk)
+    assert progress[-1] == store.review_count() and len(progress) >= min(chunks, workers) + 1
     # the log's decisions are there: every review has one
     assert store.conn.execute("SELECT count(*) FROM reviews WHERE state_after IS NULL "
                               "OR elapsed_days IS NULL").fetchone()[0] == 0
@@ -149,13 +152,18 @@ def test_workers_that_cannot_run_leave_the_rebuild_to_this_process(store, deck_d
 
 def test_a_worker_killed_part_way_leaves_the_rebuild_to_this_process(store, deck_dir,
                                                                     tmp_path, monkeypatch):
-    """A worker that sends its first chunk and dies (killed, out of memory):
-    what was written of it is rolled back and the log replayed here."""
+    """Workers that send their first chunk and die (killed, out of memory),
+    in a rebuild that reschedules: what was written of them is rolled back
+    and the log replayed here, each reschedule once."""
     from pathlib import Path
 
+    monkeypatch.setattr(replay, "REPLAY_CHUNK", 60)  # several chunks a worker
     _logged(store, deck_dir)
+    rebuild_all(store, FIRST)
+    changed = Settings(timezone="America/New_York", parameters=FITTED)
+    now = START + 10 * DAY
     apart = _copy(store, tmp_path / "apart.db")
-    rebuild_all(apart, FIRST, workers=1)
+    rebuild_all(apart, changed, reschedule_at=now, workers=1)
     expected = _everything(apart)
     apart.close()
     root = str(Path(replay.__file__).resolve().parent.parent)
@@ -172,16 +180,56 @@ def chunks(self, *args):
 r._Rebuild.chunks = chunks
 r._worker_main()
 """)
-    written = []
-    original = Store.write_memories
-    monkeypatch.setattr(Store, "write_memories",
-                        lambda self, rows: (written.append(1), original(self, rows))[1])
-    rebuild_all(store, FIRST, workers=2)
-    assert len(started) == 2 and written
+    received = []
+    from_workers = replay._from_workers
+
+    def counted(*args):
+        for chunk in from_workers(*args):
+            received.append(chunk)
+            yield chunk
+
+    monkeypatch.setattr(replay, "_from_workers", counted)
+    rebuild_all(store, changed, reschedule_at=now, workers=2)
+    assert len(started) == 2 and received  # written, then rolled back
+    assert sum(chunk.reviews for chunk in received) < store.review_count()
     assert _everything(store) == expected
 
 
-def test_a_log_no_worker_can_replay_fails_as_it_does_in_one_process(store, deck_dir):
+def test_a_worker_that_goes_silent_leaves_the_rebuild_to_this_process(store, deck_dir,
+                                                                     tmp_path, monkeypatch):
+    _logged(store, deck_dir)
+    apart = _copy(store, tmp_path / "apart.db")
+    rebuild_all(apart, FIRST, workers=1)
+    expected = _everything(apart)
+    apart.close()
+    monkeypatch.setattr(replay, "WORKER_SILENCE_S", 0.5)
+    started = _fails(monkeypatch, "import time; time.sleep(60)")
+    rebuild_all(store, FIRST, workers=2)
+    assert len(started) == 2 and _everything(store) == expected
+
+
+def test_a_worker_imports_nothing_from_the_current_folder(store, deck_dir, tmp_path,
+                                                          monkeypatch):
+    """Started from a folder holding a `json.py` (a shared deck's, say): the
+    workers replay, and that file never runs."""
+    _logged(store, deck_dir)
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    marker = tmp_path / "ran"
+    (folder / "json.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    (folder / "companion").mkdir()
+    (folder / "companion" / "__init__.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n")
+    monkeypatch.chdir(folder)
+    _not_here(monkeypatch)
+    rebuild_all(store, FIRST, workers=2)
+    assert not marker.exists()
+    assert store.conn.execute("SELECT count(*) FROM reviews WHERE state_after IS NULL"
+                              ).fetchone()[0] == 0
+
+
+def test_a_log_no_worker_can_replay_fails_as_it_does_in_one_process(store, deck_dir,
+                                                                    monkeypatch):
     """A rating no answer gives, without a decision: the rebuild stops with
     the one process's error, and nothing it had written stays."""
     cards = _logged(store, deck_dir)
@@ -190,8 +238,12 @@ def test_a_log_no_worker_can_replay_fails_as_it_does_in_one_process(store, deck_
         store.conn.execute("INSERT INTO reviews(id, card_id, reviewed_at, rating, "
                            "duration_ms) VALUES ('odd', ?, ?, 7, 0)", (cards[-1], START))
     before = _everything(store)
+    started = []
+    command = replay._worker_command
+    monkeypatch.setattr(replay, "_worker_command", lambda: (started.append(1), command())[1])
     with pytest.raises(ValueError, match="rating must be 1-4, got 7"):
         rebuild_all(store, Settings(timezone="UTC", parameters=FITTED), workers=2)
+    assert len(started) == 2  # the workers tried first
     assert _everything(store) == before
 
 

@@ -14,6 +14,7 @@ from fsrs_rs_python import DEFAULT_PARAMETERS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from companion import replay
 from companion.replay import rebuild_all
 from companion.scheduler import (
     NEW,
@@ -196,7 +197,8 @@ def test_replay_log_chunks_end_on_a_card_and_keep_the_log_order(store, deck_dir)
             assert earlier[-1][1] < later[0][1]
 
 
-def test_rebuild_all_of_a_log_without_decisions_is_answering_it_one_by_one(store, deck_dir):
+def test_rebuild_all_of_a_log_without_decisions_is_answering_it_one_by_one(store, deck_dir,
+                                                                          monkeypatch):
     """An imported log (no decisions kept) over more than one read chunk."""
     import random
 
@@ -217,8 +219,7 @@ def test_rebuild_all_of_a_log_without_decisions_is_answering_it_one_by_one(store
                                    "duration_ms) VALUES (?, ?, ?, ?, 1000)",
                                    (f"{card_id}#{n}", card_id, at, rating))
                 history[card_id].append((at, rating))
-    original = store.replay_log
-    store.replay_log = lambda chunk=100_000, **part: original(16, **part)  # several chunks
+    monkeypatch.setattr(replay, "REPLAY_CHUNK", 16)  # several chunks
     assert rebuild_all(store, chosen) == sum(len(h) for h in history.values())
     for card_id, reviews in history.items():
         memory, records = _answered(MemoryModel(chosen), card_id, reviews, [])
