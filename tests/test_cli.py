@@ -195,6 +195,17 @@ def test_bad_settings_and_database_are_one_line(cli_home):
     assert (cli_home / "companion.db").read_bytes() == b"garbage" * 200
 
 
+def test_the_full_screen_app_says_a_bad_setting_in_one_line(cli_home):
+    # `companion` alone starts the app without the click group: its errors
+    # read as every command's.
+    cli_home.mkdir(parents=True, exist_ok=True)
+    (cli_home / "settings.toml").write_text("desired_retention = 2\n")
+    result = run([], cli_home)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1
+    assert lines[0].startswith("companion: error:") and "desired_retention" in lines[0]
+
+
 def test_doctor_checks_and_rebuilds(cli_home):
     run(["review", "--plain", "--deck", "mine"], cli_home, stdin="\n3\n\n4\n\n1\nq\n")
     result = run(["doctor"], cli_home)

@@ -1,5 +1,5 @@
 import sys
 
-from companion.cli.commands import main
+from companion.cli import main
 
 sys.exit(main())

@@ -1055,9 +1055,20 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(exc.format_message().split())
         _err(f"{message} (see `{where} --help`)")
         return 2
-    except BrokenPipeError:
+    except Exception as exc:
+        code = handle_error(exc)
+        if code is None:
+            raise
+        return code
+
+
+def handle_error(exc: Exception) -> int | None:
+    """The exit status for an error out of a command (or out of the
+    full-screen app): the ones a learner can cause are one line on stderr and
+    status 2; None for any other, which the caller raises again."""
+    if isinstance(exc, BrokenPipeError):
         return 0
-    except OSError as exc:
+    if isinstance(exc, OSError):
         # Standard output on a full disk, a device that fails: one line, and no
         # second failure when Python flushes stdout on the way out.
         import os
@@ -1068,16 +1079,15 @@ def main(argv: list[str] | None = None) -> int:
             _err(f"standard output: cannot write: {exc.strerror or exc}")
         sys.stdout = open(os.devnull, "w")
         return 2
-    except Exception as exc:
-        # Imported here, not at the top: `--version` needs neither module, and an
-        # error of theirs can only have been raised once they were loaded.
-        from companion.settings import SettingsError
-        from companion.store import StoreError
+    # Imported here, not at the top: `--version` needs neither module, and an
+    # error of theirs can only have been raised once they were loaded.
+    from companion.settings import SettingsError
+    from companion.store import StoreError
 
-        if isinstance(exc, (UserError, SettingsError, StoreError)):
-            _err(str(exc))
-            return 2
-        raise
+    if isinstance(exc, (UserError, SettingsError, StoreError)):
+        _err(str(exc))
+        return 2
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

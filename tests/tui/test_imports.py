@@ -31,6 +31,12 @@ def test_starting_the_app_loads_no_other_screen():
     assert "textual_plotext" not in loaded and "companion.labrunner" not in loaded
 
 
+def test_the_full_screen_start_loads_no_click():
+    # `companion` alone opens the app without the command line's click group.
+    loaded = modules_after("import companion.cli, companion.tui.app")
+    assert "click" not in loaded and "companion.cli.commands" not in loaded
+
+
 def test_the_image_library_waits_for_a_card_with_an_image():
     # textual-image (and Pillow) load when a card with an image is drawn, not before.
     loaded = modules_after("import companion.tui.app\n"
