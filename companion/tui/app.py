@@ -6,7 +6,8 @@ counts in a worker. Home's first frame waits for that worker a moment
 is the whole of Home; longer work (the day's backup, deck files to load, a
 replay) leaves it saying "Opening your collection…" meanwhile. Other
 screens are imported, and their stylesheet parsed, when first needed:
-start-up pays only for Home.
+start-up pays only for Home. `companion` starts with the cycle collector off
+(`collector_paused`): it is back on after Home's first frame.
 
 For tests everything outside is injectable: the store, the settings (and
 where they are saved), the clock, the deck folders, and cursor blinking.
@@ -77,7 +78,7 @@ class CompanionApp(App[int]):
                  deck_dirs: list[Path] | None = None, sync: bool = True,
                  cursor_blink: bool = True, start_review: bool = False,
                  deck_id: str | None = None, lab_runner: Callable[..., Any] | None = None,
-                 selection: "Selection | None" = None) -> None:
+                 selection: "Selection | None" = None, collector_paused: bool = False) -> None:
         if settings_path is None:
             from companion.paths import settings_path as default_settings_path
 
@@ -105,6 +106,12 @@ class CompanionApp(App[int]):
         self._opened = threading.Event()  # the store worker is done, one way or the other
         self._first_ready: StoreReady | None = None  # what it found, once done
         self._store_taken: StoreReady | None = None  # the StoreReady already acted on
+        # The cycle collector was turned off for the start (`companion.cli.full_screen`):
+        # it is turned back on once Home's first frame is drawn and the store
+        # worker is done, whichever comes last (`start_step_done`).
+        self.collector_paused = collector_paused
+        self._start_steps = 2  # the first frame, the store worker
+        self._start_lock = threading.Lock()
 
     @property
     def lab_runner(self) -> Callable[..., Any]:
@@ -146,12 +153,34 @@ class CompanionApp(App[int]):
             self.stylesheet.read(SCREENS_CSS)
             self.stylesheet.parse()
 
+    def first_frame_drawn(self) -> None:
+        """Just after Home's first frame: the other screens' rules are parsed."""
+        self.load_screens_css()
+        self.start_step_done()
+
+    def start_step_done(self) -> None:
+        """Home's first frame is drawn, or the store worker is done (from its
+        thread): after both, a cycle collector paused for the start is turned
+        back on, with everything start-up made and keeps (modules, styles,
+        Home's widgets) frozen first, out of every later collection (else the
+        first one would scan it all, some 30 ms). Not before the worker is
+        done: a replay it runs keeps the collector off as it found it."""
+        with self._start_lock:
+            self._start_steps -= 1
+            last = self._start_steps == 0
+        if last and self.collector_paused:
+            import gc
+
+            self.collector_paused = False
+            gc.freeze()
+            gc.enable()
+
     def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
         self.load_screens_css()  # before the screen's widgets take their styles
         return super().push_screen(screen, *args, **kwargs)
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self.load_screens_css)
+        self.call_after_refresh(self.first_frame_drawn)
         if self.settings.theme not in self.available_themes:
             self.notify(f"theme {self.settings.theme!r} is unknown; using {DEFAULT_THEME}",
                         severity="warning")
@@ -176,6 +205,7 @@ class CompanionApp(App[int]):
             self._open_store()
         finally:
             self._opened.set()
+            self.start_step_done()
 
     def _open_store(self) -> None:
         """The store worker's body: open, catch up, back up, load the decks,

@@ -90,3 +90,38 @@ async def test_the_other_screens_rules_come_after_homes_first_frame(tui_home, mo
         assert not app.stylesheet.has_source(str(SCREENS_CSS))  # Home drawn without them
         await ready(pilot)
         assert app.stylesheet.has_source(str(SCREENS_CSS))
+
+
+@run
+async def test_a_collector_paused_for_the_start_is_back_after_the_first_frame(tui_home,
+                                                                             monkeypatch):
+    # `companion` alone turns the cycle collector off as it starts; once Home's
+    # first frame is drawn and the store worker done, what start-up made is
+    # frozen and the collector turned back on.
+    import gc
+
+    from companion.tui.app import SCREENS_CSS
+
+    calls = []
+    on = [False]  # as `companion` leaves it (the test process's own is left alone)
+
+    def switch(to: bool) -> None:
+        calls.append("enable" if to else "disable")
+        on[0] = to
+
+    monkeypatch.setattr(gc, "isenabled", lambda: on[0])
+    monkeypatch.setattr(gc, "enable", lambda: switch(True))
+    monkeypatch.setattr(gc, "disable", lambda: switch(False))
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(home_module, "FIRST_FRAME_WAIT", 30.0)
+    app = make_app(tui_home, collector_paused=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert not on[0] and "freeze" not in calls
+        assert not app.stylesheet.has_source(str(SCREENS_CSS))  # before the first frame
+        await ready(pilot)
+        assert calls[-2:] == ["freeze", "enable"] and on[0] and not app.collector_paused
+    calls.clear()
+    plain = make_app(tui_home)  # a collector the app did not pause is left alone
+    async with plain.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+    assert "freeze" not in calls
