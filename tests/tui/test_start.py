@@ -125,3 +125,19 @@ async def test_a_collector_paused_for_the_start_is_back_after_the_first_frame(tu
     async with plain.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
     assert "freeze" not in calls
+
+
+@run
+async def test_homes_first_frame_has_the_styles_a_restyle_would_give(tui_home, monkeypatch):
+    # Home's first resume skips Textual's restyle of all its widgets: they were
+    # styled as they mounted, and working them out again changes nothing.
+    monkeypatch.setattr(home_module, "FIRST_FRAME_WAIT", 30.0)
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)):
+        home = app.screen
+        assert isinstance(home, HomeScreen) and home.data is not None
+        nodes = list(home.walk_children(with_self=True))
+        assert len(nodes) > 10
+        drawn = [(node, node.styles.css) for node in nodes]
+        app.update_styles(home)
+        assert [(node, node.styles.css) for node in nodes] == drawn

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
@@ -75,8 +75,15 @@ class HomeScreen(CompanionScreen):
     def on_screen_suspend(self) -> None:
         self.left = True
 
-    def on_screen_resume(self) -> None:
-        if self.left and self.app.ready and self.is_mounted:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        if not self.left:
+            # Home's first resume, as the app starts: its widgets took their
+            # styles as they mounted, a moment ago, and nothing that styles them
+            # has changed since (each focus or class change restyles its own
+            # widget). Textual's handler, after this one, would work them all
+            # out again before the first frame.
+            event.refresh_styles = False
+        elif self.app.ready and self.is_mounted:
             self.reload()
 
     def reload(self) -> None:
