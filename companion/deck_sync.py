@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from companion import __version__
-from companion.decks import Deck, DeckError, deck_files, load_decks
+from companion.paths import deck_files
 from companion.store import CardDefinition, Store, now_ms
+
+if TYPE_CHECKING:  # the parser loads when a file changed, not at every start
+    from companion.decks import Deck, DeckError
 
 
 def deck_dirs() -> list[Path]:
@@ -55,6 +59,8 @@ def sync_decks(store: Store, dirs: list[Path] | None = None, force: bool = False
     signature = _signature(files)
     if not force and store.meta("deck_signature") == signature:
         return SyncReport(skipped=True)
+    from companion.decks import load_decks
+
     decks, errors = load_decks(files)
     report = SyncReport(decks=len(decks), errors=errors)
     broken_files = {e.path for e in errors}

@@ -10,6 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from companion.paths import deck_files as deck_files  # where the deck files are
+
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 IMPORTED_DECK = "imported"  # companion's own deck for cards of imported review logs
 RESERVED_DECK_IDS = frozenset({IMPORTED_DECK})
@@ -885,14 +887,6 @@ def _key_line(lines: list[str], body: int, key: object) -> int:
         if pattern.match(lines[index]):
             return index + 1
     return 2
-
-
-def deck_files(dirs: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for folder in dirs:
-        if folder.is_dir():
-            files.extend(p for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md")
-    return files
 
 
 def load_decks(paths: list[Path]) -> tuple[list[Deck], list[DeckError]]:

@@ -38,3 +38,13 @@ def shipped_decks_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return here.parent / "decks"
+
+
+def deck_files(dirs: list[Path]) -> list[Path]:
+    """The deck files in `dirs`, in order (here, not in `companion.decks`: the
+    start compares their sizes and times without loading the deck parser)."""
+    files: list[Path] = []
+    for folder in dirs:
+        if folder.is_dir():
+            files.extend(p for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md")
+    return files
