@@ -502,7 +502,7 @@ def _from_workers(store: Store, settings: Settings, reschedule_at: int | None,
 
     bounds = list(zip([None, *cuts], [*cuts, None]))
     procs: list[subprocess.Popen[bytes]] = []
-    arrived: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=2 * len(bounds))
+    arrived: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=4 * len(bounds))
     stop = threading.Event()
 
     def offer(item: tuple[int, Any]) -> bool:
