@@ -495,7 +495,6 @@ def _from_workers(store: Store, settings: Settings, reschedule_at: int | None,
     import queue
     import subprocess
     import threading
-    import time
 
     bounds = list(zip([None, *cuts], [*cuts, None]))
     procs: list[subprocess.Popen[bytes]] = []
@@ -538,15 +537,11 @@ def _from_workers(store: Store, settings: Settings, reschedule_at: int | None,
             threading.Thread(target=run, args=(index, proc, job), daemon=True).start()
         running = len(procs)
         while running:
-            deadline = time.monotonic() + WORKER_SILENCE_S
-            while True:
-                try:
-                    index, message = arrived.get(timeout=min(1.0, WORKER_SILENCE_S))
-                    break
-                except queue.Empty:
-                    if time.monotonic() > deadline:
-                        raise _WorkersFailed(f"no word from the workers in "
-                                             f"{WORKER_SILENCE_S:.0f} s") from None
+            try:
+                index, message = arrived.get(timeout=WORKER_SILENCE_S)
+            except queue.Empty:
+                raise _WorkersFailed(f"no word from the workers in "
+                                     f"{WORKER_SILENCE_S:.0f} s") from None
             if isinstance(message, _Chunk):
                 yield message
             elif message == "done":
