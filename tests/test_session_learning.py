@@ -47,6 +47,25 @@ def into_learning(store, ids, clock) -> None:
         store.conn.execute("UPDATE cards SET buried_until = NULL")
 
 
+def three_learning(store) -> Clock:
+    """one/a0, a1 and a2 learning, in that order, all due: the clock ten
+    minutes on."""
+    clock = Clock()
+    into_learning(store, ["one/a0", "one/a1", "one/a2"], clock)
+    clock.now += 10 * MIN
+    return clock
+
+
+def answer_elsewhere(store, clock, card_id: str, rating: int) -> None:
+    """The card answered through another connection: another process, as
+    far as SQLite knows."""
+    other_store = Store(store.path)
+    try:
+        ReviewSession(other_store, SETTINGS, clock=clock).answer(card_id, rating)
+    finally:
+        other_store.close()
+
+
 def drawn(s: ReviewSession) -> str | None:
     card = s.next_card()
     return None if card is None else card.id
@@ -59,9 +78,7 @@ def store_draws(store, clock, deck_id=None) -> str | None:
 
 
 def test_cards_are_drawn_from_what_is_kept_between_answers(decks, monkeypatch):
-    clock = Clock()
-    into_learning(decks, ["one/a0", "one/a1", "one/a2"], clock)
-    clock.now += 10 * MIN
+    clock = three_learning(decks)
     s = ReviewSession(decks, SETTINGS, clock=clock)
     assert drawn(s) == "one/a0"
     reads = []
@@ -80,38 +97,24 @@ def test_cards_are_drawn_from_what_is_kept_between_answers(decks, monkeypatch):
 
 
 def test_a_card_answered_elsewhere_after_the_draw_is_not_drawn_again(decks):
-    clock = Clock()
-    into_learning(decks, ["one/a0", "one/a1", "one/a2"], clock)
-    clock.now += 10 * MIN
+    clock = three_learning(decks)
     here = ReviewSession(decks, SETTINGS, clock=clock)
     assert drawn(here) == "one/a0"
-    other_store = Store(decks.path)  # another process, as far as SQLite knows
-    try:
-        ReviewSession(other_store, SETTINGS, clock=clock).answer("one/a1", 4)  # to review
-    finally:
-        other_store.close()
+    answer_elsewhere(decks, clock, "one/a1", 4)  # to review
     here.answer("one/a0", 4)
     assert drawn(here) == "one/a2"
 
 
 def test_a_card_answered_elsewhere_after_an_answer_is_not_drawn(decks):
-    clock = Clock()
-    into_learning(decks, ["one/a0", "one/a1", "one/a2"], clock)
-    clock.now += 10 * MIN
+    clock = three_learning(decks)
     here = ReviewSession(decks, SETTINGS, clock=clock)
     here.answer(drawn(here), 4)
-    other_store = Store(decks.path)
-    try:
-        ReviewSession(other_store, SETTINGS, clock=clock).answer("one/a1", 4)
-    finally:
-        other_store.close()
+    answer_elsewhere(decks, clock, "one/a1", 4)
     assert drawn(here) == "one/a2"
 
 
 def test_a_card_suspended_by_another_session_on_the_same_connection_is_not_drawn(decks):
-    clock = Clock()
-    into_learning(decks, ["one/a0", "one/a1", "one/a2"], clock)
-    clock.now += 10 * MIN
+    clock = three_learning(decks)
     here = ReviewSession(decks, SETTINGS, clock=clock)
     here.answer(drawn(here), 4)
     ReviewSession(decks, SETTINGS, clock=clock).set_suspended("one/a1", True)  # Browse's toggle
@@ -119,9 +122,7 @@ def test_a_card_suspended_by_another_session_on_the_same_connection_is_not_drawn
 
 
 def test_undo_puts_the_card_back_first(decks):
-    clock = Clock()
-    into_learning(decks, ["one/a0", "one/a1", "one/a2"], clock)
-    clock.now += 10 * MIN
+    clock = three_learning(decks)
     s = ReviewSession(decks, SETTINGS, clock=clock)
     s.answer(drawn(s), 4)
     assert drawn(s) == "one/a1"
