@@ -1220,16 +1220,10 @@ class Reads:
         rebuild_all reads, a chunk's query done before its rows are written.
         With `after` and `upto`, only the cards whose id is past `after` and
         up to `upto` (a part of the log for one of the rebuild's workers)."""
-        bound, last_args = ("AND card_id <= ? ", (upto,)) if upto is not None else ("", ())
         while True:
-            if after is None:
-                rows = self.conn.execute(f"{self._REPLAY_LOG}WHERE 1 {bound}"
-                                         f"{self._REPLAY_ORDER} LIMIT ?",
-                                         (*last_args, chunk)).fetchall()
-            else:
-                rows = self.conn.execute(f"{self._REPLAY_LOG}WHERE card_id > ? {bound}"
-                                         f"{self._REPLAY_ORDER} LIMIT ?",
-                                         (after, *last_args, chunk)).fetchall()
+            where, args = _id_range(after, upto, "card_id")
+            rows = self.conn.execute(f"{self._REPLAY_LOG}{where} {self._REPLAY_ORDER} LIMIT ?",
+                                     (*args, chunk)).fetchall()
             if len(rows) < chunk:
                 if rows:
                     yield self._by_id_within_ties(rows)
