@@ -1212,7 +1212,7 @@ class Reads:
     # log; `_by_id_within_ties` breaks the (rare) ties instead.
     _REPLAY_ORDER = "ORDER BY card_id, reviewed_at"
 
-    def replay_log(self, chunk: int = 20_000, after: str | None = None,
+    def replay_log(self, chunk: int, after: str | None = None,
                    upto: str | None = None) -> Iterator[list[tuple[Any, ...]]]:
         """The whole log in `review_log`'s order as plain rows, (rowid, card_id,
         reviewed_at, rating, state_before, *DECISION_COLUMNS), in lists of

@@ -261,8 +261,10 @@ def test_the_log_is_cut_into_runs_of_whole_cards(store, deck_dir):
         assert sum(runs) == sum(reviews.values())
         assert max(runs) - min(runs) <= 2 * most  # about as many reviews each
         replayed = [row[1] for after, upto in zip([None, *cuts], [*cuts, None])
-                    for chunk in store.replay_log(after=after, upto=upto) for row in chunk]
-        assert replayed == [row[1] for chunk in store.replay_log() for row in chunk]
+                    for chunk in store.replay_log(replay.REPLAY_CHUNK, after, upto)
+                    for row in chunk]
+        assert replayed == [row[1] for chunk in store.replay_log(replay.REPLAY_CHUNK)
+                            for row in chunk]
         # each worker reads the decks of its own cards only, and together all
         decks: dict[str, str] = {}
         for after, upto in zip([None, *cuts], [*cuts, None]):
