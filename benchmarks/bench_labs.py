@@ -9,7 +9,9 @@ Prints, on this machine:
   batch-size sweep at least 3x faster, <= 0.33);
 - the batch-size lab's training loop against a bare PyTorch loop over the same
   model, data, batch sizes and steps (torch.optim.SGD, no events, no
-  evaluation), as a ratio measured in the same run (target: within 10 %).
+  evaluation), as a ratio measured in the same run (target: within 10 %);
+  on CUDA also the bare loop with each step replayed from a CUDA graph, and
+  how far its weights end from the eager loop's: what a graph would save.
 
 Run: python benchmarks/bench_labs.py [--device cpu] [--repeats 3] [--devices cpu,cuda]
                                      [--out DIR] [--skip-default-runs] [--skip-overhead]
@@ -111,11 +113,13 @@ def overhead(device: str, repeats: int) -> None:
             total += curve.train_seconds  # optimizer steps only, as the bare loop
         return total
 
-    def bare_loop(manual: bool) -> float:
-        """The textbook loop; `manual` does the SGD update by hand as the lab
-        does (torch.optim.SGD adds per-step bookkeeping of its own)."""
-        total = 0.0
-        for b in sizes:
+    def bare_loop(manual: bool, only: int | None = None,
+                  keep: bool = False) -> tuple[float, list[torch.Tensor]]:
+        """(seconds, the last model's weights if `keep`) of the textbook loop; `manual`
+        does the SGD update by hand as the lab does (torch.optim.SGD adds per-step
+        bookkeeping of its own); `only` trains that one batch size."""
+        total, kept = 0.0, []
+        for b in sizes if only is None else [only]:
             torch.manual_seed(0)
             model = lab.make_classifier(data.features, params["hidden"],
                                         len(data.classes)).to(device)
@@ -145,13 +149,82 @@ def overhead(device: str, repeats: int) -> None:
             if device == "cuda":
                 torch.cuda.synchronize()
             total += time.perf_counter() - start
-        return total
+            if keep:
+                kept = [w.detach().clone() for w in weights]
+        return total, kept
 
-    lab_times, manual_times, optim_times = [], [], []
-    for _ in range(repeats):  # interleaved, so drift in the machine's load hits all three
-        manual_times.append(bare_loop(manual=True))
-        optim_times.append(bare_loop(manual=False))
+    def graph_loop() -> tuple[float, float]:
+        """(seconds, max |weight difference| from the eager loop's final weights) of the
+        same hand-written SGD loop with each full-size step replayed from a CUDA graph
+        (the short last batch of an epoch runs eagerly). Not what the lab does: a
+        measurement of what a graph would save, for deciding whether the lab should."""
+        total, worst = 0.0, 0.0
+        for b in sizes:
+            eager = bare_weights(b)
+            torch.manual_seed(0)
+            model = lab.make_classifier(data.features, params["hidden"],
+                                        len(data.classes)).to(device)
+            weights = list(model.parameters())
+
+            def step(x: torch.Tensor, y: torch.Tensor) -> None:
+                grads = torch.autograd.grad(F.cross_entropy(model(x), y), weights)
+                with torch.no_grad():
+                    for w, g in zip(weights, grads):
+                        w.sub_(g, alpha=params["lr"])
+
+            static_x = data.x_train[:b].clone()
+            static_y = data.y_train[:b].clone()
+            start_state = [w.detach().clone() for w in weights]
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):  # warm-up, as torch.cuda.graph asks
+                for _ in range(3):
+                    step(static_x, static_y)
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                step(static_x, static_y)
+            with torch.no_grad():  # capture ran nothing; undo the warm-up's steps
+                for w, w0 in zip(weights, start_state):
+                    w.copy_(w0)
+            order = torch.Generator().manual_seed(0)
+            seen = 0
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+            while seen < params["examples"]:
+                perm = torch.randperm(n, generator=order).to(device)
+                x, y = data.x_train[perm], data.y_train[perm]
+                for i in range(0, n, b):
+                    stop = min(i + b, n, i + params["examples"] - seen)
+                    if stop - i == b:
+                        static_x.copy_(x[i:stop])
+                        static_y.copy_(y[i:stop])
+                        graph.replay()
+                    else:
+                        step(x[i:stop], y[i:stop])
+                    seen += stop - i
+                    if seen >= params["examples"]:
+                        break
+            torch.cuda.synchronize()
+            total += time.perf_counter() - start
+            worst = max(worst, max(float((w - e).abs().max()) for w, e in zip(weights, eager)))
+        return total, worst
+
+    def bare_weights(b: int) -> list[torch.Tensor]:
+        return bare_loop(True, only=b, keep=True)[1]
+
+    lab_times, manual_times, optim_times, graph_times = [], [], [], []
+    graph_note = ""
+    for _ in range(repeats):  # interleaved, so drift in the machine's load hits all of them
+        manual_times.append(bare_loop(manual=True)[0])
+        optim_times.append(bare_loop(manual=False)[0])
         lab_times.append(lab_loop())
+        if device == "cuda" and not graph_note:
+            try:
+                seconds, diff = graph_loop()
+                graph_times.append(seconds)
+            except Exception as e:  # a measurement, not the lab: say what failed and go on
+                graph_note = f"graph loop failed: {type(e).__name__}: {str(e)[:200]}"
     lab_s = statistics.median(lab_times)
     manual_s, optim_s = statistics.median(manual_times), statistics.median(optim_times)
     print(f"batch-size training loop, batch sizes {sizes}, {params['examples']} examples each, "
@@ -159,6 +232,13 @@ def overhead(device: str, repeats: int) -> None:
     print(f"  lab loop {lab_s:.2f} s; bare loop with the same hand-written SGD step "
           f"{manual_s:.2f} s, ratio {lab_s / manual_s:.3f} (target <= 1.10); "
           f"bare loop with torch.optim.SGD {optim_s:.2f} s, ratio {lab_s / optim_s:.3f}")
+    if graph_times:
+        graph_s = statistics.median(graph_times)
+        print(f"  the same loop replaying each step from a CUDA graph {graph_s:.2f} s, "
+              f"{graph_s / manual_s:.3f} of the bare loop's time; its final weights differ "
+              f"from the eager loop's by at most {diff:.2e}")
+    elif graph_note:
+        print(f"  {graph_note}")
 
 
 def main() -> None:
