@@ -112,22 +112,24 @@ def descent_path(
     w = torch.tensor(start[0], dtype=x.dtype, device=x.device, requires_grad=True)
     b = torch.tensor(start[1], dtype=x.dtype, device=x.device, requires_grad=True)
     gen = torch.Generator().manual_seed(seed)
-    order = torch.randperm(n, generator=gen)
+    # Each epoch's order goes to the device once, and the path stays there until the
+    # end: on a GPU, reading a value back each step would stall it once per step.
+    order = torch.randperm(n, generator=gen).to(x.device)
     cursor = 0
-    path = [(float(w.detach()), float(b.detach()))]
+    path = [torch.stack([w, b]).detach()]  # (2,) each
     for _ in range(steps):
         if cursor + batch_size > n:  # a fresh shuffle each epoch
-            order = torch.randperm(n, generator=gen)
+            order = torch.randperm(n, generator=gen).to(x.device)
             cursor = 0
-        idx = order[cursor : cursor + batch_size].to(x.device)
+        idx = order[cursor : cursor + batch_size]
         cursor += batch_size
         loss = mse(predict(x[idx], w, b), y[idx])
         grad_w, grad_b = torch.autograd.grad(loss, (w, b))
         with torch.no_grad():
             w -= lr * grad_w
             b -= lr * grad_b
-        path.append((float(w.detach()), float(b.detach())))
-    return path
+        path.append(torch.stack([w, b]).detach())
+    return [(w_t, b_t) for w_t, b_t in torch.stack(path).tolist()]
 
 
 # Now turn the picture upside down: (w, b) are fixed, and the loss is a
@@ -215,14 +217,18 @@ def train_classifier(
     model.train()
     for epoch in range(epochs):
         order = torch.randperm(x.shape[0], generator=gen).to(x.device)
-        total = 0.0
+        batch_losses, sizes = [], []  # read back once an epoch, not once a step
         for start in range(0, x.shape[0], batch_size):
             idx = order[start : start + batch_size]
             loss = F.cross_entropy(model(x[idx]), y[idx])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * idx.shape[0]
+            batch_losses.append(loss.detach())
+            sizes.append(idx.shape[0])
+        total = 0.0
+        for batch_loss, size in zip(torch.stack(batch_losses).tolist(), sizes):
+            total += batch_loss * size
         losses.append(total / x.shape[0])
         if on_epoch is not None:
             on_epoch(epoch + 1, losses[-1])
@@ -328,12 +334,16 @@ def activation_maximisation(
     gen = torch.Generator().manual_seed(seed)
     image = (0.5 + 0.01 * torch.randn(64, generator=gen)).to(device)
     label = torch.tensor([target], device=device)
-    scores = [float(class_score(model, image[None], label))]
-    for _ in range(steps):
+    # the scores stay on the device until the end: no read back (a GPU stall) per step
+    scores = [class_score(model, image[None], label).detach()]
+    # every step's shift drawn at once (the same draws as two a step)
+    shifts = (torch.randint(-jitter, jitter + 1, (steps, 2), generator=gen).tolist()
+              if jitter else [])
+    for step in range(steps):
         image = image.detach().requires_grad_(True)
         shifted = image.reshape(8, 8)
         if jitter:
-            dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=gen).tolist()
+            dy, dx = shifts[step]
             shifted = torch.roll(shifted, shifts=(dy, dx), dims=(0, 1))
         objective = (
             class_score(model, shifted.reshape(1, 64), label).sum()
@@ -343,8 +353,8 @@ def activation_maximisation(
         (grad,) = torch.autograd.grad(objective, image)
         with torch.no_grad():
             image = (image + lr * grad).clamp(0.0, 1.0)
-        scores.append(float(class_score(model, image[None], label)))
-    return image.detach(), scores
+        scores.append(class_score(model, image[None], label).detach())
+    return image.detach(), torch.cat(scores).tolist()
 
 
 def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float) -> torch.Tensor:
