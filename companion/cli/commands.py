@@ -532,10 +532,18 @@ def edit(card_id: str) -> None:
 
     dirs, user_dir = deck_dirs(), paths.user_decks_dir()
     try:
-        path, line = authoring.place_for_edit(dirs, user_dir, card_id)
-        authoring.run_editor(path, line)
+        place = authoring.place_for_edit(dirs, user_dir, card_id)
     except authoring.AuthoringError as exc:
         raise UserError(str(exc)) from None
+    path = place.path
+    try:
+        authoring.run_editor(path, place.line)
+    except authoring.AuthoringError as exc:
+        authoring.left_as_it_was(place)  # a copy made for this edit goes again
+        raise UserError(str(exc)) from None
+    if authoring.left_as_it_was(place):
+        print(f"Nothing changed: {card_id} is as it was")
+        return
     _settings, _store = _open(quiet=True)
     problems = authoring.errors_in(dirs, path)
     for problem in problems:
