@@ -471,3 +471,37 @@ async def test_browse_forgets_and_reschedules_the_card_as_the_cli_does(history_h
         assert moved > due  # a lower retention: a longer interval
         assert db.execute("SELECT count(*) FROM card_events WHERE card_id = ?",
                           (second,)).fetchone()[0] == 1
+
+
+@run
+async def test_browse_shows_a_buried_card_as_buried(tui_home):
+    """A card buried in a review says so in Browse, as a suspended one does:
+    not just "new", which it would be again tomorrow."""
+    app = make_app(tui_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        buried = app.screen.card.id
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        screen.query_one("#search").value = "is:buried"
+        await settle(pilot)
+        await wait_for(pilot, lambda: screen.result_ids == [buried]
+                       and screen.detail is not None and screen.detail.card.id == buried)
+        table = screen.query_one("#cards")
+        assert str(table.get_cell(buried, "state")) == "buried"
+        head = str(screen.query_one("#detail-head").render())
+        assert "new · buried until tomorrow" in head
+        # the other cards are not
+        screen.query_one("#search").value = ""
+        await settle(pilot)
+        await wait_for(pilot, lambda: len(screen.result_ids) > 1)
+        states = {key: str(table.get_cell(key, "state")) for key in screen.result_ids}
+        assert [key for key, state in states.items() if state == "buried"] == [buried]

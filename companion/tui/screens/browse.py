@@ -161,9 +161,11 @@ class BrowseScreen(CompanionScreen):
         width = max(20, (table.size.width or 80) - 24 - 10 - 10 - 10)
         for row in result.rows:
             state = STATE_NAMES.get(row.state, "?")
-            style = "dim" if row.suspended else ""
+            style = "dim" if row.suspended or row.buried else ""
             if row.suspended:
                 state = "suspended"
+            elif row.buried:
+                state = "buried"
             due = when(row.due, app.settings)[:10] if row.state else ""
             name = row.id.split("/", 1)[-1]
             name = name if len(name) <= 24 else name[:16] + "…" + name[-7:]  # keeps .c1
@@ -212,6 +214,8 @@ class BrowseScreen(CompanionScreen):
         head.append(shown(card.id, "bold"))
         head.append(shown(f"  {detail.deck_name}\n", "dim"))
         state = STATE_NAMES.get(m.state, "?") + (" · suspended" if card.suspended else "")
+        if detail.buried:
+            state += " · buried until tomorrow"
         head.append(f"{state}")
         if m.state:
             head.append(f" · due {when(m.due, app.settings)}")
