@@ -18,6 +18,7 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Rule, Static
 from textual.widgets.button import ButtonVariant
@@ -46,6 +47,15 @@ def short_id(card_id: str) -> str:
 
 
 GRADE_IDS = {1: "review.again", 2: "review.hard", 3: "review.good", 4: "review.easy"}
+
+
+class AnswerBox(Input):
+    """The box a typed answer or a prediction is written in. Esc there leaves
+    the box for the review's keys (the screen's `leave` does it), and the
+    footer says so rather than showing the screen's "esc Home"."""
+
+    BINDINGS = [Binding("escape", "screen.leave", "Leave the box",
+                        tooltip="Out of the box, so the review's keys work; Tab goes back")]
 
 
 class ReviewScreen(CompanionScreen):
@@ -94,13 +104,14 @@ class ReviewScreen(CompanionScreen):
             yield CardText(id="front")
             with Vertical(id="predict"):
                 yield Static("", id="choices")
-                guess = Input(placeholder="your prediction, then Enter runs the lab",
-                              id="guess")
+                guess = AnswerBox(placeholder="your prediction, then Enter runs the lab",
+                                  id="guess")
                 guess.cursor_blink = self.app.cursor_blink
                 yield guess
                 yield Static("", id="predict-status")
             with Vertical(id="type-box"):
-                typed = Input(placeholder="type the answer, then Enter checks it", id="typed")
+                typed = AnswerBox(placeholder="type the answer, then Enter checks it",
+                                  id="typed")
                 typed.cursor_blink = self.app.cursor_blink
                 yield typed
                 yield Static("", id="type-status")
