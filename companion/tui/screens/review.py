@@ -131,7 +131,9 @@ class ReviewScreen(CompanionScreen):
                 yield Button(RATING_NAMES[rating], id=f"grade-{rating}",
                              variant=GRADE_VARIANTS[rating], classes="grade")
             yield Button(f"Home  {self.key('review.finish')}", id="done", variant="primary")
-        yield Footer()
+        # Compact (one space between keys): the question side's keys, esc Home
+        # last, fit in 80 columns; spaced as elsewhere they ran off the edge.
+        yield Footer(compact=True)
 
     def key(self, binding_id: str) -> str:
         """The key that does `binding_id` now (the learner may have rebound it)."""
