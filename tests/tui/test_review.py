@@ -8,7 +8,7 @@ from textual.widgets import Button
 from companion.tui.screens.home import HomeScreen
 from companion.tui.screens.review import ReviewScreen
 
-from .conftest import db_reviews, make_app, ready, run, settle
+from .conftest import db_reviews, make_app, ready, run, settle, text_of
 
 
 async def open_review(pilot, keys=("s",)):
@@ -154,6 +154,10 @@ async def test_open_the_cards_lab_and_come_back_to_the_same_card(tui_home):
         await settle(pilot)
         lab = app.screen
         assert isinstance(lab, LabScreen) and lab.card_id == "test/beta"
+        # the title names the card and how to go back to it, whole at 80 columns
+        title = lab.query_one("#lab-title")
+        assert "from test/beta · esc returns to it" in text_of(title)
+        assert title.size.height * title.size.width >= len(text_of(title))
         assert lab.query_one("#param-batch_sizes").value == "16,256"  # the card's parameters
         await pilot.press("escape")
         await settle(pilot)
