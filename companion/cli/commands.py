@@ -600,7 +600,7 @@ def import_cmd(path: Path) -> None:
         raise UserError(str(exc)) from None
     if result.settings is not None:
         save(result.settings, paths.settings_path())
-    added = ", ".join(f"{n} {what}" for what, n in result.added.items())
+    added = result.summary()
     nothing = not any(result.added.values())
     print(f"imported: {added}" + (" (everything in it was already here)" if nothing else ""))
     if result.notes:

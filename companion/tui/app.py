@@ -503,7 +503,7 @@ class CompanionApp(App[int]):
         finally:
             store.close()
         settings = load(self.settings_path) if self.settings_path.exists() else self.settings
-        added = ", ".join(f"{n} {what}" for what, n in result.added.items())
+        added = result.summary()
         self.call_from_thread(self._imported, settings, f"Imported {path.name}: {added}",
                               list(result.notes))
 
