@@ -18,7 +18,6 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Rule, Static
 from textual.widgets.button import ButtonVariant
@@ -54,8 +53,7 @@ class AnswerBox(Input):
     the box for the review's keys (the screen's `leave` does it), and the
     footer says so rather than showing the screen's "esc Home"."""
 
-    BINDINGS = [Binding("escape", "screen.leave", "Leave the box",
-                        tooltip="Out of the box, so the review's keys work; Tab goes back")]
+    BINDINGS = [*bindings.ANSWER_BOX]
 
 
 class ReviewScreen(CompanionScreen):
