@@ -505,3 +505,30 @@ async def test_browse_shows_a_buried_card_as_buried(tui_home):
         await wait_for(pilot, lambda: len(screen.result_ids) > 1)
         states = {key: str(table.get_cell(key, "state")) for key in screen.result_ids}
         assert [key for key, state in states.items() if state == "buried"] == [buried]
+
+
+@run
+async def test_home_study_button_counts_and_studies_the_highlighted_deck(tui_home):
+    """The big button next to "Enter study" does what Enter does: "Study now ·
+    7 cards" on All decks, the highlighted deck's count on a deck, and a click
+    studies that deck (it said every deck's count and studied every deck)."""
+    from textual.widgets import Button
+
+    from companion.tui.screens.review import ReviewScreen
+
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        home = app.screen
+        button = home.query_one("#study", Button)
+        counts = {deck.id: deck.counts.total for deck in home.data.decks}
+        assert str(button.label) == f"Study now · {home.data.total.total} cards"
+        table = home.query_one("#decks")
+        table.move_cursor(row=table.get_row_index("greek"))
+        await settle(pilot)
+        assert 0 < counts["greek"] < home.data.total.total
+        assert str(button.label) == f"Study now · {counts['greek']} cards"
+        await pilot.click("#study")
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, ReviewScreen) and review.deck_id == "greek"
