@@ -161,8 +161,8 @@ ASK = [  # a dialog asking a few lines: a new deck, a file to import
     help_binding("ask", "f1"),  # a modal screen: the app's own F1 doesn't reach it
 ]
 
-CONFIRM = [  # the dialog asking "delete this preset?"
-    Binding("escape", "cancel", "Keep", tooltip="Back to the settings; nothing is deleted",
+CONFIRM = [  # the dialog asking "delete this preset?" or "forget this card?"
+    Binding("escape", "cancel", "Keep", tooltip="Back; nothing is changed",
             id="confirm.cancel"),
     help_binding("confirm", "f1"),
 ]

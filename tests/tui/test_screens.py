@@ -10,7 +10,7 @@ from companion.scheduler import LearnerDay
 from companion.tui.screens.browse import BrowseScreen
 from companion.tui.screens.help import HelpScreen
 from companion.tui.screens.home import HomeScreen
-from companion.tui.screens.settings import SettingsScreen
+from companion.tui.screens.settings import ConfirmScreen, SettingsScreen
 from companion.tui.screens.stats import StatsScreen
 
 from .conftest import T0, browse_search, make_app, ready, run, settle, text_of, wait_for
@@ -453,7 +453,16 @@ async def test_browse_forgets_and_reschedules_the_card_as_the_cli_does(history_h
         await settle(pilot)
         await wait_for(pilot, lambda: screen.detail is not None and screen.detail.card.id == first)
         reps = screen.detail.card.memory.reps
-        await pilot.press("down", "f")
+        await pilot.press("down", "f")  # asks first; esc keeps the card as it is
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        assert db.execute("SELECT state FROM cards WHERE id = ?", (first,)).fetchone() == (2,)
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("enter")
         await settle(pilot)
         await wait_for(pilot, lambda: screen.detail.card.memory.state == 0)
         assert db.execute("SELECT state, reps FROM cards WHERE id = ?", (first,)).fetchone() \

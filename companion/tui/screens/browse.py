@@ -301,16 +301,32 @@ class BrowseScreen(CompanionScreen):
         self.load_detail(self.new_request(DetailLoaded), card.id)
 
     def action_forget(self) -> None:
+        """Asks first, as Anki's Forget does: no key takes it back, and f is one
+        letter away from a search typed after Enter left the search box."""
         if self.detail is None:
             return
-        from companion.replay import forget
+        from companion.tui.screens.settings import ConfirmScreen
 
         card = self.detail.card
-        done = forget(self.store, self.app.settings, [card.id], self.app.clock())
-        self.notify(f"Forgot {card.id}: new again, history kept" if done
-                    else f"{card.id} is new already", timeout=3)
+        reps = card.memory.reps
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.forget(card.id)
+
+        self.app.push_screen(ConfirmScreen(
+            "Forget card", f"Put {card.id} back to new? Its schedule starts again; its "
+            f"{reps} review{'s' if reps != 1 else ''} stay in the log. Nothing takes this "
+            "back.", "Forget  enter"), answered)
+
+    def forget(self, card_id: str) -> None:
+        from companion.replay import forget
+
+        done = forget(self.store, self.app.settings, [card_id], self.app.clock())
+        self.notify(f"Forgot {card_id}: new again, history kept" if done
+                    else f"{card_id} is new already", timeout=3)
         self.search()
-        self.load_detail(self.new_request(DetailLoaded), card.id)
+        self.load_detail(self.new_request(DetailLoaded), card_id)
 
     def action_reschedule(self) -> None:
         if self.detail is None:
