@@ -541,3 +541,22 @@ async def test_home_study_button_counts_and_studies_the_highlighted_deck(tui_hom
         await settle(pilot)
         review = app.screen
         assert isinstance(review, ReviewScreen) and review.deck_id == "greek"
+
+
+@run
+async def test_browse_keys_from_the_search_box_say_where_the_card_keys_are(tui_home):
+    """F1 from the search box (where Browse opens) lists only the box's keys, as
+    letters type there: the intro says the card keys work in the list."""
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert app.screen.focused is app.screen.query_one("#search")
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "Forget" not in {desc for _key, desc, _tip, _id in app.screen.rows}
+        intro = text_of(app.screen.query_one("#help-intro"))
+        assert "Enter or ↓ goes from the search box to the cards" in intro
+        assert "f forget" in intro and "e edit" in intro

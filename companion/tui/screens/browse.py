@@ -59,9 +59,11 @@ class BrowseScreen(CompanionScreen):
                   "deck:ID, tag:NAME, "
                   "is:new|learning|review|relearning|due|suspended|buried, lab:NAME, has:lab, "
                   "exercise:NAME, has:exercise, nc:TEXT (accents ignored, as Anki's), and a "
-                  "leading - to negate a term. ↑↓ move "
-                  "through the cards; the detail below (or beside, on a wide terminal) "
-                  "follows; x opens the card's exercise.")
+                  "leading - to negate a term. Enter or ↓ goes from the search box to "
+                  "the cards, where the card keys work (s suspend, l lab, x exercise, "
+                  "e edit, a add, f forget, r reschedule; F1 there lists them) and ↑↓ "
+                  "move through the cards; the detail below (or beside, on a wide "
+                  "terminal) follows.")
 
     BINDINGS = [*bindings.BROWSE]
     # The detail beside the list on a wide terminal. Browse's own: on the app,
