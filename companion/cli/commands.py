@@ -101,7 +101,7 @@ def app(ctx: click.Context) -> None:
 
 @app.group("decks", context_settings=CONTEXT, no_args_is_help=True)
 def decks_app() -> None:
-    """Check and list decks."""
+    """Check, list and create decks."""
 
 
 @app.command(context_settings=CONTEXT)
