@@ -773,13 +773,31 @@ def exercise_list() -> None:
     from companion.exercises import listing
 
     _, store = _open()
+    console = Console()
+    rows = listing(store)
+    if console.width < 120:
+        # Four columns don't fit: the card ids (needed whole, for `companion edit`)
+        # and the concept were cut to a few characters a line. One block each.
+        import textwrap
+
+        from rich.text import Text
+
+        console.print("Exercises (`companion exercise start NAME`)", style="bold")
+        width = max(40, console.width) - 2
+        for row in rows:
+            console.print(Text.assemble(("\n" + row.name, "bold"), f"  {row.title}"))
+            for text in (row.concept, "cards: " + (", ".join(row.cards) or "—"),
+                         "last check: " + (row.last or "not tried yet")):
+                for line in textwrap.wrap(text, width, break_on_hyphens=False):
+                    console.print(Text("  " + line), soft_wrap=True)
+        return
     table = Table(title="Exercises (`companion exercise start NAME`)", title_justify="left")
     for column in ("Exercise", "What it teaches", "Card", "Last check"):
         table.add_column(column)
-    for row in listing(store):
+    for row in rows:
         table.add_row(row.name, f"{row.title}: {row.concept}", "\n".join(row.cards) or "—",
                       row.last or "not tried yet")
-    Console().print(table)
+    console.print(table)
 
 
 @exercise_app.command("start", context_settings=CONTEXT)
