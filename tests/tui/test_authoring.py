@@ -141,6 +141,8 @@ async def test_new_deck_from_the_palette_checks_then_creates(tui_home):
         await palette(pilot, "New deck")
         dialog = app.screen
         assert isinstance(dialog, AskScreen)
+        box = dialog.query_one("#ask-box").region  # in the middle, as the other dialogs
+        assert abs(box.x - (80 - box.right)) <= 1 and abs(box.y - (24 - box.bottom)) <= 1
         dialog.query_one("#ask-id", Input).value = "Bad Id"
         dialog.query_one("#ask-name", Input).value = "Rays"
         dialog.action_ok()
