@@ -178,6 +178,9 @@ class ReviewScreen(CompanionScreen):
         predict = card.kind == "predict"
         typed = bool(card.type_answer)
         self.layout_for(revealed=False, finished=False, predict=predict, typed=typed)
+        # In the answer box space types a space: Enter checks, in the box or out of it.
+        self.query_one("#reveal", Button).label = (
+            "Check answer  enter" if typed else f"Show answer  {self.key('review.reveal')}")
         self.verdict = ""
         self.comparison = None
         self.proposed = None
