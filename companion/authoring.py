@@ -309,21 +309,54 @@ def note_lines(path: Path, line: int) -> list[str]:
     return body
 
 
-def place_for_edit(dirs: list[Path], user_dir: Path, card_id: str) -> tuple[Path, int]:
+@dataclass(frozen=True)
+class EditPlace:
+    """Where an edit opens, and what puts the file back when the editor leaves it as
+    it was."""
+
+    path: Path
+    line: int
+    opened: str  # the file's text as the editor gets it
+    copied: bool = False  # a shipped note was copied in for this edit
+    before: str | None = None  # with `copied`: the file's text before (None: made for it)
+
+
+def place_for_edit(dirs: list[Path], user_dir: Path, card_id: str) -> EditPlace:
     """The file and line to open to edit a card: its own deck file when that
     is the learner's; for a shipped card, its note copied (once) into the
     learner's edits file for that deck."""
     deck, card = find_card(dirs, card_id)
     assert card.path is not None  # every parsed card knows its file
     if card.path.resolve().is_relative_to(user_dir.resolve()):
-        return card.path, card.line
+        return EditPlace(card.path, card.line, card.path.read_text(encoding="utf-8"))
     target = _target_file(deck, user_dir)
+    before = target.read_text(encoding="utf-8") if target.exists() else None
     _ensure_edits_file(target, deck)
     old = target.read_text(encoding="utf-8")
     joined = old.rstrip("\n") + "\n\n"
     line = len(deck_lines(joined)) + 1
-    _write(target, joined + "\n".join(note_lines(card.path, card.line)) + "\n")
-    return target, line
+    text = joined + "\n".join(note_lines(card.path, card.line)) + "\n"
+    _write(target, text)
+    return EditPlace(target, line, text, copied=True, before=before)
+
+
+def left_as_it_was(place: EditPlace) -> bool:
+    """After the editor: True when it left the file as it opened it. A shipped
+    note copied in for the edit is then taken out again (the edits file
+    removed when it was made for this edit), so an edit that changed nothing
+    leaves no copy behind to hold the card to the shipped text of today."""
+    try:
+        now = place.path.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    if now != place.opened:
+        return False
+    if place.copied:
+        if place.before is None:
+            place.path.unlink(missing_ok=True)
+        else:
+            _write(place.path, place.before)
+    return True
 
 
 def errors_in(dirs: list[Path], path: Path) -> list[DeckError]:

@@ -243,6 +243,7 @@ class SearchHit(NamedTuple):
     front: str
     reps: int
     lapses: int
+    buried_until: int | None
 
 
 class LogReview(NamedTuple):

@@ -23,6 +23,7 @@ class SearchRow:
     front: str
     reps: int
     lapses: int
+    buried: bool = False  # buried for the rest of the learner's day (`is:buried`)
 
 
 @dataclass
@@ -115,4 +116,5 @@ def search_cards(store: Reads, text: str, deck: str | None, state: str | None,
                  day_end: int, limit: int = SEARCH_LIMIT) -> SearchResult:
     total, hits = store.search_cards(parse_search(text, deck, state), day_end, limit)
     return SearchResult([SearchRow(h.id, h.deck_id, h.state, h.due, bool(h.suspended), h.front,
-                                   h.reps, h.lapses) for h in hits], total)
+                                   h.reps, h.lapses, (h.buried_until or 0) >= day_end)
+                         for h in hits], total)

@@ -189,6 +189,7 @@ class CardDetail:
     recall: float | None  # probability of recall now; None for a new card
     history: list[ReviewRow] = field(default_factory=list)  # newest first
     durations: list[int] = field(default_factory=list)
+    buried: bool = False  # buried for the rest of the learner's day
 
 
 # -- computing them -------------------------------------------------------------
@@ -381,9 +382,11 @@ def card_detail(store: Reads, settings: Settings, card_id: str, now: int) -> Car
     recall = None
     if card.memory.state != NEW:
         recall = MemoryModel(settings.for_deck(card.deck_id)).retrievability(card.memory, now)
+    _, day_end = LearnerDay(settings).bounds(now)
+    buried = any((flags.buried_until or 0) >= day_end for flags in store.card_flags([card_id]))
     return CardDetail(card=card, deck_name=store.deck_names().get(card.deck_id) or card.deck_id,
                       recall=recall, history=rows,
-                      durations=[r.duration_ms or 0 for r in rows])
+                      durations=[r.duration_ms or 0 for r in rows], buried=buried)
 
 
 # -- for scripts -------------------------------------------------------------------

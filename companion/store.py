@@ -1485,8 +1485,9 @@ class Reads:
         where, args = _search_where(terms, day_end)
         total = self._value(f"SELECT count(*) FROM cards WHERE {where}", args)
         rows = self._rows(SearchHit,
-                          "SELECT id, deck_id, state, due, suspended, front, reps, lapses "
-                          f"FROM cards WHERE {where} ORDER BY deck_id, position, id LIMIT ?",
+                          "SELECT id, deck_id, state, due, suspended, front, reps, lapses, "
+                          f"buried_until FROM cards WHERE {where} "
+                          "ORDER BY deck_id, position, id LIMIT ?",
                           (*args, limit))
         return total, rows
 

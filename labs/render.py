@@ -558,8 +558,9 @@ def trace_body(event: ev.TraceStep, width: int) -> list[Any]:
     app's trace stepper under its own heading."""
     width = max(MIN_WIDTH, width)
     parts: list[Any] = [RichText(event.description)]
-    if event.shapes:
-        parts.append(RichText("   ".join(f"{k}: {shape_text(v)}" for k, v in event.shapes.items()),
+    if event.shapes:  # "shape: x 6" (a vector of 6), not "x: 6", which reads as a value
+        parts.append(RichText("shape: " + "   ".join(f"{k} {shape_text(v)}"
+                                                     for k, v in event.shapes.items()),
                               style="dim"))
     for name, value in event.values.items():
         parts.extend(value_block(name, value, width))

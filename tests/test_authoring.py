@@ -146,6 +146,38 @@ def test_editing_a_shipped_card_keeps_its_id_and_history(tmp_path):
     assert run(["doctor"], home).returncode == 0
 
 
+def test_an_edit_that_changes_nothing_leaves_no_copy_of_the_shipped_note(tmp_path):
+    # A copy left behind would hold the card to today's shipped text: a fix
+    # to the shipped deck would never reach it.
+    home = tmp_path / "home"
+    card_id = "dl-week-one/backprop-cost"
+    edits = home / "decks" / "dl-week-one.edits.md"
+    untouched = run(["edit", card_id], home, env_extra=editor(tmp_path, "pass"))
+    assert untouched.returncode == 0, untouched.stderr
+    assert untouched.stdout.strip() == f"Nothing changed: {card_id} is as it was"
+    assert not edits.exists()
+    # an edits file that was there already is left exactly as it was
+    assert run(["add", "--front", "What does SGD stand for?", "--back", "Stochastic "
+                "gradient descent."], home).returncode == 0
+    before = edits.read_bytes()
+    again = run(["edit", card_id], home, env_extra=editor(tmp_path, "pass"))
+    assert again.returncode == 0 and "Nothing changed" in again.stdout
+    assert edits.read_bytes() == before
+    # so is it when the editor fails
+    failing = run(["edit", card_id], home, env_extra={"EDITOR": "false", "VISUAL": ""})
+    assert failing.returncode == 2 and "exited with status 1" in failing.stderr
+    assert edits.read_bytes() == before
+    assert f"## {card_id.split('/')[1]}\n" not in edits.read_text()
+
+
+def test_an_edit_of_your_own_card_that_changes_nothing_says_so(mine):
+    path = mine / "decks" / "mine.md"
+    before = path.read_bytes()
+    untouched = run(["edit", "mine/alpha"], mine, env_extra=editor(mine, "pass"))
+    assert untouched.returncode == 0, untouched.stderr
+    assert "Nothing changed" in untouched.stdout and path.read_bytes() == before
+
+
 def test_an_edit_that_breaks_the_card_keeps_its_history_and_names_the_line(mine):
     run(["review", "--plain", "--deck", "mine", "--limit", "1"], mine, stdin="\n3\nq\n")
     env = editor(mine, 'text = text.replace("A: The first letter.", "A:")')

@@ -248,6 +248,13 @@ def test_every_command_has_help(cli_home):
         assert result.returncode == 0 and "Usage" in result.stdout, path
 
 
+def test_the_decks_group_says_it_creates_decks_too(cli_home):
+    # `companion --help` is where a learner looks for how to make a deck
+    result = run(["--help"], cli_home)
+    (line,) = [line for line in result.stdout.splitlines() if line.strip().startswith("decks ")]
+    assert "create" in line
+
+
 def test_a_lab_run_into_a_file_reads_as_plain_lines(cli_home):
     # Piped, the rendered run has no ANSI codes and no line padded with spaces
     # out to the width; its tables keep their decimal points in one column.

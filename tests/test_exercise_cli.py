@@ -100,3 +100,18 @@ def test_a_deck_names_only_an_exercise_that_exists(tmp_path):
     assert any(":9: card 'a': Exercise: unknown exercise 'atention' (did you mean "
                "'attention'?)" in m for m in messages), messages
     assert any("card 'p': Exercise: belongs to a Q/A or Cloze: card" in m for m in messages)
+
+
+def test_the_list_at_80_columns_keeps_each_card_id_whole(home):
+    # As a four-column table at 80 columns, the ids ("dl-week-one/scale…") and
+    # the concept were cut to a handful of characters a line.
+    from labs.catalog import EXERCISES
+
+    listed = run(["exercise", "list"], home, env_extra={"COLUMNS": "80"})
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert all(len(line) <= 80 and line == line.rstrip() for line in lines)
+    for name, spec in EXERCISES.items():
+        assert f"{name}  {spec.title}" in lines, name
+    assert ("  cards: dl-week-one/scaled-dot-product-attention.c1, mine/attn" in lines
+            and "  last check: not tried yet" in lines)

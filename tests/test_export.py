@@ -282,6 +282,10 @@ def test_cli_export_import_round_trip(tmp_path):
     assert result.returncode == 0 and "imported: 5 cards, 2 reviews" in result.stdout
     again = run(["import", str(tmp_path / "x.json")], b)
     assert "(everything in it was already here)" in again.stdout
+    # in words, not the tables' names
+    assert again.stdout.strip() == ("imported: 0 cards, 0 reviews, 0 lab runs, 0 recall "
+                                    "attempts, 0 card events (everything in it was already "
+                                    "here)")
     # Piped answers can share a millisecond, so the card breaks a tie in time.
     rows = sqlite3.connect(b / "companion.db").execute(
         "SELECT card_id, rating FROM reviews ORDER BY reviewed_at, card_id").fetchall()

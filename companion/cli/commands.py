@@ -101,7 +101,7 @@ def app(ctx: click.Context) -> None:
 
 @app.group("decks", context_settings=CONTEXT, no_args_is_help=True)
 def decks_app() -> None:
-    """Check and list decks."""
+    """Check, list and create decks."""
 
 
 @app.command(context_settings=CONTEXT)
@@ -532,10 +532,18 @@ def edit(card_id: str) -> None:
 
     dirs, user_dir = deck_dirs(), paths.user_decks_dir()
     try:
-        path, line = authoring.place_for_edit(dirs, user_dir, card_id)
-        authoring.run_editor(path, line)
+        place = authoring.place_for_edit(dirs, user_dir, card_id)
     except authoring.AuthoringError as exc:
         raise UserError(str(exc)) from None
+    path = place.path
+    try:
+        authoring.run_editor(path, place.line)
+    except authoring.AuthoringError as exc:
+        authoring.left_as_it_was(place)  # a copy made for this edit goes again
+        raise UserError(str(exc)) from None
+    if authoring.left_as_it_was(place):
+        print(f"Nothing changed: {card_id} is as it was")
+        return
     _settings, _store = _open(quiet=True)
     problems = authoring.errors_in(dirs, path)
     for problem in problems:
@@ -592,7 +600,7 @@ def import_cmd(path: Path) -> None:
         raise UserError(str(exc)) from None
     if result.settings is not None:
         save(result.settings, paths.settings_path())
-    added = ", ".join(f"{n} {what}" for what, n in result.added.items())
+    added = result.summary()
     nothing = not any(result.added.values())
     print(f"imported: {added}" + (" (everything in it was already here)" if nothing else ""))
     if result.notes:
@@ -765,13 +773,31 @@ def exercise_list() -> None:
     from companion.exercises import listing
 
     _, store = _open()
+    console = Console()
+    rows = listing(store)
+    if console.width < 120:
+        # Four columns don't fit: the card ids (needed whole, for `companion edit`)
+        # and the concept were cut to a few characters a line. One block each.
+        import textwrap
+
+        from rich.text import Text
+
+        console.print("Exercises (`companion exercise start NAME`)", style="bold")
+        width = max(40, console.width) - 2
+        for row in rows:
+            console.print(Text.assemble(("\n" + row.name, "bold"), f"  {row.title}"))
+            for text in (row.concept, "cards: " + (", ".join(row.cards) or "—"),
+                         "last check: " + (row.last or "not tried yet")):
+                for line in textwrap.wrap(text, width, break_on_hyphens=False):
+                    console.print(Text("  " + line), soft_wrap=True)
+        return
     table = Table(title="Exercises (`companion exercise start NAME`)", title_justify="left")
     for column in ("Exercise", "What it teaches", "Card", "Last check"):
         table.add_column(column)
-    for row in listing(store):
+    for row in rows:
         table.add_row(row.name, f"{row.title}: {row.concept}", "\n".join(row.cards) or "—",
                       row.last or "not tried yet")
-    Console().print(table)
+    console.print(table)
 
 
 @exercise_app.command("start", context_settings=CONTEXT)

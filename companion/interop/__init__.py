@@ -41,6 +41,11 @@ class ImportResult:
     settings: Settings | None = None  # the export's settings, when adopted
     notes: list[str] = field(default_factory=list)  # what the learner should know, a line each
 
+    def summary(self) -> str:
+        """What came, as both faces say it: "5 cards, 2 reviews, 1 lab runs" reads
+        "lab runs", not the table's name "lab_runs"."""
+        return ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in self.added.items())
+
 
 class OutputError(ValueError):
     """A place an export can't be written to; the message names it and says why."""

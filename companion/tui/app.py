@@ -503,7 +503,7 @@ class CompanionApp(App[int]):
         finally:
             store.close()
         settings = load(self.settings_path) if self.settings_path.exists() else self.settings
-        added = ", ".join(f"{n} {what}" for what, n in result.added.items())
+        added = result.summary()
         self.call_from_thread(self._imported, settings, f"Imported {path.name}: {added}",
                               list(result.notes))
 
@@ -553,11 +553,17 @@ class CompanionApp(App[int]):
 
         folders = self.deck_folders
         try:
-            path, line = authoring.place_for_edit(folders, self.user_deck_folder, card_id)
+            place = authoring.place_for_edit(folders, self.user_deck_folder, card_id)
         except authoring.AuthoringError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return False
-        if not self.run_editor(path, line):
+        path = place.path
+        ran = self.run_editor(path, place.line)
+        if authoring.left_as_it_was(place) or not ran:
+            if place.copied:
+                self.resync_now()  # the copy, gone again, may have been loaded meanwhile
+            if ran:
+                self.notify(f"Nothing changed: {card_id} is as it was", timeout=3)
             return False
         problems = [p for p in self.resync_now() if p.startswith(f"{path}:")]
         if problems:

@@ -161,8 +161,8 @@ ASK = [  # a dialog asking a few lines: a new deck, a file to import
     help_binding("ask", "f1"),  # a modal screen: the app's own F1 doesn't reach it
 ]
 
-CONFIRM = [  # the dialog asking "delete this preset?"
-    Binding("escape", "cancel", "Keep", tooltip="Back to the settings; nothing is deleted",
+CONFIRM = [  # the dialog asking "delete this preset?" or "forget this card?"
+    Binding("escape", "cancel", "Keep", tooltip="Back; nothing is changed",
             id="confirm.cancel"),
     help_binding("confirm", "f1"),
 ]
@@ -210,6 +210,13 @@ HELP = [
             id="help.close"),
 ]
 
+# A typed answer's or a prediction's box in a review (review.AnswerBox).
+ANSWER_BOX = [
+    Binding("escape", "screen.leave", "Leave the box",
+            tooltip="Out of the box, so the review's keys work; Tab goes back",
+            id="answer_box.leave"),
+]
+
 TRACE = [
     Binding("right,n", "step(1)", "Next step", tooltip="The next step of the trace",
             id="trace.next"),
@@ -227,7 +234,7 @@ SCOPES: dict[str, list[Binding]] = {
     "app": APP, "home": HOME, "review": REVIEW, "browse": BROWSE, "stats": STATS,
     "settings": SETTINGS, "preset_name": PRESET_NAME, "confirm": CONFIRM, "ask": ASK,
     "custom": CUSTOM, "recall": RECALL,
-    "labs": LABS, "lab": LAB, "help": HELP, "trace": TRACE,
+    "labs": LABS, "lab": LAB, "help": HELP, "trace": TRACE, "answer_box": ANSWER_BOX,
 }
 
 

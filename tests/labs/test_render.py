@@ -306,3 +306,14 @@ def test_a_heatmap_too_narrow_for_its_column_labels_numbers_them_and_says_which_
     # wide enough, the names themselves stand above the columns and no key is needed
     wide = heatmap(event, 400, colour=False).plain
     assert "columns:" not in wide and "Christopher" in wide.splitlines()[1]
+
+
+def test_a_trace_steps_shapes_read_as_shapes_not_as_values():
+    # "token_ids: 6" over "token_ids: [0, 1, 2, 3, 0, 4]" read as a value of 6
+    from labs.render import trace_body
+
+    step = TraceStep(1, "token ids", "", {"token_ids": [6], "x": [6, 8]},
+                     {"token_ids": [0, 1, 2, 3, 0, 4]})
+    lines = [str(part) for part in trace_body(step, 80)]
+    assert "shape: token_ids 6   x 6 × 8" in lines
+    assert "token_ids: [0, 1, 2, 3, 0, 4]" in lines

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from companion.tui.screens.review import ReviewScreen
 
+from ..conftest import write_deck
 from ..test_authoring import editor
-from .conftest import make_app, ready, run, settle, text_of, wait_for
+from .conftest import SECOND_DECK, make_app, ready, run, settle, text_of, wait_for
 
 
 @run
@@ -79,6 +80,31 @@ async def test_an_edit_that_breaks_the_card_says_where(tui_home, monkeypatch, tm
 
 
 @run
+async def test_e_that_changes_nothing_says_so_and_leaves_no_copy(tui_home, monkeypatch,
+                                                                 tmp_path):
+    """An edit left as it was is not "Saved": a shipped card's note copied
+    into the edits file for it is taken out again."""
+    for name, value in editor(tmp_path, "pass").items():
+        monkeypatch.setenv(name, value)
+    shipped, mine = tmp_path / "shipped", tmp_path / "mine"
+    write_deck(shipped, "ship.md", SECOND_DECK, deck_id="ship", deck_name="Shipped")
+    mine.mkdir()
+    app = make_app(tui_home, deck_dirs=[shipped, mine])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, ReviewScreen) and review.card.id == "ship/epsilon"
+        await pilot.press("e")
+        await settle(pilot)
+        messages = [n.message for n in app.said]
+        assert "Nothing changed: ship/epsilon is as it was" in messages
+        assert not any(m.startswith("Saved") for m in messages)
+        assert list(mine.iterdir()) == []
+
+
+@run
 async def test_a_deck_file_changed_while_the_app_runs_is_loaded(tui_home):
     app = make_app(tui_home)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -115,6 +141,8 @@ async def test_new_deck_from_the_palette_checks_then_creates(tui_home):
         await palette(pilot, "New deck")
         dialog = app.screen
         assert isinstance(dialog, AskScreen)
+        box = dialog.query_one("#ask-box").region  # in the middle, as the other dialogs
+        assert abs(box.x - (80 - box.right)) <= 1 and abs(box.y - (24 - box.bottom)) <= 1
         dialog.query_one("#ask-id", Input).value = "Bad Id"
         dialog.query_one("#ask-name", Input).value = "Rays"
         dialog.action_ok()

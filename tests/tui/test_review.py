@@ -8,7 +8,7 @@ from textual.widgets import Button
 from companion.tui.screens.home import HomeScreen
 from companion.tui.screens.review import ReviewScreen
 
-from .conftest import db_reviews, make_app, ready, run, settle
+from .conftest import db_reviews, make_app, ready, run, settle, text_of
 
 
 async def open_review(pilot, keys=("s",)):
@@ -154,6 +154,10 @@ async def test_open_the_cards_lab_and_come_back_to_the_same_card(tui_home):
         await settle(pilot)
         lab = app.screen
         assert isinstance(lab, LabScreen) and lab.card_id == "test/beta"
+        # the title names the card and how to go back to it, whole at 80 columns
+        title = lab.query_one("#lab-title")
+        assert "from test/beta · esc returns to it" in text_of(title)
+        assert title.size.height * title.size.width >= len(text_of(title))
         assert lab.query_one("#param-batch_sizes").value == "16,256"  # the card's parameters
         await pilot.press("escape")
         await settle(pilot)
@@ -193,3 +197,22 @@ async def test_a_failed_save_says_so_ends_the_session_and_keeps_earlier_answers(
         assert any("Could not save this answer" in str(n.message)
                    for n in app.said)
         assert len(db_reviews(tui_home)) == 1
+
+
+@run
+async def test_the_review_footer_shows_every_key_whole_in_80_columns(tui_home):
+    """On both sides of a card every key of the footer, esc Home the last,
+    ends before the command palette's key (spaced as on the other screens,
+    the question side's ran under it: "esc Ho")."""
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_review(pilot)
+        for side in ("question", "answer"):
+            await settle(pilot)
+            keys = [k for k in screen.query(FooterKey) if not k.has_class("-command-palette")]
+            palette = screen.query_one(FooterKey.__name__ + ".-command-palette")
+            assert "escape" in [k.key for k in keys], side
+            assert max(k.region.right for k in keys) <= palette.region.x, side
+            await pilot.press("space")

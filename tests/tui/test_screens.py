@@ -10,7 +10,7 @@ from companion.scheduler import LearnerDay
 from companion.tui.screens.browse import BrowseScreen
 from companion.tui.screens.help import HelpScreen
 from companion.tui.screens.home import HomeScreen
-from companion.tui.screens.settings import SettingsScreen
+from companion.tui.screens.settings import ConfirmScreen, SettingsScreen
 from companion.tui.screens.stats import StatsScreen
 
 from .conftest import T0, browse_search, make_app, ready, run, settle, text_of, wait_for
@@ -453,7 +453,16 @@ async def test_browse_forgets_and_reschedules_the_card_as_the_cli_does(history_h
         await settle(pilot)
         await wait_for(pilot, lambda: screen.detail is not None and screen.detail.card.id == first)
         reps = screen.detail.card.memory.reps
-        await pilot.press("down", "f")
+        await pilot.press("down", "f")  # asks first; esc keeps the card as it is
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        assert db.execute("SELECT state FROM cards WHERE id = ?", (first,)).fetchone() == (2,)
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("enter")
         await settle(pilot)
         await wait_for(pilot, lambda: screen.detail.card.memory.state == 0)
         assert db.execute("SELECT state, reps FROM cards WHERE id = ?", (first,)).fetchone() \
@@ -471,3 +480,83 @@ async def test_browse_forgets_and_reschedules_the_card_as_the_cli_does(history_h
         assert moved > due  # a lower retention: a longer interval
         assert db.execute("SELECT count(*) FROM card_events WHERE card_id = ?",
                           (second,)).fetchone()[0] == 1
+
+
+@run
+async def test_browse_shows_a_buried_card_as_buried(tui_home):
+    """A card buried in a review says so in Browse, as a suspended one does:
+    not just "new", which it would be again tomorrow."""
+    app = make_app(tui_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        buried = app.screen.card.id
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        screen.query_one("#search").value = "is:buried"
+        await settle(pilot)
+        await wait_for(pilot, lambda: screen.result_ids == [buried]
+                       and screen.detail is not None and screen.detail.card.id == buried)
+        table = screen.query_one("#cards")
+        assert str(table.get_cell(buried, "state")) == "buried"
+        head = str(screen.query_one("#detail-head").render())
+        assert "new · buried until tomorrow" in head
+        # the other cards are not
+        screen.query_one("#search").value = ""
+        await settle(pilot)
+        await wait_for(pilot, lambda: len(screen.result_ids) > 1)
+        states = {key: str(table.get_cell(key, "state")) for key in screen.result_ids}
+        assert [key for key, state in states.items() if state == "buried"] == [buried]
+
+
+@run
+async def test_home_study_button_counts_and_studies_the_highlighted_deck(tui_home):
+    """The big button next to "Enter study" does what Enter does: "Study now ·
+    7 cards" on All decks, the highlighted deck's count on a deck, and a click
+    studies that deck (it said every deck's count and studied every deck)."""
+    from textual.widgets import Button
+
+    from companion.tui.screens.review import ReviewScreen
+
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        home = app.screen
+        button = home.query_one("#study", Button)
+        counts = {deck.id: deck.counts.total for deck in home.data.decks}
+        assert str(button.label) == f"Study now · {home.data.total.total} cards"
+        table = home.query_one("#decks")
+        table.move_cursor(row=table.get_row_index("greek"))
+        await settle(pilot)
+        assert 0 < counts["greek"] < home.data.total.total
+        assert str(button.label) == f"Study now · {counts['greek']} cards"
+        await pilot.click("#study")
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, ReviewScreen) and review.deck_id == "greek"
+
+
+@run
+async def test_browse_keys_from_the_search_box_say_where_the_card_keys_are(tui_home):
+    """F1 from the search box (where Browse opens) lists only the box's keys, as
+    letters type there: the intro says the card keys work in the list."""
+    app = make_app(tui_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert app.screen.focused is app.screen.query_one("#search")
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "Forget" not in {desc for _key, desc, _tip, _id in app.screen.rows}
+        intro = text_of(app.screen.query_one("#help-intro"))
+        assert "Enter or ↓ goes from the search box to the cards" in intro
+        assert "f forget" in intro and "e edit" in intro

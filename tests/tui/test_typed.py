@@ -83,8 +83,14 @@ async def test_esc_leaves_the_box_for_the_keys_and_space_checks_what_is_typed(ty
     app = make_app(typed_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_typed(pilot)
+        # the footer says what esc does: in the box it leaves the box, not the review
+        assert screen.focused is screen.query_one("#typed")
+        # and the button the key that checks there (space types a space)
+        assert str(screen.query_one("#reveal", Button).label) == "Check answer  enter"
+        assert screen.active_bindings["escape"].binding.description == "Leave the box"
         await pilot.press("escape")
         assert screen.focused is not screen.query_one("#typed") and not screen.revealed
+        assert screen.active_bindings["escape"].binding.description == "Home"
         assert "Keys work now" in text_of(screen.query_one("#type-status"))
         await pilot.press("space")  # nothing typed: the answer, and Again proposed
         await settle(pilot)

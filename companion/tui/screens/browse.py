@@ -59,9 +59,11 @@ class BrowseScreen(CompanionScreen):
                   "deck:ID, tag:NAME, "
                   "is:new|learning|review|relearning|due|suspended|buried, lab:NAME, has:lab, "
                   "exercise:NAME, has:exercise, nc:TEXT (accents ignored, as Anki's), and a "
-                  "leading - to negate a term. ↑↓ move "
-                  "through the cards; the detail below (or beside, on a wide terminal) "
-                  "follows; x opens the card's exercise.")
+                  "leading - to negate a term. Enter or ↓ goes from the search box to "
+                  "the cards, where the card keys work (s suspend, l lab, x exercise, "
+                  "e edit, a add, f forget, r reschedule; F1 there lists them) and ↑↓ "
+                  "move through the cards; the detail below (or beside, on a wide "
+                  "terminal) follows.")
 
     BINDINGS = [*bindings.BROWSE]
     # The detail beside the list on a wide terminal. Browse's own: on the app,
@@ -161,9 +163,11 @@ class BrowseScreen(CompanionScreen):
         width = max(20, (table.size.width or 80) - 24 - 10 - 10 - 10)
         for row in result.rows:
             state = STATE_NAMES.get(row.state, "?")
-            style = "dim" if row.suspended else ""
+            style = "dim" if row.suspended or row.buried else ""
             if row.suspended:
                 state = "suspended"
+            elif row.buried:
+                state = "buried"
             due = when(row.due, app.settings)[:10] if row.state else ""
             name = row.id.split("/", 1)[-1]
             name = name if len(name) <= 24 else name[:16] + "…" + name[-7:]  # keeps .c1
@@ -212,6 +216,8 @@ class BrowseScreen(CompanionScreen):
         head.append(shown(card.id, "bold"))
         head.append(shown(f"  {detail.deck_name}\n", "dim"))
         state = STATE_NAMES.get(m.state, "?") + (" · suspended" if card.suspended else "")
+        if detail.buried:
+            state += " · buried until tomorrow"
         head.append(f"{state}")
         if m.state:
             head.append(f" · due {when(m.due, app.settings)}")
@@ -297,16 +303,32 @@ class BrowseScreen(CompanionScreen):
         self.load_detail(self.new_request(DetailLoaded), card.id)
 
     def action_forget(self) -> None:
+        """Asks first, as Anki's Forget does: no key takes it back, and f is one
+        letter away from a search typed after Enter left the search box."""
         if self.detail is None:
             return
-        from companion.replay import forget
+        from companion.tui.screens.settings import ConfirmScreen
 
         card = self.detail.card
-        done = forget(self.store, self.app.settings, [card.id], self.app.clock())
-        self.notify(f"Forgot {card.id}: new again, history kept" if done
-                    else f"{card.id} is new already", timeout=3)
+        reps = card.memory.reps
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.forget(card.id)
+
+        self.app.push_screen(ConfirmScreen(
+            "Forget card", f"Put {card.id} back to new? Its schedule starts again; its "
+            f"{reps} review{'s' if reps != 1 else ''} stay in the log. Nothing takes this "
+            "back.", "Forget  enter"), answered)
+
+    def forget(self, card_id: str) -> None:
+        from companion.replay import forget
+
+        done = forget(self.store, self.app.settings, [card_id], self.app.clock())
+        self.notify(f"Forgot {card_id}: new again, history kept" if done
+                    else f"{card_id} is new already", timeout=3)
         self.search()
-        self.load_detail(self.new_request(DetailLoaded), card.id)
+        self.load_detail(self.new_request(DetailLoaded), card_id)
 
     def action_reschedule(self) -> None:
         if self.detail is None:

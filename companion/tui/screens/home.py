@@ -138,13 +138,7 @@ class HomeScreen(CompanionScreen):
         parts.append(f"streak {plural(data.streak, 'day')}")
         parts.append(f"{plural(data.cards, 'card')} in {plural(len(data.decks), 'deck')}")
         self.query_one("#home-summary", Static).update(" · ".join(parts))
-        button = self.query_one("#study", Button)
-        if total.total:
-            button.label = f"Study now · {plural(total.total, 'card')}"
-            button.disabled = False
-        else:
-            button.label = "All done for today"
-            button.disabled = True
+        self._show_study_button()
         hint = ("↑↓ deck · Enter study · a add card · ? keys"
                 if len(data.decks) > 1 else "Enter study · a add card · ? keys")
         if not data.reviews:
@@ -153,6 +147,26 @@ class HomeScreen(CompanionScreen):
         self.query_one("#calendar", CalendarHeatmap).set_data(data.calendar, data.today)
         self.query_one("#calendar-caption", Static).update(
             f"{plural(data.year, 'review')} in the last year")
+
+    def _show_study_button(self) -> None:
+        """The button studies what Enter would: the highlighted deck (with its
+        subdecks), or every deck on "All decks", and counts that."""
+        if self.data is None:
+            return
+        selected = self._selected_deck()
+        counts = next((deck.counts for deck in self.data.decks if deck.id == selected),
+                      self.data.total)
+        button = self.query_one("#study", Button)
+        if counts.total:
+            button.label = f"Study now · {plural(counts.total, 'card')}"
+            button.disabled = False
+        else:
+            button.label = "All done for today"
+            button.disabled = True
+
+    @on(DataTable.RowHighlighted, "#decks")
+    def _row_highlighted(self) -> None:
+        self._show_study_button()
 
     @staticmethod
     def _counts(counts: Counts) -> list[Text]:
@@ -191,4 +205,4 @@ class HomeScreen(CompanionScreen):
 
     @on(Button.Pressed, "#study")
     def _study_pressed(self) -> None:
-        self.app.action_study()
+        self.app.action_study(self._selected_deck())

@@ -48,6 +48,14 @@ def short_id(card_id: str) -> str:
 GRADE_IDS = {1: "review.again", 2: "review.hard", 3: "review.good", 4: "review.easy"}
 
 
+class AnswerBox(Input):
+    """The box a typed answer or a prediction is written in. Esc there leaves
+    the box for the review's keys (the screen's `leave` does it), and the
+    footer says so rather than showing the screen's "esc Home"."""
+
+    BINDINGS = [*bindings.ANSWER_BOX]
+
+
 class ReviewScreen(CompanionScreen):
     SCREEN_TITLE = "Review"
     KEYS_INTRO = ("Read the question, recall the answer, then press space (or Enter) to see "
@@ -94,13 +102,14 @@ class ReviewScreen(CompanionScreen):
             yield CardText(id="front")
             with Vertical(id="predict"):
                 yield Static("", id="choices")
-                guess = Input(placeholder="your prediction, then Enter runs the lab",
-                              id="guess")
+                guess = AnswerBox(placeholder="your prediction, then Enter runs the lab",
+                                  id="guess")
                 guess.cursor_blink = self.app.cursor_blink
                 yield guess
                 yield Static("", id="predict-status")
             with Vertical(id="type-box"):
-                typed = Input(placeholder="type the answer, then Enter checks it", id="typed")
+                typed = AnswerBox(placeholder="type the answer, then Enter checks it",
+                                  id="typed")
                 typed.cursor_blink = self.app.cursor_blink
                 yield typed
                 yield Static("", id="type-status")
@@ -120,7 +129,9 @@ class ReviewScreen(CompanionScreen):
                 yield Button(RATING_NAMES[rating], id=f"grade-{rating}",
                              variant=GRADE_VARIANTS[rating], classes="grade")
             yield Button(f"Home  {self.key('review.finish')}", id="done", variant="primary")
-        yield Footer()
+        # Compact (one space between keys): the question side's keys, esc Home
+        # last, fit in 80 columns; spaced as elsewhere they ran off the edge.
+        yield Footer(compact=True)
 
     def key(self, binding_id: str) -> str:
         """The key that does `binding_id` now (the learner may have rebound it)."""
@@ -167,6 +178,9 @@ class ReviewScreen(CompanionScreen):
         predict = card.kind == "predict"
         typed = bool(card.type_answer)
         self.layout_for(revealed=False, finished=False, predict=predict, typed=typed)
+        # In the answer box space types a space: Enter checks, in the box or out of it.
+        self.query_one("#reveal", Button).label = (
+            "Check answer  enter" if typed else f"Show answer  {self.key('review.reveal')}")
         self.verdict = ""
         self.comparison = None
         self.proposed = None
