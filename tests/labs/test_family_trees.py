@@ -115,3 +115,14 @@ def test_some_unit_separates_the_nationalities_as_in_fig_4():
 def test_bad_parameters_are_one_line():
     with pytest.raises(ParamError, match="held_out=60: must be at most 52"):
         get("family-trees").resolve({"held_out": "60"})
+
+
+def test_the_learning_rate_quotes_both_of_the_papers_step_sizes():
+    """Rumelhart, Hinton & Williams (1986), Fig. 4 caption: "ε = 0.005 and α = 0.5 for
+    the first 20 sweeps and ε = 0.01 and α = 0.9 for the remaining sweeps". The
+    lab's ε is one number for every sweep; its meaning must not say the paper's
+    was 0.005 alone."""
+    [lr] = [p for p in get("family-trees").params if p.name == "lr"]
+    assert "0.005" in lr.help and "20 sweeps" in lr.help and "0.01" in lr.help
+    assert "0.01" in lab.__doc__ and "first 20" in lab.__doc__
+
