@@ -164,6 +164,15 @@ SIZES = {"person": (6, 24), "relation": (6, 12), "central": (12, 12), "decode": 
          "out": (24, 6)}
 MARGIN = 0.2  # an output this close to its target counts as no error (the paper's)
 
+# The learning is chaotic: a run started from weights that differ in their last
+# binary digit (float64 rounding, as another machine, library or the GPU gives)
+# ends, after 3000 sweeps, with a final E tens of percent apart (2.6 against
+# 1.8-3.0 for seed 0), a training question more or fewer, and correlations a few
+# hundredths apart (a weakly tuned unit's up to ~0.2). So the lab shows the
+# correlations to 2 decimals and E to 2 significant figures, and says why.
+CORRELATION_DECIMALS = 2
+ERROR_DIGITS = 2
+
 
 def make_net(seed: int, init: float = 1.0, dtype: torch.dtype = torch.float64) -> Net:
     """Small uniform weights in [-init, init], from a seeded generator."""
@@ -248,8 +257,7 @@ def unit_attributes(person_weights: torch.Tensor) -> list[dict[str, Any]]:
     for unit, weights in enumerate(person_weights.tolist(), start=1):
         scores = {name: abs(_correlation(weights, values)) for name, values in attributes.items()}
         best = max(scores, key=lambda k: scores[k])
-        out.append({"unit": unit, "attribute": best, "abs_corr": round(scores[best], 4),
-                    **{name: round(v, 4) for name, v in scores.items()}})
+        out.append({"unit": unit, "attribute": best, "abs_corr": scores[best], **scores})
     return out
 
 
@@ -358,7 +366,8 @@ def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
         title="what each person unit separates: |correlation| of its weights with each "
               "attribute",
         columns=["unit", "nationality", "generation", "branch", "best"],
-        rows=[[a["unit"], a["nationality"], a["generation"], a["branch"], a["attribute"]]
+        rows=[[a["unit"]] + [round(a[k], CORRELATION_DECIMALS) for k in
+                             ("nationality", "generation", "branch")] + [a["attribute"]]
               for a in attributes]))
     ctx.emit(Text(
         "Read the heatmaps as Hinton did: the top row is the English tree, the bottom the "
@@ -366,14 +375,21 @@ def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
         "opposite signs encodes *nationality*; one that steps across the columns by "
         "generation (couples, children, grandchildren) encodes *generation*; one that "
         "splits the left of each tree from the right encodes the *branch*. The table "
-        "measures it: the |correlation| of the unit's 24 weights with each attribute."
+        "measures it: the |correlation| of the unit's 24 weights with each attribute.\n\n"
+        "These are one run's numbers, and the learning is chaotic: start it from weights "
+        "that differ only in their last binary digit (another machine, library version or "
+        "the GPU rounds differently) and after the same sweeps the final error E is tens of "
+        "percent apart, a training question can flip, and the correlations move by a few "
+        "hundredths, a weakly tuned unit's by more. Hence two decimals here and two "
+        "significant figures for E: to see what is robust, compare seeds (`--seed`)."
     ))
     return {
         "train_correct": train_right,
         "train_questions": len(train_qs),
         "heldout_correct": sum(test_right),
         "heldout_questions": len(test_qs),
-        "final_error": round(curve[-1][1], 5) if curve else None,
+        "final_error": float(f"{curve[-1][1]:.{ERROR_DIGITS}g}") if curve else None,
         "unit_attributes": [{"unit": a["unit"], "attribute": a["attribute"],
-                             "abs_corr": a["abs_corr"]} for a in attributes],
+                             "abs_corr": round(a["abs_corr"], CORRELATION_DECIMALS)}
+                            for a in attributes],
     }
