@@ -195,3 +195,20 @@ def test_the_figures_are_shown_no_finer_than_rounding_lets_them_be_reproduced():
     assert all(v == round(v, 2) for row in table.rows for v in row[1:4])
     assert any(isinstance(e, Text) and "chaotic" in e.markdown for e in events)
 
+
+def test_the_lab_trains_on_one_cpu_thread_and_gives_the_count_back(monkeypatch):
+    seen = []
+    train = lab.train
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(lab, "train", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        run(0, sweeps=5)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
