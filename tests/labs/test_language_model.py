@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 
 import pytest
@@ -316,3 +317,22 @@ def test_the_referent_is_claimed_only_when_both_answers_are_clear(default_traine
         if big > 0.5 and small > 0.5:
             assert "too near chance (0.5) to say it has the referent" in texts
             assert f"(p = {big:.2f})" in texts and f"(p = {small:.2f})" in texts
+
+
+def test_the_n400_text_gives_the_tables_surprisals_and_their_noise(default_trained):
+    """The text's bits for *key* and *elephant* are the table's (three significant
+    figures), recomputed here with torch.nn modules, not finer: weights that start a
+    float32 rounding apart end 9.98-10.54 bits on *elephant* at the default seed,
+    so its old "10.54" had a digit of noise more than the table's 10.5."""
+    summary, events, model = default_trained
+    at = lab.EXPECTED.index("key")
+    for sentence in (lab.EXPECTED, lab.UNEXPECTED):
+        p = reference_next_word(model, sentence[:at])[lab.INDEX[sentence[at]]]
+        word = sentence[at]
+        assert summary["surprisal"][word] == pytest.approx(-math.log2(float(p)), rel=5e-3)
+    [text] = [e.markdown for e in events if isinstance(e, Text) and "N400" in e.markdown]
+    said = re.search(r"\*key\* costs ([0-9.]+) bits and \*elephant\* ([0-9.]+):", text)
+    assert said is not None
+    assert float(said[1]) == summary["surprisal"]["key"]
+    assert float(said[2]) == summary["surprisal"]["elephant"]
+    assert "last digit is not to be trusted" in text

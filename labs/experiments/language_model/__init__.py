@@ -446,9 +446,12 @@ def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
                         y_label="bits"))
     ctx.emit(Text(
         "### The N400\n\nThe two sentences are the same up to *his*, so every word before "
-        f"costs the same bits. Then *key* costs {key_bits:.2f} bits and *elephant* "
-        f"{elephant_bits:.2f}: the corpus has *elephant* only in agreement sentences "
+        f"costs the same bits. Then *key* costs {bits(key_bits):g} bits and *elephant* "
+        f"{bits(elephant_bits):g}: the corpus has *elephant* only in agreement sentences "
         "(*the elephant is old*, *the key near the elephants*), never after *using his*. "
+        "These are one run's figures, and their last digit is not to be trusted: starting "
+        "weights a float32 rounding apart move *elephant*'s by about half a bit, another "
+        "seed by a few bits; what holds is the gap. "
         "Kutas & Federmeier (2011) review the N400, the EEG wave about 400 ms "
         "after a word that is larger the less expected the word; Frank et al. (2015) found "
         "its size grows with the word's surprisal under a language model."
