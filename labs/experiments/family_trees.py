@@ -328,7 +328,7 @@ def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
         "(answers: Jennifer and Margaret; four questions per tree have two). The network "
         "(Rumelhart, Hinton & Williams 1986; Hinton 1986) sees a person (24 units) and a "
         "relationship (12), each through 6 units of its own, then a central 12, then 6, "
-        f"then 24 output people. It learns {len(train_qs)} questions by back-propagation "
+        f"then 24 output people. It is trained on {len(train_qs)} questions by back-propagation "
         f"for {sweeps} sweeps and is tested on the {len(test_qs)} left out. Nothing tells "
         "it who is English, who is older, or which side of the family anyone is on."
     ))
