@@ -376,7 +376,8 @@ register(
         params=(
             Param("sweeps", "int", 3000, "full-batch learning sweeps (the paper: 1500)", 1,
                   1_000_000),
-            Param("lr", "float", 0.05, "learning rate ε (the paper: 0.005)", 1e-6, 10.0),
+            Param("lr", "float", 0.05, "learning rate ε, the same for every sweep (the "
+                  "paper: 0.005 for the first 20 sweeps, then 0.01)", 1e-6, 10.0),
             Param("momentum", "float", 0.9, "momentum α after the first 20 sweeps (0.5 "
                   "before, as in the paper)", 0.0, 0.999),
             Param("weight_decay", "float", 0.0005, "share each weight shrinks by after a "

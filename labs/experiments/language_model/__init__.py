@@ -66,6 +66,9 @@ UNEXPECTED = ("he", "locked", "the", "door", "using", "his", "elephant", ".")
 REFERENT = ("the", "trophy", "does", "not", "fit", "in", "the", "suitcase", "because")
 
 AGREEMENT_ITEMS = 300  # test sentences per condition (with / without attractors)
+# p(big | ... the trophy is too) and p(small | ... the suitcase is too) both at least
+# this before the lab says the model has the referent (agreement's bar too)
+REFERENT_BAR = 0.9
 
 
 def encode(words: Sequence[str]) -> list[int]:
@@ -380,8 +383,12 @@ def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
     too = [next_word(model, REFERENT + ("the", noun, "is", "too"))
            for noun in ("trophy", "suitcase")]
     it_too = next_word(model, REFERENT + ("it", "is", "too"))
-    referent_learned = bool(too[0][INDEX["big"]] > too[0][INDEX["small"]]
-                            and too[1][INDEX["small"]] > too[1][INDEX["big"]])
+    p_big, p_small = float(too[0][INDEX["big"]]), float(too[1][INDEX["small"]])
+    referent_leans = bool(too[0][INDEX["big"]] > too[0][INDEX["small"]]
+                          and too[1][INDEX["small"]] > too[1][INDEX["big"]])
+    # the same bar as agreement's: a preference of 0.54 against 0.44 (the default
+    # run's) is a lean, not the referent learned; 1200 steps give 0.99 and 0.97
+    referent_learned = referent_leans and min(p_big, p_small) >= REFERENT_BAR
     ctx.emit(Table(
         title="the world of sizes: what the transformer says",
         columns=["sentence", "word", "p"],
@@ -402,8 +409,13 @@ def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
         "< trophy, lamp): no sentence states a size, only which object fits in which and "
         "what is too big or too small. *It is too big* always means the thing that does not "
         "fit, so the referent is learnable; "
-        + ("the model puts *big* after the trophy and *small* after the suitcase. "
+        + (f"the model puts *big* after the trophy (p = {p_big:.2f}) and *small* after the "
+           f"suitcase (p = {p_small:.2f}). "
            if referent_learned else
+           f"the model leans the right way, *big* after the trophy (p = {p_big:.2f}) and "
+           f"*small* after the suitcase (p = {p_small:.2f}), but too near chance (0.5) to say "
+           "it has the referent: try more steps. "
+           if referent_leans else
            "this run's model does not yet tell the trophy's *big* from the suitcase's *small*. ")
         + f"Of the {len(pairs)} yes/no questions {len(pairs) - len(unasked)} "
         "were asked somewhere in the corpus; "
@@ -434,9 +446,12 @@ def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
                         y_label="bits"))
     ctx.emit(Text(
         "### The N400\n\nThe two sentences are the same up to *his*, so every word before "
-        f"costs the same bits. Then *key* costs {key_bits:.2f} bits and *elephant* "
-        f"{elephant_bits:.2f}: the corpus has *elephant* only in agreement sentences "
+        f"costs the same bits. Then *key* costs {bits(key_bits):g} bits and *elephant* "
+        f"{bits(elephant_bits):g}: the corpus has *elephant* only in agreement sentences "
         "(*the elephant is old*, *the key near the elephants*), never after *using his*. "
+        "These are one run's figures, and their last digit is not to be trusted: starting "
+        "weights a float32 rounding apart move *elephant*'s by about half a bit, another "
+        "seed by a few bits; what holds is the gap. "
         "Kutas & Federmeier (2011) review the N400, the EEG wave about 400 ms "
         "after a word that is larger the less expected the word; Frank et al. (2015) found "
         "its size grows with the word's surprisal under a language model."
