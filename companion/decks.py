@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.paths import deck_files as deck_files  # where the deck files are
+from companion.paths import read_regular
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 IMPORTED_DECK = "imported"  # companion's own deck for cards of imported review logs
@@ -807,7 +808,8 @@ def parse_deck(path: Path) -> tuple[Deck | None, list[DeckError]]:
         if size > MAX_FILE_BYTES:
             return None, [DeckError(path, 1, f"{size:,} bytes: a deck file may hold at most "
                                     f"{MAX_FILE_BYTES:,}")]
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not text
+        # a pipe named x.md, or a link to /dev/zero, is an error, not a wait
+        text = read_regular(path, MAX_FILE_BYTES).decode("utf-8-sig")  # a BOM is not text
     except UnicodeDecodeError as exc:
         return None, [DeckError(path, 1, f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
     except OSError as exc:
@@ -984,7 +986,7 @@ def _check_parents(decks: list[Deck]) -> list[DeckError]:
 
 def _parent_line(path: Path) -> int:
     try:
-        lines = deck_lines(path.read_text(encoding="utf-8-sig"))
+        lines = deck_lines(read_regular(path, MAX_FILE_BYTES).decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError):
         return 2
     body = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), len(lines))

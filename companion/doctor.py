@@ -32,12 +32,14 @@ class DoctorReport:
     mismatches: tuple[str, ...]  # card ids whose cache differs from a replay
     backups: tuple[Path, ...]  # oldest first
     unreadable: tuple[tuple[str, str], ...] = ()  # (card id, what of it doesn't read)
+    log_problem: str | None = None  # a row of the log no replay can read (Reads.log_problem)
 
     @property
     def status(self) -> int:
         """The exit status: 1 when the file is damaged, the cache disagrees or a
         card's stored fields don't read."""
-        return 1 if self.integrity != "ok" or self.mismatches or self.unreadable else 0
+        return 1 if (self.integrity != "ok" or self.mismatches or self.unreadable
+                     or self.log_problem) else 0
 
 
 def cache_mismatches(store: Reads, settings: Settings) -> list[str]:
@@ -67,7 +69,9 @@ def run_doctor(store: Store, settings: Settings, rebuild: bool = False) -> Docto
     reviews = store.review_count()
     orphans = store.orphan_review_count()
     rebuilt, seconds = None, None
-    if rebuild:
+    # a log row no replay reads: said, and neither replayed nor compared
+    log_problem = store.log_problem()
+    if rebuild and log_problem is None:
         started = time.perf_counter()
         rebuilt = rebuild_all(store, settings)
         seconds = time.perf_counter() - started
@@ -76,7 +80,8 @@ def run_doctor(store: Store, settings: Settings, rebuild: bool = False) -> Docto
         known_schema_version=SCHEMA_VERSION, cards=totals.cards,
         retired_cards=totals.retired, reviews=reviews, orphan_reviews=orphans,
         rebuilt_reviews=rebuilt, rebuild_seconds=seconds,
-        mismatches=tuple(cache_mismatches(store, settings)),
+        mismatches=() if log_problem else tuple(cache_mismatches(store, settings)),
+        log_problem=log_problem,
         unreadable=tuple((card_id, problem) for card_id, params, choices
                          in store.card_json_fields()
                          if (problem := decoded_fields(params, choices)[2])),

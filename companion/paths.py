@@ -48,3 +48,25 @@ def deck_files(dirs: list[Path]) -> list[Path]:
         if folder.is_dir():
             files.extend(p for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md")
     return files
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """A file's bytes, for a file the learner's data dir names (settings,
+    deck files): an OSError, never a wait, when it is a pipe (opening one
+    blocks until a writer comes), a device (/dev/zero never ends) or anything
+    but a regular file, or holds more than `limit` bytes (grown since, too)."""
+    import errno
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = ("a pipe" if stat.S_ISFIFO(info.st_mode) else
+                    "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+                    else "a socket" if stat.S_ISSOCK(info.st_mode) else "not a file")
+            raise OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit:,} bytes", str(path))
+    return data

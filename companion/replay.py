@@ -29,7 +29,7 @@ from companion.scheduler import (
     StateSet,
 )
 from companion.settings import Settings
-from companion.store import CardReview, CardRow, MemoryRow, Reads, Store, now_ms
+from companion.store import CardReview, CardRow, MemoryRow, Reads, Store, StoreError, now_ms
 
 if TYPE_CHECKING:
     from companion.rows import LogReview
@@ -253,7 +253,7 @@ def forget(store: Store, settings: Settings, card_ids: list[str], now: int,
     models = PresetModels(settings)
     kind = EVENT_KINDS[2] if reset_counts else EVENT_KINDS[1]
     done = []
-    with store.transaction():
+    with _log_named(store), store.transaction():
         for card_id in card_ids:
             row = store.card_row(card_id)
             if row is None:
@@ -369,7 +369,7 @@ def rebuild_all(store: Store, settings: Settings,
     to start or stop short, the transaction is rolled back and the log
     replayed here."""
     parts = _workers(store, workers)
-    with _without_gc():
+    with _without_gc(), _log_named(store):
         if parts > 1:
             try:
                 return _rebuild_all(store, settings, progress, reschedule_at,
@@ -377,6 +377,24 @@ def rebuild_all(store: Store, settings: Settings,
             except _WorkersFailed:
                 pass  # rolled back: nothing of it was written
         return _rebuild_all(store, settings, progress, reschedule_at, reschedule_decks, 1)
+
+
+@contextmanager
+def _log_named(store: Reads) -> Iterator[None]:
+    """A replay that fails on a row no companion writes (a rating of 7, a
+    time in the year 285,200,616, text where a number goes: a database
+    another program edited) fails as a StoreError naming the row, not with
+    the scheduler's error from deep inside it. The log is only searched for
+    the row once a replay has failed."""
+    try:
+        yield
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        problem = store.log_problem()
+        if problem is None:
+            raise
+        raise StoreError(f"{store.path}: {problem}, so the review log can't be replayed "
+                         f"({type(exc).__name__}: {exc}); nothing was changed "
+                         "(`companion doctor` lists the backups)") from None
 
 
 @contextmanager

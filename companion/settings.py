@@ -324,18 +324,29 @@ def _preset_values(name: str, table: Any, where: str) -> dict[str, Any]:
         raise SettingsError(f"{where}: presets.{str(name)[:40]}.{str(exc)[2:]}") from None
 
 
+# Settings, presets and a keymap come to a few kilobytes; far more is no settings file.
+MAX_SETTINGS_BYTES = 1_000_000
+
+
 def load(path: Path) -> Settings:
     """Defaults when the file is missing; a SettingsError naming file and setting when bad."""
+    from companion.paths import read_regular
+
     try:
-        text = path.read_text(encoding="utf-8")
+        # a pipe or /dev/zero in its place never hangs the start
+        text = read_regular(path, MAX_SETTINGS_BYTES).decode("utf-8")
     except FileNotFoundError:
         return Settings()
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise SettingsError(f"{path}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: {exc}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables by recursion
+        raise SettingsError(f"{path}: arrays or tables nested too deeply") from None
     return from_mapping(data, where=str(path))
 
 

@@ -47,6 +47,9 @@ if TYPE_CHECKING:  # built only when the store's reads that return them run
     )
 
 SCHEMA_VERSION = 12
+# The times (ms since the epoch) a review or event can have: those a date in
+# any time zone can show (years 1-9999, a day's margin either side).
+LOG_TIME_RANGE = (-62_135_596_800_000 + 86_400_000, 253_402_300_799_999 - 86_400_000)
 BACKUPS_KEPT = 5
 
 # A card's state, as the schema stores it (and as Anki numbers them). SQL names
@@ -1345,6 +1348,45 @@ class Reads:
         """Reviews whose card is not in the store (its deck may come back)."""
         return self._value(
             "SELECT count(*) FROM reviews WHERE card_id NOT IN (SELECT id FROM cards)")
+
+    def log_problem(self) -> str | None:
+        """The first row of the review log (or of the card events beside it)
+        no companion writes: a rating not 1-4, a time that is no integer or
+        outside the years a date can have, a decision column of another kind
+        (a database edited by another program, damaged). None when all read.
+        One pass over the log, asked where a replay of it failed and by doctor."""
+        ms = "typeof({0}) = 'integer' AND {0} BETWEEN {1} AND {2}".format
+        low, high = LOG_TIME_RANGE
+        checks = [
+            ("reviews", "rating", ms("rating", 1, 4), "is not 1-4"),
+            ("reviews", "reviewed_at", ms("reviewed_at", low, high), "is not a time"),
+            ("reviews", "state_after", f"state_after IS NULL OR {ms('state_after', 0, 3)}",
+             "is not a card state"),
+            ("reviews", "due", f"due IS NULL OR {ms('due', low, high)}", "is not a time"),
+            *[("reviews", column, f"typeof({column}) IN ('integer', 'null')",
+               "is not a whole number") for column in
+              ("state_before", "remaining_steps", "interval", "elapsed_days")],
+            ("card_events", "at", ms("at", low, high), "is not a time"),
+            ("card_events", "due", f"due IS NULL OR {ms('due', low, high)}", "is not a time"),
+            ("card_events", "interval", "typeof(interval) IN ('integer', 'null')",
+             "is not a whole number"),
+        ]
+        for table in ("reviews", "card_events"):
+            mine = [(column, good, what) for t, column, good, what in checks if t == table]
+            # one pass over the table; then which of the row's columns is wrong
+            row = self.conn.execute(
+                f"SELECT rowid, {', '.join(f'({good})' for _, good, _ in mine)} "  # noqa: S608
+                f"FROM {table} WHERE NOT ({' AND '.join(f'({g})' for _, g, _ in mine)}) "
+                "LIMIT 1").fetchone()
+            if row is None:
+                continue
+            column, _, what = next(check for check, ok in zip(mine, row[1:]) if not ok)
+            row_id, value = self.conn.execute(f"SELECT id, {column} FROM {table} "  # noqa: S608
+                                              "WHERE rowid = ?", (row[0],)).fetchone()
+            kind = "review" if table == "reviews" else "card event"
+            shown = repr(value[:40]) if isinstance(value, str) else str(value)[:40]
+            return f"{kind} {str(row_id)[:60]!r}: {column} {shown} {what}"
+        return None
 
     def cached_memories(self) -> list[MemoryRow]:
         """The cached memory state of every card that has one (not plain new)."""

@@ -253,3 +253,32 @@ def test_typed_cards_and_every_image_go_to_anki_as_anki_would_show_them(store, t
             sorted(carried)
     finally:
         col.close()
+
+
+def test_a_time_stored_as_a_float_never_hangs_the_export(collection, tmp_path):
+    """Two rows of one card's log at 1e300 (a review another program wrote
+    as a float, and a forget just after it): the revlog's unique-id loop
+    added 1 to 1e300 for ever. Now the export ends, written or refused."""
+    import threading
+
+    store, _ = collection
+    card_id = store.conn.execute("SELECT id FROM cards ORDER BY id LIMIT 1").fetchone()[0]
+    with store.transaction():
+        store.conn.execute("INSERT INTO reviews(id, card_id, reviewed_at, rating, duration_ms) "
+                           "VALUES ('far', ?, 1e300, 3, 1000)", (card_id,))
+        store.conn.execute("INSERT INTO card_events(id, card_id, at, kind, interval, due) "
+                           "VALUES ('gone', ?, 1e300, 'forget', 0, 0)", (card_id,))
+    ended = []
+
+    def export():
+        try:
+            write_apkg(store, tmp_path / "out.apkg")
+        except Exception as exc:  # refused: as good as written, for this test
+            ended.append(exc)
+        else:
+            ended.append(None)
+
+    worker = threading.Thread(target=export, daemon=True)
+    worker.start()
+    worker.join(30)
+    assert ended, "the export never ended"

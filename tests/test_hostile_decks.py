@@ -98,3 +98,21 @@ def test_the_store_takes_what_decks_check_accepts(tmp_path):
     report = sync_decks(store, [folder])
     assert report.errors == [] and report.added == MAX_GAPS_PER_NOTE
     assert store.live_card_totals() == (MAX_GAPS_PER_NOTE, 0)
+
+
+@pytest.mark.parametrize("kind", ["pipe", "device"])
+def test_a_deck_file_that_is_a_pipe_or_a_device_is_an_error_not_a_wait(tmp_path, kind):
+    """x.md as a named pipe in the decks folder (opening it waited for a
+    writer: every start hung) or a link to /dev/zero (read for ever)."""
+    import os
+
+    path = tmp_path / "evil.md"
+    if kind == "pipe":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    started = time.perf_counter()
+    deck, errors = parse_deck(path)
+    assert time.perf_counter() - started < 5
+    assert deck is None
+    assert [str(e) for e in errors] == [f"{path}:0: cannot read: not a regular file (a {kind})"]

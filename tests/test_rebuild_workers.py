@@ -15,7 +15,7 @@ from companion import replay
 from companion.replay import rebuild_all, state_set_json
 from companion.scheduler import REVIEW, StateSet
 from companion.settings import Settings
-from companion.store import Store
+from companion.store import Store, StoreError
 from tests.conftest import write_deck
 
 MIN, HOUR, DAY = 60_000, 3_600_000, 86_400_000
@@ -231,7 +231,7 @@ def test_a_worker_imports_nothing_from_the_current_folder(store, deck_dir, tmp_p
 def test_a_log_no_worker_can_replay_fails_as_it_does_in_one_process(store, deck_dir,
                                                                     monkeypatch):
     """A rating no answer gives, without a decision: the rebuild stops with
-    the one process's error, and nothing it had written stays."""
+    the one process's error, naming the row, and nothing it had written stays."""
     cards = _logged(store, deck_dir)
     rebuild_all(store, FIRST)
     with store.transaction():
@@ -241,7 +241,8 @@ def test_a_log_no_worker_can_replay_fails_as_it_does_in_one_process(store, deck_
     started = []
     command = replay._worker_command
     monkeypatch.setattr(replay, "_worker_command", lambda: (started.append(1), command())[1])
-    with pytest.raises(ValueError, match="rating must be 1-4, got 7"):
+    with pytest.raises(StoreError, match="review 'odd': rating 7 is not 1-4, .*"
+                                         "rating must be 1-4, got 7"):
         rebuild_all(store, Settings(timezone="UTC", parameters=FITTED), workers=2)
     assert len(started) == 2  # the workers tried first
     assert _everything(store) == before

@@ -60,7 +60,12 @@ HOSTILE_SETTINGS = [
 ]
 
 
-@pytest.mark.parametrize("text,message", HOSTILE_SETTINGS)
+@pytest.mark.parametrize("text,message", [
+    *HOSTILE_SETTINGS,
+    # tomllib reads nesting by recursion: a RecursionError's traceback
+    pytest.param("a = " + "[" * 100_000 + "]" * 100_000, "nested too deeply", id="deep"),
+    pytest.param("# " + "x" * 2_000_000, "larger than 1,000,000 bytes", id="huge"),
+])
 def test_hostile_settings_are_one_line_errors_naming_the_setting(tmp_path, text, message):
     """Through the real command line: exit 2, one line naming the file and the
     setting, no traceback; the file is left as the learner wrote it."""
@@ -124,3 +129,22 @@ def test_a_new_settings_file_holds_every_value(tmp_path):
     text = path.read_text()
     assert "new_per_day = 5" in text and "learning_steps" in text and "[presets" not in text
     assert load(path) == Settings(new_per_day=5)
+
+
+@pytest.mark.parametrize("kind", ["pipe", "device"])
+def test_a_settings_file_that_is_a_pipe_or_a_device_never_hangs_the_start(tmp_path, kind):
+    """settings.toml as a named pipe (opening it waited for a writer for
+    ever) or a link to /dev/zero (read for ever): one line, exit 2."""
+    import os
+
+    from .test_cli import run
+
+    home = tmp_path / "home"
+    home.mkdir()
+    if kind == "pipe":
+        os.mkfifo(home / "settings.toml")
+    else:
+        (home / "settings.toml").symlink_to("/dev/zero")
+    result = run(["due"], home)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert f"settings.toml: cannot read: not a regular file (a {kind})" in result.stderr

@@ -262,3 +262,52 @@ def test_the_new_card_order_index_holds_only_new_cards_and_the_new_queue_reads_i
     plan = " ".join(r[-1] for r in store.conn.execute(
         "EXPLAIN QUERY PLAN " + query.replace("?", "10")))
     assert "cards_new_order" in plan
+
+
+@pytest.mark.parametrize("damage, named", [
+    # with the decision the log kept (IndexError deep in the replay), and without
+    ("rating = 7", "rating 7 is not 1-4"),
+    ("rating = 7, state_after = NULL", "rating 7 is not 1-4"),
+    ("rating = 'x'", "rating 'x' is not 1-4"),
+    ("reviewed_at = 1e300", "reviewed_at 1e+300 is not a time"),
+    ("reviewed_at = 9000000000000000000", "reviewed_at 9000000000000000000 is not a time"),
+    ("due = 'soon\x1b[2J'", "due 'soon\\x1b[2J' is not a time"),
+])
+def test_a_review_row_no_companion_writes_is_named_by_doctor_and_every_replay(tmp_path, damage,
+                                                                              named):
+    """A review log edited by another program: doctor and doctor --rebuild
+    stopped with a traceback (IndexError, ValueError, TypeError), and so did
+    every command once a replay was due. Now doctor names the row (status 1),
+    a replay fails with one line naming it, and nothing is changed."""
+    from .conftest import SMALL_DECK, write_deck
+    from .test_cli import run
+
+    home = tmp_path / "home"
+    write_deck(home / "decks", "mine.md", SMALL_DECK, deck_id="mine")
+    assert run(["review", "--plain", "--deck", "mine"], home, stdin="\n3\n\n4\nq\n"
+               ).returncode == 0
+    conn = sqlite3.connect(home / "companion.db")
+    review_id = conn.execute("SELECT id FROM reviews ORDER BY rowid LIMIT 1").fetchone()[0]
+    conn.execute(f"UPDATE reviews SET {damage} WHERE id = ?", (review_id,))
+    conn.commit()
+    before = conn.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+    for args in (["doctor"], ["doctor", "--rebuild"]):
+        doctor = run(args, home)
+        assert doctor.returncode == 1 and "Traceback" not in doctor.stderr
+        assert f"review log: review {review_id!r}: {named}" in doctor.stdout
+        assert "\x1b" not in doctor.stdout
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'replay_needed'")  # an upgrade's
+    conn.commit()
+    out = tmp_path / "out"
+    for args in (["due"], ["doctor", "--rebuild"], ["forget", "mine/alpha"], ["stats"],
+                 ["export", "--format", "html", "-o", str(out)],
+                 ["export", "--format", "apkg", "-o", str(out)],
+                 ["optimize", "--dry-run"], ["reschedule"]):
+        result = run(args, home)
+        assert "Traceback" not in result.stderr, args
+        lines = result.stderr.strip().splitlines()
+        if result.returncode == 2:  # else the command could do without the row
+            assert len(lines) == 1 and f"review {review_id!r}: {named}" in lines[0]
+            assert lines[0].startswith("companion: error:") and "\x1b" not in lines[0]
+    assert conn.execute("SELECT * FROM reviews ORDER BY id").fetchall() == before
+    conn.close()

@@ -1113,7 +1113,34 @@ def handle_error(exc: Exception) -> int | None:
     if isinstance(exc, (UserError, SettingsError, StoreError)):
         _err(str(exc))
         return 2
-    return None
+    return _damaged_log(exc)
+
+
+def _damaged_log(exc: Exception) -> int | None:
+    """A command that broke on a review log row no companion writes (a
+    rating of 7, a time in the year 285,200,616: a database another program
+    edited) says which row, in one line, status 2; None when the log reads
+    (the error is then companion's own, and raised again). Looked for only
+    once a command has failed: one pass over the log."""
+    from companion import paths
+    from companion.store import ReadStore
+
+    path = paths.database_path()
+    try:
+        if not path.is_file():
+            return None
+        store = ReadStore(path)
+        try:
+            problem = store.log_problem()
+        finally:
+            store.close()
+    except Exception:  # noqa: BLE001 - the first error is the one to show
+        return None
+    if problem is None:
+        return None
+    _err(f"{path}: {problem}, so the review log can't be read ({type(exc).__name__}: {exc}); "
+         "nothing was changed (`companion doctor` lists the backups)")
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -185,7 +185,11 @@ def print_doctor(report: DoctorReport, out: TextIO) -> None:
         out.write(f"rebuilt card states from {report.rebuilt_reviews} reviews in "
                   f"{report.rebuild_seconds:.1f} s\n")
     bad = report.mismatches
-    if bad:
+    if report.log_problem:
+        out.write(neutralise(f"review log: {report.log_problem}: no replay can read it, so "
+                             "the cached states are neither compared nor rebuilt (a backup "
+                             "from before it: companion doctor --restore FILE)\n"))
+    elif bad:
         out.write(f"cached states that differ from a replay: {len(bad)} "
                   f"(e.g. {', '.join(bad[:3])}); run `companion doctor --rebuild`\n")
     else:

@@ -478,7 +478,9 @@ def _schedule(conn: Any, store: Store, settings: Settings, cards_of: dict[str, d
         cid = ids.get(entry.card_id)
         if cid is None:
             continue
-        at = entry.at
+        # int: a time stored as a float (a log another program edited) never
+        # moves on from 1e300 by adding 1, and the loop below would never end
+        at = int(entry.at)
         while at in used:
             at += 1  # the revlog's id is its time, unique over the collection
         used.add(at)

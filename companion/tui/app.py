@@ -218,10 +218,17 @@ class CompanionApp(App[int]):
         except StoreError as exc:
             self.post_message(StoreFailed(str(exc)))
             return
-        store.mark_abandoned_runs()
         from companion.replay import catch_up
 
-        catch_up(store, self.settings)
+        try:
+            store.mark_abandoned_runs()
+            catch_up(store, self.settings)
+        except StoreError as exc:  # locked past the busy timeout, a full disk, a bad log
+            # Else the worker's error leaves Home saying "Opening…" for good.
+            if self.store is None:
+                store.close()
+            self.post_message(StoreFailed(str(exc)))
+            return
         if warning := store.daily_backup_warning():
             self.call_from_thread(self.notify, warning, title="Backup", severity="warning",
                                   timeout=10)

@@ -141,3 +141,42 @@ async def test_homes_first_frame_has_the_styles_a_restyle_would_give(tui_home, m
         drawn = [(node, node.styles.css) for node in nodes]
         app.update_styles(home)
         assert [(node, node.styles.css) for node in nodes] == drawn
+
+
+@run
+async def test_a_catch_up_that_cannot_save_ends_the_app_with_one_line(tui_home, monkeypatch,
+                                                                     capsys):
+    """A replay due at the start (an upgrade, new parameters) with the
+    database locked by another process past the busy timeout: the app ends
+    with the store's one line, status 2, not a Home saying "Opening…" for good."""
+    import sqlite3
+
+    import companion.store
+
+    from .conftest import wait_for
+
+    db = tui_home / "companion.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('replay_needed', '1')")
+    real_connect = sqlite3.connect
+
+    class Impatient(sqlite3.Connection):  # the 10 s busy timeout, cut short for the test
+        def execute(self, sql, *args):
+            return super().execute("PRAGMA busy_timeout = 100" if "busy_timeout" in sql
+                                   else sql, *args)
+
+    def impatient(*args, **kwargs):
+        return real_connect(*args, **{**kwargs, "timeout": 0.1, "factory": Impatient})
+
+    holder = real_connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another companion's long rebuild, say
+    monkeypatch.setattr(companion.store.sqlite3, "connect", impatient)
+    try:
+        app = make_app(tui_home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.return_code is not None, timeout=20)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert app.return_code == 2
+    assert "could not save: database is locked" in " ".join(capsys.readouterr().err.split())
