@@ -50,6 +50,15 @@ def deck_files(dirs: list[Path]) -> list[Path]:
     return files
 
 
+def kind_of(mode: int) -> str:
+    """What a path that is not a regular file is, from its `st_mode`, as an error says it."""
+    import stat
+
+    return ("a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+            "a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else
+            "a folder" if stat.S_ISDIR(mode) else "not a file")
+
+
 def read_regular(path: Path, limit: int) -> bytes:
     """A file's bytes, for a file the learner's data dir names (settings,
     deck files): an OSError, never a wait, when it is a pipe (opening one
@@ -62,10 +71,8 @@ def read_regular(path: Path, limit: int) -> bytes:
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            kind = ("a pipe" if stat.S_ISFIFO(info.st_mode) else
-                    "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
-                    else "a socket" if stat.S_ISSOCK(info.st_mode) else "not a file")
-            raise OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
+            raise OSError(errno.EINVAL, f"not a regular file ({kind_of(info.st_mode)})",
+                          str(path))
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit:,} bytes", str(path))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from companion.decks import IMPORTED_DECK
+from companion.paths import kind_of
 from companion.settings import Settings
 from companion.store import Store
 
@@ -68,10 +69,8 @@ def output_target(path: Path) -> Path:
     except OSError as exc:
         raise OutputError(f"{path}: {exc.strerror or exc}") from None
     if mode is not None and not stat.S_ISREG(mode):
-        kind = ("a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
-                "a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else
-                "a folder" if stat.S_ISDIR(mode) else "not a file")
-        raise OutputError(f"{path}: not a regular file ({kind}); use - for standard output")
+        raise OutputError(f"{path}: not a regular file ({kind_of(mode)}); use - for standard "
+                          "output")
     if not real.parent.is_dir():
         raise OutputError(f"{path}: folder {real.parent} does not exist")
     return real

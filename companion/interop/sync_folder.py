@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -40,6 +39,7 @@ import msgspec
 
 from companion.interop import schema
 from companion.interop.merge import add_missing, merge_log, rebuild_cards
+from companion.paths import read_regular
 from companion.scheduler import PresetModels
 from companion.settings import Settings, SettingsError, from_mapping
 from companion.store import CardFlags, Store, StoreError, now_ms
@@ -190,13 +190,9 @@ def read_sync_file(path: Path) -> SyncFile:
     """A machine's file, every record checked; _Bad when it is not one, or
     is damaged (a last record cut short is left out, not a fault)."""
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise _Bad("not a regular file")
-        if info.st_size > MAX_FILE_BYTES:
-            raise _Bad(f"{info.st_size} bytes: larger than any machine's log")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        # opened without waiting, then checked: a file swapped for a pipe between a
+        # check and the open can't block the sync
+        data = read_regular(path, MAX_FILE_BYTES)
     except OSError as exc:
         raise _Bad(f"cannot read: {exc.strerror or exc}") from None
     lines = data.split(b"\n")
