@@ -39,6 +39,7 @@ from labs.exercises.models import describe, pack
 
 TIME_LIMIT_S = 20.0  # the learner's whole run over every case
 MEMORY_LIMIT_BYTES = 4 << 30  # address space of the learner's process
+OUTPUT_LIMIT_BYTES = 256 << 20  # any one file it writes, its stderr and results among them
 TOLERANCE = {torch.float64: (1e-9, 1e-7), torch.float32: (1e-5, 1e-4)}  # (abs, rel)
 
 
@@ -157,6 +158,24 @@ class Returned:
     seconds: float = 0.0
 
 
+def _kill_session(process: subprocess.Popen[bytes]) -> None:
+    """The sandbox and everything it started, gone (a file that forked a loop)."""
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the session is empty already
+    process.wait()
+
+
+def _tail(path: str, size: int = 64 * 1024) -> str:
+    """The end of what the learner's process wrote to stderr, where its error is."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, os.path.getsize(path) - size))
+        return handle.read().decode("utf-8", "replace")
+
+
 def run_learner(path: str, function: str, cases: list[Case],
                 time_limit: float = TIME_LIMIT_S,
                 memory_limit: int = MEMORY_LIMIT_BYTES) -> Returned:
@@ -165,34 +184,46 @@ def run_learner(path: str, function: str, cases: list[Case],
         torch.save([(tuple(pack(a) for a in c.args), {k: pack(v) for k, v in c.kwargs.items()})
                     for c in cases], inputs)
         command = [sys.executable, "-m", "labs.exercises.sandbox", path, function, inputs,
-                   outputs, str(memory_limit)]
+                   outputs, str(memory_limit), str(OUTPUT_LIMIT_BYTES)]
+        errors = os.path.join(work, "stderr")
         started = time.perf_counter()
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=time_limit,
-                                  cwd=work, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-        except subprocess.TimeoutExpired:
-            return Returned(None, f"ran past the time limit of {time_limit:g} s and was "
-                                  "stopped (an endless loop?)", time.perf_counter() - started)
+        # The learner's output goes nowhere and its stderr to a file (the sandbox bounds
+        # the size of what it writes): a pipe read whole would hold a file that prints
+        # for ever in this process's memory (3 GB in 5 s). Its own session, killed
+        # whole once it ends or runs out of time, takes any process it started with it.
+        with open(errors, "wb") as sink:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=sink, cwd=work,
+                                       env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+                                       start_new_session=True)
+            try:
+                returncode = process.wait(timeout=time_limit)
+            except subprocess.TimeoutExpired:
+                return Returned(None, f"ran past the time limit of {time_limit:g} s and was "
+                                      "stopped (an endless loop?)", time.perf_counter() - started)
+            finally:
+                _kill_session(process)
         seconds = time.perf_counter() - started
-        tail = [line for line in done.stderr.splitlines() if line.strip()]
+        tail = [line for line in _tail(errors).splitlines() if line.strip()]
         last = tail[-1].strip()[:300] if tail else ""
-        if done.returncode < 0:
+        if returncode < 0:
             import signal
 
             try:
-                how = signal.Signals(-done.returncode).name
+                how = signal.Signals(-returncode).name
             except ValueError:
-                how = f"signal {-done.returncode}"
-            return Returned(None, f"was killed by {how}" + (
-                " (out of memory?)" if -done.returncode == signal.SIGKILL else ""), seconds)
-        if done.returncode != 0 or not os.path.exists(outputs):
+                how = f"signal {-returncode}"
+            why = {signal.SIGKILL: " (out of memory?)",
+                   signal.SIGXFSZ: f" (it wrote more than {OUTPUT_LIMIT_BYTES >> 20} MB)"}
+            return Returned(None, f"was killed by {how}" + why.get(-returncode, ""), seconds)
+        if returncode != 0 or not os.path.exists(outputs):
             if "MemoryError" in last:
                 return Returned(None, f"ran out of memory (the limit is "
                                       f"{memory_limit >> 30} GB): {last}", seconds)
-            if done.returncode == 0:
+            if returncode == 0:
                 return Returned(None, "exited before returning anything (sys.exit or "
                                       "os._exit in the file?)", seconds)
-            return Returned(None, f"stopped with status {done.returncode}"
+            return Returned(None, f"stopped with status {returncode}"
                             + (f": {last}" if last else ""), seconds)
         try:
             results = torch.load(outputs, weights_only=True)

@@ -20,15 +20,19 @@ import sys
 from typing import Any
 
 
-def _limit_memory(limit: int) -> None:
-    if limit <= 0:
-        return
+def _limit(memory: int, written: int) -> None:
+    """Bounds on the address space and on any file the learner's code writes (its
+    stderr is one: a file that prints for ever fills no disk)."""
     try:
         import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, ValueError, OSError):
-        pass  # no such limit here (not Linux): the checker's time limit still holds
+    except ImportError:
+        return  # no such limits here (not POSIX): the checker's time limit still holds
+    for which, limit in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, written)):
+        if limit > 0:
+            try:
+                resource.setrlimit(which, (limit, limit))
+            except (ValueError, OSError):
+                pass
 
 
 def _plain(value: Any, torch: Any) -> Any:
@@ -43,14 +47,14 @@ def _plain(value: Any, torch: Any) -> Any:
 
 
 def main(argv: list[str]) -> int:
-    path, function, inputs, outputs, memory = argv
+    path, function, inputs, outputs, memory, written = argv
     import torch
 
     from labs.exercises.models import unpack  # a model sent as its layers, built back
 
     cases = [(tuple(unpack(a) for a in args), {k: unpack(v) for k, v in kwargs.items()})
              for args, kwargs in torch.load(inputs, weights_only=True)]
-    _limit_memory(int(memory))
+    _limit(int(memory), int(written))
     torch.manual_seed(0)
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     spec = importlib.util.spec_from_file_location("exercise_attempt", path)

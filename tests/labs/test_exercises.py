@@ -6,8 +6,10 @@ each is a failed check with a reason, never a pass and never a traceback."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -292,6 +294,9 @@ HOSTILE = {
         "def softmax_cross_entropy(logits, targets):\n    return torch.tensor(0.0)\n",
         "the loss: "),  # its values (or dtype) judged here, whatever it patched there
     "no such function": ("def something_else():\n    pass\n", "no function"),
+    "stderr written for ever": (
+        "import sys\ndef softmax_cross_entropy(logits, targets):\n    while True:\n"
+        "        sys.stderr.write('x' * 65536)\n", "File too large"),  # the sandbox's bound
 }
 
 
@@ -305,6 +310,51 @@ def test_a_file_that_misbehaves_is_a_failed_check_with_a_reason(case, tmp_path):
     # never a pass; a constant answer may still be right where the loss is 0 (one class)
     assert len(failed) >= summary["total"] - 1 and failed
     assert all(reason in c["detail"] for c in failed), failed[0]
+
+
+def test_a_file_that_prints_for_ever_costs_the_checker_no_memory(tmp_path):
+    path = tmp_path / "attempt.py"
+    path.write_text("import sys\ndef softmax_cross_entropy(logits, targets):\n"
+                    "    while True:\n        sys.stdout.write('x' * 65536)\n")
+    # in a fresh process, so that the high-water mark of its memory is this check's own
+    script = (
+        "import json, resource, sys\n"
+        "from labs.catalog import get_exercise\n"
+        "from labs.context import LabContext\n"
+        "from labs.exercises.checking import check\n"
+        "summary = check(get_exercise('softmax-cross-entropy'), sys.argv[1],\n"
+        "                LabContext('cpu', 0, lambda e: None), 3.0)\n"
+        "print(json.dumps([summary['checks'][0]['detail'],\n"
+        "                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024]))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                          text=True, timeout=120)
+    detail, peak_mb = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "time limit" in detail
+    assert peak_mb < 800  # its output was read whole into the checker: 1.9 GB in 3 s
+
+
+def test_a_process_the_file_starts_goes_with_the_check(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    path = tmp_path / "attempt.py"
+    path.write_text("import os\ndef softmax_cross_entropy(logits, targets):\n"
+                    "    if os.fork() == 0:\n"
+                    f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                    "        while True:\n            pass\n"
+                    "    while True:\n        pass\n")
+    summary = run_check("softmax-cross-entropy", path, time_limit=3.0)
+    assert "time limit" in summary["checks"][0]["detail"]
+    stat = Path(f"/proc/{pid_file.read_text()}/stat")
+
+    def running() -> bool:  # gone, or a zombie nobody has reaped yet, is not running
+        try:
+            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 5  # a SIGKILL lands a moment after it is sent
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running()  # not a loop left burning a core after the check
 
 
 def test_the_command_line_exits_0_1_and_2(tmp_path):
