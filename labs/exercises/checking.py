@@ -213,8 +213,9 @@ def run_learner(path: str, function: str, cases: list[Case],
                 how = signal.Signals(-returncode).name
             except ValueError:
                 how = f"signal {-returncode}"
-            why = {signal.SIGKILL: " (out of memory?)",
-                   signal.SIGXFSZ: f" (it wrote more than {OUTPUT_LIMIT_BYTES >> 20} MB)"}
+            why: dict[int, str] = {
+                int(signal.SIGKILL): " (out of memory?)",
+                int(signal.SIGXFSZ): f" (it wrote more than {OUTPUT_LIMIT_BYTES >> 20} MB)"}
             return Returned(None, f"was killed by {how}" + why.get(-returncode, ""), seconds)
         if returncode != 0 or not os.path.exists(outputs):
             if "MemoryError" in last:
