@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -105,13 +106,31 @@ def overhead(device: str, repeats: int) -> None:
 
         total = 0.0
         for b in sizes:
-            torch.manual_seed(0)
-            model = lab.make_classifier(data.features, params["hidden"],
-                                        len(data.classes)).to(device)
+            model = fresh_model()
             curve = lab.train_at_batch_size(model, data, b, params["examples"], params["lr"], 0,
                                             data.x_test, data.y_test, on_eval)
             total += curve.train_seconds  # optimizer steps only, as the bare loop
         return total
+
+    def fresh_model() -> torch.nn.Module:
+        torch.manual_seed(0)
+        return lab.make_classifier(data.features, params["hidden"],
+                                   len(data.classes)).to(device)
+
+    def batches(b: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The lab's batches at batch size `b`: a fresh shuffle each epoch, the last
+        batch of an epoch short, the whole run cut at params["examples"]."""
+        order = torch.Generator().manual_seed(0)
+        seen = 0
+        while seen < params["examples"]:
+            perm = torch.randperm(n, generator=order).to(device)
+            x, y = data.x_train[perm], data.y_train[perm]
+            for i in range(0, n, b):
+                stop = min(i + b, n, i + params["examples"] - seen)
+                yield x[i:stop], y[i:stop]
+                seen += stop - i
+                if seen >= params["examples"]:
+                    return
 
     def bare_loop(manual: bool, only: int | None = None,
                   keep: bool = False) -> tuple[float, list[torch.Tensor]]:
@@ -120,32 +139,21 @@ def overhead(device: str, repeats: int) -> None:
         bookkeeping of its own); `only` trains that one batch size."""
         total, kept = 0.0, []
         for b in sizes if only is None else [only]:
-            torch.manual_seed(0)
-            model = lab.make_classifier(data.features, params["hidden"],
-                                        len(data.classes)).to(device)
+            model = fresh_model()
             weights = list(model.parameters())
             opt = None if manual else torch.optim.SGD(weights, lr=params["lr"])
-            order = torch.Generator().manual_seed(0)
-            seen = 0
             start = time.perf_counter()
-            while seen < params["examples"]:
-                perm = torch.randperm(n, generator=order).to(device)
-                x, y = data.x_train[perm], data.y_train[perm]
-                for i in range(0, n, b):
-                    stop = min(i + b, n, i + params["examples"] - seen)
-                    loss = F.cross_entropy(model(x[i:stop]), y[i:stop])
-                    if opt is None:
-                        grads = torch.autograd.grad(loss, weights)
-                        with torch.no_grad():
-                            for w, g in zip(weights, grads):
-                                w.sub_(g, alpha=params["lr"])
-                    else:
-                        opt.zero_grad(set_to_none=True)
-                        loss.backward()
-                        opt.step()
-                    seen += stop - i
-                    if seen >= params["examples"]:
-                        break
+            for xb, yb in batches(b):
+                loss = F.cross_entropy(model(xb), yb)
+                if opt is None:
+                    grads = torch.autograd.grad(loss, weights)
+                    with torch.no_grad():
+                        for w, g in zip(weights, grads):
+                            w.sub_(g, alpha=params["lr"])
+                else:
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
             if device == "cuda":
                 torch.cuda.synchronize()
             total += time.perf_counter() - start
@@ -161,9 +169,7 @@ def overhead(device: str, repeats: int) -> None:
         total, worst = 0.0, 0.0
         for b in sizes:
             eager = bare_weights(b)
-            torch.manual_seed(0)
-            model = lab.make_classifier(data.features, params["hidden"],
-                                        len(data.classes)).to(device)
+            model = fresh_model()
             weights = list(model.parameters())
 
             def step(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -187,24 +193,15 @@ def overhead(device: str, repeats: int) -> None:
             with torch.no_grad():  # capture ran nothing; undo the warm-up's steps
                 for w, w0 in zip(weights, start_state):
                     w.copy_(w0)
-            order = torch.Generator().manual_seed(0)
-            seen = 0
             torch.cuda.synchronize()
             start = time.perf_counter()
-            while seen < params["examples"]:
-                perm = torch.randperm(n, generator=order).to(device)
-                x, y = data.x_train[perm], data.y_train[perm]
-                for i in range(0, n, b):
-                    stop = min(i + b, n, i + params["examples"] - seen)
-                    if stop - i == b:
-                        static_x.copy_(x[i:stop])
-                        static_y.copy_(y[i:stop])
-                        graph.replay()
-                    else:
-                        step(x[i:stop], y[i:stop])
-                    seen += stop - i
-                    if seen >= params["examples"]:
-                        break
+            for xb, yb in batches(b):
+                if len(xb) == b:
+                    static_x.copy_(xb)
+                    static_y.copy_(yb)
+                    graph.replay()
+                else:
+                    step(xb, yb)
             torch.cuda.synchronize()
             total += time.perf_counter() - start
             worst = max(worst, max(float((w - e).abs().max()) for w, e in zip(weights, eager)))

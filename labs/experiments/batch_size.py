@@ -1185,17 +1185,10 @@ def _data_parallel_noise_text(
 
 
 def run(params: dict, ctx: LabContext) -> dict:
-    # The digits model's matrices are so small that splitting each operation
-    # across CPU threads costs more than it saves, and on a busy machine the
-    # threads wait for each other: one thread is faster, and steadier to time.
-    small = ctx.device == "cpu" and params["dataset"] == "digits"
-    threads = torch.get_num_threads()
-    if small:
-        torch.set_num_threads(1)
-    try:
+    # The digits model is small enough that one CPU thread is faster, and steadier
+    # to time; MNIST's matrices are large enough to share out.
+    with ctx.one_cpu_thread(small=params["dataset"] == "digits"):
         return _run(params, ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(params: dict, ctx: LabContext) -> dict:

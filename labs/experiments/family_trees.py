@@ -297,17 +297,8 @@ def train(net: Net, data: tuple[torch.Tensor, ...], sweeps: int, lr: float, mome
 
 
 def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
-    # The matrices are tiny (100 questions by 24, 12 or 6 units): splitting each
-    # product across CPU threads costs more than it saves, and on a busy machine
-    # the threads wait for each other (3000 sweeps took 0.9 s on one thread and
-    # 2.8 s on two here, under load). One thread gives the same numbers.
-    threads = torch.get_num_threads()
-    if ctx.device == "cpu":
-        torch.set_num_threads(1)
-    try:
+    with ctx.one_cpu_thread():  # 100 questions by 24, 12 or 6 units
         return _run(params, ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:

@@ -266,17 +266,8 @@ def train(model: Model, data: torch.Tensor, steps: int, batch: int, lr: float, s
 
 
 def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
-    # The model's matrices are so small (32 wide, 64 sentences of 15 words) that
-    # splitting each operation across CPU threads costs more than it saves, and on
-    # a busy machine the threads wait for each other: one thread is faster (as in
-    # the batch-size lab).
-    threads = torch.get_num_threads()
-    if ctx.device == "cpu":
-        torch.set_num_threads(1)
-    try:
+    with ctx.one_cpu_thread():  # 32 wide, 64 sentences of 15 words
         return _run(params, ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
