@@ -301,3 +301,79 @@ def test_the_readme_says_when_workers_replay_and_how_many():
     words = {2: "two", 3: "three", 4: "four", 8: "eight"}
     assert (f"a log of {replay.PARALLEL_MIN_REVIEWS:,} reviews or more is replayed by "
             f"worker processes, one per core up to {words[replay.MAX_WORKERS]}") in text
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_writing_process_killed_part_way_changes_nothing_and_leaves_no_worker(
+        store, deck_dir, tmp_path):
+    """Companion killed (SIGKILL, the machine's OOM killer) in the middle of a
+    rebuild by workers, after it has written some of their chunks: the database
+    is as it was before the rebuild, and no worker outlives it (each meets the
+    closed pipe at its next chunk)."""
+    import os
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    _logged(store, deck_dir)
+    before = _everything(store)
+    path = store.path
+    root = str(Path(replay.__file__).resolve().parent.parent)
+    marker = tmp_path / "writing"
+    script = f"""
+import sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+import companion.replay as r
+from companion.settings import Settings
+from companion.store import Store
+r.REPLAY_CHUNK = 60  # several chunks a worker, each written slowly
+write = Store.write_memories
+def slow(self, rows):
+    write(self, rows)
+    Path({str(marker)!r}).touch()
+    time.sleep(0.2)
+Store.write_memories = slow
+r.rebuild_all(Store(Path({str(path)!r})), Settings(timezone="America/New_York"), workers=2)
+print("finished")
+"""
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert marker.exists(), child.communicate(timeout=5)
+        workers = [int(pid) for pid in Path(f"/proc/{child.pid}/task/{child.pid}/children")
+                   .read_text().split()]
+        assert len(workers) == 2
+        child.send_signal(signal.SIGKILL)
+        out, _ = child.communicate(timeout=10)
+        assert b"finished" not in out
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+    deadline = time.monotonic() + 20
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        alive = []
+        for pid in workers:
+            try:
+                status = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                continue
+            if status != "Z":  # a zombie has exited; init reaps it
+                alive.append(pid)
+        time.sleep(0.05)
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert alive == []
+    again = Store(path)  # a fresh connection: what the next start of companion sees
+    try:
+        assert again.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert _everything(again) == before
+    finally:
+        again.close()
