@@ -158,6 +158,25 @@ class Returned:
     seconds: float = 0.0
 
 
+def _exited(pid: int, timeout: float) -> bool:
+    """Whether the process ended within `timeout` seconds, waited for but not reaped:
+    until it is, its pid (the session's id) can't be given to another process, so
+    killing the session can't hit a stranger's. Polled rather than blocked on, so
+    that Ctrl-C stops the wait at once."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 def _kill_session(process: subprocess.Popen[bytes]) -> None:
     """The sandbox and everything it started, gone (a file that forked a loop)."""
     import signal
@@ -183,8 +202,11 @@ def run_learner(path: str, function: str, cases: list[Case],
         inputs, outputs = os.path.join(work, "in.pt"), os.path.join(work, "out.pt")
         torch.save([(tuple(pack(a) for a in c.args), {k: pack(v) for k, v in c.kwargs.items()})
                     for c in cases], inputs)
+        # CPU time: every core busy for the whole time limit, and the import of torch
+        cpu_seconds = int(time_limit * (os.cpu_count() or 1)) + 30
         command = [sys.executable, "-m", "labs.exercises.sandbox", path, function, inputs,
-                   outputs, str(memory_limit), str(OUTPUT_LIMIT_BYTES)]
+                   outputs, str(memory_limit), str(OUTPUT_LIMIT_BYTES), str(cpu_seconds),
+                   str(os.getpid())]
         errors = os.path.join(work, "stderr")
         started = time.perf_counter()
         # The learner's output goes nowhere and its stderr to a file (the sandbox bounds
@@ -197,12 +219,13 @@ def run_learner(path: str, function: str, cases: list[Case],
                                        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
                                        start_new_session=True)
             try:
-                returncode = process.wait(timeout=time_limit)
-            except subprocess.TimeoutExpired:
-                return Returned(None, f"ran past the time limit of {time_limit:g} s and was "
-                                      "stopped (an endless loop?)", time.perf_counter() - started)
+                if not _exited(process.pid, time_limit):
+                    return Returned(None, f"ran past the time limit of {time_limit:g} s and "
+                                          "was stopped (an endless loop?)",
+                                    time.perf_counter() - started)
             finally:
                 _kill_session(process)
+            returncode = process.returncode
         seconds = time.perf_counter() - started
         tail = [line for line in _tail(errors).splitlines() if line.strip()]
         last = tail[-1].strip()[:300] if tail else ""
@@ -215,7 +238,8 @@ def run_learner(path: str, function: str, cases: list[Case],
                 how = f"signal {-returncode}"
             why: dict[int, str] = {
                 int(signal.SIGKILL): " (out of memory?)",
-                int(signal.SIGXFSZ): f" (it wrote more than {OUTPUT_LIMIT_BYTES >> 20} MB)"}
+                int(signal.SIGXFSZ): f" (it wrote more than {OUTPUT_LIMIT_BYTES >> 20} MB)",
+                int(signal.SIGXCPU): f" (it used more than {cpu_seconds} s of CPU time)"}
             return Returned(None, f"was killed by {how}" + why.get(-returncode, ""), seconds)
         if returncode != 0 or not os.path.exists(outputs):
             if "MemoryError" in last:

@@ -2,7 +2,8 @@
 hand back what it returned. Started by labs.exercises.checking, never imported
 by it:
 
-    python -m labs.exercises.sandbox FILE FUNCTION INPUTS OUTPUTS MEMORY_BYTES
+    python -m labs.exercises.sandbox FILE FUNCTION INPUTS OUTPUTS MEMORY_BYTES \
+        WRITTEN_BYTES CPU_SECONDS CHECKER_PID
 
 INPUTS is a torch.save'd list of (args, kwargs), one per case. OUTPUTS gets a
 torch.save'd list, one entry per case: ("ok", value) with every tensor in the
@@ -20,15 +21,37 @@ import sys
 from typing import Any
 
 
-def _limit(memory: int, written: int) -> None:
-    """Bounds on the address space and on any file the learner's code writes (its
-    stderr is one: a file that prints for ever fills no disk)."""
+def _die_with(checker: int) -> None:
+    """Killed when the checker that started it ends, however it ends (Ctrl-C, a
+    closed terminal, companion's own timeout): the sandbox is in a session of its
+    own, which the terminal's signals don't reach. Linux only; elsewhere the CPU
+    limit bounds what is left."""
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    if prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0 and os.getppid() != checker:
+        os._exit(1)  # the checker was gone before the signal was asked for
+
+
+def _limit(memory: int, written: int, cpu_seconds: int) -> None:
+    """Bounds on the address space, on any file the learner's code writes (its
+    stderr is one: a file that prints for ever fills no disk) and on the CPU time
+    of each process (one it forked and set free of the session still stops)."""
     try:
         import resource
+        import signal
     except ImportError:
         return  # no such limits here (not POSIX): the checker's time limit still holds
-    for which, limit in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, written)):
-        if limit > 0:
+    # Python ignores SIGXFSZ, so that a write past the limit is an OSError the
+    # learner's code could catch and go on from: the default ends the process.
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+    for which, limit in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, written),
+                         (resource.RLIMIT_CPU, cpu_seconds), (resource.RLIMIT_CORE, 0)):
+        if limit > 0 or which == resource.RLIMIT_CORE:  # no core file from those signals
             try:
                 resource.setrlimit(which, (limit, limit))
             except (ValueError, OSError):
@@ -47,14 +70,15 @@ def _plain(value: Any, torch: Any) -> Any:
 
 
 def main(argv: list[str]) -> int:
-    path, function, inputs, outputs, memory, written = argv
+    path, function, inputs, outputs, memory, written, cpu_seconds, checker = argv
+    _die_with(int(checker))
     import torch
 
     from labs.exercises.models import unpack  # a model sent as its layers, built back
 
     cases = [(tuple(unpack(a) for a in args), {k: unpack(v) for k, v in kwargs.items()})
              for args, kwargs in torch.load(inputs, weights_only=True)]
-    _limit(int(memory), int(written))
+    _limit(int(memory), int(written), int(cpu_seconds))
     torch.manual_seed(0)
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     spec = importlib.util.spec_from_file_location("exercise_attempt", path)

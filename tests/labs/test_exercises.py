@@ -7,6 +7,8 @@ each is a failed check with a reason, never a pass and never a traceback."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -296,7 +298,10 @@ HOSTILE = {
     "no such function": ("def something_else():\n    pass\n", "no function"),
     "stderr written for ever": (
         "import sys\ndef softmax_cross_entropy(logits, targets):\n    while True:\n"
-        "        sys.stderr.write('x' * 65536)\n", "File too large"),  # the sandbox's bound
+        "        sys.stderr.write('x' * 65536)\n", "wrote more than 256 MB"),  # its bound
+    "stderr flooded where the error can't be caught": (
+        "import sys\nwhile True:\n    try:\n        sys.stderr.write('x' * 65536)\n"
+        "    except OSError:\n        pass\n", "wrote more than 256 MB"),
 }
 
 
@@ -355,6 +360,53 @@ def test_a_process_the_file_starts_goes_with_the_check(tmp_path):
     while running() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not running()  # not a loop left burning a core after the check
+
+
+def test_a_check_that_is_killed_takes_the_learners_process_with_it(tmp_path):
+    """Ctrl-C, a closed terminal or companion's own timeout ends the checker; the
+    sandbox, in a session of its own that the terminal's signals don't reach,
+    must not go on burning a core with nothing left to stop it."""
+    path = tmp_path / "attempt.py"
+    path.write_text("def softmax_cross_entropy(logits, targets):\n    while True:\n"
+                    "        pass\n")
+    script = ("import sys\n"
+              "from labs.catalog import get_exercise\n"
+              "from labs.context import LabContext\n"
+              "from labs.exercises.checking import check\n"
+              "check(get_exercise('softmax-cross-entropy'), sys.argv[1],\n"
+              "      LabContext('cpu', 0, lambda e: None), 120.0)\n")
+    checker = subprocess.Popen([sys.executable, "-c", script, str(path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children = Path(f"/proc/{checker.pid}/task/{checker.pid}/children")
+    try:
+        deadline = time.monotonic() + 60
+        sandbox: list[str] = []
+        while not sandbox and time.monotonic() < deadline:
+            sandbox = children.read_text().split()
+            time.sleep(0.05)
+        assert len(sandbox) == 1
+        time.sleep(3)  # into the learner's loop, past the import of torch
+        checker.kill()
+        checker.wait()
+        stat = Path(f"/proc/{sandbox[0]}/stat")
+
+        def running() -> bool:
+            try:
+                return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            except OSError:
+                return False
+
+        deadline = time.monotonic() + 5
+        while running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = running()
+        if left:
+            os.kill(int(sandbox[0]), signal.SIGKILL)
+        assert not left
+    finally:
+        if checker.poll() is None:
+            checker.kill()
+            checker.wait()
 
 
 def test_the_command_line_exits_0_1_and_2(tmp_path):
