@@ -38,6 +38,12 @@ def key_display(app: CompanionApp, binding: Binding) -> str:
     return str(app.get_key_display(binding.with_key(first, key_display=None)))
 
 
+def keys_now(app: CompanionApp, binding: Binding) -> list[str]:
+    """Every key `binding` answers to now, the learner's keymap applied."""
+    rebound = app.keymap.get(binding.id) if binding.id else None
+    return _keys(rebound or binding.key)
+
+
 def _keys(text: str) -> list[str]:
     """Textual's reading of "?,ctrl+s": ['question_mark', 'ctrl+s'] (as the keymap
     and BINDINGS name them), through its public `Binding.make_bindings`."""

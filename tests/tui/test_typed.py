@@ -9,6 +9,7 @@ import io
 import pytest
 from textual.widgets import Button, Input
 
+from companion.settings import Settings
 from companion.typeanswer import BAD, MISSING, compare_answer, comparison_lines
 
 from ..conftest import write_deck
@@ -192,3 +193,17 @@ def test_snapshot_of_a_typed_answer_compared(snap_compare, typed_home):
         await settle(pilot)
 
     assert snap_compare(make_app(typed_home, settings_path=SETTINGS), run_before=type_and_check)
+
+
+@run
+async def test_the_check_button_names_the_rebound_key_that_checks_out_of_the_box(typed_home):
+    settings = Settings(timezone="UTC", theme="textual-dark", keymap={"review.reveal": "v"})
+    app = make_app(typed_home, settings=settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_typed(pilot)
+        button = screen.query_one("#reveal", Button)
+        assert str(button.label) == "Check answer  enter · v out of the box"
+        await pilot.press("escape", "enter")  # out of the box Enter no longer checks
+        assert not screen.revealed
+        await pilot.press("v")
+        assert screen.revealed

@@ -139,6 +139,17 @@ class ReviewScreen(CompanionScreen):
 
         return key_display(self.app, next(b for b in bindings.REVIEW if b.id == binding_id))
 
+    def _check_label(self) -> str:
+        """A typed card's button. In the answer box space types a space and Enter
+        checks; out of it the reveal key checks, which is Enter too unless the
+        learner rebound it."""
+        from companion.tui.keymap import keys_now
+
+        reveal = next(b for b in bindings.REVIEW if b.id == "review.reveal")
+        if "enter" in keys_now(self.app, reveal):
+            return "Check answer  enter"
+        return f"Check answer  enter · {self.key('review.reveal')} out of the box"
+
     def on_mount(self) -> None:
         app = self.app
         for button in self.query(Button):
@@ -178,9 +189,8 @@ class ReviewScreen(CompanionScreen):
         predict = card.kind == "predict"
         typed = bool(card.type_answer)
         self.layout_for(revealed=False, finished=False, predict=predict, typed=typed)
-        # In the answer box space types a space: Enter checks, in the box or out of it.
         self.query_one("#reveal", Button).label = (
-            "Check answer  enter" if typed else f"Show answer  {self.key('review.reveal')}")
+            self._check_label() if typed else f"Show answer  {self.key('review.reveal')}")
         self.verdict = ""
         self.comparison = None
         self.proposed = None
