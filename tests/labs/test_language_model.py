@@ -315,8 +315,16 @@ def test_the_referent_is_claimed_only_when_both_answers_are_clear(default_traine
     else:
         assert "puts *big* after the trophy" not in texts
         if big > 0.5 and small > 0.5:
-            assert "too near chance (0.5) to say it has the referent" in texts
+            assert lab.referent_sentence(big, small, True) in texts
             assert f"(p = {big:.2f})" in texts and f"(p = {small:.2f})" in texts
+
+
+def test_a_lean_is_called_near_chance_only_when_it_is_near_chance():
+    assert "too near chance (0.5)" in lab.referent_sentence(0.54, 0.57, True)
+    clear_lean = lab.referent_sentence(0.85, 0.88, True)
+    assert "near chance" not in clear_lean and "short of the 0.9 bar" in clear_lean
+    assert lab.referent_sentence(0.99, 0.97, True).startswith("the model puts *big*")
+    assert "does not yet tell" in lab.referent_sentence(0.95, 0.2, False)
 
 
 def test_the_n400_text_gives_the_tables_surprisals_and_their_noise(default_trained):

@@ -265,6 +265,24 @@ def train(model: Model, data: torch.Tensor, steps: int, batch: int, lr: float, s
     return curve
 
 
+def referent_sentence(p_big: float, p_small: float, leans: bool) -> str:
+    """What the lab says of the trophy/suitcase referent, from p(*big* | the trophy is
+    too) and p(*small* | the suitcase is too), `leans` when each beats the other word.
+    Claimed at the bar agreement's claim has (REFERENT_BAR): a preference of 0.54
+    against 0.44 (the default run's) is a lean; 1200 steps give 0.99 and 0.97."""
+    said = f"*big* after the trophy (p = {p_big:.2f}) and *small* after the suitcase " \
+           f"(p = {p_small:.2f})"
+    if leans and min(p_big, p_small) >= REFERENT_BAR:
+        return f"the model puts {said}. "
+    if not leans:
+        return "this run's model does not yet tell the trophy's *big* from the suitcase's " \
+               "*small*. "
+    short = ("too near chance (0.5)" if min(p_big, p_small) < 0.6
+             else f"short of the {REFERENT_BAR} bar agreement's claim has")
+    return f"the model leans the right way, {said}, but {short} to say it has the " \
+           "referent: try more steps. "
+
+
 def run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
     with ctx.one_cpu_thread():  # 32 wide, 64 sentences of 15 words
         return _run(params, ctx)
@@ -377,9 +395,6 @@ def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
     p_big, p_small = float(too[0][INDEX["big"]]), float(too[1][INDEX["small"]])
     referent_leans = bool(too[0][INDEX["big"]] > too[0][INDEX["small"]]
                           and too[1][INDEX["small"]] > too[1][INDEX["big"]])
-    # the same bar as agreement's: a preference of 0.54 against 0.44 (the default
-    # run's) is a lean, not the referent learned; 1200 steps give 0.99 and 0.97
-    referent_learned = referent_leans and min(p_big, p_small) >= REFERENT_BAR
     ctx.emit(Table(
         title="the world of sizes: what the transformer says",
         columns=["sentence", "word", "p"],
@@ -400,14 +415,7 @@ def _run(params: dict[str, Any], ctx: LabContext) -> dict[str, Any]:
         "< trophy, lamp): no sentence states a size, only which object fits in which and "
         "what is too big or too small. *It is too big* always means the thing that does not "
         "fit, so the referent is learnable; "
-        + (f"the model puts *big* after the trophy (p = {p_big:.2f}) and *small* after the "
-           f"suitcase (p = {p_small:.2f}). "
-           if referent_learned else
-           f"the model leans the right way, *big* after the trophy (p = {p_big:.2f}) and "
-           f"*small* after the suitcase (p = {p_small:.2f}), but too near chance (0.5) to say "
-           "it has the referent: try more steps. "
-           if referent_leans else
-           "this run's model does not yet tell the trophy's *big* from the suitcase's *small*. ")
+        + referent_sentence(p_big, p_small, referent_leans)
         + f"Of the {len(pairs)} yes/no questions {len(pairs) - len(unasked)} "
         "were asked somewhere in the corpus; "
         + (f"of the {len(unasked)} never asked, {sum(unasked)} were answered right."
