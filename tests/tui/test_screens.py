@@ -462,12 +462,20 @@ async def test_browse_forgets_and_reschedules_the_card_as_the_cli_does(history_h
         assert db.execute("SELECT state FROM cards WHERE id = ?", (first,)).fetchone() == (2,)
         await pilot.press("f")
         await settle(pilot)
+        logged = len(screen.detail.history)
+        assert f"its {logged} review" in str(app.screen.query_one(
+            "#confirm-question").render())
         await pilot.press("enter")
         await settle(pilot)
         await wait_for(pilot, lambda: screen.detail.card.memory.state == 0)
         assert db.execute("SELECT state, reps FROM cards WHERE id = ?", (first,)).fetchone() \
             == (0, reps)
-        assert len(screen.detail.history) == reps  # the history stays
+        assert len(screen.detail.history) == logged == reps  # the history stays
+        app.said.clear()
+        await pilot.press("f")  # new already: nothing to ask
+        await settle(pilot)
+        assert app.screen is screen
+        assert any(f"{first} is new already" in n.message for n in app.said)
         # Reschedule under a changed retention moves the due date as `reschedule` would
         app.settings = replace(app.settings, desired_retention=0.75)
         due = db.execute("SELECT due FROM cards WHERE id = ?", (second,)).fetchone()[0]

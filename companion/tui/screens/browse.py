@@ -13,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Select, Static
 
 from companion.cardtext import math_to_unicode, shown, without_bold, without_diagrams
-from companion.scheduler import RATING_NAMES, REVIEW, STATE_NAMES
+from companion.scheduler import NEW, RATING_NAMES, REVIEW, STATE_NAMES
 from companion.tui import bindings
 from companion.tui.format import local_time
 from companion.tui.messages import DecksLoaded, DetailLoaded, SearchDone
@@ -310,7 +310,10 @@ class BrowseScreen(CompanionScreen):
         from companion.tui.screens.settings import ConfirmScreen
 
         card = self.detail.card
-        reps = card.memory.reps
+        if card.memory.state == NEW:  # nothing to ask about: forget would do nothing
+            self.notify(f"{card.id} is new already", timeout=3)
+            return
+        reps = len(self.detail.history)  # the log's, not the card's count (Anki's, reset)
 
         def answered(yes: bool | None) -> None:
             if yes:
