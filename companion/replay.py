@@ -29,7 +29,16 @@ from companion.scheduler import (
     StateSet,
 )
 from companion.settings import Settings
-from companion.store import CardReview, CardRow, MemoryRow, Reads, Store, StoreError, now_ms
+from companion.store import (
+    BAD_ROW_ERRORS,
+    CardReview,
+    CardRow,
+    MemoryRow,
+    Reads,
+    Store,
+    StoreError,
+    now_ms,
+)
 
 if TYPE_CHECKING:
     from companion.rows import LogReview
@@ -388,7 +397,7 @@ def _log_named(store: Reads) -> Iterator[None]:
     the row once a replay has failed."""
     try:
         yield
-    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+    except BAD_ROW_ERRORS as exc:
         problem = store.log_problem()
         if problem is None:
             raise

@@ -291,6 +291,13 @@ class SearchTerm(NamedTuple):
 # -- end of rows --------------------------------------------------------------
 
 
+# What code that reads a log row no companion writes raises (a rating of 7 used
+# as an index, a time of 1e300 made a date, text in a sum): only these are put
+# down to such a row (`Store.log_problem`), in a replay and in a failed command.
+BAD_ROW_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, IndexError, KeyError,
+                                              ArithmeticError)
+
+
 class StoreError(RuntimeError):
     """A database that can't be used as it is; the message says which file and why."""
 

@@ -311,3 +311,25 @@ def test_a_review_row_no_companion_writes_is_named_by_doctor_and_every_replay(tm
             assert lines[0].startswith("companion: error:") and "\x1b" not in lines[0]
     assert conn.execute("SELECT * FROM reviews ORDER BY id").fetchall() == before
     conn.close()
+
+
+def test_only_an_error_a_bad_row_makes_is_put_down_to_the_log(tmp_path, monkeypatch, capsys):
+    """With a rating of 7 in the log, a command's IndexError is that row's doing and
+    said in one line; a RuntimeError (companion's own bug) is not blamed on it."""
+    from companion.cli.commands import handle_error
+
+    from .conftest import SMALL_DECK, write_deck
+    from .test_cli import run
+
+    home = tmp_path / "home"
+    write_deck(home / "decks", "mine.md", SMALL_DECK, deck_id="mine")
+    assert run(["review", "--plain", "--deck", "mine"], home, stdin="\n3\nq\n").returncode == 0
+    conn = sqlite3.connect(home / "companion.db")
+    conn.execute("UPDATE reviews SET rating = 7")
+    conn.commit()
+    conn.close()
+    monkeypatch.setenv("COMPANION_HOME", str(home))
+    assert handle_error(IndexError("list index out of range")) == 2
+    assert "rating 7 is not 1-4" in capsys.readouterr().err
+    assert handle_error(RuntimeError("a bug of companion's")) is None
+    assert capsys.readouterr().err == ""

@@ -1123,8 +1123,10 @@ def _damaged_log(exc: Exception) -> int | None:
     (the error is then companion's own, and raised again). Looked for only
     once a command has failed: one pass over the log."""
     from companion import paths
-    from companion.store import ReadStore
+    from companion.store import BAD_ROW_ERRORS, ReadStore
 
+    if not isinstance(exc, BAD_ROW_ERRORS):  # not what a bad row makes: companion's own
+        return None
     path = paths.database_path()
     try:
         if not path.is_file():
