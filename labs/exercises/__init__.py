@@ -5,7 +5,8 @@ re-exported here for the checker.
 
 A check never trusts the learner's process: `python -m labs check NAME FILE`
 (labs.exercises.checking) runs the learner's function in a child process of
-its own (labs.exercises.sandbox) with a time and a memory limit, takes back
+its own (labs.exercises.sandbox) with limits on time, memory, CPU time and
+output, in a session of its own that ends with the check, takes back
 only the values it returned, and compares them here, with the reference
 computed in the checker's own process. A file that exits early, prints, or
 patches torch in its own process changes nothing but its own outputs.
